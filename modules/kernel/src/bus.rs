@@ -1,0 +1,243 @@
+//! Live delivery between server instances. Publishers hand a payload to a topic; every
+//! subscriber of that topic on every instance receives it. Delivery is best-effort: the durable
+//! copy is in the database, and a `Gap` tells a subscriber to re-read it (lag or reconnect).
+
+use std::collections::HashMap;
+use std::sync::{Arc, Mutex};
+
+use async_trait::async_trait;
+use bytes::Bytes;
+use futures::Stream;
+use redis::aio::ConnectionManager;
+use redis::{PushInfo, PushKind};
+use tokio::sync::{OnceCell, broadcast, mpsc};
+
+use crate::error::{AppError, AppResult};
+
+/// How many undelivered events one local subscriber may fall behind before it sees a `Gap`.
+const SUBSCRIBER_BUFFER: usize = 1024;
+
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum BusEvent {
+    Message(Bytes),
+    /// Events may have been missed; re-read durable state before going on.
+    Gap,
+}
+
+#[async_trait]
+pub trait EventBus: Send + Sync + 'static {
+    async fn publish(&self, topic: &str, payload: Bytes) -> AppResult<()>;
+    /// Returns once the subscription is live: anything published after this returns is received.
+    async fn subscribe(&self, topic: &str) -> AppResult<BusSubscription>;
+    async fn ping(&self) -> AppResult<()>;
+}
+
+pub struct BusSubscription {
+    receiver: broadcast::Receiver<BusEvent>,
+    _membership: Membership,
+}
+
+impl BusSubscription {
+    /// The next event, or `None` when the bus shut down.
+    pub async fn recv(&mut self) -> Option<BusEvent> {
+        match self.receiver.recv().await {
+            Ok(event) => Some(event),
+            Err(broadcast::error::RecvError::Lagged(_)) => Some(BusEvent::Gap),
+            Err(broadcast::error::RecvError::Closed) => None,
+        }
+    }
+
+    pub fn into_stream(self) -> impl Stream<Item = BusEvent> + Send + 'static {
+        futures::stream::unfold(self, |mut sub| async move { sub.recv().await.map(|e| (e, sub)) })
+    }
+}
+
+struct Topic {
+    sender: broadcast::Sender<BusEvent>,
+    subscribers: usize,
+    /// Set once the remote subscription (if any) is confirmed.
+    ready: Arc<OnceCell<()>>,
+}
+
+/// This instance's topics and their local subscribers; shared by both bus implementations.
+#[derive(Default)]
+struct LocalTopics {
+    topics: Mutex<HashMap<String, Topic>>,
+}
+
+impl LocalTopics {
+    fn join(self: &Arc<Self>, topic: &str, on_empty: Option<mpsc::UnboundedSender<String>>) -> (BusSubscription, Arc<OnceCell<()>>) {
+        let mut topics = self.topics.lock().expect("bus lock");
+        let entry = topics.entry(topic.to_owned()).or_insert_with(|| Topic {
+            sender: broadcast::channel(SUBSCRIBER_BUFFER).0,
+            subscribers: 0,
+            ready: Arc::new(OnceCell::new()),
+        });
+        entry.subscribers += 1;
+        let subscription = BusSubscription {
+            receiver: entry.sender.subscribe(),
+            _membership: Membership { topics: Arc::clone(self), topic: topic.to_owned(), on_empty },
+        };
+        (subscription, Arc::clone(&entry.ready))
+    }
+
+    fn deliver(&self, topic: &str, event: BusEvent) {
+        if let Some(t) = self.topics.lock().expect("bus lock").get(topic) {
+            let _ = t.sender.send(event);
+        }
+    }
+
+    fn deliver_all(&self, event: BusEvent) {
+        for t in self.topics.lock().expect("bus lock").values() {
+            let _ = t.sender.send(event.clone());
+        }
+    }
+
+    fn has(&self, topic: &str) -> bool {
+        self.topics.lock().expect("bus lock").contains_key(topic)
+    }
+}
+
+/// Leaves the topic when the subscription is dropped; the last one out removes it.
+struct Membership {
+    topics: Arc<LocalTopics>,
+    topic: String,
+    on_empty: Option<mpsc::UnboundedSender<String>>,
+}
+
+impl Drop for Membership {
+    fn drop(&mut self) {
+        let mut topics = self.topics.topics.lock().expect("bus lock");
+        if let Some(t) = topics.get_mut(&self.topic) {
+            t.subscribers -= 1;
+            if t.subscribers == 0 {
+                topics.remove(&self.topic);
+                if let Some(tx) = &self.on_empty {
+                    let _ = tx.send(self.topic.clone());
+                }
+            }
+        }
+    }
+}
+
+/// The embedded default: one process, broadcast channels.
+#[derive(Default)]
+pub struct MemoryBus {
+    topics: Arc<LocalTopics>,
+}
+
+impl MemoryBus {
+    pub fn new() -> Self {
+        Self::default()
+    }
+}
+
+#[async_trait]
+impl EventBus for MemoryBus {
+    async fn publish(&self, topic: &str, payload: Bytes) -> AppResult<()> {
+        self.topics.deliver(topic, BusEvent::Message(payload));
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: &str) -> AppResult<BusSubscription> {
+        Ok(self.topics.join(topic, None).0)
+    }
+
+    async fn ping(&self) -> AppResult<()> {
+        Ok(())
+    }
+}
+
+/// Redis pub/sub over the instance's one connection: each topic is subscribed once per instance
+/// and fanned out locally; the subscription is dropped when its last local subscriber leaves.
+pub struct RedisBus {
+    manager: ConnectionManager,
+    prefix: String,
+    topics: Arc<LocalTopics>,
+    /// SUBSCRIBE and UNSUBSCRIBE are issued one at a time so they cannot overtake each other.
+    commands: Arc<tokio::sync::Mutex<()>>,
+    emptied: mpsc::UnboundedSender<String>,
+}
+
+impl RedisBus {
+    pub fn new(manager: ConnectionManager, pushes: mpsc::UnboundedReceiver<PushInfo>, prefix: impl Into<String>) -> Self {
+        let prefix = format!("{}bus:", prefix.into());
+        let topics = Arc::new(LocalTopics::default());
+        let commands = Arc::new(tokio::sync::Mutex::new(()));
+        let (emptied, emptied_rx) = mpsc::unbounded_channel();
+        tokio::spawn(dispatch_pushes(pushes, Arc::clone(&topics), prefix.clone()));
+        tokio::spawn(unsubscribe_emptied(emptied_rx, manager.clone(), Arc::clone(&topics), Arc::clone(&commands), prefix.clone()));
+        Self { manager, prefix, topics, commands, emptied }
+    }
+}
+
+async fn dispatch_pushes(mut pushes: mpsc::UnboundedReceiver<PushInfo>, topics: Arc<LocalTopics>, prefix: String) {
+    while let Some(push) = pushes.recv().await {
+        match push.kind {
+            PushKind::Message => {
+                let mut data = push.data.into_iter();
+                let (Some(channel), Some(payload)) = (data.next(), data.next()) else { continue };
+                let (Ok(channel), Ok(payload)) =
+                    (redis::from_redis_value::<String>(channel), redis::from_redis_value::<Vec<u8>>(payload))
+                else {
+                    continue;
+                };
+                if let Some(topic) = channel.strip_prefix(&prefix) {
+                    topics.deliver(topic, BusEvent::Message(Bytes::from(payload)));
+                }
+            }
+            PushKind::Disconnection => {
+                tracing::warn!("redis connection lost; subscribers told to re-read durable state");
+                topics.deliver_all(BusEvent::Gap);
+            }
+            _ => {}
+        }
+    }
+}
+
+async fn unsubscribe_emptied(
+    mut emptied: mpsc::UnboundedReceiver<String>,
+    mut manager: ConnectionManager,
+    topics: Arc<LocalTopics>,
+    commands: Arc<tokio::sync::Mutex<()>>,
+    prefix: String,
+) {
+    while let Some(topic) = emptied.recv().await {
+        let _order = commands.lock().await;
+        if topics.has(&topic) {
+            continue; // someone subscribed again meanwhile
+        }
+        if let Err(e) = manager.unsubscribe(format!("{prefix}{topic}")).await {
+            tracing::warn!(error = %e, topic, "redis unsubscribe failed");
+        }
+    }
+}
+
+#[async_trait]
+impl EventBus for RedisBus {
+    async fn publish(&self, topic: &str, payload: Bytes) -> AppResult<()> {
+        let _: i64 = redis::cmd("PUBLISH")
+            .arg(format!("{}{topic}", self.prefix))
+            .arg(payload.as_ref())
+            .query_async(&mut self.manager.clone())
+            .await
+            .map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    async fn subscribe(&self, topic: &str) -> AppResult<BusSubscription> {
+        let (subscription, ready) = self.topics.join(topic, Some(self.emptied.clone()));
+        ready
+            .get_or_try_init(|| async {
+                let _order = self.commands.lock().await;
+                self.manager.clone().subscribe(format!("{}{topic}", self.prefix)).await.map_err(AppError::internal)
+            })
+            .await?;
+        Ok(subscription)
+    }
+
+    async fn ping(&self) -> AppResult<()> {
+        let _: String = redis::cmd("PING").query_async(&mut self.manager.clone()).await.map_err(AppError::internal)?;
+        Ok(())
+    }
+}

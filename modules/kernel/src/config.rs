@@ -1,0 +1,232 @@
+//! The one typed configuration, read once at start-up: defaults here, then an optional TOML
+//! file (`XQT_CONFIG`), then `XQT_*` environment variables (nested keys with `__`).
+
+use std::path::PathBuf;
+
+use figment::Figment;
+use figment::providers::{Env, Format, Serialized, Toml};
+use serde::{Deserialize, Serialize};
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum Environment {
+    Development,
+    Test,
+    Production,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum LogFormat {
+    Text,
+    Json,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Config {
+    /// `development`, `test` or `production`; production turns introspection and suggestions off.
+    pub env: Environment,
+    /// Address the HTTP server binds.
+    pub listen: String,
+    /// Where the embedded database and local files live.
+    pub data_dir: PathBuf,
+    /// PostgreSQL (or SQLite) URL; unset means the embedded SQLite file `<data_dir>/xqt.db`.
+    pub database_url: Option<String>,
+    /// Largest number of pooled database connections.
+    pub database_max_connections: u32,
+    /// Redis URL; unset means the in-process cache, counters and event bus.
+    pub redis_url: Option<String>,
+    /// Prefix of every Redis key and channel, so several deployments can share one Redis.
+    pub redis_prefix: String,
+    /// Secret that signs access tokens. Required in production; elsewhere a random one per start.
+    pub token_secret: Option<String>,
+    pub log_format: LogFormat,
+    /// `tracing` filter directives, e.g. `info,xqt=debug`.
+    pub log_filter: String,
+    pub limits: Limits,
+    pub websocket: WebSocketConfig,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct Limits {
+    pub max_depth: usize,
+    /// Total weight of a query; list fields count their page size times their children.
+    pub max_complexity: usize,
+    pub max_aliases: usize,
+    /// Largest batch of operations in one POST; 0 turns batching off.
+    pub max_batch: usize,
+    pub max_body_bytes: usize,
+    pub default_page_size: usize,
+    pub max_page_size: usize,
+    /// `None` follows `env`: on everywhere but production.
+    pub introspection: Option<bool>,
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct WebSocketConfig {
+    pub init_timeout_secs: u64,
+    pub ping_interval_secs: u64,
+    pub max_subscriptions: usize,
+}
+
+impl Default for Config {
+    fn default() -> Self {
+        Self {
+            env: Environment::Development,
+            listen: "127.0.0.1:8080".into(),
+            data_dir: PathBuf::from("./data"),
+            database_url: None,
+            database_max_connections: 10,
+            redis_url: None,
+            redis_prefix: "xqt:".into(),
+            token_secret: None,
+            log_format: LogFormat::Text,
+            log_filter: "info".into(),
+            limits: Limits::default(),
+            websocket: WebSocketConfig::default(),
+        }
+    }
+}
+
+impl Default for Limits {
+    fn default() -> Self {
+        Self {
+            max_depth: 10,
+            max_complexity: 2000,
+            max_aliases: 30,
+            max_batch: 10,
+            max_body_bytes: 1024 * 1024,
+            default_page_size: 20,
+            max_page_size: 100,
+            introspection: None,
+        }
+    }
+}
+
+impl Default for WebSocketConfig {
+    fn default() -> Self {
+        Self { init_timeout_secs: 10, ping_interval_secs: 15, max_subscriptions: 20 }
+    }
+}
+
+#[derive(Debug)]
+pub struct ConfigError(pub String);
+
+impl std::fmt::Display for ConfigError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for ConfigError {}
+
+impl Config {
+    /// Defaults, then the file named by `XQT_CONFIG` (if any), then `XQT_*` variables.
+    pub fn load() -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment())
+    }
+
+    pub fn figment() -> Figment {
+        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        if let Ok(path) = std::env::var("XQT_CONFIG") {
+            figment = figment.merge(Toml::file_exact(path));
+        }
+        figment.merge(Env::prefixed("XQT_").ignore(&["config"]).split("__"))
+    }
+
+    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
+        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        config.validate()?;
+        Ok(config)
+    }
+
+    fn validate(&self) -> Result<(), ConfigError> {
+        let l = &self.limits;
+        if l.max_depth == 0 || l.max_complexity == 0 || l.max_body_bytes == 0 {
+            return Err(ConfigError("limits.max_depth, max_complexity and max_body_bytes must be positive".into()));
+        }
+        if l.default_page_size == 0 || l.default_page_size > l.max_page_size {
+            return Err(ConfigError("limits.default_page_size must be between 1 and limits.max_page_size".into()));
+        }
+        if self.websocket.max_subscriptions == 0 || self.websocket.init_timeout_secs == 0 {
+            return Err(ConfigError("websocket.max_subscriptions and init_timeout_secs must be positive".into()));
+        }
+        if self.env == Environment::Production {
+            match &self.token_secret {
+                Some(s) if s.len() >= 32 => {}
+                _ => return Err(ConfigError("production needs XQT_TOKEN_SECRET of at least 32 characters".into())),
+            }
+        }
+        Ok(())
+    }
+
+    pub fn introspection_enabled(&self) -> bool {
+        self.limits.introspection.unwrap_or(self.env != Environment::Production)
+    }
+
+    pub fn sqlite_path(&self) -> PathBuf {
+        self.data_dir.join("xqt.db")
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+    use figment::Jail;
+
+    #[test]
+    fn defaults_are_the_documented_ones() {
+        let c = Config::default();
+        assert_eq!(c.listen, "127.0.0.1:8080");
+        assert_eq!(c.data_dir, PathBuf::from("./data"));
+        assert_eq!(c.limits.max_depth, 10);
+        assert_eq!(c.limits.max_aliases, 30);
+        assert_eq!(c.limits.max_batch, 10);
+        assert!(c.introspection_enabled());
+    }
+
+    #[test]
+    fn env_overrides_file_which_overrides_defaults() {
+        Jail::expect_with(|jail| {
+            jail.create_file("xqt.toml", "listen = \"0.0.0.0:9000\"\n[limits]\nmax_depth = 7\nmax_aliases = 5\n")?;
+            jail.set_env("XQT_CONFIG", "xqt.toml");
+            jail.set_env("XQT_LIMITS__MAX_ALIASES", "12");
+            jail.set_env("XQT_REDIS_URL", "redis://127.0.0.1:6379");
+            let c = Config::load().expect("config loads");
+            assert_eq!(c.listen, "0.0.0.0:9000");
+            assert_eq!(c.limits.max_depth, 7);
+            assert_eq!(c.limits.max_aliases, 12);
+            assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn unknown_keys_and_bad_values_are_refused() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_LIMITS__MAX_DEPTHS", "3");
+            assert!(Config::load().is_err(), "a misspelt key must not be ignored");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_LIMITS__MAX_DEPTH", "0");
+            assert!(Config::load().is_err());
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn production_requires_a_token_secret_and_turns_introspection_off() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_ENV", "production");
+            assert!(Config::load().is_err());
+            jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
+            let c = Config::load().expect("loads with a secret");
+            assert!(!c.introspection_enabled());
+            Ok(())
+        });
+    }
+}

@@ -1,0 +1,82 @@
+//! The application context every resolver and service function receives.
+
+use std::sync::Arc;
+
+use sea_orm::DatabaseConnection;
+
+use crate::auth::AccessTokens;
+use crate::bus::{EventBus, MemoryBus, RedisBus};
+use crate::cache::{Cache, MemoryCache, RedisCache};
+use crate::clock::{Clock, SystemClock};
+use crate::config::Config;
+use crate::error::{AppError, AppResult};
+use crate::module::Modules;
+
+/// How many entries the in-process cache holds before evicting.
+const MEMORY_CACHE_ENTRIES: u64 = 100_000;
+
+#[derive(Clone)]
+pub struct AppContext {
+    pub config: Arc<Config>,
+    pub db: DatabaseConnection,
+    pub cache: Arc<dyn Cache>,
+    pub bus: Arc<dyn EventBus>,
+    pub clock: Arc<dyn Clock>,
+    pub modules: Arc<Modules>,
+    pub tokens: AccessTokens,
+}
+
+/// One component's readiness, for `/readyz`.
+#[derive(Debug, Clone)]
+pub struct Readiness {
+    pub component: &'static str,
+    pub ok: bool,
+}
+
+impl AppContext {
+    /// Connects the database and, when configured, Redis. Migrations are the caller's to run.
+    pub async fn connect(config: Config, modules: Modules, clock: Arc<dyn Clock>) -> AppResult<Self> {
+        let db = crate::db::connect(&config).await?;
+        let (cache, bus): (Arc<dyn Cache>, Arc<dyn EventBus>) = match &config.redis_url {
+            Some(url) => {
+                let conn = crate::redis_conn::connect(url).await?;
+                (
+                    Arc::new(RedisCache::new(conn.manager.clone(), config.redis_prefix.clone())),
+                    Arc::new(RedisBus::new(conn.manager, conn.pushes, config.redis_prefix.clone())),
+                )
+            }
+            None => (Arc::new(MemoryCache::new(MEMORY_CACHE_ENTRIES)), Arc::new(MemoryBus::new())),
+        };
+        let secret = match &config.token_secret {
+            Some(s) => s.clone().into_bytes(),
+            None => {
+                tracing::warn!("XQT_TOKEN_SECRET unset: tokens are signed with a random key and die with this process");
+                [uuid::Uuid::new_v4().as_bytes().as_slice(), uuid::Uuid::new_v4().as_bytes()].concat()
+            }
+        };
+        Ok(Self {
+            config: Arc::new(config),
+            db,
+            cache,
+            bus,
+            clock,
+            modules: Arc::new(modules),
+            tokens: AccessTokens::new(&secret),
+        })
+    }
+
+    pub async fn connect_with_system_clock(config: Config, modules: Modules) -> AppResult<Self> {
+        Self::connect(config, modules, Arc::new(SystemClock)).await
+    }
+
+    pub async fn readiness(&self) -> Vec<Readiness> {
+        let db = self.db.ping().await.map_err(AppError::from).is_ok();
+        let cache = self.cache.ping().await.is_ok();
+        let bus = self.bus.ping().await.is_ok();
+        vec![
+            Readiness { component: "database", ok: db },
+            Readiness { component: "cache", ok: cache },
+            Readiness { component: "bus", ok: bus },
+        ]
+    }
+}

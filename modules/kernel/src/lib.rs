@@ -1,0 +1,27 @@
+//! The shared foundation every module builds on.
+
+pub mod auth;
+pub mod bus;
+pub mod cache;
+pub mod clock;
+pub mod config;
+pub mod context;
+pub mod db;
+pub mod error;
+pub mod ids;
+pub mod module;
+pub mod pagination;
+mod redis_conn;
+pub mod viewer;
+
+pub use context::AppContext;
+pub use error::{AppError, AppResult, ErrorCode};
+pub use module::{Module, Modules};
+pub use viewer::Viewer;
+
+/// The context and viewer a resolver works with, taken from the GraphQL context in one call.
+pub fn from_graphql<'a>(ctx: &'a async_graphql::Context<'_>) -> (&'a AppContext, &'a Viewer) {
+    let app = ctx.data_unchecked::<AppContext>();
+    let viewer = ctx.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous);
+    (app, viewer)
+}

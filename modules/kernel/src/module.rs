@@ -1,0 +1,272 @@
+//! The module contract: everything a module contributes beyond its GraphQL roots is declared
+//! through one `Module` value and collected by `Modules`, so no hook can be forgotten.
+//! (GraphQL roots are static types; `xqt-schema` merges them with one line per module.)
+
+use std::collections::{BTreeMap, HashSet};
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use serde::Serialize;
+use uuid::Uuid;
+
+use crate::context::AppContext;
+use crate::error::AppResult;
+
+/// Why processing is lawful (PIPL Art. 13). Only `Consent` purposes can be withdrawn.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, async_graphql::Enum)]
+pub enum LegalBasis {
+    /// Art. 13(1): the person consented.
+    Consent,
+    /// Art. 13(2): needed to conclude or perform a contract the person is party to.
+    Contract,
+    /// Art. 13(3): needed to fulfil a statutory duty or obligation.
+    LegalObligation,
+    /// Art. 13(4): a public-health emergency or protecting life, health and property.
+    VitalInterest,
+    /// Art. 13(5): news reporting and public-opinion supervision in the public interest.
+    PublicInterest,
+    /// Art. 13(6): information the person disclosed themselves or lawfully disclosed.
+    PubliclyDisclosed,
+}
+
+/// A purpose a module processes personal data for.
+#[derive(Debug, Clone, Serialize)]
+pub struct Purpose {
+    pub id: &'static str,
+    pub description: &'static str,
+    /// Data categories processed for this purpose, e.g. `notification_content`.
+    pub categories: Vec<&'static str>,
+    /// Sensitive personal information (PIPL Art. 28): location, minors' data, ID numbers, …
+    pub sensitive: bool,
+    pub legal_basis: LegalBasis,
+    /// Asked for on its own, never bundled with anything else (单独同意).
+    pub separate_consent: bool,
+    /// How long data kept for this purpose lives; `None` = as long as the account.
+    pub retention_days: Option<u32>,
+}
+
+/// Something a partner token may be granted, on one module's data.
+#[derive(Debug, Clone, Serialize)]
+pub struct Scope {
+    pub id: &'static str,
+    pub description: &'static str,
+}
+
+/// Which of a person's data an erasure covers.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub enum Erasure {
+    Everything,
+    Categories(Vec<String>),
+}
+
+impl Erasure {
+    pub fn covers(&self, category: &str) -> bool {
+        match self {
+            Erasure::Everything => true,
+            Erasure::Categories(c) => c.iter().any(|c| c == category),
+        }
+    }
+}
+
+/// Export and erasure of everything a module holds about one person.
+#[async_trait]
+pub trait PersonalData: Send + Sync + 'static {
+    /// A JSON value with every record the module holds about `user`.
+    async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value>;
+    /// Deletes or anonymises what `erasure` covers; returns how many records it touched.
+    async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<u64>;
+}
+
+/// A reason an account cannot be cancelled yet (M 附件一).
+#[derive(Debug, Clone, PartialEq, Eq, Serialize)]
+pub struct Blocker {
+    pub code: String,
+    pub description: String,
+}
+
+#[async_trait]
+pub trait CancellationBlockers: Send + Sync + 'static {
+    async fn blockers(&self, ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>>;
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
+pub enum RetentionAction {
+    Delete,
+    /// Keep a coarser form (e.g. rounded coordinates, day instead of timestamp).
+    Coarsen,
+}
+
+/// Applies one retention rule to everything older than the cutoff.
+#[async_trait]
+pub trait Expire: Send + Sync + 'static {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64>;
+}
+
+#[derive(Clone)]
+pub struct RetentionRule {
+    pub name: &'static str,
+    pub category: &'static str,
+    pub keep_for: Duration,
+    pub action: RetentionAction,
+    pub apply: Arc<dyn Expire>,
+}
+
+pub trait Module: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    fn purposes(&self) -> Vec<Purpose> {
+        vec![]
+    }
+    fn scopes(&self) -> Vec<Scope> {
+        vec![]
+    }
+    /// Request-scoped data (DataLoaders) for one HTTP request or one WebSocket connection.
+    fn add_loaders(&self, _ctx: &AppContext, _data: &mut async_graphql::Data) {}
+    fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
+        None
+    }
+    fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {
+        None
+    }
+    fn retention_rules(&self) -> Vec<RetentionRule> {
+        vec![]
+    }
+}
+
+/// What retention did with one rule.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct RetentionOutcome {
+    pub module: &'static str,
+    pub rule: &'static str,
+    pub affected: u64,
+}
+
+/// The registry of modules, checked once at start-up.
+pub struct Modules {
+    modules: Vec<Arc<dyn Module>>,
+    purposes: Vec<(&'static str, Purpose)>,
+    scopes: Vec<(&'static str, Scope)>,
+}
+
+#[derive(Debug, PartialEq, Eq)]
+pub struct RegistryError(pub String);
+
+impl std::fmt::Display for RegistryError {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(&self.0)
+    }
+}
+
+impl std::error::Error for RegistryError {}
+
+impl Modules {
+    pub fn new(modules: Vec<Arc<dyn Module>>) -> Result<Self, RegistryError> {
+        let mut names = HashSet::new();
+        let mut purposes = Vec::new();
+        let mut scopes = Vec::new();
+        let mut purpose_ids = HashSet::new();
+        let mut scope_ids = HashSet::new();
+        for m in &modules {
+            if !names.insert(m.name()) {
+                return Err(RegistryError(format!("module `{}` registered twice", m.name())));
+            }
+            for p in m.purposes() {
+                if !purpose_ids.insert(p.id) {
+                    return Err(RegistryError(format!("purpose `{}` declared twice", p.id)));
+                }
+                if p.categories.is_empty() {
+                    return Err(RegistryError(format!("purpose `{}` names no data category", p.id)));
+                }
+                if p.separate_consent && p.legal_basis != LegalBasis::Consent {
+                    return Err(RegistryError(format!("purpose `{}` asks separate consent without consent as its basis", p.id)));
+                }
+                purposes.push((m.name(), p));
+            }
+            for s in m.scopes() {
+                if !s.id.starts_with(&format!("{}:", m.name())) {
+                    return Err(RegistryError(format!("scope `{}` must start with `{}:`", s.id, m.name())));
+                }
+                if !scope_ids.insert(s.id) {
+                    return Err(RegistryError(format!("scope `{}` declared twice", s.id)));
+                }
+                scopes.push((m.name(), s));
+            }
+        }
+        Ok(Self { modules, purposes, scopes })
+    }
+
+    pub fn names(&self) -> Vec<&'static str> {
+        self.modules.iter().map(|m| m.name()).collect()
+    }
+
+    /// Every registered purpose with the module that declared it.
+    pub fn purposes(&self) -> &[(&'static str, Purpose)] {
+        &self.purposes
+    }
+
+    pub fn purpose(&self, id: &str) -> Option<&Purpose> {
+        self.purposes.iter().map(|(_, p)| p).find(|p| p.id == id)
+    }
+
+    pub fn scopes(&self) -> &[(&'static str, Scope)] {
+        &self.scopes
+    }
+
+    pub fn scope(&self, id: &str) -> Option<&Scope> {
+        self.scopes.iter().map(|(_, s)| s).find(|s| s.id == id)
+    }
+
+    pub fn add_loaders(&self, ctx: &AppContext, data: &mut async_graphql::Data) {
+        for m in &self.modules {
+            m.add_loaders(ctx, data);
+        }
+    }
+
+    /// Everything every module holds about `user`, keyed by module name.
+    pub async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<BTreeMap<&'static str, serde_json::Value>> {
+        let mut out = BTreeMap::new();
+        for m in &self.modules {
+            if let Some(handler) = m.personal_data() {
+                out.insert(m.name(), handler.export(ctx, user).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Runs every module's erasure; returns how many records each touched.
+    pub async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<BTreeMap<&'static str, u64>> {
+        let mut out = BTreeMap::new();
+        for m in &self.modules {
+            if let Some(handler) = m.personal_data() {
+                out.insert(m.name(), handler.erase(ctx, user, erasure).await?);
+            }
+        }
+        Ok(out)
+    }
+
+    /// Every reason any module gives why `user` cannot cancel now, with the module's name.
+    pub async fn cancellation_blockers(&self, ctx: &AppContext, user: Uuid) -> AppResult<Vec<(&'static str, Blocker)>> {
+        let mut out = Vec::new();
+        for m in &self.modules {
+            if let Some(check) = m.cancellation_blockers() {
+                out.extend(check.blockers(ctx, user).await?.into_iter().map(|b| (m.name(), b)));
+            }
+        }
+        Ok(out)
+    }
+
+    pub fn retention_rules(&self) -> Vec<(&'static str, RetentionRule)> {
+        self.modules.iter().flat_map(|m| m.retention_rules().into_iter().map(move |r| (m.name(), r))).collect()
+    }
+
+    /// Applies every retention rule with the cutoff `now - keep_for`.
+    pub async fn run_retention(&self, ctx: &AppContext, now: DateTime<Utc>) -> AppResult<Vec<RetentionOutcome>> {
+        let mut out = Vec::new();
+        for (module, rule) in self.retention_rules() {
+            let affected = rule.apply.expire(ctx, now - rule.keep_for).await?;
+            tracing::info!(module, rule = rule.name, affected, "retention rule applied");
+            out.push(RetentionOutcome { module, rule: rule.name, affected });
+        }
+        Ok(out)
+    }
+}
