@@ -1,1 +1,16 @@
+//! One ordered list of migrations for every module. A file is named
+//! `m<date>_<nnnnnn>_<module>_<what>.rs`; migrations are written so SQLite and PostgreSQL both
+//! accept them (foreign keys declared at table creation, one ALTER per statement, portable types).
 
+pub use sea_orm_migration::prelude::*;
+
+mod m20261122_000001_notifications_create;
+
+pub struct Migrator;
+
+#[async_trait::async_trait]
+impl MigratorTrait for Migrator {
+    fn migrations() -> Vec<Box<dyn MigrationTrait>> {
+        vec![Box::new(m20261122_000001_notifications_create::Migration)]
+    }
+}

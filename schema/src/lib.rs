@@ -1,1 +1,68 @@
+//! Assembles one GraphQL schema from the modules, with the query limits. No HTTP in here:
+//! the server mounts it, tests execute it directly.
 
+pub mod limits;
+
+use std::sync::Arc;
+
+use async_graphql::Schema;
+use xqt_kernel::{AppContext, Module};
+
+/// Every module, once: its GraphQL roots are merged and its `Module` value registered.
+/// Adding a module is one line here (its crate exposes `graphql::{Query, Mutation, Subscription}`).
+macro_rules! modules {
+    ($($krate:ident :: $module:ident),+ $(,)?) => {
+        #[derive(async_graphql::MergedObject, Default)]
+        pub struct Query($($krate::graphql::Query),+);
+
+        #[derive(async_graphql::MergedObject, Default)]
+        pub struct Mutation($($krate::graphql::Mutation),+);
+
+        #[derive(async_graphql::MergedSubscription, Default)]
+        pub struct Subscription($($krate::graphql::Subscription),+);
+
+        /// The `Module` values, in dependency order.
+        pub fn modules() -> Vec<Arc<dyn Module>> {
+            vec![$(Arc::new($krate::$module)),+]
+        }
+    };
+}
+
+modules!(xqt_notifications::Notifications);
+
+pub type AppSchema = Schema<Query, Mutation, Subscription>;
+
+/// The schema the server runs: limits from the config, the context as schema data.
+pub fn build(ctx: AppContext) -> AppSchema {
+    let config = Arc::clone(&ctx.config);
+    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
+        .extension(limits::QueryLimits::new(&config.limits))
+        .data(ctx);
+    if !config.introspection_enabled() {
+        builder = builder.disable_introspection().disable_suggestions();
+    }
+    builder.finish()
+}
+
+/// The SDL of the whole API (what `xqt schema` prints and `schema/schema.graphql` holds).
+pub fn sdl() -> String {
+    Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn committed_sdl_matches_the_code() {
+        let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");
+        let current = super::sdl();
+        if std::env::var_os("XQT_UPDATE_SDL").is_some() {
+            std::fs::write(path, &current).expect("write schema.graphql");
+        }
+        let committed = std::fs::read_to_string(path).unwrap_or_default();
+        assert!(
+            committed == current,
+            "schema/schema.graphql is out of date with the code; review the change and run \
+             `cargo run -p xqt -- schema > schema/schema.graphql` (or XQT_UPDATE_SDL=1 cargo test -p xqt-schema)"
+        );
+    }
+}

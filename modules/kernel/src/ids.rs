@@ -16,3 +16,8 @@ mod tests {
         assert!(b > a);
     }
 }
+
+/// Parses a GraphQL `ID` argument; a malformed one is `BAD_USER_INPUT` naming the field.
+pub fn parse_id(field: &'static str, id: &async_graphql::ID) -> crate::AppResult<Uuid> {
+    Uuid::parse_str(id.as_str()).map_err(|_| crate::AppError::bad_input(field, "not a valid id"))
+}

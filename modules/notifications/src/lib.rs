@@ -1,1 +1,42 @@
+//! In-app notifications: the inbox other modules write to (new-device alerts, policy notices,
+//! incident notices, cooperation updates), listed, counted and followed live by its owner.
 
+pub mod entity;
+mod error;
+pub mod graphql;
+mod privacy;
+pub mod service;
+
+use std::sync::Arc;
+
+use xqt_kernel::Module;
+use xqt_kernel::module::{PersonalData, Purpose, RetentionRule, Scope};
+
+pub use error::NotificationError;
+
+/// Partners holding this scope may send notifications to people.
+pub const SCOPE_SEND: &str = "notifications:send";
+
+pub struct Notifications;
+
+impl Module for Notifications {
+    fn name(&self) -> &'static str {
+        "notifications"
+    }
+
+    fn purposes(&self) -> Vec<Purpose> {
+        privacy::purposes()
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        vec![Scope { id: SCOPE_SEND, description: "send in-app notifications to people" }]
+    }
+
+    fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
+        Some(Arc::new(privacy::Inbox))
+    }
+
+    fn retention_rules(&self) -> Vec<RetentionRule> {
+        privacy::retention_rules()
+    }
+}

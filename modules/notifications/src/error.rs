@@ -1,0 +1,34 @@
+use xqt_kernel::{AppError, ErrorCode};
+
+pub const TITLE_MAX: usize = 200;
+pub const BODY_MAX: usize = 2000;
+pub const KIND_MAX: usize = 64;
+
+/// What can go wrong with a notification, before it becomes a client-facing `AppError`.
+#[derive(Debug, PartialEq, Eq)]
+pub enum NotificationError {
+    TitleEmpty,
+    TitleTooLong,
+    BodyTooLong,
+    KindInvalid,
+}
+
+impl From<NotificationError> for AppError {
+    fn from(e: NotificationError) -> Self {
+        let (field, message) = match e {
+            NotificationError::TitleEmpty => ("title", "title must not be empty".to_string()),
+            NotificationError::TitleTooLong => ("title", format!("title is longer than {TITLE_MAX} characters")),
+            NotificationError::BodyTooLong => ("body", format!("body is longer than {BODY_MAX} characters")),
+            NotificationError::KindInvalid => {
+                ("kind", format!("kind is 1 to {KIND_MAX} of a-z, 0-9, `_` and `.`"))
+            }
+        };
+        AppError::new(ErrorCode::BadUserInput, message).with("field", field)
+    }
+}
+
+impl From<NotificationError> for async_graphql::Error {
+    fn from(e: NotificationError) -> Self {
+        AppError::from(e).into()
+    }
+}

@@ -1,0 +1,38 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Object, Result};
+use xqt_kernel::pagination::{self, PageArgs};
+
+use super::types::Notification;
+use crate::service;
+
+pub const LIST: &str = "notifications";
+
+#[derive(Default)]
+pub struct NotificationsQuery;
+
+#[Object]
+impl NotificationsQuery {
+    /// The signed-in person's notifications, newest first.
+    #[graphql(complexity = "pagination::complexity(first, last, child_complexity)")]
+    async fn notifications(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+        #[graphql(default = false)] unread_only: bool,
+    ) -> Result<Connection<String, Notification>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        let page = PageArgs { first, after, last, before }.validate(LIST, &app.config.limits)?;
+        let rows = service::page(app, user, &page, unread_only).await?;
+        let rows = rows.into_iter().map(Notification).collect();
+        Ok(page.connection(LIST, rows, |n| n.0.id.to_string()))
+    }
+
+    async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        Ok(service::unread_count(app, viewer.require_person()?).await?)
+    }
+}

@@ -1,0 +1,63 @@
+//! What this module holds about a person (their inbox), how it is exported, erased and expired.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use uuid::Uuid;
+use xqt_kernel::module::{Erasure, Expire, PersonalData, Purpose, RetentionAction, RetentionRule, LegalBasis};
+use xqt_kernel::{AppContext, AppResult};
+
+use crate::service;
+
+pub const CATEGORY: &str = "notification_content";
+/// Read notifications are kept this long, then deleted.
+pub const READ_RETENTION_DAYS: i64 = 180;
+
+pub fn purposes() -> Vec<Purpose> {
+    vec![Purpose {
+        id: "service_notifications",
+        description: "在应用内通知账号、安全、政策变更和合作进展 (in-app notices about the account, security, policy changes and cooperation)",
+        categories: vec![CATEGORY],
+        sensitive: false,
+        legal_basis: LegalBasis::Contract,
+        separate_consent: false,
+        retention_days: Some(READ_RETENTION_DAYS as u32),
+    }]
+}
+
+pub struct Inbox;
+
+#[async_trait]
+impl PersonalData for Inbox {
+    async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
+        let rows = service::all_for(ctx, user).await?;
+        Ok(serde_json::json!({ "notifications": rows }))
+    }
+
+    async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<u64> {
+        if !erasure.covers(CATEGORY) {
+            return Ok(0);
+        }
+        service::delete_for(ctx, user).await
+    }
+}
+
+struct ReadNotifications;
+
+#[async_trait]
+impl Expire for ReadNotifications {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        service::delete_read_before(ctx, older_than).await
+    }
+}
+
+pub fn retention_rules() -> Vec<RetentionRule> {
+    vec![RetentionRule {
+        name: "read_notifications",
+        category: CATEGORY,
+        keep_for: Duration::days(READ_RETENTION_DAYS),
+        action: RetentionAction::Delete,
+        apply: Arc::new(ReadNotifications),
+    }]
+}

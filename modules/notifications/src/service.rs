@@ -1,0 +1,207 @@
+//! The inbox: other modules call `notify`; people page, count, mark read and follow it live.
+
+use bytes::Bytes;
+use chrono::{DateTime, Utc};
+use futures::Stream;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+use xqt_kernel::bus::BusEvent;
+use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
+
+use crate::entity::notification::{self, Entity as Notifications};
+use crate::error::{BODY_MAX, KIND_MAX, NotificationError, TITLE_MAX};
+
+/// Rows read per query while catching a subscriber up.
+const BACKFILL_BATCH: u64 = 500;
+
+pub struct NewNotification {
+    pub user_id: Uuid,
+    pub kind: String,
+    pub title: String,
+    pub body: String,
+}
+
+impl NewNotification {
+    fn validate(&self) -> Result<(), NotificationError> {
+        let title = self.title.trim();
+        if title.is_empty() {
+            return Err(NotificationError::TitleEmpty);
+        }
+        if title.chars().count() > TITLE_MAX {
+            return Err(NotificationError::TitleTooLong);
+        }
+        if self.body.chars().count() > BODY_MAX {
+            return Err(NotificationError::BodyTooLong);
+        }
+        let kind_ok = !self.kind.is_empty()
+            && self.kind.len() <= KIND_MAX
+            && self.kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
+        if !kind_ok {
+            return Err(NotificationError::KindInvalid);
+        }
+        Ok(())
+    }
+}
+
+pub fn topic(user: Uuid) -> String {
+    format!("notifications:{user}")
+}
+
+/// Stores the notification, then announces it live; it is durable before anyone sees it.
+pub async fn notify(ctx: &AppContext, new: NewNotification) -> AppResult<notification::Model> {
+    new.validate()?;
+    let row = notification::ActiveModel {
+        id: Set(ids::new_id()),
+        user_id: Set(new.user_id),
+        kind: Set(new.kind),
+        title: Set(new.title.trim().to_owned()),
+        body: Set(new.body),
+        created_at: Set(ctx.clock.now()),
+        read_at: Set(None),
+    }
+    .insert(&ctx.db)
+    .await?;
+    let payload = serde_json::to_vec(&row).map_err(AppError::internal)?;
+    if let Err(e) = ctx.bus.publish(&topic(row.user_id), Bytes::from(payload)).await {
+        // Stored already: a live subscriber catches up from the database on its next gap or resume.
+        tracing::warn!(error = ?e, notification = %row.id, "live delivery failed");
+    }
+    Ok(row)
+}
+
+/// `limit + 1` rows of the person's inbox in `page.direction` order, newest first.
+pub async fn page(ctx: &AppContext, user: Uuid, page: &PageRequest, unread_only: bool) -> AppResult<Vec<notification::Model>> {
+    let parse = |key: &String, field: &'static str| Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"));
+    let mut q = Notifications::find().filter(notification::Column::UserId.eq(user));
+    if unread_only {
+        q = q.filter(notification::Column::ReadAt.is_null());
+    }
+    // The inbox lists newest first: "after" a cursor means older, "before" means newer.
+    if let Some(after) = &page.after {
+        q = q.filter(notification::Column::Id.lt(parse(after, "after")?));
+    }
+    if let Some(before) = &page.before {
+        q = q.filter(notification::Column::Id.gt(parse(before, "before")?));
+    }
+    q = match page.direction {
+        Direction::Forward => q.order_by_desc(notification::Column::Id),
+        Direction::Backward => q.order_by_asc(notification::Column::Id),
+    };
+    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+}
+
+pub async fn unread_count(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    Ok(Notifications::find()
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null())
+        .count(&ctx.db)
+        .await?)
+}
+
+/// Marks the person's unread notifications read, all of them or those up to and including `up_to`.
+pub async fn mark_read(ctx: &AppContext, user: Uuid, up_to: Option<Uuid>) -> AppResult<u64> {
+    let mut q = Notifications::update_many()
+        .col_expr(notification::Column::ReadAt, Expr::value(ctx.clock.now()))
+        .filter(notification::Column::UserId.eq(user))
+        .filter(notification::Column::ReadAt.is_null());
+    if let Some(up_to) = up_to {
+        q = q.filter(notification::Column::Id.lte(up_to));
+    }
+    Ok(q.exec(&ctx.db).await?.rows_affected)
+}
+
+/// Oldest first, strictly after `after`.
+async fn oldest_after(ctx: &AppContext, user: Uuid, after: Option<Uuid>) -> AppResult<Vec<notification::Model>> {
+    let mut q = Notifications::find().filter(notification::Column::UserId.eq(user));
+    if let Some(after) = after {
+        q = q.filter(notification::Column::Id.gt(after));
+    }
+    Ok(q.order_by_asc(notification::Column::Id).limit(BACKFILL_BATCH).all(&ctx.db).await?)
+}
+
+async fn newest_id(ctx: &AppContext, user: Uuid) -> AppResult<Option<Uuid>> {
+    Ok(Notifications::find()
+        .filter(notification::Column::UserId.eq(user))
+        .order_by_desc(notification::Column::Id)
+        .one(&ctx.db)
+        .await?
+        .map(|n| n.id))
+}
+
+/// The person's notifications after `after` (or from now on when `None`), oldest first: first
+/// the stored ones, then live ones, with no gap and no duplicate. Subscribes before it reads, so
+/// anything committed while it catches up arrives live and is dropped if already sent.
+pub fn follow(ctx: AppContext, user: Uuid, after: Option<Uuid>) -> impl Stream<Item = AppResult<notification::Model>> {
+    async_stream::try_stream! {
+        let mut live = ctx.bus.subscribe(&topic(user)).await?;
+        let mut last = match after {
+            Some(id) => Some(id),
+            None => newest_id(&ctx, user).await?,
+        };
+        let mut catch_up = after.is_some();
+        loop {
+            while catch_up {
+                let rows = oldest_after(&ctx, user, last).await?;
+                catch_up = rows.len() as u64 == BACKFILL_BATCH;
+                for row in rows {
+                    last = Some(row.id);
+                    yield row;
+                }
+            }
+            match live.recv().await {
+                None => break,
+                Some(BusEvent::Gap) => catch_up = true,
+                Some(BusEvent::Message(bytes)) => match serde_json::from_slice::<notification::Model>(&bytes) {
+                    Ok(row) if last.is_none_or(|l| row.id > l) => {
+                        last = Some(row.id);
+                        yield row;
+                    }
+                    Ok(_) => {}
+                    Err(e) => tracing::warn!(error = %e, "undecodable notification on the bus"),
+                },
+            }
+        }
+    }
+}
+
+pub async fn all_for(ctx: &AppContext, user: Uuid) -> AppResult<Vec<notification::Model>> {
+    Ok(Notifications::find()
+        .filter(notification::Column::UserId.eq(user))
+        .order_by_asc(notification::Column::Id)
+        .all(&ctx.db)
+        .await?)
+}
+
+pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    Ok(Notifications::delete_many().filter(notification::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected)
+}
+
+pub async fn delete_read_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    Ok(Notifications::delete_many()
+        .filter(notification::Column::ReadAt.lt(cutoff))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn new(kind: &str, title: &str, body: &str) -> NewNotification {
+        NewNotification { user_id: Uuid::nil(), kind: kind.into(), title: title.into(), body: body.into() }
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        assert_eq!(new("policy.major", "新版隐私政策", "请阅读").validate(), Ok(()));
+        assert_eq!(new("x", "  ", "").validate(), Err(NotificationError::TitleEmpty));
+        assert_eq!(new("x", &"标".repeat(201), "").validate(), Err(NotificationError::TitleTooLong));
+        assert_eq!(new("x", &"标".repeat(200), "").validate(), Ok(()));
+        assert_eq!(new("x", "t", &"b".repeat(2001)).validate(), Err(NotificationError::BodyTooLong));
+        assert_eq!(new("Bad Kind", "t", "").validate(), Err(NotificationError::KindInvalid));
+        assert_eq!(new("", "t", "").validate(), Err(NotificationError::KindInvalid));
+    }
+}

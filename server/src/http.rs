@@ -1,0 +1,188 @@
+//! GraphQL over HTTP: `POST /graphql` with `application/json` only (no CSRF through forms or
+//! GET), responses per the GraphQL-over-HTTP spec; `GET /graphql` serves GraphiQL.
+
+use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
+use poem::http::{Method, StatusCode, header};
+use poem::web::{Data, Html};
+use poem::{Body, IntoResponse, Request, Response, handler};
+use xqt_kernel::error::code_of;
+use xqt_kernel::ErrorCode;
+
+use crate::ServerState;
+use crate::observe::RequestId;
+
+const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+const JSON: &str = "application/json";
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub(crate) enum MediaType {
+    GraphqlResponseJson,
+    /// Legacy clients: every well-formed request answers 200, as the spec asks.
+    Json,
+}
+
+impl MediaType {
+    fn as_str(self) -> &'static str {
+        match self {
+            MediaType::GraphqlResponseJson => GRAPHQL_RESPONSE_JSON,
+            MediaType::Json => JSON,
+        }
+    }
+}
+
+fn negotiate(req: &Request) -> Option<MediaType> {
+    let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
+        return Some(MediaType::GraphqlResponseJson);
+    };
+    let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
+    if types.iter().any(|t| matches!(*t, GRAPHQL_RESPONSE_JSON | "*/*" | "application/*")) {
+        Some(MediaType::GraphqlResponseJson)
+    } else if types.contains(&JSON) {
+        Some(MediaType::Json)
+    } else {
+        None
+    }
+}
+
+/// A refusal before any operation ran: `{"errors":[…]}` with no `data`.
+pub(crate) fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<String>, media: MediaType) -> Response {
+    let body = serde_json::json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
+    Response::builder().status(status).content_type(media.as_str()).body(body.to_string())
+}
+
+fn is_json(req: &Request) -> bool {
+    let Some(ct) = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()) else { return false };
+    let mut parts = ct.split(';').map(str::trim);
+    let essence_ok = parts.next().is_some_and(|t| t.eq_ignore_ascii_case(JSON));
+    let charset_ok = parts.all(|p| match p.split_once('=') {
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+        _ => true,
+    });
+    essence_ok && charset_ok
+}
+
+/// True when the response is a request error: no data, and every error says the document was refused.
+fn is_request_error(resp: &GqlResponse) -> bool {
+    resp.data == async_graphql::Value::Null
+        && !resp.errors.is_empty()
+        && resp.errors.iter().all(|e| code_of(e).is_some_and(ErrorCode::is_request_error))
+}
+
+/// Counts error codes and tags internal errors with the request id, so a user can report it.
+fn finish(state: &ServerState, mut resp: GqlResponse, request_id: &str) -> GqlResponse {
+    for e in &mut resp.errors {
+        let code = code_of(e);
+        state.metrics.count_error(code);
+        if code == Some(ErrorCode::Internal) {
+            e.extensions.get_or_insert_with(Default::default).set("requestId", request_id);
+        }
+    }
+    resp
+}
+
+fn render(resp: &GqlResponse, media: MediaType) -> Response {
+    if is_request_error(resp) {
+        let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
+        let body = serde_json::json!({ "errors": resp.errors });
+        return Response::builder().status(status).content_type(media.as_str()).body(body.to_string());
+    }
+    let body = serde_json::to_string(resp).expect("responses serialize");
+    Response::builder().content_type(media.as_str()).body(body)
+}
+
+#[handler]
+pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) -> Response {
+    let Some(media) = negotiate(req) else {
+        return refuse(StatusCode::NOT_ACCEPTABLE, ErrorCode::BadRequest, "accept application/graphql-response+json or application/json", MediaType::Json);
+    };
+    if !is_json(req) {
+        return refuse(
+            StatusCode::UNSUPPORTED_MEDIA_TYPE,
+            ErrorCode::BadRequest,
+            "send operations as application/json (utf-8)",
+            media,
+        );
+    }
+    let limits = &state.ctx.config.limits;
+    let too_large = || {
+        refuse(
+            StatusCode::PAYLOAD_TOO_LARGE,
+            ErrorCode::PayloadTooLarge,
+            format!("the request body is larger than {} bytes", limits.max_body_bytes),
+            media,
+        )
+    };
+    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limits.max_body_bytes) {
+        return too_large();
+    }
+    let bytes = match body.into_bytes_limit(limits.max_body_bytes).await {
+        Ok(b) => b,
+        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
+        Err(_) => return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media),
+    };
+    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+        Ok(b) => b,
+        Err(e) => {
+            return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, format!("the body is not a GraphQL request: {e}"), media);
+        }
+    };
+    if let BatchRequest::Batch(items) = &batch {
+        let refused = match (limits.max_batch, items.len()) {
+            (_, 0) => Some("an empty batch has nothing to run".to_owned()),
+            (0, _) => Some("batched requests are turned off".to_owned()),
+            (max, n) if n > max => Some(format!("a batch of {n} operations is more than the {max} allowed")),
+            _ => None,
+        };
+        if let Some(message) = refused {
+            return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, message, media);
+        }
+    }
+
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    let viewer = match state.ctx.tokens.authenticate(authorization, state.ctx.clock.now()) {
+        Ok(auth) => auth.viewer,
+        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message().to_owned(), media),
+    };
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let prepare = |mut r: GqlRequest| {
+        r = r.data(viewer.clone()).data(RequestId(request_id.clone()));
+        state.ctx.modules.add_loaders(&state.ctx, &mut r.data);
+        r
+    };
+    match batch {
+        BatchRequest::Single(r) => {
+            let resp = finish(state, state.schema.execute(prepare(r)).await, &request_id);
+            render(&resp, media)
+        }
+        BatchRequest::Batch(items) => {
+            let mut out = Vec::with_capacity(items.len());
+            for r in items {
+                out.push(finish(state, state.schema.execute(prepare(r)).await, &request_id));
+            }
+            let body = serde_json::to_string(&BatchResponse::Batch(out)).expect("responses serialize");
+            Response::builder().content_type(media.as_str()).body(body)
+        }
+    }
+}
+
+/// GraphiQL for people exploring the API; operations themselves are POST-only.
+#[handler]
+pub fn get(req: &Request, Data(state): Data<&ServerState>) -> Response {
+    let runs_operation = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("query=")));
+    if runs_operation || req.method() != Method::GET {
+        let resp = refuse(
+            StatusCode::METHOD_NOT_ALLOWED,
+            ErrorCode::BadRequest,
+            "operations run only as POST with application/json",
+            MediaType::GraphqlResponseJson,
+        );
+        return resp.with_header(header::ALLOW, "POST").into_response();
+    }
+    if !state.ctx.config.introspection_enabled() {
+        return refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, "GraphiQL is off in production", MediaType::GraphqlResponseJson);
+    }
+    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
+        .into_response()
+}
+

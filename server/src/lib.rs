@@ -1,0 +1,129 @@
+//! The `xqt` server: routes, start-up and shutdown. `main.rs` is the CLI around it; tests start
+//! it in-process with `start`.
+
+pub mod http;
+pub mod observe;
+pub mod ws;
+
+use std::net::SocketAddr;
+use std::sync::Arc;
+use std::time::Instant;
+
+use anyhow::Context as _;
+use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::{EndpointExt, Route, get};
+use xqt_migrations::MigratorTrait;
+use tokio::sync::oneshot;
+use tokio::task::JoinHandle;
+use xqt_kernel::clock::Clock;
+use xqt_kernel::config::{Config, LogFormat};
+use xqt_kernel::{AppContext, Modules};
+use xqt_schema::AppSchema;
+
+use crate::observe::Metrics;
+
+#[derive(Clone)]
+pub struct ServerState {
+    pub ctx: AppContext,
+    pub schema: AppSchema,
+    pub metrics: Arc<Metrics>,
+}
+
+/// Logs go to stderr, as text or JSON lines; every line inside a request carries its request id.
+pub fn init_tracing(config: &Config) {
+    let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let _ = match config.log_format {
+        LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
+        LogFormat::Text => builder.try_init(),
+    };
+}
+
+/// Connects storage and brings the database schema up to date.
+pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppContext> {
+    let modules = Modules::new(xqt_schema::modules()).context("module registry")?;
+    let ctx = AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;
+    migrate(&ctx).await?;
+    Ok(ctx)
+}
+
+pub async fn migrate(ctx: &AppContext) -> anyhow::Result<()> {
+    let started = Instant::now();
+    xqt_migrations::Migrator::up(&ctx.db, None).await.context("migrations")?;
+    tracing::info!(elapsed_ms = started.elapsed().as_millis() as u64, "database schema up to date");
+    Ok(())
+}
+
+pub fn routes(state: ServerState) -> impl poem::Endpoint {
+    Route::new()
+        .at("/graphql", get(http::get).post(http::post))
+        .at("/graphql/ws", get(ws::upgrade))
+        .at("/healthz", get(observe::healthz))
+        .at("/readyz", get(observe::readyz))
+        .at("/metrics", get(observe::metrics))
+        .around(observe::around)
+        .data(state)
+}
+
+pub struct RunningServer {
+    pub addr: SocketAddr,
+    pub state: ServerState,
+    shutdown: Option<oneshot::Sender<()>>,
+    task: Option<JoinHandle<std::io::Result<()>>>,
+}
+
+impl RunningServer {
+    /// Stops accepting, lets in-flight requests finish (up to 5 s), and waits.
+    pub async fn stop(mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+        if let Some(task) = self.task.take() {
+            let _ = task.await;
+        }
+    }
+
+    /// Resolves when the server stops by itself (it normally does not) or `ctrl-c` arrives.
+    pub async fn wait(mut self) -> anyhow::Result<()> {
+        let task = self.task.take().expect("server task");
+        tokio::select! {
+            r = task => { r??; }
+            _ = tokio::signal::ctrl_c() => {
+                tracing::info!("shutting down");
+                if let Some(tx) = self.shutdown.take() { let _ = tx.send(()); }
+            }
+        }
+        Ok(())
+    }
+}
+
+impl Drop for RunningServer {
+    fn drop(&mut self) {
+        if let Some(tx) = self.shutdown.take() {
+            let _ = tx.send(());
+        }
+    }
+}
+
+/// Binds `config.listen` (port 0 picks a free one) and serves in the background.
+pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
+    let schema = xqt_schema::build(ctx.clone());
+    let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()) };
+    let acceptor = TcpListener::bind(ctx.config.listen.clone())
+        .into_acceptor()
+        .await
+        .with_context(|| format!("cannot listen on {}", ctx.config.listen))?;
+    let addr = *acceptor
+        .local_addr()
+        .first()
+        .and_then(|a| a.as_socket_addr())
+        .context("listener has no socket address")?;
+    let (tx, rx) = oneshot::channel::<()>();
+    let app = routes(state.clone());
+    let task = tokio::spawn(async move {
+        poem::Server::new_with_acceptor(acceptor)
+            .run_with_graceful_shutdown(app, async { let _ = rx.await; }, Some(std::time::Duration::from_secs(5)))
+            .await
+    });
+    Ok(RunningServer { addr, state, shutdown: Some(tx), task: Some(task) })
+}

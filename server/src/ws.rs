@@ -1,0 +1,271 @@
+//! GraphQL over WebSocket, the graphql-transport-ws protocol, on `/graphql/ws`.
+//!
+//! Close codes as the protocol defines them: 4400 invalid message, 4401 subscribe before the
+//! connection was acknowledged, 4403 forbidden (bad token at init, or the token expired while
+//! open), 4408 no `connection_init` in time, 4409 a subscription id already in use, 4429 a second
+//! `connection_init`. The server pings on an interval; each socket holds a bounded number of
+//! subscriptions (one more gets an `error` for that id, the socket stays open).
+
+use std::time::Duration;
+
+use async_graphql::Response as GqlResponse;
+use futures::{SinkExt, Stream, StreamExt};
+use poem::http::{StatusCode, header};
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
+use poem::web::Data;
+use poem::{IntoResponse, Request, Response, handler};
+use serde::Deserialize;
+use serde_json::{Value, json};
+use tokio_stream::StreamMap;
+use xqt_kernel::ErrorCode;
+use xqt_kernel::auth::Authenticated;
+use xqt_kernel::error::code_of;
+
+use crate::ServerState;
+use crate::http::{MediaType, refuse};
+
+pub const PROTOCOL: &str = "graphql-transport-ws";
+
+#[derive(Deserialize)]
+#[serde(tag = "type", rename_all = "snake_case")]
+enum ClientMessage {
+    ConnectionInit {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Ping {
+        #[serde(default)]
+        payload: Option<Value>,
+    },
+    Pong {},
+    Subscribe {
+        id: String,
+        payload: async_graphql::Request,
+    },
+    Complete {
+        id: String,
+    },
+}
+
+enum Close {
+    Invalid(String),
+    Unauthorized,
+    Forbidden(&'static str),
+    InitTimeout,
+    DuplicateId(String),
+    TooManyInits,
+}
+
+impl Close {
+    fn frame(self) -> Message {
+        let (code, reason) = match self {
+            Close::Invalid(why) => (4400, why),
+            Close::Unauthorized => (4401, "Unauthorized".to_owned()),
+            Close::Forbidden(why) => (4403, format!("Forbidden: {why}")),
+            Close::InitTimeout => (4408, "Connection initialisation timeout".to_owned()),
+            Close::DuplicateId(id) => (4409, format!("Subscriber for {id} already exists")),
+            Close::TooManyInits => (4429, "Too many initialisation requests".to_owned()),
+        };
+        Message::Close(Some((CloseCode::from(code), reason)))
+    }
+}
+
+#[handler]
+pub fn upgrade(req: &Request, ws: WebSocket, Data(state): Data<&ServerState>) -> Response {
+    let offered = req
+        .headers()
+        .get_all(header::SEC_WEBSOCKET_PROTOCOL)
+        .iter()
+        .filter_map(|v| v.to_str().ok())
+        .flat_map(|v| v.split(',').map(str::trim))
+        .any(|p| p == PROTOCOL);
+    if !offered {
+        return refuse(
+            StatusCode::BAD_REQUEST,
+            ErrorCode::BadRequest,
+            format!("use the `{PROTOCOL}` WebSocket subprotocol"),
+            MediaType::GraphqlResponseJson,
+        );
+    }
+    let state = state.clone();
+    ws.protocols([PROTOCOL]).on_upgrade(move |socket| serve(socket, state)).into_response()
+}
+
+fn text(value: Value) -> Message {
+    Message::Text(value.to_string())
+}
+
+fn parse(message: Message) -> Result<Option<ClientMessage>, Close> {
+    match message {
+        Message::Text(t) => serde_json::from_str(&t).map(Some).map_err(|e| Close::Invalid(format!("Invalid message received: {e}"))),
+        Message::Binary(_) => Err(Close::Invalid("Invalid message received: binary frames are not part of the protocol".into())),
+        Message::Ping(_) | Message::Pong(_) => Ok(None),
+        Message::Close(_) => Err(Close::Invalid(String::new())),
+    }
+}
+
+fn token_from(payload: Option<&Value>) -> Option<String> {
+    let p = payload?;
+    ["authorization", "Authorization", "token"].iter().find_map(|k| p.get(*k)?.as_str().map(str::to_owned))
+}
+
+struct OpenSocket(prometheus::IntGauge);
+
+impl Drop for OpenSocket {
+    fn drop(&mut self) {
+        self.0.dec();
+    }
+}
+
+async fn serve(socket: WebSocketStream, state: ServerState) {
+    state.metrics.open_sockets.inc();
+    let _open = OpenSocket(state.metrics.open_sockets.clone());
+    let (mut sink, mut incoming) = socket.split();
+    let outcome = match tokio::time::timeout(
+        Duration::from_secs(state.ctx.config.websocket.init_timeout_secs),
+        initialise(&mut sink, &mut incoming, &state),
+    )
+    .await
+    {
+        Err(_) => Err(Some(Close::InitTimeout)),
+        Ok(result) => result,
+    };
+    let closing = match outcome {
+        Ok(auth) => run(&mut sink, &mut incoming, &state, auth).await,
+        Err(close) => close,
+    };
+    if let Some(close) = closing {
+        let _ = sink.send(close.frame()).await;
+    }
+    let _ = sink.close().await;
+}
+
+/// Waits for `connection_init`, answering pings; returns the authenticated viewer.
+async fn initialise<S, R>(sink: &mut S, incoming: &mut R, state: &ServerState) -> Result<Authenticated, Option<Close>>
+where
+    S: futures::Sink<Message> + Unpin,
+    R: Stream<Item = std::io::Result<Message>> + Unpin,
+{
+    while let Some(frame) = incoming.next().await {
+        let Ok(frame) = frame else { return Err(None) };
+        if matches!(frame, Message::Close(_)) {
+            return Err(None);
+        }
+        match parse(frame).map_err(Some)? {
+            None => {}
+            Some(ClientMessage::ConnectionInit { payload }) => {
+                let token = token_from(payload.as_ref());
+                let auth = state
+                    .ctx
+                    .tokens
+                    .authenticate(token.as_deref(), state.ctx.clock.now())
+                    .map_err(|_| Some(Close::Forbidden("invalid or expired token")))?;
+                sink.send(text(json!({ "type": "connection_ack" }))).await.map_err(|_| None)?;
+                return Ok(auth);
+            }
+            Some(ClientMessage::Ping { payload }) => {
+                sink.send(text(json!({ "type": "pong", "payload": payload }))).await.map_err(|_| None)?;
+            }
+            Some(ClientMessage::Pong {}) => {}
+            Some(ClientMessage::Subscribe { .. } | ClientMessage::Complete { .. }) => return Err(Some(Close::Unauthorized)),
+        }
+    }
+    Err(None)
+}
+
+/// A response that refuses the operation outright (it never ran): sent as `error`, not `next`.
+fn refused(resp: &GqlResponse) -> bool {
+    resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty())
+}
+
+/// Serves subscriptions until the client leaves or the socket must close; returns the close reason.
+async fn run<S, R>(sink: &mut S, incoming: &mut R, state: &ServerState, auth: Authenticated) -> Option<Close>
+where
+    S: futures::Sink<Message> + Unpin,
+    R: Stream<Item = std::io::Result<Message>> + Unpin,
+{
+    let config = &state.ctx.config.websocket;
+    let mut operations: StreamMap<String, std::pin::Pin<Box<dyn Stream<Item = Option<GqlResponse>> + Send>>> = StreamMap::new();
+    let mut ping = tokio::time::interval(Duration::from_secs(config.ping_interval_secs.max(1)));
+    ping.tick().await;
+    let expiry = auth.expires_at.map(|at| {
+        let left = (at - state.ctx.clock.now()).to_std().unwrap_or_default();
+        tokio::time::Instant::now() + left
+    });
+    let expired = async {
+        match expiry {
+            Some(at) => tokio::time::sleep_until(at).await,
+            None => futures::future::pending().await,
+        }
+    };
+    tokio::pin!(expired);
+    let mut data = async_graphql::Data::default();
+    data.insert(auth.viewer.clone());
+    state.ctx.modules.add_loaders(&state.ctx, &mut data);
+    let data = std::sync::Arc::new(data);
+
+    loop {
+        tokio::select! {
+            frame = incoming.next() => {
+                let Some(Ok(frame)) = frame else { return None };
+                if matches!(frame, Message::Close(_)) {
+                    return None;
+                }
+                let message = match parse(frame) {
+                    Ok(Some(m)) => m,
+                    Ok(None) => continue,
+                    Err(close) => return Some(close),
+                };
+                match message {
+                    ClientMessage::ConnectionInit { .. } => return Some(Close::TooManyInits),
+                    ClientMessage::Ping { payload } => {
+                        if sink.send(text(json!({ "type": "pong", "payload": payload }))).await.is_err() { return None; }
+                    }
+                    ClientMessage::Pong {} => {}
+                    ClientMessage::Complete { id } => { operations.remove(&id); }
+                    ClientMessage::Subscribe { id, payload } => {
+                        if operations.contains_key(&id) {
+                            return Some(Close::DuplicateId(id));
+                        }
+                        if operations.len() >= config.max_subscriptions {
+                            state.metrics.count_error(Some(ErrorCode::RateLimited));
+                            let error = json!({ "type": "error", "id": id, "payload": [{
+                                "message": format!("at most {} subscriptions per connection", config.max_subscriptions),
+                                "extensions": { "code": ErrorCode::RateLimited.as_str() },
+                            }]});
+                            if sink.send(text(error)).await.is_err() { return None; }
+                            continue;
+                        }
+                        let stream = state
+                            .schema
+                            .execute_stream_with_session_data(payload, data.clone())
+                            .map(Some)
+                            .chain(futures::stream::once(async { None }));
+                        operations.insert(id, Box::pin(stream));
+                    }
+                }
+            }
+            Some((id, item)) = operations.next(), if !operations.is_empty() => {
+                let message = match item {
+                    None => json!({ "type": "complete", "id": id }),
+                    Some(resp) => {
+                        for e in &resp.errors {
+                            state.metrics.count_error(code_of(e));
+                        }
+                        if refused(&resp) {
+                            operations.remove(&id);
+                            json!({ "type": "error", "id": id, "payload": resp.errors })
+                        } else {
+                            json!({ "type": "next", "id": id, "payload": resp })
+                        }
+                    }
+                };
+                if sink.send(text(message)).await.is_err() { return None; }
+            }
+            _ = ping.tick() => {
+                if sink.send(text(json!({ "type": "ping" }))).await.is_err() { return None; }
+            }
+            _ = &mut expired => return Some(Close::Forbidden("token expired")),
+        }
+    }
+}
