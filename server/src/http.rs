@@ -1,7 +1,7 @@
 //! GraphQL over HTTP: `POST /graphql` with `application/json` only (no CSRF through forms or
 //! GET), responses per the GraphQL-over-HTTP spec; `GET /graphql` serves GraphiQL.
 
-use async_graphql::{BatchRequest, BatchResponse, Request as GqlRequest, Response as GqlResponse};
+use async_graphql::{BatchResponse, Request as GqlRequest, Response as GqlResponse};
 use poem::http::{Method, StatusCode, header};
 use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
@@ -13,6 +13,15 @@ use crate::observe::RequestId;
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
+
+/// The body of a POST: an array is a batch (tried first, so `[]` is an empty batch rather than
+/// a request with every field defaulted), an object a single operation.
+#[derive(serde::Deserialize)]
+#[serde(untagged)]
+enum Operations {
+    Batch(Vec<GqlRequest>),
+    Single(Box<GqlRequest>),
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub(crate) enum MediaType {
@@ -121,13 +130,13 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
         Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
         Err(_) => return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media),
     };
-    let batch: BatchRequest = match serde_json::from_slice(&bytes) {
+    let batch: Operations = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
         Err(e) => {
             return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, format!("the body is not a GraphQL request: {e}"), media);
         }
     };
-    if let BatchRequest::Batch(items) = &batch {
+    if let Operations::Batch(items) = &batch {
         let refused = match (limits.max_batch, items.len()) {
             (_, 0) => Some("an empty batch has nothing to run".to_owned()),
             (0, _) => Some("batched requests are turned off".to_owned()),
@@ -151,11 +160,11 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
         r
     };
     match batch {
-        BatchRequest::Single(r) => {
-            let resp = finish(state, state.schema.execute(prepare(r)).await, &request_id);
+        Operations::Single(r) => {
+            let resp = finish(state, state.schema.execute(prepare(*r)).await, &request_id);
             render(&resp, media)
         }
-        BatchRequest::Batch(items) => {
+        Operations::Batch(items) => {
             let mut out = Vec::with_capacity(items.len());
             for r in items {
                 out.push(finish(state, state.schema.execute(prepare(r)).await, &request_id));

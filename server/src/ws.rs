@@ -66,7 +66,31 @@ impl Close {
             Close::DuplicateId(id) => (4409, format!("Subscriber for {id} already exists")),
             Close::TooManyInits => (4429, "Too many initialisation requests".to_owned()),
         };
-        Message::Close(Some((CloseCode::from(code), reason)))
+        Message::Close(Some((CloseCode::from(code), fit_close_reason(reason))))
+    }
+}
+
+/// A close frame's reason is at most 123 bytes; longer ones make the frame invalid.
+fn fit_close_reason(mut reason: String) -> String {
+    const MAX: usize = 123;
+    if reason.len() > MAX {
+        let mut cut = MAX;
+        while !reason.is_char_boundary(cut) {
+            cut -= 1;
+        }
+        reason.truncate(cut);
+    }
+    reason
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn close_reasons_fit_a_frame_without_splitting_characters() {
+        let long = "无效消息".repeat(20);
+        let fitted = super::fit_close_reason(long.clone());
+        assert!(fitted.len() <= 123 && long.starts_with(&fitted));
+        assert_eq!(super::fit_close_reason("short".into()), "short");
     }
 }
 

@@ -1,1 +1,244 @@
+//! The end-to-end harness: real servers on free ports, spoken to over HTTP and
+//! graphql-transport-ws. Every test runs on the embedded default (SQLite file, in-process cache
+//! and bus) and, when `XQT_TEST_DATABASE_URL` / `XQT_TEST_REDIS_URL` are set, again on
+//! PostgreSQL / Redis — each run in its own database and key prefix, removed afterwards.
 
+pub mod ws;
+
+use std::sync::Arc;
+
+use chrono::{Duration, Utc};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xqt::RunningServer;
+use xqt_kernel::AppContext;
+use xqt_kernel::auth::Role;
+use xqt_kernel::clock::ManualClock;
+use xqt_kernel::config::Config;
+
+pub use ws::{WsClient, WsEvent};
+
+/// One isolated environment: a data dir, and when configured a fresh PostgreSQL database and a
+/// Redis key prefix. Servers started from the same environment share its storage.
+pub struct Backend {
+    pub name: &'static str,
+    data_dir: tempfile::TempDir,
+    database: Option<(String, String)>,
+    redis_url: Option<String>,
+    pub redis_prefix: String,
+    pub clock: ManualClock,
+}
+
+impl std::fmt::Debug for Backend {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.write_str(self.name)
+    }
+}
+
+/// Runs `test` on the embedded default, then on PostgreSQL + Redis when they are configured.
+pub async fn on_each_backend(test: impl AsyncFn(&Backend)) {
+    for external in [false, true] {
+        let Some(backend) = Backend::create(external).await else { continue };
+        eprintln!("-- backend: {}", backend.name);
+        test(&backend).await;
+    }
+}
+
+/// True when this run also covers PostgreSQL + Redis.
+pub fn external_configured() -> bool {
+    std::env::var_os("XQT_TEST_DATABASE_URL").is_some() || std::env::var_os("XQT_TEST_REDIS_URL").is_some()
+}
+
+fn with_database(url: &str, database: &str) -> String {
+    let (base, query) = url.split_once('?').map_or((url, None), |(b, q)| (b, Some(q)));
+    let base = base.rsplit_once('/').map_or(base, |(head, _)| head);
+    match query {
+        Some(q) => format!("{base}/{database}?{q}"),
+        None => format!("{base}/{database}"),
+    }
+}
+
+impl Backend {
+    async fn create(external: bool) -> Option<Self> {
+        let tag = Uuid::new_v4().simple().to_string();
+        let clock = ManualClock::new(Utc::now());
+        let data_dir = tempfile::tempdir().expect("temp dir");
+        if !external {
+            return Some(Self { name: "embedded", data_dir, database: None, redis_url: None, redis_prefix: format!("t{tag}:"), clock });
+        }
+        if !external_configured() {
+            return None;
+        }
+        let database = match std::env::var("XQT_TEST_DATABASE_URL") {
+            Ok(admin) => {
+                let name = format!("xqt_t_{tag}");
+                let conn = sea_orm::Database::connect(admin.as_str()).await.expect("connect XQT_TEST_DATABASE_URL");
+                sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("CREATE DATABASE \"{name}\""))
+                    .await
+                    .expect("create test database");
+                conn.close().await.ok();
+                Some((admin, name))
+            }
+            Err(_) => None,
+        };
+        Some(Self {
+            name: "postgres+redis",
+            data_dir,
+            database,
+            redis_url: std::env::var("XQT_TEST_REDIS_URL").ok(),
+            redis_prefix: format!("xqt_t_{tag}:"),
+            clock,
+        })
+    }
+
+    pub fn is_external(&self) -> bool {
+        self.database.is_some() || self.redis_url.is_some()
+    }
+
+    pub fn has_redis(&self) -> bool {
+        self.redis_url.is_some()
+    }
+
+    pub fn redis_url(&self) -> Option<&str> {
+        self.redis_url.as_deref()
+    }
+
+    /// The configuration a test server gets: this environment's storage, a free port.
+    pub fn config(&self) -> Config {
+        Config {
+            env: xqt_kernel::config::Environment::Test,
+            listen: "127.0.0.1:0".into(),
+            data_dir: self.data_dir.path().to_path_buf(),
+            database_url: self.database.as_ref().map(|(admin, name)| with_database(admin, name)),
+            database_max_connections: 5,
+            redis_url: self.redis_url.clone(),
+            redis_prefix: self.redis_prefix.clone(),
+            token_secret: Some("test-secret-test-secret-test-secret!".into()),
+            ..Config::default()
+        }
+    }
+
+    /// A context on this environment's storage, migrated, without a server.
+    pub async fn context(&self) -> AppContext {
+        self.context_with(self.config()).await
+    }
+
+    pub async fn context_with(&self, config: Config) -> AppContext {
+        xqt::prepare(config, Arc::new(self.clock.clone())).await.expect("prepare")
+    }
+
+    pub async fn start(&self) -> TestServer {
+        self.start_with(|_| {}).await
+    }
+
+    pub async fn start_with(&self, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let mut config = self.config();
+        tweak(&mut config);
+        let ctx = self.context_with(config).await;
+        let server = xqt::start(ctx.clone()).await.expect("server starts");
+        TestServer { base: format!("http://{}", server.addr), ws_base: format!("ws://{}", server.addr), ctx, _server: server, http: reqwest::Client::new() }
+    }
+}
+
+impl Drop for Backend {
+    fn drop(&mut self) {
+        let database = self.database.take();
+        let redis = self.redis_url.take().map(|url| (url, self.redis_prefix.clone()));
+        if database.is_none() && redis.is_none() {
+            return;
+        }
+        // Runs on its own thread and runtime so it also cleans up after a panicking test.
+        let cleanup = std::thread::spawn(move || {
+            let rt = tokio::runtime::Builder::new_current_thread().enable_all().build().expect("runtime");
+            rt.block_on(async move {
+                if let Some((admin, name)) = database
+                    && let Ok(conn) = sea_orm::Database::connect(admin.as_str()).await
+                {
+                    let _ = sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    conn.close().await.ok();
+                }
+                if let Some((url, prefix)) = redis
+                    && let Ok(client) = redis::Client::open(url)
+                    && let Ok(mut conn) = client.get_multiplexed_async_connection().await
+                {
+                    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+                    if !keys.is_empty() {
+                        let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
+                    }
+                }
+            });
+        });
+        let _ = cleanup.join();
+    }
+}
+
+pub struct TestServer {
+    pub base: String,
+    pub ws_base: String,
+    pub ctx: AppContext,
+    pub http: reqwest::Client,
+    _server: RunningServer,
+}
+
+/// An HTTP answer: status, content type and JSON body (`Value::Null` when not JSON).
+#[derive(Debug)]
+pub struct Answer {
+    pub status: u16,
+    pub content_type: String,
+    pub body: Value,
+}
+
+impl Answer {
+    /// The `extensions.code` of the first error.
+    pub fn code(&self) -> Option<&str> {
+        self.body["errors"][0]["extensions"]["code"].as_str()
+    }
+}
+
+impl TestServer {
+    pub fn url(&self, path: &str) -> String {
+        format!("{}{path}", self.base)
+    }
+
+    /// A signed access token for a person, as the accounts module will issue at sign-in.
+    pub fn token(&self, user: Uuid, role: Role) -> String {
+        self.token_valid_for(user, role, Duration::minutes(15))
+    }
+
+    pub fn token_valid_for(&self, user: Uuid, role: Role, ttl: Duration) -> String {
+        self.ctx.tokens.issue(user, Uuid::now_v7(), role, self.ctx.clock.now(), ttl)
+    }
+
+    pub async fn answer(resp: reqwest::Response) -> Answer {
+        let status = resp.status().as_u16();
+        let content_type = resp.headers().get("content-type").and_then(|v| v.to_str().ok()).unwrap_or("").to_owned();
+        let text = resp.text().await.expect("body");
+        Answer { status, content_type, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
+    }
+
+    /// POSTs a JSON body to `/graphql`.
+    pub async fn post(&self, body: &Value, token: Option<&str>) -> Answer {
+        let mut req = self.http.post(self.url("/graphql")).json(body);
+        if let Some(t) = token {
+            req = req.bearer_auth(t);
+        }
+        Self::answer(req.send().await.expect("request")).await
+    }
+
+    pub async fn gql(&self, query: &str, variables: Value, token: Option<&str>) -> Answer {
+        self.post(&json!({ "query": query, "variables": variables }), token).await
+    }
+
+    /// A WebSocket speaking graphql-transport-ws, not yet initialised.
+    pub async fn ws(&self) -> WsClient {
+        WsClient::connect(&format!("{}/graphql/ws", self.ws_base), Some(xqt::ws::PROTOCOL)).await.expect("ws connects")
+    }
+
+    /// A WebSocket initialised with `token` and acknowledged.
+    pub async fn ws_as(&self, token: &str) -> WsClient {
+        let mut ws = self.ws().await;
+        ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
+        assert_eq!(ws.next().await, WsEvent::Message(json!({ "type": "connection_ack" })));
+        ws
+    }
+}

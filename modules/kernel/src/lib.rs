@@ -11,7 +11,7 @@ pub mod error;
 pub mod ids;
 pub mod module;
 pub mod pagination;
-mod redis_conn;
+pub mod redis_conn;
 pub mod viewer;
 
 pub use context::AppContext;

@@ -1,0 +1,277 @@
+//! GraphQL over HTTP: the front door, its refusals and its limits.
+
+use serde_json::{Value, json};
+use xqt_tests::{TestServer, on_each_backend};
+
+#[tokio::test]
+async fn serves_typename_and_is_ready() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let a = srv.gql("{ __typename }", json!({}), None).await;
+        assert_eq!((a.status, a.content_type.as_str()), (200, "application/graphql-response+json"));
+        assert_eq!(a.body, json!({ "data": { "__typename": "Query" } }));
+
+        let ready = TestServer::answer(srv.http.get(srv.url("/readyz")).send().await.unwrap()).await;
+        assert_eq!(ready.status, 200);
+        assert_eq!(ready.body, json!({ "ready": true, "checks": { "database": "ok", "cache": "ok", "bus": "ok" } }));
+        let health = srv.http.get(srv.url("/healthz")).send().await.unwrap();
+        assert_eq!((health.status().as_u16(), health.text().await.unwrap()), (200, "ok".to_owned()));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn every_response_carries_a_request_id_and_echoes_a_sane_one() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let body = json!({ "query": "{ __typename }" });
+        let resp = srv.http.post(srv.url("/graphql")).json(&body).header("x-request-id", "trace-abc_123").send().await.unwrap();
+        assert_eq!(resp.headers()["x-request-id"], "trace-abc_123");
+        let resp = srv.http.post(srv.url("/graphql")).json(&body).header("x-request-id", "bad id\twith junk").send().await.unwrap();
+        let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert_ne!(id, "bad id\twith junk");
+        assert!(uuid::Uuid::parse_str(&id).is_ok(), "a fresh id replaces an unusable one");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_count_requests_errors_and_sockets() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        srv.gql("{ nope }", json!({}), None).await;
+        srv.gql("{ __typename }", json!({}), None).await;
+        let _ws = srv.ws().await;
+        let text = srv.http.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+        assert!(text.contains(r#"xqt_http_requests_total{route="/graphql",status="200"} 1"#), "{text}");
+        assert!(text.contains(r#"xqt_http_requests_total{route="/graphql",status="400"} 1"#), "{text}");
+        assert!(text.contains(r#"xqt_graphql_errors_total{code="GRAPHQL_VALIDATION_FAILED"} 1"#), "{text}");
+        assert!(text.contains("xqt_http_request_duration_seconds_bucket"), "{text}");
+        assert!(text.contains("xqt_websocket_connections 1"), "{text}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn text_plain_and_form_posts_are_refused() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1"] {
+            let resp = srv
+                .http
+                .post(srv.url("/graphql"))
+                .header("content-type", content_type)
+                .body(r#"{"query":"mutation { markNotificationsRead }"}"#)
+                .send()
+                .await
+                .unwrap();
+            let a = TestServer::answer(resp).await;
+            assert_eq!(a.status, 415, "{content_type}");
+            assert_eq!(a.code(), Some("BAD_REQUEST"));
+            assert!(a.body.get("data").is_none(), "a refused request has no data");
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn get_runs_no_operation_but_serves_graphiql() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        for q in ["mutation%20%7B%20markNotificationsRead%20%7D", "%7B__typename%7D"] {
+            let resp = srv.http.get(srv.url(&format!("/graphql?query={q}"))).send().await.unwrap();
+            assert_eq!(resp.headers()["allow"], "POST");
+            let a = TestServer::answer(resp).await;
+            assert_eq!((a.status, a.code()), (405, Some("BAD_REQUEST")));
+        }
+        let page = srv.http.get(srv.url("/graphql")).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 200);
+        assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn parse_and_validation_failures_are_4xx_without_data() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let a = srv.gql("{ __typename", json!({}), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("GRAPHQL_PARSE_FAILED")));
+        assert!(a.body.get("data").is_none());
+        let a = srv.gql("{ noSuchField }", json!({}), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("GRAPHQL_VALIDATION_FAILED")));
+        assert!(a.body.get("data").is_none());
+
+        // A legacy client accepting only application/json gets 200 for a well-formed request.
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("accept", "application/json")
+            .json(&json!({ "query": "{ noSuchField }" }))
+            .send()
+            .await
+            .unwrap();
+        let a = TestServer::answer(resp).await;
+        assert_eq!((a.status, a.content_type.as_str(), a.code()), (200, "application/json", Some("GRAPHQL_VALIDATION_FAILED")));
+
+        let resp = srv.http.post(srv.url("/graphql")).header("accept", "text/html").json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 406);
+
+        let resp = srv.http.post(srv.url("/graphql")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let a = TestServer::answer(resp).await;
+        assert_eq!((a.status, a.code()), (400, Some("BAD_REQUEST")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_bad_token_is_unauthenticated_and_no_token_is_anonymous() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let a = srv.gql("{ __typename }", json!({}), Some("garbage.token.here")).await;
+        assert_eq!((a.status, a.code()), (401, Some("UNAUTHENTICATED")));
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), None).await;
+        assert_eq!((a.status, a.code()), (200, Some("UNAUTHENTICATED")));
+        assert_eq!(a.body["data"], Value::Null);
+    })
+    .await;
+}
+
+fn nested(levels: usize) -> String {
+    // __type(name:"Query") { fields { type { ofType { ofType … } } } } next to a real field, so
+    // the document is not introspection-only.
+    let mut inner = String::from("name");
+    for _ in 0..levels {
+        inner = format!("ofType {{ {inner} }}");
+    }
+    format!("{{ unreadNotificationCount __type(name: \"Query\") {{ fields {{ type {{ {inner} }} }} }} }}")
+}
+
+#[tokio::test]
+async fn deep_queries_are_refused() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let a = srv.gql(&nested(8), json!({}), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("QUERY_TOO_DEEP")), "{:?}", a.body);
+        assert!(a.body.get("data").is_none());
+        // Depth 10 is allowed (the field errors for lack of sign-in, so it ran).
+        let a = srv.gql(&nested(6), json!({}), None).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn introspection_only_documents_may_nest_deeper_outside_production() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let mut inner = String::from("name");
+        for _ in 0..9 {
+            inner = format!("ofType {{ {inner} }}");
+        }
+        let a = srv.gql(&format!("{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"), json!({}), None).await;
+        assert_eq!(a.status, 200, "{:?}", a.body);
+        assert!(a.body["data"]["__schema"]["types"].is_array());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn alias_floods_are_refused() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let query = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
+        let a = srv.gql(&query(30), json!({}), None).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body["data"]["a29"], "Query");
+        let a = srv.gql(&query(31), json!({}), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("TOO_MANY_ALIASES")));
+        // Aliases hidden in fragments count too.
+        let fragment = format!("query {{ ...F }} fragment F on Query {{ {} }}", (0..31).map(|i| format!("f{i}: __typename")).collect::<Vec<_>>().join(" "));
+        let a = srv.gql(&fragment, json!({}), None).await;
+        assert_eq!(a.code(), Some("TOO_MANY_ALIASES"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn lists_weigh_their_page_size_in_complexity() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let list = |first: u32| format!("notifications(first: {first}) {{ edges {{ node {{ id kind title body createdAt readAt }} }} }}");
+        // Small pages pass the complexity check (and then need a signed-in person).
+        let a = srv.gql(&format!("{{ {} }}", list(10)), json!({}), None).await;
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"));
+        let heavy = format!("{{ a: {} b: {} c: {} }}", list(100), list(100), list(100));
+        let a = srv.gql(&heavy, json!({}), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("QUERY_TOO_COMPLEX")), "{:?}", a.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn batches_are_bounded_and_can_be_turned_off() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let batch = |n: usize| Value::Array((0..n).map(|_| json!({ "query": "{ __typename }" })).collect());
+        let a = srv.post(&batch(10), None).await;
+        assert_eq!(a.status, 200);
+        assert_eq!(a.body.as_array().map(Vec::len), Some(10));
+        assert_eq!(a.body[9], json!({ "data": { "__typename": "Query" } }));
+        let a = srv.post(&batch(11), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("BAD_REQUEST")));
+        let a = srv.post(&batch(0), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("BAD_REQUEST")));
+
+        let off = b.start_with(|c| c.limits.max_batch = 0).await;
+        let a = off.post(&batch(2), None).await;
+        assert_eq!((a.status, a.code()), (400, Some("BAD_REQUEST")));
+        assert_eq!(a.body["errors"][0]["message"], "batched requests are turned off");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn oversize_bodies_are_refused() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.limits.max_body_bytes = 4096).await;
+        let padding = "x".repeat(5000);
+        let a = srv.post(&json!({ "query": "{ __typename }", "variables": { "pad": padding } }), None).await;
+        assert_eq!((a.status, a.code()), (413, Some("PAYLOAD_TOO_LARGE")));
+        // Without a Content-Length (chunked), the limit still holds while reading.
+        let chunks = futures::stream::iter(vec![Ok::<_, std::io::Error>(format!("{{\"query\":\"{{ __typename }}\",\"x\":\"{padding}\"}}"))]);
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("content-type", "application/json")
+            .body(reqwest::Body::wrap_stream(chunks))
+            .send()
+            .await
+            .unwrap();
+        let a = TestServer::answer(resp).await;
+        assert_eq!((a.status, a.code()), (413, Some("PAYLOAD_TOO_LARGE")));
+        let a = srv.gql("{ __typename }", json!({}), None).await;
+        assert_eq!(a.status, 200);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn production_turns_introspection_and_suggestions_off() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.env = xqt_kernel::config::Environment::Production).await;
+        let a = srv.gql("{ __schema { queryType { name } } }", json!({}), None).await;
+        assert_eq!(a.body["data"]["__schema"], Value::Null, "{:?}", a.body);
+        let a = srv.gql("{ notification }", json!({}), None).await;
+        let message = a.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(!message.contains("Did you mean"), "suggestions leak the schema: {message}");
+        let page = srv.http.get(srv.url("/graphql")).send().await.unwrap();
+        assert_eq!(page.status().as_u16(), 404);
+
+        let dev = b.start().await;
+        let a = dev.gql("{ __schema { queryType { name } } }", json!({}), None).await;
+        assert_eq!(a.body["data"]["__schema"]["queryType"]["name"], "Query");
+    })
+    .await;
+}

@@ -1,0 +1,143 @@
+//! The notifications module end to end: send, list, count, mark read, follow live, resume.
+
+use std::time::Duration;
+
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xqt_kernel::auth::Role;
+use xqt_tests::{TestServer, WsEvent, on_each_backend};
+
+const SEND: &str = "mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id kind title body readAt } }";
+const FOLLOW: &str = "subscription($after: ID) { notificationAdded(after: $after) { id title } }";
+
+async fn send(srv: &TestServer, admin: &str, user: Uuid, title: &str) -> String {
+    let a = srv.gql(SEND, json!({ "input": { "userId": user, "kind": "test.note", "title": title } }), Some(admin)).await;
+    assert_eq!(a.status, 200, "{:?}", a.body);
+    a.body["data"]["sendNotification"]["id"].as_str().unwrap_or_else(|| panic!("sent: {:?}", a.body)).to_owned()
+}
+
+#[tokio::test]
+async fn admins_send_and_people_read_only_their_own() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.token(Uuid::now_v7(), Role::Admin);
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        for i in 1..=3 {
+            send(&srv, &admin, alice, &format!("note {i}")).await;
+        }
+        send(&srv, &admin, bob, "for bob").await;
+        let alice_token = srv.token(alice, Role::User);
+
+        let page = srv.gql("{ notifications(first: 2) { edges { node { title } } pageInfo { hasNextPage endCursor } } unreadNotificationCount }", json!({}), Some(&alice_token)).await;
+        let data = &page.body["data"];
+        assert_eq!(data["unreadNotificationCount"], 3);
+        let titles: Vec<&str> = data["notifications"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap()).collect();
+        assert_eq!(titles, ["note 3", "note 2"], "newest first, and only alice's");
+        assert_eq!(data["notifications"]["pageInfo"]["hasNextPage"], true);
+        let cursor = data["notifications"]["pageInfo"]["endCursor"].clone();
+        let rest = srv.gql("query($c: String) { notifications(first: 5, after: $c) { edges { node { title } } pageInfo { hasNextPage } } }", json!({ "c": cursor }), Some(&alice_token)).await;
+        assert_eq!(rest.body["data"]["notifications"]["edges"], json!([{ "node": { "title": "note 1" } }]));
+        assert_eq!(rest.body["data"]["notifications"]["pageInfo"]["hasNextPage"], false);
+
+        let read = srv.gql("mutation { markNotificationsRead }", json!({}), Some(&alice_token)).await;
+        assert_eq!(read.body["data"]["markNotificationsRead"], 3);
+        let count = srv.gql("{ unreadNotificationCount }", json!({}), Some(&srv.token(bob, Role::User))).await;
+        assert_eq!(count.body["data"]["unreadNotificationCount"], 1, "alice marking read does not touch bob's");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let user = Uuid::now_v7();
+        let input = json!({ "input": { "userId": user, "kind": "test.note", "title": "hi" } });
+        let a = srv.gql(SEND, input.clone(), Some(&srv.token(user, Role::User))).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"));
+        let a = srv.gql(SEND, input, None).await;
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"));
+
+        let admin = srv.token(Uuid::now_v7(), Role::Admin);
+        for (input, field) in [
+            (json!({ "userId": user, "kind": "test.note", "title": "   " }), "title"),
+            (json!({ "userId": user, "kind": "Not A Kind", "title": "t" }), "kind"),
+            (json!({ "userId": "not-a-uuid", "kind": "test.note", "title": "t" }), "userId"),
+            (json!({ "userId": user, "kind": "test.note", "title": "t", "body": "b".repeat(2001) }), "body"),
+        ] {
+            let a = srv.gql(SEND, json!({ "input": input }), Some(&admin)).await;
+            assert_eq!(a.code(), Some("BAD_USER_INPUT"), "{:?}", a.body);
+            assert_eq!(a.body["errors"][0]["extensions"]["field"], field);
+        }
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&srv.token(user, Role::User))).await;
+        assert_eq!(a.body["data"]["unreadNotificationCount"], 0, "nothing stored from refused input");
+
+        let bad_cursor = srv.gql("{ notifications(after: \"garbage\") { edges { cursor } } }", json!({}), Some(&srv.token(user, Role::User))).await;
+        assert_eq!(bad_cursor.code(), Some("BAD_USER_INPUT"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn notifications_arrive_live_over_the_socket() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.token(Uuid::now_v7(), Role::Admin);
+        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let mut ws = srv.ws_as(&srv.token(alice, Role::User)).await;
+        ws.subscribe("n", FOLLOW, json!({})).await;
+        // The subscription is live once the server has processed it; a ping round trip proves that.
+        ws.send(json!({ "type": "ping" })).await;
+        assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
+        tokio::time::sleep(Duration::from_millis(100)).await;
+        send(&srv, &admin, bob, "not for alice").await;
+        let id = send(&srv, &admin, alice, "hello alice").await;
+        assert_eq!(ws.next_payload("n").await, json!({ "data": { "notificationAdded": { "id": id, "title": "hello alice" } } }));
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "bob's notification is not alice's");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_resumed_subscription_gets_exactly_what_it_missed_then_live() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.token(Uuid::now_v7(), Role::Admin);
+        let alice = Uuid::now_v7();
+        let mut ids = Vec::new();
+        for i in 0..60 {
+            ids.push(send(&srv, &admin, alice, &format!("n{i}")).await);
+        }
+        // The client saw up to n9 before it disconnected; it missed n10..n59.
+        let mut ws = srv.ws_as(&srv.token(alice, Role::User)).await;
+        ws.subscribe("r", FOLLOW, json!({ "after": ids[9] })).await;
+        let mut got = Vec::new();
+        for _ in 10..60 {
+            got.push(ws.next_payload("r").await["data"]["notificationAdded"]["id"].as_str().unwrap().to_owned());
+        }
+        assert_eq!(got, ids[10..].to_vec(), "exactly the missed ones, in order");
+        let live = send(&srv, &admin, alice, "live").await;
+        assert_eq!(ws.next_payload("r").await["data"]["notificationAdded"]["id"], Value::String(live));
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicates");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_notification_sent_through_one_instance_reaches_a_subscriber_on_another() {
+    on_each_backend(async |b| {
+        if !b.has_redis() {
+            return; // instances share live delivery only through Redis; the embedded bus is one process
+        }
+        let (one, two) = (b.start().await, b.start().await);
+        let alice = Uuid::now_v7();
+        let mut ws = two.ws_as(&two.token(alice, Role::User)).await;
+        ws.subscribe("x", FOLLOW, json!({})).await;
+        ws.send(json!({ "type": "ping" })).await;
+        assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
+        tokio::time::sleep(Duration::from_millis(200)).await;
+        let id = send(&one, &one.token(Uuid::now_v7(), Role::Admin), alice, "across instances").await;
+        assert_eq!(ws.next_payload("x").await["data"]["notificationAdded"]["id"], Value::String(id));
+    })
+    .await;
+}
