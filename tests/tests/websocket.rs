@@ -39,7 +39,7 @@ async fn init_is_acknowledged_and_pings_are_answered() {
 async fn the_server_pings_on_its_interval() {
     on_each_backend(async |b| {
         let srv = b.start_with(|c| c.websocket.ping_interval_secs = 1).await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
         // The raw stream is read here, so the ping is seen rather than answered by the helper.
         let mut raw = ws.into_raw();
         let frame = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut raw)).await.expect("a ping in time");

@@ -134,7 +134,9 @@ impl Config {
         if let Ok(path) = std::env::var("XQT_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
-        figment.merge(Env::prefixed("XQT_").ignore(&["config"]).split("__"))
+        // XQT_CONFIG names the file; XQT_TEST_* belong to the test harness, not the server.
+        let server_keys = Env::prefixed("XQT_").filter(|key| key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        figment.merge(server_keys.split("__"))
     }
 
     pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
@@ -200,6 +202,17 @@ mod tests {
             assert_eq!(c.limits.max_depth, 7);
             assert_eq!(c.limits.max_aliases, 12);
             assert_eq!(c.redis_url.as_deref(), Some("redis://127.0.0.1:6379"));
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn the_test_harness_variables_are_not_config() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_TEST_DATABASE_URL", "postgres://127.0.0.1/test");
+            jail.set_env("XQT_TEST_REDIS_URL", "redis://127.0.0.1:6379");
+            let c = Config::load().expect("the server starts beside the test harness's variables");
+            assert_eq!(c.database_url, None);
             Ok(())
         });
     }

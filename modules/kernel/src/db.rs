@@ -2,6 +2,7 @@
 
 use std::time::Duration;
 
+use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
 use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 
 use crate::config::Config;
@@ -13,7 +14,6 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         None => {
             std::fs::create_dir_all(&config.data_dir)
                 .map_err(|e| AppError::internal(format!("cannot create data dir {}: {e}", config.data_dir.display())))?;
-            // sqlx opens SQLite in WAL mode with foreign keys on and a 5 s busy timeout.
             format!("sqlite://{}?mode=rwc", config.sqlite_path().display())
         }
     };
@@ -23,6 +23,15 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         .min_connections(1)
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
-        .sqlx_logging(false);
+        .sqlx_logging(false)
+        // Readers do not block the writer (WAL); a commit is on disk before it is acknowledged
+        // (synchronous=FULL); references hold (foreign keys); writers queue
+        // instead of failing at once (busy timeout). Set explicitly: sqlx's defaults have changed.
+        .map_sqlx_sqlite_opts(|o| {
+            o.journal_mode(SqliteJournalMode::Wal)
+                .foreign_keys(true)
+                .synchronous(SqliteSynchronous::Full)
+                .busy_timeout(Duration::from_secs(5))
+        });
     Database::connect(options).await.map_err(AppError::internal)
 }
