@@ -3,6 +3,7 @@
 //!   is `TOO_MANY_ALIASES` (an alias flood multiplies work without deepening the query);
 //! - validation: invalid documents are `GRAPHQL_VALIDATION_FAILED`, too deep `QUERY_TOO_DEEP`,
 //!   too heavy `QUERY_TOO_COMPLEX` (list fields weigh their page size times their children).
+//!
 //! A document that only introspects is exempt from the depth limit (client tooling nests
 //! `ofType` deeply); introspection is off in production altogether.
 
@@ -11,7 +12,7 @@ use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ErrorExtensionValues, ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
 use xqt_kernel::ErrorCode;
 use xqt_kernel::config::Limits;
 
@@ -46,7 +47,7 @@ struct QueryLimitsExtension {
 }
 
 fn coded(mut error: ServerError, code: ErrorCode) -> ServerError {
-    let mut ext = error.extensions.take().unwrap_or_else(ErrorExtensionValues::default);
+    let mut ext = error.extensions.take().unwrap_or_default();
     ext.set("code", code.as_str());
     error.extensions = Some(ext);
     error
@@ -107,7 +108,8 @@ impl Extension for QueryLimitsExtension {
             .await
             .map_err(|errors| errors.into_iter().map(|e| coded(e, ErrorCode::ValidationFailed)).collect::<Vec<_>>())?;
         if result.depth > self.max_depth && !self.introspection_only.load(Ordering::Relaxed) {
-            let message = format!("the query is nested {} levels deep; at most {} are allowed", result.depth, self.max_depth);
+            let message =
+                format!("the query is nested {} levels deep; at most {} are allowed", result.depth, self.max_depth);
             return Err(vec![coded(ServerError::new(message, None), ErrorCode::QueryTooDeep)]);
         }
         if result.complexity > self.max_complexity {

@@ -5,8 +5,8 @@ use async_graphql::{BatchResponse, Request as GqlRequest, Response as GqlRespons
 use poem::http::{Method, StatusCode, header};
 use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
-use xqt_kernel::error::code_of;
 use xqt_kernel::ErrorCode;
+use xqt_kernel::error::code_of;
 
 use crate::ServerState;
 use crate::observe::RequestId;
@@ -55,7 +55,8 @@ fn negotiate(req: &Request) -> Option<MediaType> {
 
 /// A refusal before any operation ran: `{"errors":[…]}` with no `data`.
 pub(crate) fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<String>, media: MediaType) -> Response {
-    let body = serde_json::json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
+    let body =
+        serde_json::json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
     Response::builder().status(status).content_type(media.as_str()).body(body.to_string())
 }
 
@@ -64,7 +65,9 @@ fn is_json(req: &Request) -> bool {
     let mut parts = ct.split(';').map(str::trim);
     let essence_ok = parts.next().is_some_and(|t| t.eq_ignore_ascii_case(JSON));
     let charset_ok = parts.all(|p| match p.split_once('=') {
-        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8"),
+        Some((k, v)) if k.trim().eq_ignore_ascii_case("charset") => {
+            v.trim().trim_matches('"').eq_ignore_ascii_case("utf-8")
+        }
         _ => true,
     });
     essence_ok && charset_ok
@@ -102,7 +105,12 @@ fn render(resp: &GqlResponse, media: MediaType) -> Response {
 #[handler]
 pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) -> Response {
     let Some(media) = negotiate(req) else {
-        return refuse(StatusCode::NOT_ACCEPTABLE, ErrorCode::BadRequest, "accept application/graphql-response+json or application/json", MediaType::Json);
+        return refuse(
+            StatusCode::NOT_ACCEPTABLE,
+            ErrorCode::BadRequest,
+            "accept application/graphql-response+json or application/json",
+            MediaType::Json,
+        );
     };
     if !is_json(req) {
         return refuse(
@@ -121,19 +129,27 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
             media,
         )
     };
-    let declared = req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limits.max_body_bytes) {
         return too_large();
     }
     let bytes = match body.into_bytes_limit(limits.max_body_bytes).await {
         Ok(b) => b,
         Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
-        Err(_) => return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media),
+        Err(_) => {
+            return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media);
+        }
     };
     let batch: Operations = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
         Err(e) => {
-            return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, format!("the body is not a GraphQL request: {e}"), media);
+            return refuse(
+                StatusCode::BAD_REQUEST,
+                ErrorCode::BadRequest,
+                format!("the body is not a GraphQL request: {e}"),
+                media,
+            );
         }
     };
     if let Operations::Batch(items) = &batch {
@@ -189,9 +205,15 @@ pub fn get(req: &Request, Data(state): Data<&ServerState>) -> Response {
         return resp.with_header(header::ALLOW, "POST").into_response();
     }
     if !state.ctx.config.introspection_enabled() {
-        return refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, "GraphiQL is off in production", MediaType::GraphqlResponseJson);
+        return refuse(
+            StatusCode::NOT_FOUND,
+            ErrorCode::NotFound,
+            "GraphiQL is off in production",
+            MediaType::GraphqlResponseJson,
+        );
     }
-    Html(async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish())
-        .into_response()
+    Html(
+        async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish(),
+    )
+    .into_response()
 }
-

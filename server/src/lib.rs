@@ -12,12 +12,12 @@ use std::time::Instant;
 use anyhow::Context as _;
 use poem::listener::{Acceptor, Listener, TcpListener};
 use poem::{EndpointExt, Route, get};
-use xqt_migrations::MigratorTrait;
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
 use xqt_kernel::clock::Clock;
 use xqt_kernel::config::{Config, LogFormat};
 use xqt_kernel::{AppContext, Modules};
+use xqt_migrations::MigratorTrait;
 use xqt_schema::AppSchema;
 
 use crate::observe::Metrics;
@@ -42,7 +42,8 @@ pub fn init_tracing(config: &Config) {
 /// Connects storage and brings the database schema up to date.
 pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppContext> {
     let modules = Modules::new(xqt_schema::modules()).context("module registry")?;
-    let ctx = AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;
+    let ctx =
+        AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;
     migrate(&ctx).await?;
     Ok(ctx)
 }
@@ -113,16 +114,19 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {}", ctx.config.listen))?;
-    let addr = *acceptor
-        .local_addr()
-        .first()
-        .and_then(|a| a.as_socket_addr())
-        .context("listener has no socket address")?;
+    let addr =
+        *acceptor.local_addr().first().and_then(|a| a.as_socket_addr()).context("listener has no socket address")?;
     let (tx, rx) = oneshot::channel::<()>();
     let app = routes(state.clone());
     let task = tokio::spawn(async move {
         poem::Server::new_with_acceptor(acceptor)
-            .run_with_graceful_shutdown(app, async { let _ = rx.await; }, Some(std::time::Duration::from_secs(5)))
+            .run_with_graceful_shutdown(
+                app,
+                async {
+                    let _ = rx.await;
+                },
+                Some(std::time::Duration::from_secs(5)),
+            )
             .await
     });
     Ok(RunningServer { addr, state, shutdown: Some(tx), task: Some(task) })

@@ -28,9 +28,11 @@ pub struct Metrics {
 impl Metrics {
     pub fn new() -> Self {
         let registry = Registry::new();
-        let requests =
-            IntCounterVec::new(Opts::new("xqt_http_requests_total", "HTTP requests by route and status"), &["route", "status"])
-                .expect("metric");
+        let requests = IntCounterVec::new(
+            Opts::new("xqt_http_requests_total", "HTTP requests by route and status"),
+            &["route", "status"],
+        )
+        .expect("metric");
         let latency = HistogramVec::new(
             HistogramOpts::new("xqt_http_request_duration_seconds", "HTTP request latency by route")
                 .buckets(vec![0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1.0, 2.5, 5.0]),
@@ -38,8 +40,10 @@ impl Metrics {
         )
         .expect("metric");
         let errors =
-            IntCounterVec::new(Opts::new("xqt_graphql_errors_total", "GraphQL errors returned, by code"), &["code"]).expect("metric");
-        let open_sockets = IntGauge::new("xqt_websocket_connections", "Open GraphQL WebSocket connections").expect("metric");
+            IntCounterVec::new(Opts::new("xqt_graphql_errors_total", "GraphQL errors returned, by code"), &["code"])
+                .expect("metric");
+        let open_sockets =
+            IntGauge::new("xqt_websocket_connections", "Open GraphQL WebSocket connections").expect("metric");
         for c in [
             Box::new(requests.clone()) as Box<dyn prometheus::core::Collector>,
             Box::new(latency.clone()),
@@ -82,12 +86,14 @@ fn route_label(path: &str) -> &'static str {
 
 fn sane_request_id(value: &HeaderValue) -> Option<String> {
     let s = value.to_str().ok()?;
-    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')).then(|| s.to_owned())
+    (!s.is_empty() && s.len() <= 64 && s.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_'))
+        .then(|| s.to_owned())
 }
 
 /// Wraps every request: request id (echoed back), a span every log line inherits, metrics.
 pub async fn around<E: Endpoint>(next: E, mut req: Request) -> poem::Result<Response> {
-    let id = req.headers().get(REQUEST_ID).and_then(sane_request_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
+    let id =
+        req.headers().get(REQUEST_ID).and_then(sane_request_id).unwrap_or_else(|| uuid::Uuid::now_v7().to_string());
     let route = route_label(req.uri().path());
     let recorder = req.data::<ServerState>().map(|s| s.metrics.clone());
     req.extensions_mut().insert(RequestId(id.clone()));

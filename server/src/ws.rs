@@ -11,8 +11,8 @@ use std::time::Duration;
 use async_graphql::Response as GqlResponse;
 use futures::{SinkExt, Stream, StreamExt};
 use poem::http::{StatusCode, header};
-use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
 use poem::web::Data;
+use poem::web::websocket::{CloseCode, Message, WebSocket, WebSocketStream};
 use poem::{IntoResponse, Request, Response, handler};
 use serde::Deserialize;
 use serde_json::{Value, json};
@@ -40,7 +40,7 @@ enum ClientMessage {
     Pong {},
     Subscribe {
         id: String,
-        payload: async_graphql::Request,
+        payload: Box<async_graphql::Request>,
     },
     Complete {
         id: String,
@@ -121,8 +121,12 @@ fn text(value: Value) -> Message {
 
 fn parse(message: Message) -> Result<Option<ClientMessage>, Close> {
     match message {
-        Message::Text(t) => serde_json::from_str(&t).map(Some).map_err(|e| Close::Invalid(format!("Invalid message received: {e}"))),
-        Message::Binary(_) => Err(Close::Invalid("Invalid message received: binary frames are not part of the protocol".into())),
+        Message::Text(t) => {
+            serde_json::from_str(&t).map(Some).map_err(|e| Close::Invalid(format!("Invalid message received: {e}")))
+        }
+        Message::Binary(_) => {
+            Err(Close::Invalid("Invalid message received: binary frames are not part of the protocol".into()))
+        }
         Message::Ping(_) | Message::Pong(_) => Ok(None),
         Message::Close(_) => Err(Close::Invalid(String::new())),
     }
@@ -191,7 +195,9 @@ where
                 sink.send(text(json!({ "type": "pong", "payload": payload }))).await.map_err(|_| None)?;
             }
             Some(ClientMessage::Pong {}) => {}
-            Some(ClientMessage::Subscribe { .. } | ClientMessage::Complete { .. }) => return Err(Some(Close::Unauthorized)),
+            Some(ClientMessage::Subscribe { .. } | ClientMessage::Complete { .. }) => {
+                return Err(Some(Close::Unauthorized));
+            }
         }
     }
     Err(None)
@@ -209,7 +215,8 @@ where
     R: Stream<Item = std::io::Result<Message>> + Unpin,
 {
     let config = &state.ctx.config.websocket;
-    let mut operations: StreamMap<String, std::pin::Pin<Box<dyn Stream<Item = Option<GqlResponse>> + Send>>> = StreamMap::new();
+    let mut operations: StreamMap<String, std::pin::Pin<Box<dyn Stream<Item = Option<GqlResponse>> + Send>>> =
+        StreamMap::new();
     let mut ping = tokio::time::interval(Duration::from_secs(config.ping_interval_secs.max(1)));
     ping.tick().await;
     let expiry = auth.expires_at.map(|at| {
@@ -262,7 +269,7 @@ where
                         }
                         let stream = state
                             .schema
-                            .execute_stream_with_session_data(payload, data.clone())
+                            .execute_stream_with_session_data(*payload, data.clone())
                             .map(Some)
                             .chain(futures::stream::once(async { None }));
                         operations.insert(id, Box::pin(stream));

@@ -64,7 +64,14 @@ impl Backend {
         let clock = ManualClock::new(Utc::now());
         let data_dir = tempfile::tempdir().expect("temp dir");
         if !external {
-            return Some(Self { name: "embedded", data_dir, database: None, redis_url: None, redis_prefix: format!("t{tag}:"), clock });
+            return Some(Self {
+                name: "embedded",
+                data_dir,
+                database: None,
+                redis_url: None,
+                redis_prefix: format!("t{tag}:"),
+                clock,
+            });
         }
         if !external_configured() {
             return None;
@@ -136,7 +143,13 @@ impl Backend {
         tweak(&mut config);
         let ctx = self.context_with(config).await;
         let server = xqt::start(ctx.clone()).await.expect("server starts");
-        TestServer { base: format!("http://{}", server.addr), ws_base: format!("ws://{}", server.addr), ctx, _server: server, http: reqwest::Client::new() }
+        TestServer {
+            base: format!("http://{}", server.addr),
+            ws_base: format!("ws://{}", server.addr),
+            ctx,
+            _server: server,
+            http: reqwest::Client::new(),
+        }
     }
 }
 
@@ -154,14 +167,19 @@ impl Drop for Backend {
                 if let Some((admin, name)) = database
                     && let Ok(conn) = sea_orm::Database::connect(admin.as_str()).await
                 {
-                    let _ = sea_orm::ConnectionTrait::execute_unprepared(&conn, &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await;
+                    let _ = sea_orm::ConnectionTrait::execute_unprepared(
+                        &conn,
+                        &format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)"),
+                    )
+                    .await;
                     conn.close().await.ok();
                 }
                 if let Some((url, prefix)) = redis
                     && let Ok(client) = redis::Client::open(url)
                     && let Ok(mut conn) = client.get_multiplexed_async_connection().await
                 {
-                    let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
+                    let keys: Vec<String> =
+                        redis::cmd("KEYS").arg(format!("{prefix}*")).query_async(&mut conn).await.unwrap_or_default();
                     if !keys.is_empty() {
                         let _: Result<i64, _> = redis::cmd("DEL").arg(keys).query_async(&mut conn).await;
                     }

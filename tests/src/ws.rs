@@ -81,7 +81,8 @@ impl WsClient {
     }
 
     pub async fn subscribe(&mut self, id: &str, query: &str, variables: Value) {
-        self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } })).await;
+        self.send(json!({ "type": "subscribe", "id": id, "payload": { "query": query, "variables": variables } }))
+            .await;
     }
 
     /// The payload of the next `next` message for `id`; panics on anything else.

@@ -9,7 +9,8 @@ use chrono::{DateTime, Duration, Utc};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::module::{
-    Blocker, CancellationBlockers, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule, Scope,
+    Blocker, CancellationBlockers, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule,
+    Scope,
 };
 use xqt_kernel::{AppContext, AppResult, Module, Modules};
 use xqt_notifications::service::{self, NewNotification};
@@ -123,7 +124,8 @@ async fn the_registry_collects_and_calls_every_hook() {
         assert_eq!(scopes, ["notifications:send", "probe:read"]);
 
         // What a module adds per request is what a resolver of that request can read.
-        let schema = async_graphql::Schema::new(LoaderQuery, async_graphql::EmptyMutation, async_graphql::EmptySubscription);
+        let schema =
+            async_graphql::Schema::new(LoaderQuery, async_graphql::EmptyMutation, async_graphql::EmptySubscription);
         let mut request = async_graphql::Request::new("{ loader }");
         m.add_loaders(&ctx, &mut request.data);
         let resp = schema.execute(request).await;
@@ -140,12 +142,23 @@ async fn the_registry_collects_and_calls_every_hook() {
         assert_eq!(erased.get("notifications"), Some(&0), "notification content was not asked for");
 
         let blockers = m.cancellation_blockers(&ctx, user).await.unwrap();
-        assert_eq!(blockers, vec![("probe", Blocker { code: "open_dispute".into(), description: "an open dispute".into() })]);
+        assert_eq!(
+            blockers,
+            vec![("probe", Blocker { code: "open_dispute".into(), description: "an open dispute".into() })]
+        );
         let outcomes = m.run_retention(&ctx, ctx.clock.now()).await.unwrap();
-        assert_eq!(outcomes.iter().map(|o| (o.module, o.rule)).collect::<Vec<_>>(), [("notifications", "read_notifications"), ("probe", "probe_rows")]);
+        assert_eq!(
+            outcomes.iter().map(|o| (o.module, o.rule)).collect::<Vec<_>>(),
+            [("notifications", "read_notifications"), ("probe", "probe_rows")]
+        );
         assert_eq!(outcomes[1].affected, 7);
         assert_eq!(
-            (calls.exported.load(Ordering::SeqCst), calls.erased.load(Ordering::SeqCst), calls.blockers.load(Ordering::SeqCst), calls.expired.load(Ordering::SeqCst)),
+            (
+                calls.exported.load(Ordering::SeqCst),
+                calls.erased.load(Ordering::SeqCst),
+                calls.blockers.load(Ordering::SeqCst),
+                calls.expired.load(Ordering::SeqCst)
+            ),
             (1, 1, 1, 1)
         );
     })
@@ -194,21 +207,34 @@ async fn notifications_export_erase_and_expire_through_the_contract() {
     on_each_backend(async |b| {
         let ctx = b.context().await;
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let note = |user, title: &str| NewNotification { user_id: user, kind: "test.note".into(), title: title.into(), body: "正文".into() };
+        let note = |user, title: &str| NewNotification {
+            user_id: user,
+            kind: "test.note".into(),
+            title: title.into(),
+            body: "正文".into(),
+        };
         let old = service::notify(&ctx, note(alice, "old")).await.unwrap();
         service::mark_read(&ctx, alice, Some(old.id)).await.unwrap();
         service::notify(&ctx, note(alice, "unread")).await.unwrap();
         service::notify(&ctx, note(bob, "bob's")).await.unwrap();
 
         let export = ctx.modules.export(&ctx, alice).await.unwrap();
-        let titles: Vec<&str> = export["notifications"]["notifications"].as_array().unwrap().iter().map(|n| n["title"].as_str().unwrap()).collect();
+        let titles: Vec<&str> = export["notifications"]["notifications"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|n| n["title"].as_str().unwrap())
+            .collect();
         assert_eq!(titles, ["old", "unread"]);
 
         // 181 days on, the read one is past its retention; the unread one and bob's stay.
         b.clock.advance(Duration::days(181));
         let outcomes = ctx.modules.run_retention(&ctx, ctx.clock.now()).await.unwrap();
         assert_eq!(outcomes[0].affected, 1);
-        assert_eq!(service::all_for(&ctx, alice).await.unwrap().iter().map(|n| n.title.as_str()).collect::<Vec<_>>(), ["unread"]);
+        assert_eq!(
+            service::all_for(&ctx, alice).await.unwrap().iter().map(|n| n.title.as_str()).collect::<Vec<_>>(),
+            ["unread"]
+        );
 
         let erased = ctx.modules.erase(&ctx, alice, &Erasure::Everything).await.unwrap();
         assert_eq!(erased["notifications"], 1);

@@ -25,9 +25,23 @@ async fn every_response_carries_a_request_id_and_echoes_a_sane_one() {
     on_each_backend(async |b| {
         let srv = b.start().await;
         let body = json!({ "query": "{ __typename }" });
-        let resp = srv.http.post(srv.url("/graphql")).json(&body).header("x-request-id", "trace-abc_123").send().await.unwrap();
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .json(&body)
+            .header("x-request-id", "trace-abc_123")
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.headers()["x-request-id"], "trace-abc_123");
-        let resp = srv.http.post(srv.url("/graphql")).json(&body).header("x-request-id", "bad id\twith junk").send().await.unwrap();
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .json(&body)
+            .header("x-request-id", "bad id\twith junk")
+            .send()
+            .await
+            .unwrap();
         let id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
         assert_ne!(id, "bad id\twith junk");
         assert!(uuid::Uuid::parse_str(&id).is_ok(), "a fresh id replaces an unusable one");
@@ -56,7 +70,12 @@ async fn metrics_count_requests_errors_and_sockets() {
 async fn text_plain_and_form_posts_are_refused() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        for content_type in ["text/plain", "application/x-www-form-urlencoded", "multipart/form-data; boundary=x", "application/json; charset=latin1"] {
+        for content_type in [
+            "text/plain",
+            "application/x-www-form-urlencoded",
+            "multipart/form-data; boundary=x",
+            "application/json; charset=latin1",
+        ] {
             let resp = srv
                 .http
                 .post(srv.url("/graphql"))
@@ -112,12 +131,29 @@ async fn parse_and_validation_failures_are_4xx_without_data() {
             .await
             .unwrap();
         let a = TestServer::answer(resp).await;
-        assert_eq!((a.status, a.content_type.as_str(), a.code()), (200, "application/json", Some("GRAPHQL_VALIDATION_FAILED")));
+        assert_eq!(
+            (a.status, a.content_type.as_str(), a.code()),
+            (200, "application/json", Some("GRAPHQL_VALIDATION_FAILED"))
+        );
 
-        let resp = srv.http.post(srv.url("/graphql")).header("accept", "text/html").json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("accept", "text/html")
+            .json(&json!({ "query": "{ __typename }" }))
+            .send()
+            .await
+            .unwrap();
         assert_eq!(resp.status().as_u16(), 406);
 
-        let resp = srv.http.post(srv.url("/graphql")).header("content-type", "application/json").body("{not json").send().await.unwrap();
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("content-type", "application/json")
+            .body("{not json")
+            .send()
+            .await
+            .unwrap();
         let a = TestServer::answer(resp).await;
         assert_eq!((a.status, a.code()), (400, Some("BAD_REQUEST")));
     })
@@ -170,7 +206,9 @@ async fn introspection_only_documents_may_nest_deeper_outside_production() {
         for _ in 0..9 {
             inner = format!("ofType {{ {inner} }}");
         }
-        let a = srv.gql(&format!("{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"), json!({}), None).await;
+        let a = srv
+            .gql(&format!("{{ __schema {{ types {{ fields {{ type {{ {inner} }} }} }} }} }}"), json!({}), None)
+            .await;
         assert_eq!(a.status, 200, "{:?}", a.body);
         assert!(a.body["data"]["__schema"]["types"].is_array());
     })
@@ -181,14 +219,18 @@ async fn introspection_only_documents_may_nest_deeper_outside_production() {
 async fn alias_floods_are_refused() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let query = |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
+        let query =
+            |n: usize| format!("{{ {} }}", (0..n).map(|i| format!("a{i}: __typename")).collect::<Vec<_>>().join(" "));
         let a = srv.gql(&query(30), json!({}), None).await;
         assert_eq!(a.status, 200);
         assert_eq!(a.body["data"]["a29"], "Query");
         let a = srv.gql(&query(31), json!({}), None).await;
         assert_eq!((a.status, a.code()), (400, Some("TOO_MANY_ALIASES")));
         // Aliases hidden in fragments count too.
-        let fragment = format!("query {{ ...F }} fragment F on Query {{ {} }}", (0..31).map(|i| format!("f{i}: __typename")).collect::<Vec<_>>().join(" "));
+        let fragment = format!(
+            "query {{ ...F }} fragment F on Query {{ {} }}",
+            (0..31).map(|i| format!("f{i}: __typename")).collect::<Vec<_>>().join(" ")
+        );
         let a = srv.gql(&fragment, json!({}), None).await;
         assert_eq!(a.code(), Some("TOO_MANY_ALIASES"));
     })
@@ -199,7 +241,9 @@ async fn alias_floods_are_refused() {
 async fn lists_weigh_their_page_size_in_complexity() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let list = |first: u32| format!("notifications(first: {first}) {{ edges {{ node {{ id kind title body createdAt readAt }} }} }}");
+        let list = |first: u32| {
+            format!("notifications(first: {first}) {{ edges {{ node {{ id kind title body createdAt readAt }} }} }}")
+        };
         // Small pages pass the complexity check (and then need a signed-in person).
         let a = srv.gql(&format!("{{ {} }}", list(10)), json!({}), None).await;
         assert_eq!(a.code(), Some("UNAUTHENTICATED"));
@@ -240,7 +284,9 @@ async fn oversize_bodies_are_refused() {
         let a = srv.post(&json!({ "query": "{ __typename }", "variables": { "pad": padding } }), None).await;
         assert_eq!((a.status, a.code()), (413, Some("PAYLOAD_TOO_LARGE")));
         // Without a Content-Length (chunked), the limit still holds while reading.
-        let chunks = futures::stream::iter(vec![Ok::<_, std::io::Error>(format!("{{\"query\":\"{{ __typename }}\",\"x\":\"{padding}\"}}"))]);
+        let chunks = futures::stream::iter(vec![Ok::<_, std::io::Error>(format!(
+            "{{\"query\":\"{{ __typename }}\",\"x\":\"{padding}\"}}"
+        ))]);
         let resp = srv
             .http
             .post(srv.url("/graphql"))

@@ -7,11 +7,13 @@ use uuid::Uuid;
 use xqt_kernel::auth::Role;
 use xqt_tests::{TestServer, WsEvent, on_each_backend};
 
-const SEND: &str = "mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id kind title body readAt } }";
+const SEND: &str =
+    "mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id kind title body readAt } }";
 const FOLLOW: &str = "subscription($after: ID) { notificationAdded(after: $after) { id title } }";
 
 async fn send(srv: &TestServer, admin: &str, user: Uuid, title: &str) -> String {
-    let a = srv.gql(SEND, json!({ "input": { "userId": user, "kind": "test.note", "title": title } }), Some(admin)).await;
+    let a =
+        srv.gql(SEND, json!({ "input": { "userId": user, "kind": "test.note", "title": title } }), Some(admin)).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     a.body["data"]["sendNotification"]["id"].as_str().unwrap_or_else(|| panic!("sent: {:?}", a.body)).to_owned()
 }
@@ -72,7 +74,13 @@ async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
         let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&srv.token(user, Role::User))).await;
         assert_eq!(a.body["data"]["unreadNotificationCount"], 0, "nothing stored from refused input");
 
-        let bad_cursor = srv.gql("{ notifications(after: \"garbage\") { edges { cursor } } }", json!({}), Some(&srv.token(user, Role::User))).await;
+        let bad_cursor = srv
+            .gql(
+                "{ notifications(after: \"garbage\") { edges { cursor } } }",
+                json!({}),
+                Some(&srv.token(user, Role::User)),
+            )
+            .await;
         assert_eq!(bad_cursor.code(), Some("BAD_USER_INPUT"));
     })
     .await;
@@ -92,8 +100,15 @@ async fn notifications_arrive_live_over_the_socket() {
         tokio::time::sleep(Duration::from_millis(100)).await;
         send(&srv, &admin, bob, "not for alice").await;
         let id = send(&srv, &admin, alice, "hello alice").await;
-        assert_eq!(ws.next_payload("n").await, json!({ "data": { "notificationAdded": { "id": id, "title": "hello alice" } } }));
-        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "bob's notification is not alice's");
+        assert_eq!(
+            ws.next_payload("n").await,
+            json!({ "data": { "notificationAdded": { "id": id, "title": "hello alice" } } })
+        );
+        assert_eq!(
+            ws.next_within(Duration::from_millis(300)).await,
+            WsEvent::Silent,
+            "bob's notification is not alice's"
+        );
     })
     .await;
 }

@@ -5,12 +5,11 @@ use std::time::Duration;
 
 use bytes::Bytes;
 use sea_orm::{ConnectionTrait, DatabaseBackend, Statement};
-use xqt_migrations::MigratorTrait;
 use xqt_kernel::bus::{BusEvent, EventBus, MemoryBus, RedisBus};
 use xqt_kernel::cache::{Cache, MemoryCache, RedisCache};
 use xqt_kernel::redis_conn;
+use xqt_migrations::MigratorTrait;
 use xqt_tests::on_each_backend;
-
 
 /// The cache and the bus this backend's servers use (Redis ones on the external backend).
 async fn parts(b: &xqt_tests::Backend) -> (Arc<dyn Cache>, Arc<dyn EventBus>) {
@@ -131,10 +130,16 @@ async fn redis_bus_delivers_across_instances_over_one_connection_each() {
     // Twenty topics, one connection: this instance holds a single client in Redis.
     let client = redis::Client::open(url.as_str()).unwrap();
     let mut admin = client.get_multiplexed_async_connection().await.unwrap();
-    let channels: Vec<String> = redis::cmd("PUBSUB").arg("CHANNELS").arg(format!("{prefix}*")).query_async(&mut admin).await.unwrap();
+    let channels: Vec<String> =
+        redis::cmd("PUBSUB").arg("CHANNELS").arg(format!("{prefix}*")).query_async(&mut admin).await.unwrap();
     assert_eq!(channels.len(), 20);
-    let subscribers: Vec<redis::Value> = redis::cmd("PUBSUB").arg("NUMSUB").arg(format!("{prefix}bus:topic0")).query_async(&mut admin).await.unwrap();
-    assert_eq!(redis::from_redis_value::<i64>(subscribers[1].clone()).unwrap(), 1, "one subscription per instance, not per subscriber");
+    let subscribers: Vec<redis::Value> =
+        redis::cmd("PUBSUB").arg("NUMSUB").arg(format!("{prefix}bus:topic0")).query_async(&mut admin).await.unwrap();
+    assert_eq!(
+        redis::from_redis_value::<i64>(subscribers[1].clone()).unwrap(),
+        1,
+        "one subscription per instance, not per subscriber"
+    );
 }
 
 #[tokio::test]
@@ -168,7 +173,8 @@ async fn redis_bus_resubscribes_after_the_connection_drops() {
     loop {
         let publisher = client.get_multiplexed_async_connection().await.unwrap();
         let mut publisher = publisher;
-        let _: i64 = redis::cmd("PUBLISH").arg(format!("{prefix}bus:t")).arg("after").query_async(&mut publisher).await.unwrap();
+        let _: i64 =
+            redis::cmd("PUBLISH").arg(format!("{prefix}bus:t")).arg("after").query_async(&mut publisher).await.unwrap();
         match tokio::time::timeout(Duration::from_millis(300), sub.recv()).await {
             Ok(Some(BusEvent::Message(m))) => {
                 assert_eq!(m, Bytes::from_static(b"after"));
@@ -192,7 +198,11 @@ async fn memory_and_redis_caches_share_the_contract_directly() {
     for cache in caches {
         cache.set("word", Bytes::from_static(b"not a number"), Duration::from_secs(5)).await.unwrap();
         assert!(cache.incr("word", 1, Duration::from_secs(5)).await.is_err(), "a non-counter cannot be incremented");
-        assert_eq!(cache.get("word").await.unwrap(), Some(Bytes::from_static(b"not a number")), "and is left as it was");
+        assert_eq!(
+            cache.get("word").await.unwrap(),
+            Some(Bytes::from_static(b"not a number")),
+            "and is left as it was"
+        );
         cache.ping().await.unwrap();
         cache.delete("word").await.unwrap();
     }
@@ -232,8 +242,11 @@ async fn the_embedded_database_is_a_wal_file_with_foreign_keys_on() {
         let one = |sql: &'static str| {
             let db = ctx.db.clone();
             async move {
-                let row = db.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap().unwrap();
-                row.try_get_by_index::<String>(0).or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string())).unwrap()
+                let row =
+                    db.query_one_raw(Statement::from_string(DatabaseBackend::Sqlite, sql)).await.unwrap().unwrap();
+                row.try_get_by_index::<String>(0)
+                    .or_else(|_| row.try_get_by_index::<i64>(0).map(|n| n.to_string()))
+                    .unwrap()
             }
         };
         assert_eq!(one("PRAGMA journal_mode").await, "wal");

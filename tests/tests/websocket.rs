@@ -42,7 +42,9 @@ async fn the_server_pings_on_its_interval() {
         let ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
         // The raw stream is read here, so the ping is seen rather than answered by the helper.
         let mut raw = ws.into_raw();
-        let frame = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut raw)).await.expect("a ping in time");
+        let frame = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut raw))
+            .await
+            .expect("a ping in time");
         let Some(Ok(Message::Text(t))) = frame else { panic!("expected a text frame, got {frame:?}") };
         assert_eq!(serde_json::from_str::<serde_json::Value>(&t).unwrap(), json!({ "type": "ping" }));
     })
@@ -108,7 +110,12 @@ async fn a_reused_subscription_id_closes_4409() {
 async fn invalid_messages_close_4400() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        for bad in [Message::text("not json"), Message::text(r#"{"type":"subscribe"}"#), Message::text(r#"{"type":"dance"}"#), Message::binary(vec![1, 2, 3])] {
+        for bad in [
+            Message::text("not json"),
+            Message::text(r#"{"type":"subscribe"}"#),
+            Message::text(r#"{"type":"dance"}"#),
+            Message::binary(vec![1, 2, 3]),
+        ] {
             let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
             ws.send_raw(bad.clone()).await;
             assert_eq!(ws.close_code().await, 4400, "{bad:?}");

@@ -73,11 +73,7 @@ impl AccessTokens {
         let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
             return Ok(Authenticated { viewer: Viewer::Anonymous, expires_at: None });
         };
-        let token = value
-            .strip_prefix("Bearer ")
-            .or_else(|| value.strip_prefix("bearer "))
-            .unwrap_or(value)
-            .trim();
+        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim();
         self.verify(token, now)
     }
 }

@@ -66,7 +66,11 @@ struct LocalTopics {
 }
 
 impl LocalTopics {
-    fn join(self: &Arc<Self>, topic: &str, on_empty: Option<mpsc::UnboundedSender<String>>) -> (BusSubscription, Arc<OnceCell<()>>) {
+    fn join(
+        self: &Arc<Self>,
+        topic: &str,
+        on_empty: Option<mpsc::UnboundedSender<String>>,
+    ) -> (BusSubscription, Arc<OnceCell<()>>) {
         let mut topics = self.topics.lock().expect("bus lock");
         let entry = topics.entry(topic.to_owned()).or_insert_with(|| Topic {
             sender: broadcast::channel(SUBSCRIBER_BUFFER).0,
@@ -160,13 +164,23 @@ pub struct RedisBus {
 }
 
 impl RedisBus {
-    pub fn new(manager: ConnectionManager, pushes: mpsc::UnboundedReceiver<PushInfo>, prefix: impl Into<String>) -> Self {
+    pub fn new(
+        manager: ConnectionManager,
+        pushes: mpsc::UnboundedReceiver<PushInfo>,
+        prefix: impl Into<String>,
+    ) -> Self {
         let prefix = format!("{}bus:", prefix.into());
         let topics = Arc::new(LocalTopics::default());
         let commands = Arc::new(tokio::sync::Mutex::new(()));
         let (emptied, emptied_rx) = mpsc::unbounded_channel();
         tokio::spawn(dispatch_pushes(pushes, Arc::clone(&topics), prefix.clone()));
-        tokio::spawn(unsubscribe_emptied(emptied_rx, manager.clone(), Arc::clone(&topics), Arc::clone(&commands), prefix.clone()));
+        tokio::spawn(unsubscribe_emptied(
+            emptied_rx,
+            manager.clone(),
+            Arc::clone(&topics),
+            Arc::clone(&commands),
+            prefix.clone(),
+        ));
         Self { manager, prefix, topics, commands, emptied }
     }
 }

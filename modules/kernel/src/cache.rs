@@ -90,7 +90,10 @@ impl Cache for MemoryCache {
                 std::future::ready(op)
             })
             .await;
-        Ok(matches!(result, moka::ops::compute::CompResult::Inserted(_) | moka::ops::compute::CompResult::ReplacedWith(_)))
+        Ok(matches!(
+            result,
+            moka::ops::compute::CompResult::Inserted(_) | moka::ops::compute::CompResult::ReplacedWith(_)
+        ))
     }
 
     async fn delete(&self, key: &str) -> AppResult<bool> {
@@ -162,7 +165,8 @@ impl Cache for RedisCache {
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> AppResult<()> {
         let opts = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
-        let _: () = self.manager.clone().set_options(self.key(key), value.as_ref(), opts).await.map_err(AppError::internal)?;
+        let _: () =
+            self.manager.clone().set_options(self.key(key), value.as_ref(), opts).await.map_err(AppError::internal)?;
         Ok(())
     }
 
@@ -198,7 +202,11 @@ impl Cache for RedisCache {
     }
 
     async fn ttl(&self, key: &str) -> AppResult<Option<Duration>> {
-        let ms: i64 = redis::cmd("PTTL").arg(self.key(key)).query_async(&mut self.manager.clone()).await.map_err(AppError::internal)?;
+        let ms: i64 = redis::cmd("PTTL")
+            .arg(self.key(key))
+            .query_async(&mut self.manager.clone())
+            .await
+            .map_err(AppError::internal)?;
         Ok(match ms {
             -2 => None,
             -1 => Some(Duration::MAX),

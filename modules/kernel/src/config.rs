@@ -135,7 +135,8 @@ impl Config {
             figment = figment.merge(Toml::file_exact(path));
         }
         // XQT_CONFIG names the file; XQT_TEST_* belong to the test harness, not the server.
-        let server_keys = Env::prefixed("XQT_").filter(|key| key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_"));
+        let server_keys = Env::prefixed("XQT_")
+            .filter(|key| key != "config" && !key.as_str().to_ascii_lowercase().starts_with("test_"));
         figment.merge(server_keys.split("__"))
     }
 
@@ -175,6 +176,7 @@ impl Config {
 }
 
 #[cfg(test)]
+#[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error, not ours
 mod tests {
     use super::*;
     use figment::Jail;

@@ -12,8 +12,9 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
         None => {
-            std::fs::create_dir_all(&config.data_dir)
-                .map_err(|e| AppError::internal(format!("cannot create data dir {}: {e}", config.data_dir.display())))?;
+            std::fs::create_dir_all(&config.data_dir).map_err(|e| {
+                AppError::internal(format!("cannot create data dir {}: {e}", config.data_dir.display()))
+            })?;
             format!("sqlite://{}?mode=rwc", config.sqlite_path().display())
         }
     };

@@ -178,7 +178,10 @@ impl Modules {
                     return Err(RegistryError(format!("purpose `{}` names no data category", p.id)));
                 }
                 if p.separate_consent && p.legal_basis != LegalBasis::Consent {
-                    return Err(RegistryError(format!("purpose `{}` asks separate consent without consent as its basis", p.id)));
+                    return Err(RegistryError(format!(
+                        "purpose `{}` asks separate consent without consent as its basis",
+                        p.id
+                    )));
                 }
                 purposes.push((m.name(), p));
             }
@@ -234,7 +237,12 @@ impl Modules {
     }
 
     /// Runs every module's erasure; returns how many records each touched.
-    pub async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<BTreeMap<&'static str, u64>> {
+    pub async fn erase(
+        &self,
+        ctx: &AppContext,
+        user: Uuid,
+        erasure: &Erasure,
+    ) -> AppResult<BTreeMap<&'static str, u64>> {
         let mut out = BTreeMap::new();
         for m in &self.modules {
             if let Some(handler) = m.personal_data() {

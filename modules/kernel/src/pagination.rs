@@ -140,9 +140,8 @@ mod tests {
         assert_eq!(conn.edges.iter().map(|e| e.node).collect::<Vec<_>>(), vec![1, 2]);
 
         let before = encode_cursor("l", "9");
-        let backward = PageArgs { last: Some(2), before: Some(before), ..Default::default() }
-            .validate("l", &limits())
-            .unwrap();
+        let backward =
+            PageArgs { last: Some(2), before: Some(before), ..Default::default() }.validate("l", &limits()).unwrap();
         // fetched newest-first: 8, 7, 6
         let conn = backward.connection("l", vec![8, 7, 6], |n| n.to_string());
         assert!(conn.has_previous_page && conn.has_next_page);

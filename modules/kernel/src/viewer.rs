@@ -9,11 +9,21 @@ use crate::error::{AppError, AppResult};
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum Viewer {
     Anonymous,
-    User { user_id: Uuid, session_id: Uuid },
+    User {
+        user_id: Uuid,
+        session_id: Uuid,
+    },
     /// A platform operator or reviewer acting with the admin role.
-    Admin { user_id: Uuid, session_id: Uuid },
+    Admin {
+        user_id: Uuid,
+        session_id: Uuid,
+    },
     /// A partner system calling with a scoped API token.
-    Partner { token_id: Uuid, partner_id: Uuid, scopes: BTreeSet<String> },
+    Partner {
+        token_id: Uuid,
+        partner_id: Uuid,
+        scopes: BTreeSet<String>,
+    },
 }
 
 impl Viewer {
@@ -33,7 +43,9 @@ impl Viewer {
     pub fn require_person(&self) -> AppResult<Uuid> {
         match self {
             Viewer::Anonymous => Err(AppError::unauthenticated()),
-            Viewer::Partner { .. } => Err(AppError::forbidden("this operation is for signed-in people, not partner tokens")),
+            Viewer::Partner { .. } => {
+                Err(AppError::forbidden("this operation is for signed-in people, not partner tokens"))
+            }
             Viewer::User { user_id, .. } | Viewer::Admin { user_id, .. } => Ok(*user_id),
         }
     }

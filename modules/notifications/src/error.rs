@@ -19,9 +19,7 @@ impl From<NotificationError> for AppError {
             NotificationError::TitleEmpty => ("title", "title must not be empty".to_string()),
             NotificationError::TitleTooLong => ("title", format!("title is longer than {TITLE_MAX} characters")),
             NotificationError::BodyTooLong => ("body", format!("body is longer than {BODY_MAX} characters")),
-            NotificationError::KindInvalid => {
-                ("kind", format!("kind is 1 to {KIND_MAX} of a-z, 0-9, `_` and `.`"))
-            }
+            NotificationError::KindInvalid => ("kind", format!("kind is 1 to {KIND_MAX} of a-z, 0-9, `_` and `.`")),
         };
         AppError::new(ErrorCode::BadUserInput, message).with("field", field)
     }

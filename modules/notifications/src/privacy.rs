@@ -5,7 +5,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
-use xqt_kernel::module::{Erasure, Expire, PersonalData, Purpose, RetentionAction, RetentionRule, LegalBasis};
+use xqt_kernel::module::{Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule};
 use xqt_kernel::{AppContext, AppResult};
 
 use crate::service;

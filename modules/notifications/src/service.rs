@@ -72,8 +72,15 @@ pub async fn notify(ctx: &AppContext, new: NewNotification) -> AppResult<notific
 }
 
 /// `limit + 1` rows of the person's inbox in `page.direction` order, newest first.
-pub async fn page(ctx: &AppContext, user: Uuid, page: &PageRequest, unread_only: bool) -> AppResult<Vec<notification::Model>> {
-    let parse = |key: &String, field: &'static str| Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"));
+pub async fn page(
+    ctx: &AppContext,
+    user: Uuid,
+    page: &PageRequest,
+    unread_only: bool,
+) -> AppResult<Vec<notification::Model>> {
+    let parse = |key: &String, field: &'static str| {
+        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+    };
     let mut q = Notifications::find().filter(notification::Column::UserId.eq(user));
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
@@ -179,11 +186,7 @@ pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
 }
 
 pub async fn delete_read_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult<u64> {
-    Ok(Notifications::delete_many()
-        .filter(notification::Column::ReadAt.lt(cutoff))
-        .exec(&ctx.db)
-        .await?
-        .rows_affected)
+    Ok(Notifications::delete_many().filter(notification::Column::ReadAt.lt(cutoff)).exec(&ctx.db).await?.rows_affected)
 }
 
 #[cfg(test)]
