@@ -29,7 +29,8 @@ async fn http_round_trips(b: &Backend) -> String {
                 let mut latencies = Vec::with_capacity(HTTP_REQUESTS / HTTP_CONCURRENCY);
                 for _ in 0..HTTP_REQUESTS / HTTP_CONCURRENCY {
                     let t = Instant::now();
-                    let resp = http.post(&url).json(&json!({ "query": "{ __typename }" })).send().await.expect("request");
+                    let resp =
+                        http.post(&url).json(&json!({ "query": "{ __typename }" })).send().await.expect("request");
                     assert_eq!(resp.status().as_u16(), 200);
                     resp.bytes().await.expect("body");
                     latencies.push(t.elapsed());
@@ -38,7 +39,8 @@ async fn http_round_trips(b: &Backend) -> String {
             })
         })
         .collect();
-    let mut all: Vec<Duration> = futures::future::join_all(workers).await.into_iter().flat_map(Result::unwrap).collect();
+    let mut all: Vec<Duration> =
+        futures::future::join_all(workers).await.into_iter().flat_map(Result::unwrap).collect();
     let elapsed = started.elapsed();
     all.sort();
     format!(
