@@ -31,8 +31,16 @@ pub struct ServerState {
 
 /// Logs go to stderr, as text or JSON lines; every line inside a request carries its request id.
 pub fn init_tracing(config: &Config) {
+    init_tracing_to(config, std::io::stderr);
+}
+
+/// `init_tracing` with another destination (tests read the lines back).
+pub fn init_tracing_to<W>(config: &Config, writer: W)
+where
+    W: for<'w> tracing_subscriber::fmt::MakeWriter<'w> + Send + Sync + 'static,
+{
     let filter = tracing_subscriber::EnvFilter::try_new(&config.log_filter).unwrap_or_else(|_| "info".into());
-    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(std::io::stderr);
+    let builder = tracing_subscriber::fmt().with_env_filter(filter).with_writer(writer);
     let _ = match config.log_format {
         LogFormat::Json => builder.json().flatten_event(true).with_current_span(true).with_span_list(false).try_init(),
         LogFormat::Text => builder.try_init(),

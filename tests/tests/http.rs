@@ -321,3 +321,33 @@ async fn production_turns_introspection_and_suggestions_off() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_failing_database_makes_readyz_503_and_errors_internal_without_detail() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let token = srv.token(uuid::Uuid::now_v7(), xqt_kernel::auth::Role::User);
+        srv.ctx.db.clone().close().await.unwrap();
+
+        let ready = TestServer::answer(srv.http.get(srv.url("/readyz")).send().await.unwrap()).await;
+        assert_eq!(ready.status, 503);
+        assert_eq!(ready.body["ready"], false);
+        assert_eq!(ready.body["checks"]["database"], "down");
+
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .bearer_auth(&token)
+            .json(&json!({ "query": "{ unreadNotificationCount }" }))
+            .send()
+            .await
+            .unwrap();
+        let request_id = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let a = TestServer::answer(resp).await;
+        assert_eq!(a.code(), Some("INTERNAL"));
+        let error = &a.body["errors"][0];
+        assert_eq!(error["message"], "internal error", "no database detail reaches the client");
+        assert_eq!(error["extensions"], json!({ "code": "INTERNAL", "requestId": request_id }));
+    })
+    .await;
+}

@@ -1,0 +1,58 @@
+//! Logs: JSON lines where every line written while serving a request names that request.
+//! (Its own test binary: it installs the process-wide log subscriber.)
+
+use std::io::Write;
+use std::sync::{Arc, Mutex};
+
+use serde_json::{Value, json};
+use xqt_kernel::config::{Config, LogFormat};
+
+#[derive(Clone, Default)]
+struct Lines(Arc<Mutex<Vec<u8>>>);
+
+impl Write for Lines {
+    fn write(&mut self, buf: &[u8]) -> std::io::Result<usize> {
+        self.0.lock().unwrap().extend_from_slice(buf);
+        Ok(buf.len())
+    }
+    fn flush(&mut self) -> std::io::Result<()> {
+        Ok(())
+    }
+}
+
+impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
+    type Writer = Lines;
+    fn make_writer(&'a self) -> Self::Writer {
+        self.clone()
+    }
+}
+
+#[tokio::test]
+async fn every_log_line_of_a_request_carries_its_request_id() {
+    let lines = Lines::default();
+    let config = Config { log_format: LogFormat::Json, log_filter: "info".into(), ..Config::default() };
+    xqt::init_tracing_to(&config, lines.clone());
+
+    xqt_tests::on_each_backend(async |b| {
+        let srv = b.start().await;
+        let mut ids = Vec::new();
+        for body in [json!({ "query": "{ __typename }" }), json!({ "query": "{ nope }" })] {
+            let resp = srv.http.post(srv.url("/graphql")).json(&body).send().await.unwrap();
+            ids.push(resp.headers()["x-request-id"].to_str().unwrap().to_owned());
+        }
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let parsed: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+        for id in &ids {
+            let of_request: Vec<&Value> = parsed.iter().filter(|l| l["span"]["request_id"] == id.as_str()).collect();
+            assert!(
+                of_request.iter().any(|l| l["message"] == "served"),
+                "the request's completion is logged with its id {id}"
+            );
+        }
+        // Nothing logged from inside a request handler lacks the id.
+        let served_without_id =
+            parsed.iter().filter(|l| l["target"] == "xqt::observe" && l["span"]["request_id"].is_null()).count();
+        assert_eq!(served_without_id, 0, "{text}");
+    })
+    .await;
+}
