@@ -7,7 +7,7 @@ use std::time::{Duration, Instant};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::auth::Role;
-use xqt_tests::{Backend, WsEvent, on_each_backend};
+use xqt_tests::{Backend, live_inbox, on_each_backend};
 
 const HTTP_REQUESTS: usize = 20_000;
 const HTTP_CONCURRENCY: usize = 16;
@@ -58,11 +58,7 @@ async fn send_to_live_delivery(b: &Backend) -> String {
     let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
     let admin = srv.token(Uuid::now_v7(), Role::Admin);
     let user = Uuid::now_v7();
-    let mut ws = srv.ws_as(&srv.token(user, Role::User)).await;
-    ws.subscribe("n", "subscription { notificationAdded { id } }", json!({})).await;
-    ws.send(json!({ "type": "ping" })).await;
-    assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
-    tokio::time::sleep(Duration::from_millis(200)).await;
+    let mut ws = live_inbox(&srv, user, "n").await;
     let send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }";
     let mut latencies = Vec::with_capacity(FANOUT_MESSAGES);
     for i in 0..FANOUT_MESSAGES {

@@ -260,3 +260,23 @@ impl TestServer {
         ws
     }
 }
+
+/// A WebSocket following `user`'s notifications, returned only once the subscription is live.
+/// It resumes after a stored notification and waits for the next stored one: the server
+/// subscribes to the bus before it reads the backlog, so that arrival proves it is listening.
+pub async fn live_inbox(srv: &TestServer, user: Uuid, id: &str) -> WsClient {
+    let admin = srv.token(Uuid::now_v7(), Role::Admin);
+    let send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }";
+    let mut ids = Vec::new();
+    for title in ["warm-up 1", "warm-up 2"] {
+        let a = srv
+            .gql(send, json!({ "i": { "userId": user, "kind": "test.warm_up", "title": title } }), Some(&admin))
+            .await;
+        ids.push(a.body["data"]["sendNotification"]["id"].clone());
+    }
+    let mut ws = srv.ws_as(&srv.token(user, Role::User)).await;
+    let query = "subscription($after: ID) { notificationAdded(after: $after) { id title } }";
+    ws.subscribe(id, query, json!({ "after": ids[0] })).await;
+    assert_eq!(ws.next_payload(id).await["data"]["notificationAdded"]["id"], ids[1]);
+    ws
+}

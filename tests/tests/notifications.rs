@@ -5,7 +5,7 @@ use std::time::Duration;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::auth::Role;
-use xqt_tests::{TestServer, WsEvent, on_each_backend};
+use xqt_tests::{TestServer, WsEvent, live_inbox, on_each_backend};
 
 const SEND: &str =
     "mutation($input: SendNotificationInput!) { sendNotification(input: $input) { id kind title body readAt } }";
@@ -92,12 +92,7 @@ async fn notifications_arrive_live_over_the_socket() {
         let srv = b.start().await;
         let admin = srv.token(Uuid::now_v7(), Role::Admin);
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut ws = srv.ws_as(&srv.token(alice, Role::User)).await;
-        ws.subscribe("n", FOLLOW, json!({})).await;
-        // The subscription is live once the server has processed it; a ping round trip proves that.
-        ws.send(json!({ "type": "ping" })).await;
-        assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
-        tokio::time::sleep(Duration::from_millis(100)).await;
+        let mut ws = live_inbox(&srv, alice, "n").await;
         send(&srv, &admin, bob, "not for alice").await;
         let id = send(&srv, &admin, alice, "hello alice").await;
         assert_eq!(
@@ -146,11 +141,7 @@ async fn a_notification_sent_through_one_instance_reaches_a_subscriber_on_anothe
         }
         let (one, two) = (b.start().await, b.start().await);
         let alice = Uuid::now_v7();
-        let mut ws = two.ws_as(&two.token(alice, Role::User)).await;
-        ws.subscribe("x", FOLLOW, json!({})).await;
-        ws.send(json!({ "type": "ping" })).await;
-        assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
-        tokio::time::sleep(Duration::from_millis(200)).await;
+        let mut ws = live_inbox(&two, alice, "x").await;
         let id = send(&one, &one.token(Uuid::now_v7(), Role::Admin), alice, "across instances").await;
         assert_eq!(ws.next_payload("x").await["data"]["notificationAdded"]["id"], Value::String(id));
     })
