@@ -5,8 +5,6 @@
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use uuid::Uuid;
-use xqt_kernel::auth::Role;
 use xqt_tests::{Backend, live_inbox, on_each_backend};
 
 const HTTP_REQUESTS: usize = 20_000;
@@ -56,9 +54,10 @@ async fn http_round_trips(b: &Backend) -> String {
 
 async fn send_to_live_delivery(b: &Backend) -> String {
     let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
-    let admin = srv.token(Uuid::now_v7(), Role::Admin);
-    let user = Uuid::now_v7();
-    let mut ws = live_inbox(&srv, user, "n").await;
+    let admin = srv.admin().await.token;
+    let person = srv.person().await;
+    let user = person.id;
+    let mut ws = live_inbox(&srv, &person, "n").await;
     let send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }";
     let mut latencies = Vec::with_capacity(FANOUT_MESSAGES);
     for i in 0..FANOUT_MESSAGES {

@@ -28,7 +28,7 @@ macro_rules! modules {
     };
 }
 
-modules!(xqt_notifications::Notifications);
+modules!(xqt_notifications::Notifications, xqt_accounts::Accounts);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -5,11 +5,26 @@ use async_graphql::{BatchResponse, Request as GqlRequest, Response as GqlRespons
 use poem::http::{Method, StatusCode, header};
 use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
+use serde_json::json;
 use xqt_kernel::ErrorCode;
 use xqt_kernel::error::code_of;
 
+use xqt_kernel::auth::RequestMeta;
+
 use crate::ServerState;
 use crate::observe::RequestId;
+
+/// Request id and client address for the operations of this request.
+pub(crate) fn request_meta(req: &Request, state: &ServerState) -> RequestMeta {
+    let forwarded = || {
+        let header = req.headers().get("x-forwarded-for")?.to_str().ok()?;
+        header.split(',').next()?.trim().parse().ok()
+    };
+    let ip = if state.ctx.config.trust_forwarded_for { forwarded() } else { None }
+        .or_else(|| req.remote_addr().as_socket_addr().map(|a| a.ip()));
+    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    RequestMeta { request_id, ip }
+}
 
 const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
@@ -95,7 +110,7 @@ fn finish(state: &ServerState, mut resp: GqlResponse, request_id: &str) -> GqlRe
 fn render(resp: &GqlResponse, media: MediaType) -> Response {
     if is_request_error(resp) {
         let status = if media == MediaType::Json { StatusCode::OK } else { StatusCode::BAD_REQUEST };
-        let body = serde_json::json!({ "errors": resp.errors });
+        let body = json!({ "errors": resp.errors });
         return Response::builder().status(status).content_type(media.as_str()).body(body.to_string());
     }
     let body = serde_json::to_string(resp).expect("responses serialize");
@@ -164,14 +179,25 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
         }
     }
 
+    let meta = request_meta(req, state);
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
-    let viewer = match state.ctx.tokens.authenticate(authorization, state.ctx.clock.now()) {
+    let viewer = match state.ctx.authenticate(authorization).await {
         Ok(auth) => auth.viewer,
-        Err(e) => return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message().to_owned(), media),
+        Err(e) if e.code() == ErrorCode::Unauthenticated => {
+            return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message().to_owned(), media);
+        }
+        Err(e) => {
+            state.metrics.count_error(Some(e.code()));
+            let error = json!({ "message": e.message(), "extensions": { "code": e.code().as_str(), "requestId": meta.request_id } });
+            return Response::builder()
+                .status(StatusCode::INTERNAL_SERVER_ERROR)
+                .content_type(media.as_str())
+                .body(json!({ "errors": [error] }).to_string());
+        }
     };
-    let request_id = req.extensions().get::<RequestId>().map(|r| r.0.clone()).unwrap_or_default();
+    let request_id = meta.request_id.clone();
     let prepare = |mut r: GqlRequest| {
-        r = r.data(viewer.clone()).data(RequestId(request_id.clone()));
+        r = r.data(viewer.clone()).data(meta.clone());
         state.ctx.modules.add_loaders(&state.ctx, &mut r.data);
         r
     };

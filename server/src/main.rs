@@ -22,6 +22,20 @@ enum Command {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Platform administration.
+    Admin {
+        #[command(subcommand)]
+        command: AdminCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AdminCommand {
+    /// Make the person with this phone a platform admin (creating the account if needed).
+    Create {
+        #[arg(long)]
+        phone: String,
+    },
 }
 
 #[tokio::main]
@@ -38,6 +52,17 @@ async fn main() -> anyhow::Result<()> {
         Command::Schema => unreachable!("handled above"),
         Command::Migrate => {
             xqt::prepare(config, Arc::new(SystemClock)).await?;
+        }
+        Command::Admin { command: AdminCommand::Create { phone } } => {
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let admin = xqt_accounts::service::create_admin(&ctx, &phone)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!(
+                "admin {} ({}): sign in with an SMS code to that phone",
+                admin.id,
+                xqt_accounts::phone::Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default()
+            );
         }
         Command::Serve => {
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;

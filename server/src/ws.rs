@@ -18,7 +18,7 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 use xqt_kernel::ErrorCode;
-use xqt_kernel::auth::Authenticated;
+use xqt_kernel::auth::{Authenticated, RequestMeta, session_ended_topic};
 use xqt_kernel::error::code_of;
 
 use crate::ServerState;
@@ -112,7 +112,8 @@ pub fn upgrade(req: &Request, ws: WebSocket, Data(state): Data<&ServerState>) ->
         );
     }
     let state = state.clone();
-    ws.protocols([PROTOCOL]).on_upgrade(move |socket| serve(socket, state)).into_response()
+    let meta = crate::http::request_meta(req, &state);
+    ws.protocols([PROTOCOL]).on_upgrade(move |socket| serve(socket, state, meta)).into_response()
 }
 
 fn text(value: Value) -> Message {
@@ -145,7 +146,7 @@ impl Drop for OpenSocket {
     }
 }
 
-async fn serve(socket: WebSocketStream, state: ServerState) {
+async fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) {
     state.metrics.open_sockets.inc();
     let _open = OpenSocket(state.metrics.open_sockets.clone());
     let (mut sink, mut incoming) = socket.split();
@@ -159,7 +160,7 @@ async fn serve(socket: WebSocketStream, state: ServerState) {
         Ok(result) => result,
     };
     let closing = match outcome {
-        Ok(auth) => run(&mut sink, &mut incoming, &state, auth).await,
+        Ok(auth) => run(&mut sink, &mut incoming, &state, auth, meta).await,
         Err(close) => close,
     };
     if let Some(close) = closing {
@@ -185,8 +186,8 @@ where
                 let token = token_from(payload.as_ref());
                 let auth = state
                     .ctx
-                    .tokens
-                    .authenticate(token.as_deref(), state.ctx.clock.now())
+                    .authenticate(token.as_deref())
+                    .await
                     .map_err(|_| Some(Close::Forbidden("invalid or expired token")))?;
                 sink.send(text(json!({ "type": "connection_ack" }))).await.map_err(|_| None)?;
                 return Ok(auth);
@@ -209,7 +210,13 @@ fn refused(resp: &GqlResponse) -> bool {
 }
 
 /// Serves subscriptions until the client leaves or the socket must close; returns the close reason.
-async fn run<S, R>(sink: &mut S, incoming: &mut R, state: &ServerState, auth: Authenticated) -> Option<Close>
+async fn run<S, R>(
+    sink: &mut S,
+    incoming: &mut R,
+    state: &ServerState,
+    auth: Authenticated,
+    meta: RequestMeta,
+) -> Option<Close>
 where
     S: futures::Sink<Message> + Unpin,
     R: Stream<Item = std::io::Result<Message>> + Unpin,
@@ -230,8 +237,17 @@ where
         }
     };
     tokio::pin!(expired);
+    // Signing out or revoking the session closes its sockets at once, on every instance.
+    let mut session_ended = match auth.viewer.session_id() {
+        Some(session) => match state.ctx.bus.subscribe(&session_ended_topic(session)).await {
+            Ok(sub) => Some(sub),
+            Err(_) => return Some(Close::Forbidden("session state unavailable")),
+        },
+        None => None,
+    };
     let mut data = async_graphql::Data::default();
     data.insert(auth.viewer.clone());
+    data.insert(meta);
     state.ctx.modules.add_loaders(&state.ctx, &mut data);
     let data = std::sync::Arc::new(data);
 
@@ -297,6 +313,13 @@ where
                 if sink.send(text(json!({ "type": "ping" }))).await.is_err() { return None; }
             }
             _ = &mut expired => return Some(Close::Forbidden("token expired")),
+            Some(_) = async { match session_ended.as_mut() { Some(s) => s.recv().await, None => futures::future::pending().await } } => {
+                // A message means the session ended; a gap means we cannot be sure, so check.
+                let (Some(user), Some(session)) = (auth.viewer.person_id(), auth.viewer.session_id()) else { continue };
+                if !state.ctx.modules.session_active(&state.ctx, user, session).await.unwrap_or(false) {
+                    return Some(Close::Forbidden("session ended"));
+                }
+            }
         }
     }
 }

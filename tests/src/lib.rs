@@ -190,6 +190,26 @@ impl Drop for Backend {
     }
 }
 
+/// A signed-in person in a test.
+#[derive(Debug, Clone)]
+pub struct Person {
+    pub id: Uuid,
+    pub session: Uuid,
+    pub role: Role,
+    pub token: String,
+    pub refresh_token: String,
+    pub phone: String,
+}
+
+/// A fresh mainland-format number (139 + 8 random digits).
+pub fn random_phone() -> String {
+    format!("139{:08}", rand_digits())
+}
+
+fn rand_digits() -> u32 {
+    (Uuid::new_v4().as_u128() % 100_000_000) as u32
+}
+
 pub struct TestServer {
     pub base: String,
     pub ws_base: String,
@@ -218,13 +238,53 @@ impl TestServer {
         format!("{}{path}", self.base)
     }
 
-    /// A signed access token for a person, as the accounts module will issue at sign-in.
-    pub fn token(&self, user: Uuid, role: Role) -> String {
-        self.token_valid_for(user, role, Duration::minutes(15))
+    /// A new person, signed up the way the app does it: a code by SMS, then `signInWithCode`.
+    pub async fn person(&self) -> Person {
+        self.sign_in(&random_phone()).await
     }
 
-    pub fn token_valid_for(&self, user: Uuid, role: Role, ttl: Duration) -> String {
-        self.ctx.tokens.issue(user, Uuid::now_v7(), role, self.ctx.clock.now(), ttl)
+    /// A platform admin (made as `xqt admin create` does), signed in.
+    pub async fn admin(&self) -> Person {
+        let phone = random_phone();
+        xqt_accounts::service::create_admin(&self.ctx, &phone).await.expect("create admin");
+        self.sign_in(&phone).await
+    }
+
+    /// The code the built-in SMS provider last sent to `phone`.
+    pub async fn sms_code(&self, phone: &str) -> String {
+        let phone = xqt_accounts::phone::Phone::parse(phone).expect("phone");
+        let text = xqt_accounts::sms::latest_to(&self.ctx, &phone).await.expect("outbox").expect("an sms was sent");
+        text.chars().filter(char::is_ascii_digit).take(6).collect()
+    }
+
+    /// Requests a code for `phone` and signs in with it (creating the account if needed).
+    pub async fn sign_in(&self, phone: &str) -> Person {
+        let a = self.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": phone }), None).await;
+        assert_eq!(a.body["data"]["requestSignInCode"], true, "{:?}", a.body);
+        let code = self.sms_code(phone).await;
+        let a = self
+            .gql(
+                "mutation($i: SignInWithCodeInput!) { signInWithCode(input: $i) { accessToken refreshToken me { id } } }",
+                json!({ "i": { "phone": phone, "code": code, "device": { "deviceId": "test-device", "model": "TestPhone", "os": "TestOS 1" } } }),
+                None,
+            )
+            .await;
+        let out = &a.body["data"]["signInWithCode"];
+        let token = out["accessToken"].as_str().unwrap_or_else(|| panic!("signed in: {:?}", a.body)).to_owned();
+        let auth = self.ctx.tokens.verify(&token, self.ctx.clock.now()).expect("token verifies");
+        Person {
+            id: Uuid::parse_str(out["me"]["id"].as_str().unwrap()).unwrap(),
+            session: auth.viewer.session_id().expect("a session"),
+            role: if auth.viewer.is_admin() { Role::Admin } else { Role::User },
+            token,
+            refresh_token: out["refreshToken"].as_str().unwrap().to_owned(),
+            phone: phone.to_owned(),
+        }
+    }
+
+    /// Another access token for the person's session, valid for `ttl` from now.
+    pub fn token_valid_for(&self, person: &Person, ttl: Duration) -> String {
+        self.ctx.tokens.issue(person.id, person.session, person.role, self.ctx.clock.now(), ttl)
     }
 
     pub async fn answer(resp: reqwest::Response) -> Answer {
@@ -264,8 +324,9 @@ impl TestServer {
 /// A WebSocket following `user`'s notifications, returned only once the subscription is live.
 /// It resumes after a stored notification and waits for the next stored one: the server
 /// subscribes to the bus before it reads the backlog, so that arrival proves it is listening.
-pub async fn live_inbox(srv: &TestServer, user: Uuid, id: &str) -> WsClient {
-    let admin = srv.token(Uuid::now_v7(), Role::Admin);
+pub async fn live_inbox(srv: &TestServer, person: &Person, id: &str) -> WsClient {
+    let user = person.id;
+    let admin = srv.admin().await.token;
     let send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }";
     let mut ids = Vec::new();
     for title in ["warm-up 1", "warm-up 2"] {
@@ -274,7 +335,7 @@ pub async fn live_inbox(srv: &TestServer, user: Uuid, id: &str) -> WsClient {
             .await;
         ids.push(a.body["data"]["sendNotification"]["id"].clone());
     }
-    let mut ws = srv.ws_as(&srv.token(user, Role::User)).await;
+    let mut ws = srv.ws_as(&person.token).await;
     let query = "subscription($after: ID) { notificationAdded(after: $after) { id title } }";
     ws.subscribe(id, query, json!({ "after": ids[0] })).await;
     assert_eq!(ws.next_payload(id).await["data"]["notificationAdded"]["id"], ids[1]);

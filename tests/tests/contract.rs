@@ -94,7 +94,7 @@ impl Module for ProbeModule {
     fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {
         Some(Arc::new(Probe(self.0.clone())))
     }
-    fn retention_rules(&self) -> Vec<RetentionRule> {
+    fn retention_rules(&self, _config: &xqt_kernel::config::Config) -> Vec<RetentionRule> {
         vec![RetentionRule {
             name: "probe_rows",
             category: "probe_data",
@@ -116,7 +116,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         xqt::migrate(&ctx).await.unwrap();
         let m = &ctx.modules;
 
-        assert_eq!(m.names(), ["notifications", "probe"]);
+        assert_eq!(m.names(), ["notifications", "accounts", "probe"]);
         assert_eq!(m.purpose("probe_location").map(|p| p.legal_basis), Some(LegalBasis::Consent));
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
@@ -149,9 +149,14 @@ async fn the_registry_collects_and_calls_every_hook() {
         let outcomes = m.run_retention(&ctx, ctx.clock.now()).await.unwrap();
         assert_eq!(
             outcomes.iter().map(|o| (o.module, o.rule)).collect::<Vec<_>>(),
-            [("notifications", "read_notifications"), ("probe", "probe_rows")]
+            [
+                ("notifications", "read_notifications"),
+                ("accounts", "security_log"),
+                ("accounts", "sms_outbox"),
+                ("probe", "probe_rows")
+            ]
         );
-        assert_eq!(outcomes[1].affected, 7);
+        assert_eq!(outcomes[3].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),

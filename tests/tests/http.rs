@@ -326,7 +326,7 @@ async fn production_turns_introspection_and_suggestions_off() {
 async fn a_failing_database_makes_readyz_503_and_errors_internal_without_detail() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let token = srv.token(uuid::Uuid::now_v7(), xqt_kernel::auth::Role::User);
+        let token = srv.person().await.token;
         srv.ctx.db.clone().close().await.unwrap();
 
         let ready = TestServer::answer(srv.http.get(srv.url("/readyz")).send().await.unwrap()).await;

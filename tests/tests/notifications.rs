@@ -4,7 +4,6 @@ use std::time::Duration;
 
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xqt_kernel::auth::Role;
 use xqt_tests::{TestServer, WsEvent, live_inbox, on_each_backend};
 
 const SEND: &str =
@@ -22,13 +21,13 @@ async fn send(srv: &TestServer, admin: &str, user: Uuid, title: &str) -> String 
 async fn admins_send_and_people_read_only_their_own() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let admin = srv.token(Uuid::now_v7(), Role::Admin);
-        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
+        let admin = srv.admin().await.token;
+        let (alice, bob) = (srv.person().await, srv.person().await);
         for i in 1..=3 {
-            send(&srv, &admin, alice, &format!("note {i}")).await;
+            send(&srv, &admin, alice.id, &format!("note {i}")).await;
         }
-        send(&srv, &admin, bob, "for bob").await;
-        let alice_token = srv.token(alice, Role::User);
+        send(&srv, &admin, bob.id, "for bob").await;
+        let alice_token = alice.token.clone();
 
         let page = srv.gql("{ notifications(first: 2) { edges { node { title } } pageInfo { hasNextPage endCursor } } unreadNotificationCount }", json!({}), Some(&alice_token)).await;
         let data = &page.body["data"];
@@ -43,7 +42,7 @@ async fn admins_send_and_people_read_only_their_own() {
 
         let read = srv.gql("mutation { markNotificationsRead }", json!({}), Some(&alice_token)).await;
         assert_eq!(read.body["data"]["markNotificationsRead"], 3);
-        let count = srv.gql("{ unreadNotificationCount }", json!({}), Some(&srv.token(bob, Role::User))).await;
+        let count = srv.gql("{ unreadNotificationCount }", json!({}), Some(&bob.token)).await;
         assert_eq!(count.body["data"]["unreadNotificationCount"], 1, "alice marking read does not touch bob's");
     })
     .await;
@@ -53,14 +52,15 @@ async fn admins_send_and_people_read_only_their_own() {
 async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let user = Uuid::now_v7();
+        let person = srv.person().await;
+        let user = person.id;
         let input = json!({ "input": { "userId": user, "kind": "test.note", "title": "hi" } });
-        let a = srv.gql(SEND, input.clone(), Some(&srv.token(user, Role::User))).await;
+        let a = srv.gql(SEND, input.clone(), Some(&person.token)).await;
         assert_eq!(a.code(), Some("FORBIDDEN"));
         let a = srv.gql(SEND, input, None).await;
         assert_eq!(a.code(), Some("UNAUTHENTICATED"));
 
-        let admin = srv.token(Uuid::now_v7(), Role::Admin);
+        let admin = srv.admin().await.token;
         for (input, field) in [
             (json!({ "userId": user, "kind": "test.note", "title": "   " }), "title"),
             (json!({ "userId": user, "kind": "Not A Kind", "title": "t" }), "kind"),
@@ -71,16 +71,11 @@ async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
             assert_eq!(a.code(), Some("BAD_USER_INPUT"), "{:?}", a.body);
             assert_eq!(a.body["errors"][0]["extensions"]["field"], field);
         }
-        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&srv.token(user, Role::User))).await;
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&person.token)).await;
         assert_eq!(a.body["data"]["unreadNotificationCount"], 0, "nothing stored from refused input");
 
-        let bad_cursor = srv
-            .gql(
-                "{ notifications(after: \"garbage\") { edges { cursor } } }",
-                json!({}),
-                Some(&srv.token(user, Role::User)),
-            )
-            .await;
+        let bad_cursor =
+            srv.gql("{ notifications(after: \"garbage\") { edges { cursor } } }", json!({}), Some(&person.token)).await;
         assert_eq!(bad_cursor.code(), Some("BAD_USER_INPUT"));
     })
     .await;
@@ -90,11 +85,11 @@ async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
 async fn notifications_arrive_live_over_the_socket() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let admin = srv.token(Uuid::now_v7(), Role::Admin);
-        let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
-        let mut ws = live_inbox(&srv, alice, "n").await;
-        send(&srv, &admin, bob, "not for alice").await;
-        let id = send(&srv, &admin, alice, "hello alice").await;
+        let admin = srv.admin().await.token;
+        let (alice, bob) = (srv.person().await, srv.person().await);
+        let mut ws = live_inbox(&srv, &alice, "n").await;
+        send(&srv, &admin, bob.id, "not for alice").await;
+        let id = send(&srv, &admin, alice.id, "hello alice").await;
         assert_eq!(
             ws.next_payload("n").await,
             json!({ "data": { "notificationAdded": { "id": id, "title": "hello alice" } } })
@@ -112,21 +107,21 @@ async fn notifications_arrive_live_over_the_socket() {
 async fn a_resumed_subscription_gets_exactly_what_it_missed_then_live() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let admin = srv.token(Uuid::now_v7(), Role::Admin);
-        let alice = Uuid::now_v7();
+        let admin = srv.admin().await.token;
+        let alice = srv.person().await;
         let mut ids = Vec::new();
         for i in 0..60 {
-            ids.push(send(&srv, &admin, alice, &format!("n{i}")).await);
+            ids.push(send(&srv, &admin, alice.id, &format!("n{i}")).await);
         }
         // The client saw up to n9 before it disconnected; it missed n10..n59.
-        let mut ws = srv.ws_as(&srv.token(alice, Role::User)).await;
+        let mut ws = srv.ws_as(&alice.token).await;
         ws.subscribe("r", FOLLOW, json!({ "after": ids[9] })).await;
         let mut got = Vec::new();
         for _ in 10..60 {
             got.push(ws.next_payload("r").await["data"]["notificationAdded"]["id"].as_str().unwrap().to_owned());
         }
         assert_eq!(got, ids[10..].to_vec(), "exactly the missed ones, in order");
-        let live = send(&srv, &admin, alice, "live").await;
+        let live = send(&srv, &admin, alice.id, "live").await;
         assert_eq!(ws.next_payload("r").await["data"]["notificationAdded"]["id"], Value::String(live));
         assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicates");
     })
@@ -140,9 +135,9 @@ async fn a_notification_sent_through_one_instance_reaches_a_subscriber_on_anothe
             return; // instances share live delivery only through Redis; the embedded bus is one process
         }
         let (one, two) = (b.start().await, b.start().await);
-        let alice = Uuid::now_v7();
-        let mut ws = live_inbox(&two, alice, "x").await;
-        let id = send(&one, &one.token(Uuid::now_v7(), Role::Admin), alice, "across instances").await;
+        let alice = two.person().await;
+        let mut ws = live_inbox(&two, &alice, "x").await;
+        let id = send(&one, &one.admin().await.token, alice.id, "across instances").await;
         assert_eq!(ws.next_payload("x").await["data"]["notificationAdded"]["id"], Value::String(id));
     })
     .await;

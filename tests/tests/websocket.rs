@@ -4,8 +4,6 @@ use std::time::Duration;
 
 use serde_json::json;
 use tokio_tungstenite::tungstenite::Message;
-use uuid::Uuid;
-use xqt_kernel::auth::Role;
 use xqt_tests::{WsClient, WsEvent, on_each_backend};
 
 const FOLLOW: &str = "subscription { notificationAdded { id title } }";
@@ -24,7 +22,7 @@ async fn the_subprotocol_is_required() {
 async fn init_is_acknowledged_and_pings_are_answered() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
         ws.send(json!({ "type": "ping", "payload": { "n": 1 } })).await;
         assert_eq!(ws.next().await, WsEvent::Message(json!({ "type": "pong", "payload": { "n": 1 } })));
         // A query over the socket runs once and completes.
@@ -39,7 +37,7 @@ async fn init_is_acknowledged_and_pings_are_answered() {
 async fn the_server_pings_on_its_interval() {
     on_each_backend(async |b| {
         let srv = b.start_with(|c| c.websocket.ping_interval_secs = 1).await;
-        let ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let ws = srv.ws_as(&srv.person().await.token).await;
         // The raw stream is read here, so the ping is seen rather than answered by the helper.
         let mut raw = ws.into_raw();
         let frame = tokio::time::timeout(Duration::from_secs(5), futures::StreamExt::next(&mut raw))
@@ -87,7 +85,7 @@ async fn a_bad_token_at_init_closes_4403() {
 async fn a_second_init_closes_4429() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
         ws.send(json!({ "type": "connection_init" })).await;
         assert_eq!(ws.close_code().await, 4429);
     })
@@ -98,7 +96,7 @@ async fn a_second_init_closes_4429() {
 async fn a_reused_subscription_id_closes_4409() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
         ws.subscribe("same", FOLLOW, json!({})).await;
         ws.subscribe("same", FOLLOW, json!({})).await;
         assert_eq!(ws.close_code().await, 4409);
@@ -116,7 +114,7 @@ async fn invalid_messages_close_4400() {
             Message::text(r#"{"type":"dance"}"#),
             Message::binary(vec![1, 2, 3]),
         ] {
-            let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+            let mut ws = srv.ws_as(&srv.person().await.token).await;
             ws.send_raw(bad.clone()).await;
             assert_eq!(ws.close_code().await, 4400, "{bad:?}");
         }
@@ -128,7 +126,8 @@ async fn invalid_messages_close_4400() {
 async fn an_expiring_token_closes_the_socket_4403() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let token = srv.token_valid_for(Uuid::now_v7(), Role::User, chrono::Duration::seconds(2));
+        let person = srv.person().await;
+        let token = srv.token_valid_for(&person, chrono::Duration::seconds(2));
         let mut ws = srv.ws_as(&token).await;
         ws.subscribe("1", FOLLOW, json!({})).await;
         assert_eq!(ws.next_within(Duration::from_millis(500)).await, WsEvent::Silent, "open while the token holds");
@@ -144,7 +143,7 @@ async fn an_expiring_token_closes_the_socket_4403() {
 async fn subscriptions_per_socket_are_capped() {
     on_each_backend(async |b| {
         let srv = b.start_with(|c| c.websocket.max_subscriptions = 2).await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
         ws.subscribe("1", FOLLOW, json!({})).await;
         ws.subscribe("2", FOLLOW, json!({})).await;
         ws.subscribe("3", FOLLOW, json!({})).await;
@@ -163,7 +162,7 @@ async fn subscriptions_per_socket_are_capped() {
 async fn invalid_subscriptions_get_an_error_and_the_socket_stays_open() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let mut ws = srv.ws_as(&srv.token(Uuid::now_v7(), Role::User)).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
         ws.subscribe("bad", "subscription { noSuchThing }", json!({})).await;
         let WsEvent::Message(m) = ws.next().await else { panic!("expected an error") };
         assert_eq!((m["type"].as_str(), m["id"].as_str()), (Some("error"), Some("bad")));

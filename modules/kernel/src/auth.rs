@@ -67,15 +67,26 @@ impl AccessTokens {
         };
         Ok(Authenticated { viewer, expires_at: Some(expires_at) })
     }
+}
 
-    /// The value of an `Authorization` header (or a WebSocket init payload): no token is anonymous.
-    pub fn authenticate(&self, authorization: Option<&str>, now: DateTime<Utc>) -> AppResult<Authenticated> {
-        let Some(value) = authorization.map(str::trim).filter(|v| !v.is_empty()) else {
-            return Ok(Authenticated { viewer: Viewer::Anonymous, expires_at: None });
-        };
-        let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim();
-        self.verify(token, now)
-    }
+/// The token in an `Authorization` value (`Bearer <token>`, or the bare token from a
+/// WebSocket init payload); `None` when there is none.
+pub fn bearer(authorization: Option<&str>) -> Option<&str> {
+    let value = authorization.map(str::trim).filter(|v| !v.is_empty())?;
+    let token = value.strip_prefix("Bearer ").or_else(|| value.strip_prefix("bearer ")).unwrap_or(value).trim();
+    (!token.is_empty()).then_some(token)
+}
+
+/// The bus topic announcing that a session ended, so open sockets of it close at once.
+pub fn session_ended_topic(session: Uuid) -> String {
+    format!("session-ended:{session}")
+}
+
+/// Where a request came from, for security logs.
+#[derive(Debug, Clone, Default)]
+pub struct RequestMeta {
+    pub request_id: String,
+    pub ip: Option<std::net::IpAddr>,
 }
 
 #[cfg(test)]
@@ -89,7 +100,7 @@ mod tests {
         let now = Utc::now();
         let (user, session) = (Uuid::now_v7(), Uuid::now_v7());
         let t = tokens.issue(user, session, Role::Admin, now, Duration::minutes(15));
-        let auth = tokens.authenticate(Some(&format!("Bearer {t}")), now).unwrap();
+        let auth = tokens.verify(bearer(Some(&format!("Bearer {t}"))).unwrap(), now).unwrap();
         assert_eq!(auth.viewer, Viewer::Admin { user_id: user, session_id: session });
         let late = tokens.verify(&t, now + Duration::minutes(16)).unwrap_err();
         assert_eq!(late.code(), ErrorCode::Unauthenticated);
@@ -103,6 +114,8 @@ mod tests {
         let t = theirs.issue(Uuid::nil(), Uuid::nil(), Role::Admin, now, Duration::minutes(5));
         assert!(ours.verify(&t, now).is_err());
         assert!(ours.verify("not.a.token", now).is_err());
-        assert_eq!(ours.authenticate(None, now).unwrap().viewer, Viewer::Anonymous);
+        assert_eq!(bearer(None), None);
+        assert_eq!(bearer(Some("  ")), None);
+        assert_eq!(bearer(Some("bare-token")), Some("bare-token"));
     }
 }

@@ -41,6 +41,12 @@ pub struct Config {
     pub redis_prefix: String,
     /// Secret that signs access tokens. Required in production; elsewhere a random one per start.
     pub token_secret: Option<String>,
+    /// Key that seals personal identifiers at rest and keys their lookup hashes. Required in
+    /// production; elsewhere kept in `<data_dir>/data.key`, created on first start.
+    pub data_key: Option<String>,
+    /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
+    pub trust_forwarded_for: bool,
+    pub accounts: AccountsConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
     pub log_filter: String,
@@ -66,6 +72,33 @@ pub struct Limits {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    pub access_token_minutes: i64,
+    pub refresh_token_days: i64,
+    /// Sign-in and security records are kept this long (Cybersecurity Law Art. 21: ≥ 180).
+    pub security_log_days: i64,
+    /// Failed password sign-ins in a row before the account is locked.
+    pub lockout_after_failures: i32,
+    pub lockout_minutes: i64,
+    /// Sign-in attempts per client address per minute (a school's NAT puts a class behind one).
+    pub sign_ins_per_minute_per_ip: i64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            access_token_minutes: 15,
+            refresh_token_days: 30,
+            security_log_days: 180,
+            lockout_after_failures: 5,
+            lockout_minutes: 15,
+            sign_ins_per_minute_per_ip: 120,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebSocketConfig {
     pub init_timeout_secs: u64,
     pub ping_interval_secs: u64,
@@ -83,6 +116,9 @@ impl Default for Config {
             redis_url: None,
             redis_prefix: "xqt:".into(),
             token_secret: None,
+            data_key: None,
+            trust_forwarded_for: false,
+            accounts: AccountsConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             limits: Limits::default(),
@@ -157,10 +193,25 @@ impl Config {
         if self.websocket.max_subscriptions == 0 || self.websocket.init_timeout_secs == 0 {
             return Err(ConfigError("websocket.max_subscriptions and init_timeout_secs must be positive".into()));
         }
+        if self.accounts.security_log_days < 180 {
+            return Err(ConfigError(
+                "accounts.security_log_days must be at least 180 (Cybersecurity Law Art. 21)".into(),
+            ));
+        }
+        if self.accounts.access_token_minutes < 1
+            || self.accounts.refresh_token_days < 1
+            || self.accounts.lockout_after_failures < 1
+        {
+            return Err(ConfigError("accounts token lifetimes and lockout threshold must be positive".into()));
+        }
         if self.env == Environment::Production {
             match &self.token_secret {
                 Some(s) if s.len() >= 32 => {}
                 _ => return Err(ConfigError("production needs XQT_TOKEN_SECRET of at least 32 characters".into())),
+            }
+            match &self.data_key {
+                Some(s) if s.len() >= 32 => {}
+                _ => return Err(ConfigError("production needs XQT_DATA_KEY of at least 32 characters".into())),
             }
         }
         Ok(())
@@ -234,11 +285,24 @@ mod tests {
     }
 
     #[test]
+    fn security_logs_cannot_be_kept_shorter_than_the_law_asks() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "90");
+            assert!(Config::load().is_err(), "Cybersecurity Law Art. 21 wants at least six months");
+            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "365");
+            assert_eq!(Config::load().expect("a longer period is fine").accounts.security_log_days, 365);
+            Ok(())
+        });
+    }
+
+    #[test]
     fn production_requires_a_token_secret_and_turns_introspection_off() {
         Jail::expect_with(|jail| {
             jail.set_env("XQT_ENV", "production");
             assert!(Config::load().is_err());
             jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
+            assert!(Config::load().is_err(), "a data key is required too");
+            jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
             let c = Config::load().expect("loads with a secret");
             assert!(!c.introspection_enabled());
             Ok(())

@@ -4,13 +4,15 @@ use std::sync::Arc;
 
 use sea_orm::DatabaseConnection;
 
-use crate::auth::AccessTokens;
+use crate::auth::{AccessTokens, Authenticated};
 use crate::bus::{EventBus, MemoryBus, RedisBus};
 use crate::cache::{Cache, MemoryCache, RedisCache};
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
+use crate::crypto::DataKeys;
 use crate::error::{AppError, AppResult};
 use crate::module::Modules;
+use crate::viewer::Viewer;
 
 /// How many entries the in-process cache holds before evicting.
 const MEMORY_CACHE_ENTRIES: u64 = 100_000;
@@ -24,6 +26,7 @@ pub struct AppContext {
     pub clock: Arc<dyn Clock>,
     pub modules: Arc<Modules>,
     pub tokens: AccessTokens,
+    pub keys: DataKeys,
 }
 
 /// One component's readiness, for `/readyz`.
@@ -54,7 +57,9 @@ impl AppContext {
                 [uuid::Uuid::new_v4().as_bytes().as_slice(), uuid::Uuid::new_v4().as_bytes()].concat()
             }
         };
+        let keys = DataKeys::load(config.data_key.as_deref(), &config.data_dir)?;
         Ok(Self {
+            keys,
             config: Arc::new(config),
             db,
             cache,
@@ -67,6 +72,24 @@ impl AppContext {
 
     pub async fn connect_with_system_clock(config: Config, modules: Modules) -> AppResult<Self> {
         Self::connect(config, modules, Arc::new(SystemClock)).await
+    }
+
+    /// Turns an `Authorization` value into who is calling: an access token whose session is still
+    /// live, or an opaque token a module issued. No value is anonymous; anything else is refused.
+    pub async fn authenticate(&self, authorization: Option<&str>) -> AppResult<Authenticated> {
+        let Some(token) = crate::auth::bearer(authorization) else {
+            return Ok(Authenticated { viewer: Viewer::Anonymous, expires_at: None });
+        };
+        if let Some(found) = self.modules.resolve_token(self, token).await? {
+            return Ok(found);
+        }
+        let auth = self.tokens.verify(token, self.clock.now())?;
+        if let Viewer::User { user_id, session_id } | Viewer::Admin { user_id, session_id } = auth.viewer
+            && !self.modules.session_active(self, user_id, session_id).await?
+        {
+            return Err(AppError::new(crate::ErrorCode::Unauthenticated, "the session has ended; sign in again"));
+        }
+        Ok(auth)
     }
 
     pub async fn readiness(&self) -> Vec<Readiness> {

@@ -112,6 +112,17 @@ pub struct RetentionRule {
     pub apply: Arc<dyn Expire>,
 }
 
+/// How a module takes part in turning a bearer token into a `Viewer`.
+#[async_trait]
+pub trait Authenticator: Send + Sync + 'static {
+    /// An opaque token this module issued (e.g. a partner API token), or `None` if it is not one.
+    async fn resolve(&self, _ctx: &AppContext, _token: &str) -> AppResult<Option<crate::auth::Authenticated>> {
+        Ok(None)
+    }
+    /// Whether the session a valid access token names is still live (not signed out or revoked).
+    async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool>;
+}
+
 pub trait Module: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn purposes(&self) -> Vec<Purpose> {
@@ -128,8 +139,12 @@ pub trait Module: Send + Sync + 'static {
     fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {
         None
     }
-    fn retention_rules(&self) -> Vec<RetentionRule> {
+    /// Retention rules; periods may come from the configuration.
+    fn retention_rules(&self, _config: &crate::config::Config) -> Vec<RetentionRule> {
         vec![]
+    }
+    fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        None
     }
 }
 
@@ -263,14 +278,38 @@ impl Modules {
         Ok(out)
     }
 
-    pub fn retention_rules(&self) -> Vec<(&'static str, RetentionRule)> {
-        self.modules.iter().flat_map(|m| m.retention_rules().into_iter().map(move |r| (m.name(), r))).collect()
+    /// Resolves an opaque token through the modules that issue them.
+    pub async fn resolve_token(&self, ctx: &AppContext, token: &str) -> AppResult<Option<crate::auth::Authenticated>> {
+        for m in &self.modules {
+            if let Some(auth) = m.authenticator()
+                && let Some(found) = auth.resolve(ctx, token).await?
+            {
+                return Ok(Some(found));
+            }
+        }
+        Ok(None)
+    }
+
+    /// False when any module says the session has ended.
+    pub async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool> {
+        for m in &self.modules {
+            if let Some(auth) = m.authenticator()
+                && !auth.session_active(ctx, user, session).await?
+            {
+                return Ok(false);
+            }
+        }
+        Ok(true)
+    }
+
+    pub fn retention_rules(&self, config: &crate::config::Config) -> Vec<(&'static str, RetentionRule)> {
+        self.modules.iter().flat_map(|m| m.retention_rules(config).into_iter().map(move |r| (m.name(), r))).collect()
     }
 
     /// Applies every retention rule with the cutoff `now - keep_for`.
     pub async fn run_retention(&self, ctx: &AppContext, now: DateTime<Utc>) -> AppResult<Vec<RetentionOutcome>> {
         let mut out = Vec::new();
-        for (module, rule) in self.retention_rules() {
+        for (module, rule) in self.retention_rules(&ctx.config) {
             let affected = rule.apply.expire(ctx, now - rule.keep_for).await?;
             tracing::info!(module, rule = rule.name, affected, "retention rule applied");
             out.push(RetentionOutcome { module, rule: rule.name, affected });

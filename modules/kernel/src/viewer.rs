@@ -35,6 +35,14 @@ impl Viewer {
         }
     }
 
+    /// The signed-in session, for users and admins.
+    pub fn session_id(&self) -> Option<Uuid> {
+        match self {
+            Viewer::User { session_id, .. } | Viewer::Admin { session_id, .. } => Some(*session_id),
+            _ => None,
+        }
+    }
+
     pub fn is_admin(&self) -> bool {
         matches!(self, Viewer::Admin { .. })
     }

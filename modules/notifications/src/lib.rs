@@ -36,7 +36,7 @@ impl Module for Notifications {
         Some(Arc::new(privacy::Inbox))
     }
 
-    fn retention_rules(&self) -> Vec<RetentionRule> {
+    fn retention_rules(&self, _config: &xqt_kernel::config::Config) -> Vec<RetentionRule> {
         privacy::retention_rules()
     }
 }

@@ -1,0 +1,120 @@
+//! One-time SMS codes: 6 digits, valid 5 minutes, 5 attempts each, a new one no sooner than
+//! 60 s after the last, at most 10 a day per phone. State lives in the cache (Redis when
+//! configured, so every instance sees the same counters); times come from the context clock.
+
+use std::time::Duration as StdDuration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, FixedOffset, Utc};
+use serde::{Deserialize, Serialize};
+use xqt_kernel::crypto::token_hash;
+use xqt_kernel::{AppContext, AppError, AppResult};
+
+use crate::error::AccountsError;
+use crate::phone::Phone;
+
+pub const VALID_FOR: Duration = Duration::minutes(5);
+pub const MAX_ATTEMPTS: u32 = 5;
+pub const RESEND_AFTER: Duration = Duration::seconds(60);
+pub const DAILY_CAP: i64 = 10;
+
+#[derive(Serialize, Deserialize)]
+struct Pending {
+    code_hash: String,
+    sent_at: DateTime<Utc>,
+}
+
+fn key(phone_hash: &[u8]) -> String {
+    format!("accounts:code:{}", hex_of(phone_hash))
+}
+
+/// Wrong tries against the current code, counted atomically so parallel guesses all count.
+fn attempts_key(phone_hash: &[u8]) -> String {
+    format!("accounts:code-attempts:{}", hex_of(phone_hash))
+}
+
+const STATE_TTL: StdDuration = StdDuration::from_secs(15 * 60);
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// The calendar day in China, which is when the daily cap resets.
+fn china_day(at: DateTime<Utc>) -> String {
+    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y%m%d").to_string()
+}
+
+async fn load(ctx: &AppContext, key: &str) -> AppResult<Option<Pending>> {
+    match ctx.cache.get(key).await? {
+        Some(raw) => Ok(serde_json::from_slice(&raw).ok()),
+        None => Ok(None),
+    }
+}
+
+async fn store(ctx: &AppContext, key: &str, pending: &Pending) -> AppResult<()> {
+    let raw = serde_json::to_vec(pending).map_err(AppError::internal)?;
+    // The cache entry outlives validity a little; validity itself is checked against the clock.
+    ctx.cache.set(key, Bytes::from(raw), STATE_TTL).await
+}
+
+/// Sends a fresh code to `phone`, unless it is too soon or today's codes are used up.
+pub async fn request(ctx: &AppContext, phone: &Phone) -> AppResult<()> {
+    let now = ctx.clock.now();
+    let hash = phone.lookup_hash(ctx);
+    let key = key(&hash);
+    if let Some(previous) = load(ctx, &key).await? {
+        let wait = (previous.sent_at + RESEND_AFTER - now).num_seconds();
+        if wait > 0 {
+            return Err(AccountsError::ResendTooSoon { retry_after_secs: wait }.into());
+        }
+    }
+    let day_key = format!("accounts:code-day:{}:{}", china_day(now), hex_of(&hash));
+    let sent_today = ctx.cache.incr(&day_key, 1, StdDuration::from_secs(26 * 3600)).await?;
+    if sent_today > DAILY_CAP {
+        return Err(AccountsError::DailyCapReached.into());
+    }
+    let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
+    store(ctx, &key, &Pending { code_hash: token_hash(&code), sent_at: now }).await?;
+    ctx.cache.delete(&attempts_key(&hash)).await?;
+    let text = format!("【校企通】验证码 {code}，5 分钟内有效。请勿告诉他人。");
+    crate::sms::gateway().send(ctx, phone, &text).await
+}
+
+/// Checks a code; a right one is used up, a wrong one counts against the attempts.
+pub async fn verify(ctx: &AppContext, phone: &Phone, code: &str) -> AppResult<()> {
+    let hash = phone.lookup_hash(ctx);
+    let (key, attempts_key) = (key(&hash), attempts_key(&hash));
+    let Some(pending) = load(ctx, &key).await? else {
+        return Err(AccountsError::CodeMissing.into());
+    };
+    if ctx.clock.now() > pending.sent_at + VALID_FOR {
+        ctx.cache.delete(&key).await?;
+        return Err(AccountsError::CodeExpired.into());
+    }
+    let tries = ctx.cache.incr(&attempts_key, 1, STATE_TTL).await?;
+    if tries > i64::from(MAX_ATTEMPTS) {
+        return Err(AccountsError::CodeAttemptsExhausted.into());
+    }
+    if token_hash(code.trim()) != pending.code_hash {
+        return Err(if tries == i64::from(MAX_ATTEMPTS) {
+            AccountsError::CodeAttemptsExhausted
+        } else {
+            AccountsError::CodeWrong
+        }
+        .into());
+    }
+    ctx.cache.delete(&key).await?;
+    ctx.cache.delete(&attempts_key).await?;
+    Ok(())
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn the_daily_cap_resets_at_midnight_in_china() {
+        let before = "2026-11-22T15:59:59Z".parse().unwrap();
+        let after = "2026-11-22T16:00:00Z".parse().unwrap();
+        assert_eq!(super::china_day(before), "20261122");
+        assert_eq!(super::china_day(after), "20261123");
+    }
+}

@@ -1,0 +1,5 @@
+pub mod refresh_token;
+pub mod security_event;
+pub mod session;
+pub mod sms_message;
+pub mod user;

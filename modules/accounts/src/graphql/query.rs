@@ -1,0 +1,49 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, Object, Result};
+use xqt_kernel::pagination::{self, PageArgs};
+
+use super::types::{Me, SecurityEvent, Session};
+use crate::service;
+
+const SECURITY_LOG: &str = "securityLog";
+
+#[derive(Default)]
+pub struct AccountsQuery;
+
+#[Object]
+impl AccountsQuery {
+    /// The signed-in person's own account and profile, unmasked.
+    async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user =
+            service::find(app, viewer.require_person()?).await?.ok_or_else(xqt_kernel::AppError::unauthenticated)?;
+        let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
+        Ok(Me { user, phone })
+    }
+
+    /// Devices where the person is signed in.
+    async fn my_sessions(&self, ctx: &Context<'_>) -> Result<Vec<Session>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        let current = viewer.session_id();
+        let rows = service::live_sessions(app, user).await?;
+        Ok(rows.into_iter().map(|row| Session { current: Some(row.id) == current, row }).collect())
+    }
+
+    /// The person's sign-ins, failures, new devices and sign-outs, newest first.
+    #[graphql(complexity = "pagination::complexity(first, last, child_complexity)")]
+    async fn my_security_log(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, SecurityEvent>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        let page = PageArgs { first, after, last, before }.validate(SECURITY_LOG, &app.config.limits)?;
+        let rows = service::security_log(app, user, &page).await?.into_iter().map(SecurityEvent).collect();
+        Ok(page.connection(SECURITY_LOG, rows, |e| e.0.id.to_string()))
+    }
+}

@@ -1,0 +1,186 @@
+use async_graphql::{ComplexObject, Enum, ID, InputObject, Object, SimpleObject};
+use chrono::{DateTime, NaiveDate, Utc};
+
+use crate::entity::{security_event, session, user};
+use crate::profile::Gender as DomainGender;
+use crate::service::{DeviceInfo, SignedIn};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum Gender {
+    Male,
+    Female,
+    Undisclosed,
+}
+
+impl From<Gender> for DomainGender {
+    fn from(g: Gender) -> Self {
+        match g {
+            Gender::Male => DomainGender::Male,
+            Gender::Female => DomainGender::Female,
+            Gender::Undisclosed => DomainGender::Undisclosed,
+        }
+    }
+}
+
+fn gender_of(s: Option<&str>) -> Option<Gender> {
+    match DomainGender::parse(s?)? {
+        DomainGender::Male => Some(Gender::Male),
+        DomainGender::Female => Some(Gender::Female),
+        DomainGender::Undisclosed => Some(Gender::Undisclosed),
+    }
+}
+
+/// The signed-in person's own account, unmasked (RTS-1): only ever shown to that person.
+pub struct Me {
+    pub user: user::Model,
+    pub phone: Option<String>,
+}
+
+#[Object]
+impl Me {
+    async fn id(&self) -> ID {
+        ID(self.user.id.to_string())
+    }
+    async fn phone(&self) -> Option<&str> {
+        self.phone.as_deref()
+    }
+    async fn username(&self) -> Option<&str> {
+        self.user.username.as_deref()
+    }
+    async fn nickname(&self) -> Option<&str> {
+        self.user.nickname.as_deref()
+    }
+    async fn gender(&self) -> Option<Gender> {
+        gender_of(self.user.gender.as_deref())
+    }
+    async fn birth_date(&self) -> Option<NaiveDate> {
+        self.user.birth_date
+    }
+    async fn has_password(&self) -> bool {
+        self.user.password_hash.is_some()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.user.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+#[graphql(complex)]
+pub struct AuthPayload {
+    /// Send as `Authorization: Bearer …`; short-lived.
+    pub access_token: String,
+    pub access_token_expires_at: DateTime<Utc>,
+    /// Exchange with `refreshSession` for new tokens; works once.
+    pub refresh_token: String,
+    /// The sign-in came from a device this account had not used before (an alert was sent).
+    pub new_device: bool,
+    #[graphql(skip)]
+    pub signed_in: SignedIn,
+    #[graphql(skip)]
+    pub phone: Option<String>,
+}
+
+#[ComplexObject]
+impl AuthPayload {
+    async fn me(&self) -> Me {
+        Me { user: self.signed_in.user.clone(), phone: self.phone.clone() }
+    }
+}
+
+impl AuthPayload {
+    pub fn new(signed_in: SignedIn, phone: Option<String>) -> Self {
+        Self {
+            access_token: signed_in.access_token.clone(),
+            access_token_expires_at: signed_in.access_expires_at,
+            refresh_token: signed_in.refresh_token.clone(),
+            new_device: signed_in.new_device,
+            signed_in,
+            phone,
+        }
+    }
+}
+
+pub struct Session {
+    pub row: session::Model,
+    pub current: bool,
+}
+
+#[Object]
+impl Session {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+    /// This is the session making the request.
+    async fn current(&self) -> bool {
+        self.current
+    }
+    async fn device_model(&self) -> Option<&str> {
+        self.row.device_model.as_deref()
+    }
+    async fn os(&self) -> Option<&str> {
+        self.row.os.as_deref()
+    }
+    async fn app_version(&self) -> Option<&str> {
+        self.row.app_version.as_deref()
+    }
+    async fn network(&self) -> Option<&str> {
+        self.row.network.as_deref()
+    }
+    async fn ip(&self) -> Option<&str> {
+        self.row.ip.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    async fn last_used_at(&self) -> DateTime<Utc> {
+        self.row.last_used_at
+    }
+}
+
+pub struct SecurityEvent(pub security_event::Model);
+
+#[Object]
+impl SecurityEvent {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// `sign_in`, `sign_in_failed`, `locked`, `new_device`, `signed_out`, `refresh_reuse`, `password_set`, …
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn device_model(&self) -> Option<&str> {
+        self.0.device_model.as_deref()
+    }
+    async fn os(&self) -> Option<&str> {
+        self.0.os.as_deref()
+    }
+    async fn app_version(&self) -> Option<&str> {
+        self.0.app_version.as_deref()
+    }
+    async fn network(&self) -> Option<&str> {
+        self.0.network.as_deref()
+    }
+    async fn ip(&self) -> Option<&str> {
+        self.0.ip.as_deref()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+/// What the app reports about the device (all optional).
+#[derive(InputObject, Default)]
+pub struct DeviceInput {
+    /// The app installation's own stable id.
+    pub device_id: Option<String>,
+    pub model: Option<String>,
+    pub os: Option<String>,
+    pub app_version: Option<String>,
+    pub network: Option<String>,
+}
+
+impl From<DeviceInput> for DeviceInfo {
+    fn from(d: DeviceInput) -> Self {
+        DeviceInfo { device_id: d.device_id, model: d.model, os: d.os, app_version: d.app_version, network: d.network }
+    }
+}

@@ -1,0 +1,45 @@
+//! Accounts: sign-up and sign-in by phone (SMS code or password), sessions with rotating
+//! refresh tokens, the device and security log with new-device alerts, and the person's profile.
+
+mod codes;
+pub mod entity;
+mod error;
+pub mod graphql;
+mod password;
+pub mod phone;
+mod privacy;
+pub mod profile;
+pub mod service;
+pub mod sms;
+
+use std::sync::Arc;
+
+use xqt_kernel::Module;
+use xqt_kernel::config::Config;
+use xqt_kernel::module::{Authenticator, PersonalData, Purpose, RetentionRule};
+
+pub use error::AccountsError;
+
+pub struct Accounts;
+
+impl Module for Accounts {
+    fn name(&self) -> &'static str {
+        "accounts"
+    }
+
+    fn purposes(&self) -> Vec<Purpose> {
+        privacy::purposes()
+    }
+
+    fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
+        Some(Arc::new(privacy::AccountsData))
+    }
+
+    fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
+        privacy::retention_rules(config.accounts.security_log_days)
+    }
+
+    fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
+        Some(Arc::new(privacy::Sessions))
+    }
+}

@@ -1,0 +1,200 @@
+//! What accounts holds about a person, why, for how long; export, erasure, retention; and its
+//! part in authentication (a signed-out session's tokens stop working).
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use uuid::Uuid;
+use xqt_kernel::module::{
+    Authenticator, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule,
+};
+use xqt_kernel::{AppContext, AppResult};
+
+use crate::entity::{security_event, session, sms_message, user};
+use crate::service;
+
+pub const ACCOUNT: &str = "account_identity";
+pub const PROFILE: &str = "profile";
+pub const SECURITY_LOG: &str = "security_log";
+pub const SMS: &str = "sms_messages";
+/// Outbox messages (codes) are kept a day, for support questions, then deleted.
+const SMS_KEEP_DAYS: i64 = 1;
+
+/// The security log's declared period is the statutory minimum; deployments may keep it longer.
+pub const SECURITY_LOG_MIN_DAYS: u32 = 180;
+
+pub fn purposes() -> Vec<Purpose> {
+    vec![
+        Purpose {
+            id: "account_registration",
+            description: "注册、登录和实名校验所需的手机号与账号信息 (phone number and account data to register, sign in and verify identity)",
+            categories: vec![ACCOUNT, SMS],
+            sensitive: false,
+            legal_basis: LegalBasis::Contract,
+            separate_consent: false,
+            retention_days: None,
+        },
+        Purpose {
+            id: "profile",
+            description: "个人资料：昵称、用户名、性别、出生日期、密码 (profile the person fills in)",
+            categories: vec![PROFILE],
+            sensitive: false,
+            legal_basis: LegalBasis::Contract,
+            separate_consent: false,
+            retention_days: None,
+        },
+        Purpose {
+            id: "account_security",
+            description: "设备信息与登录日志，用于账号安全与新设备提醒（网络安全法第二十一条：留存不少于六个月） (device and sign-in records for account security)",
+            categories: vec![SECURITY_LOG],
+            sensitive: false,
+            legal_basis: LegalBasis::LegalObligation,
+            separate_consent: false,
+            retention_days: Some(SECURITY_LOG_MIN_DAYS),
+        },
+    ]
+}
+
+pub struct AccountsData;
+
+#[async_trait]
+impl PersonalData for AccountsData {
+    async fn export(&self, ctx: &AppContext, user_id: Uuid) -> AppResult<serde_json::Value> {
+        let Some(u) = service::find(ctx, user_id).await? else { return Ok(json!(null)) };
+        let phone = service::phone_of(ctx, &u)?;
+        let sessions = session::Entity::find()
+            .filter(session::Column::UserId.eq(user_id))
+            .order_by_asc(session::Column::CreatedAt)
+            .all(&ctx.db)
+            .await?;
+        let events = security_event::Entity::find()
+            .filter(security_event::Column::UserId.eq(user_id))
+            .order_by_asc(security_event::Column::Id)
+            .all(&ctx.db)
+            .await?;
+        let sms = match &u.phone_hash {
+            Some(hash) => {
+                sms_message::Entity::find().filter(sms_message::Column::PhoneHash.eq(hash.clone())).all(&ctx.db).await?
+            }
+            None => vec![],
+        };
+        Ok(json!({
+            "account": { "id": u.id, "phone": phone.map(|p| p.as_str().to_owned()), "role": u.role, "status": u.status, "createdAt": u.created_at },
+            "profile": { "username": u.username, "nickname": u.nickname, "gender": u.gender, "birthDate": u.birth_date, "hasPassword": u.password_hash.is_some() },
+            "sessions": sessions.iter().map(|s| json!({
+                "id": s.id, "deviceId": s.device_id, "deviceModel": s.device_model, "os": s.os, "appVersion": s.app_version,
+                "network": s.network, "ip": s.ip, "createdAt": s.created_at, "lastUsedAt": s.last_used_at, "endedAt": s.ended_at,
+            })).collect::<Vec<_>>(),
+            "securityLog": events,
+            "smsMessages": sms.iter().map(|m| json!({ "body": m.body, "createdAt": m.created_at })).collect::<Vec<_>>(),
+        }))
+    }
+
+    async fn erase(&self, ctx: &AppContext, user_id: Uuid, erasure: &Erasure) -> AppResult<u64> {
+        let Some(u) = service::find(ctx, user_id).await? else { return Ok(0) };
+        let mut touched = 0;
+        if erasure.covers(SMS)
+            && let Some(hash) = &u.phone_hash
+        {
+            touched += sms_message::Entity::delete_many()
+                .filter(sms_message::Column::PhoneHash.eq(hash.clone()))
+                .exec(&ctx.db)
+                .await?
+                .rows_affected;
+        }
+        if erasure.covers(SECURITY_LOG) {
+            service::end_all_sessions(ctx, user_id, "erased").await?;
+            touched += security_event::Entity::delete_many()
+                .filter(security_event::Column::UserId.eq(user_id))
+                .exec(&ctx.db)
+                .await?
+                .rows_affected;
+            touched += session::Entity::delete_many()
+                .filter(session::Column::UserId.eq(user_id))
+                .exec(&ctx.db)
+                .await?
+                .rows_affected;
+        }
+        let mut update = user::Entity::update_many().filter(user::Column::Id.eq(user_id));
+        let mut changed = false;
+        if erasure.covers(PROFILE) {
+            for col in
+                [user::Column::Username, user::Column::Nickname, user::Column::Gender, user::Column::PasswordHash]
+            {
+                update = update.col_expr(col, Expr::value(Option::<String>::None));
+            }
+            update = update.col_expr(user::Column::BirthDate, Expr::value(Option::<chrono::NaiveDate>::None));
+            changed = true;
+        }
+        if erasure.covers(ACCOUNT) {
+            // Frees the phone number: registering with it again makes an unrelated account.
+            update = update
+                .col_expr(user::Column::PhoneHash, Expr::value(Option::<Vec<u8>>::None))
+                .col_expr(user::Column::PhoneSealed, Expr::value(Option::<Vec<u8>>::None))
+                .col_expr(user::Column::Status, Expr::value("erased"));
+            changed = true;
+        }
+        if changed {
+            touched += update
+                .col_expr(user::Column::UpdatedAt, Expr::value(ctx.clock.now()))
+                .exec(&ctx.db)
+                .await?
+                .rows_affected;
+        }
+        Ok(touched)
+    }
+}
+
+struct SecurityLogRetention;
+
+#[async_trait]
+impl Expire for SecurityLogRetention {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        service::delete_security_log_before(ctx, older_than).await
+    }
+}
+
+struct SmsRetention;
+
+#[async_trait]
+impl Expire for SmsRetention {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        Ok(sms_message::Entity::delete_many()
+            .filter(sms_message::Column::CreatedAt.lt(older_than))
+            .exec(&ctx.db)
+            .await?
+            .rows_affected)
+    }
+}
+
+pub fn retention_rules(security_log_days: i64) -> Vec<RetentionRule> {
+    vec![
+        RetentionRule {
+            name: "security_log",
+            category: SECURITY_LOG,
+            keep_for: Duration::days(security_log_days),
+            action: RetentionAction::Delete,
+            apply: Arc::new(SecurityLogRetention),
+        },
+        RetentionRule {
+            name: "sms_outbox",
+            category: SMS,
+            keep_for: Duration::days(SMS_KEEP_DAYS),
+            action: RetentionAction::Delete,
+            apply: Arc::new(SmsRetention),
+        },
+    ]
+}
+
+pub struct Sessions;
+
+#[async_trait]
+impl Authenticator for Sessions {
+    async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool> {
+        service::session_active(ctx, user, session).await
+    }
+}
