@@ -6,6 +6,7 @@ pub use sea_orm_migration::prelude::*;
 
 mod m20261122_000001_notifications_create;
 mod m20261122_000002_accounts_create;
+mod m20261122_000003_accounts_identity;
 
 pub struct Migrator;
 
@@ -15,6 +16,7 @@ impl MigratorTrait for Migrator {
         vec![
             Box::new(m20261122_000001_notifications_create::Migration),
             Box::new(m20261122_000002_accounts_create::Migration),
+            Box::new(m20261122_000003_accounts_identity::Migration),
         ]
     }
 }

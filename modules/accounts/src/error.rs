@@ -30,6 +30,10 @@ pub enum AccountsError {
         message: String,
     },
     UsernameTaken,
+    ReviewTransition {
+        from: &'static str,
+        action: &'static str,
+    },
 }
 
 impl From<AccountsError> for AppError {
@@ -81,6 +85,9 @@ impl From<AccountsError> for AppError {
             SessionNotFound => AppError::not_found("session"),
             Invalid { field, message } => AppError::bad_input(field, message),
             UsernameTaken => AppError::conflict("that username is taken").with("field", "username"),
+            ReviewTransition { from, action } => {
+                AppError::conflict(format!("cannot {action} a submission that is {from}"))
+            }
         }
     }
 }

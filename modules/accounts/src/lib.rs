@@ -9,8 +9,10 @@ mod password;
 pub mod phone;
 mod privacy;
 pub mod profile;
+pub mod review;
 pub mod service;
 pub mod sms;
+pub mod verification;
 
 use std::sync::Arc;
 

@@ -31,7 +31,7 @@ impl Phone {
 
     /// `138****1234`.
     pub fn masked(&self) -> String {
-        format!("{}****{}", &self.0[..3], &self.0[7..])
+        xqt_kernel::mask::phone(&self.0)
     }
 }
 

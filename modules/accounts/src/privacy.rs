@@ -21,6 +21,7 @@ pub const ACCOUNT: &str = "account_identity";
 pub const PROFILE: &str = "profile";
 pub const SECURITY_LOG: &str = "security_log";
 pub const SMS: &str = "sms_messages";
+pub const IDENTITY: &str = "real_name_identity";
 /// Outbox messages (codes) are kept a day, for support questions, then deleted.
 const SMS_KEEP_DAYS: i64 = 1;
 
@@ -44,6 +45,15 @@ pub fn purposes() -> Vec<Purpose> {
             categories: vec![PROFILE],
             sensitive: false,
             legal_basis: LegalBasis::Contract,
+            separate_consent: false,
+            retention_days: None,
+        },
+        Purpose {
+            id: "real_name_verification",
+            description: "实名认证：真实姓名与身份证号（网络安全法第二十四条） (real name and ID number for real-identity checks)",
+            categories: vec![IDENTITY],
+            sensitive: true,
+            legal_basis: LegalBasis::LegalObligation,
             separate_consent: false,
             retention_days: None,
         },
@@ -90,6 +100,10 @@ impl PersonalData for AccountsData {
                 "network": s.network, "ip": s.ip, "createdAt": s.created_at, "lastUsedAt": s.last_used_at, "endedAt": s.ended_at,
             })).collect::<Vec<_>>(),
             "securityLog": events,
+            "identityVerifications": crate::verification::all_for(ctx, user_id).await?.iter().map(|v| Ok(json!({
+                "realName": ctx.keys.open(&v.real_name_sealed)?, "idNumber": ctx.keys.open(&v.id_number_sealed)?,
+                "state": v.state, "reason": v.reason, "submittedAt": v.submitted_at, "reviewedAt": v.reviewed_at,
+            }))).collect::<AppResult<Vec<_>>>()?,
             "smsMessages": sms.iter().map(|m| json!({ "body": m.body, "createdAt": m.created_at })).collect::<Vec<_>>(),
         }))
     }
@@ -105,6 +119,9 @@ impl PersonalData for AccountsData {
                 .exec(&ctx.db)
                 .await?
                 .rows_affected;
+        }
+        if erasure.covers(IDENTITY) {
+            touched += crate::verification::delete_for(ctx, user_id).await?;
         }
         if erasure.covers(SECURITY_LOG) {
             service::end_all_sessions(ctx, user_id, "erased").await?;

@@ -10,6 +10,7 @@ pub mod crypto;
 pub mod db;
 pub mod error;
 pub mod ids;
+pub mod mask;
 pub mod module;
 pub mod pagination;
 pub mod redis_conn;

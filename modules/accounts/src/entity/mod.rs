@@ -1,3 +1,4 @@
+pub mod identity_verification;
 pub mod refresh_token;
 pub mod security_event;
 pub mod session;

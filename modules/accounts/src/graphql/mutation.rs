@@ -3,7 +3,7 @@ use chrono::NaiveDate;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::ids::parse_id;
 
-use super::types::{AuthPayload, DeviceInput, Gender, Me};
+use super::types::{AuthPayload, DeviceInput, Gender, IdentityVerification, Me, ReviewAction};
 use crate::profile::{self, Change, ProfileChange};
 use crate::service;
 
@@ -131,5 +131,32 @@ impl AccountsMutation {
         let user = profile::update(app, viewer.require_person()?, change).await?;
         let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
         Ok(Me { user, phone })
+    }
+
+    /// Submits the person's real name and resident ID number for review.
+    async fn submit_identity_verification(
+        &self,
+        ctx: &Context<'_>,
+        real_name: String,
+        id_number: String,
+    ) -> Result<IdentityVerification> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let row = crate::verification::submit(app, viewer.require_person()?, &real_name, &id_number).await?;
+        Ok(IdentityVerification::open(app, row, true)?)
+    }
+
+    /// A reviewer starts, approves or rejects (with a reason the person sees) a submission.
+    async fn review_identity_verification(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        action: ReviewAction,
+        reason: Option<String>,
+    ) -> Result<IdentityVerification> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let reviewer = viewer.require_admin()?;
+        let row =
+            crate::verification::review(app, reviewer, parse_id("id", &id)?, action.into(), reason.as_deref()).await?;
+        Ok(IdentityVerification::open(app, row, false)?)
     }
 }

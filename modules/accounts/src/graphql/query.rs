@@ -2,10 +2,11 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 use xqt_kernel::pagination::{self, PageArgs};
 
-use super::types::{Me, SecurityEvent, Session};
+use super::types::{IdentityVerification, Me, ReviewState, SecurityEvent, Session};
 use crate::service;
 
 const SECURITY_LOG: &str = "securityLog";
+const IDENTITY_QUEUE: &str = "identityQueue";
 
 #[derive(Default)]
 pub struct AccountsQuery;
@@ -45,5 +46,27 @@ impl AccountsQuery {
         let page = PageArgs { first, after, last, before }.validate(SECURITY_LOG, &app.config.limits)?;
         let rows = service::security_log(app, user, &page).await?.into_iter().map(SecurityEvent).collect();
         Ok(page.connection(SECURITY_LOG, rows, |e| e.0.id.to_string()))
+    }
+
+    /// Real-name submissions waiting in a state, oldest first (admins; fields masked).
+    #[graphql(complexity = "pagination::complexity(first, last, child_complexity)")]
+    async fn identity_verification_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "default SUBMITTED")] state: Option<ReviewState>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, IdentityVerification>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        let page = PageArgs { first, after, last, before }.validate(IDENTITY_QUEUE, &app.config.limits)?;
+        let state = state.unwrap_or(ReviewState::Submitted);
+        let rows = crate::verification::queue(app, state.into(), &page).await?;
+        let rows =
+            rows.into_iter().map(|r| IdentityVerification::open(app, r, false)).collect::<Result<Vec<_>, _>>()?;
+        // The queue is oldest first, so "after" walks forward in id order.
+        Ok(page.connection(IDENTITY_QUEUE, rows, |v| v.row.id.to_string()))
     }
 }

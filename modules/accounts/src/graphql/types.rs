@@ -1,8 +1,9 @@
 use async_graphql::{ComplexObject, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 
-use crate::entity::{security_event, session, user};
+use crate::entity::{identity_verification, security_event, session, user};
 use crate::profile::Gender as DomainGender;
+use crate::review::{ReviewAction as DomainAction, ReviewState as DomainState};
 use crate::service::{DeviceInfo, SignedIn};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -27,6 +28,97 @@ fn gender_of(s: Option<&str>) -> Option<Gender> {
         DomainGender::Male => Some(Gender::Male),
         DomainGender::Female => Some(Gender::Female),
         DomainGender::Undisclosed => Some(Gender::Undisclosed),
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ReviewState {
+    Submitted,
+    UnderReview,
+    Approved,
+    Rejected,
+}
+
+impl From<ReviewState> for DomainState {
+    fn from(s: ReviewState) -> Self {
+        match s {
+            ReviewState::Submitted => DomainState::Submitted,
+            ReviewState::UnderReview => DomainState::UnderReview,
+            ReviewState::Approved => DomainState::Approved,
+            ReviewState::Rejected => DomainState::Rejected,
+        }
+    }
+}
+
+fn review_state_of(s: &str) -> ReviewState {
+    match DomainState::parse(s) {
+        Some(DomainState::Submitted) | None => ReviewState::Submitted,
+        Some(DomainState::UnderReview) => ReviewState::UnderReview,
+        Some(DomainState::Approved) => ReviewState::Approved,
+        Some(DomainState::Rejected) => ReviewState::Rejected,
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ReviewAction {
+    Start,
+    Approve,
+    Reject,
+}
+
+impl From<ReviewAction> for DomainAction {
+    fn from(a: ReviewAction) -> Self {
+        match a {
+            ReviewAction::Start => DomainAction::Start,
+            ReviewAction::Approve => DomainAction::Approve,
+            ReviewAction::Reject => DomainAction::Reject,
+        }
+    }
+}
+
+/// A real-name submission. Its owner sees it unmasked; reviewers see it masked (脱敏).
+pub struct IdentityVerification {
+    pub row: identity_verification::Model,
+    pub real_name: String,
+    pub id_number: String,
+    pub reveal: bool,
+}
+
+#[Object]
+impl IdentityVerification {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+    async fn state(&self) -> ReviewState {
+        review_state_of(&self.row.state)
+    }
+    /// Why it was rejected, as the reviewer wrote it.
+    async fn reason(&self) -> Option<&str> {
+        self.row.reason.as_deref()
+    }
+    async fn real_name(&self) -> String {
+        if self.reveal { self.real_name.clone() } else { xqt_kernel::mask::name(&self.real_name) }
+    }
+    async fn id_number(&self) -> String {
+        if self.reveal { self.id_number.clone() } else { xqt_kernel::mask::id_number(&self.id_number) }
+    }
+    async fn submitted_at(&self) -> DateTime<Utc> {
+        self.row.submitted_at
+    }
+    async fn reviewed_at(&self) -> Option<DateTime<Utc>> {
+        self.row.reviewed_at
+    }
+}
+
+impl IdentityVerification {
+    pub fn open(
+        app: &xqt_kernel::AppContext,
+        row: identity_verification::Model,
+        reveal: bool,
+    ) -> xqt_kernel::AppResult<Self> {
+        let real_name = app.keys.open(&row.real_name_sealed)?;
+        let id_number = app.keys.open(&row.id_number_sealed)?;
+        Ok(Self { row, real_name, id_number, reveal })
     }
 }
 
@@ -58,6 +150,20 @@ impl Me {
     }
     async fn has_password(&self) -> bool {
         self.user.password_hash.is_some()
+    }
+    /// The latest real-name submission and its review state.
+    async fn identity_verification(
+        &self,
+        ctx: &async_graphql::Context<'_>,
+    ) -> async_graphql::Result<Option<IdentityVerification>> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        let latest = crate::verification::latest(app, self.user.id).await?;
+        Ok(latest.map(|row| IdentityVerification::open(app, row, true)).transpose()?)
+    }
+    /// True once the real name is approved: needed to post, chat and be seen by partners.
+    async fn verified(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<bool> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(crate::verification::is_verified(app, self.user.id).await?)
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.user.created_at

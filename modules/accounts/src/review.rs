@@ -1,0 +1,110 @@
+//! The review every submission goes through (a person's real name, an organisation's licence):
+//! `submitted → under_review → approved | rejected(reason)`; resubmitting after a rejection
+//! starts a new submission.
+
+use crate::error::AccountsError;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewState {
+    Submitted,
+    UnderReview,
+    Approved,
+    Rejected,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ReviewAction {
+    Start,
+    Approve,
+    Reject,
+}
+
+pub const REASON_MAX: usize = 500;
+
+impl ReviewState {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewState::Submitted => "submitted",
+            ReviewState::UnderReview => "under_review",
+            ReviewState::Approved => "approved",
+            ReviewState::Rejected => "rejected",
+        }
+    }
+
+    pub fn parse(s: &str) -> Option<Self> {
+        [ReviewState::Submitted, ReviewState::UnderReview, ReviewState::Approved, ReviewState::Rejected]
+            .into_iter()
+            .find(|st| st.as_str() == s)
+    }
+
+    /// Still waiting for a decision: a second submission is refused meanwhile.
+    pub fn is_open(self) -> bool {
+        matches!(self, ReviewState::Submitted | ReviewState::UnderReview)
+    }
+
+    pub fn after(self, action: ReviewAction) -> Result<ReviewState, AccountsError> {
+        match (self, action) {
+            (ReviewState::Submitted, ReviewAction::Start) => Ok(ReviewState::UnderReview),
+            (ReviewState::UnderReview, ReviewAction::Approve) => Ok(ReviewState::Approved),
+            (ReviewState::UnderReview, ReviewAction::Reject) => Ok(ReviewState::Rejected),
+            (from, action) => Err(AccountsError::ReviewTransition { from: from.as_str(), action: action.as_str() }),
+        }
+    }
+}
+
+impl ReviewAction {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            ReviewAction::Start => "start reviewing",
+            ReviewAction::Approve => "approve",
+            ReviewAction::Reject => "reject",
+        }
+    }
+}
+
+/// A rejection must say why, so the person can fix it (shown to them as written).
+pub fn check_reason(action: ReviewAction, reason: Option<&str>) -> Result<Option<String>, AccountsError> {
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    match (action, reason) {
+        (ReviewAction::Reject, None) => {
+            Err(AccountsError::Invalid { field: "reason", message: "a rejection needs a reason".into() })
+        }
+        (_, Some(r)) if r.chars().count() > REASON_MAX => {
+            Err(AccountsError::Invalid { field: "reason", message: format!("at most {REASON_MAX} characters") })
+        }
+        (_, r) => Ok(r.map(str::to_owned)),
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn only_the_documented_transitions_exist() {
+        use ReviewAction::*;
+        use ReviewState::*;
+        assert_eq!(Submitted.after(Start), Ok(UnderReview));
+        assert_eq!(UnderReview.after(Approve), Ok(Approved));
+        assert_eq!(UnderReview.after(Reject), Ok(Rejected));
+        for (from, action) in [
+            (Submitted, Approve),
+            (Submitted, Reject),
+            (UnderReview, Start),
+            (Approved, Reject),
+            (Rejected, Approve),
+            (Approved, Start),
+        ] {
+            assert!(from.after(action).is_err(), "{from:?} {action:?}");
+        }
+    }
+
+    #[test]
+    fn rejections_need_a_reason() {
+        assert!(check_reason(ReviewAction::Reject, None).is_err());
+        assert!(check_reason(ReviewAction::Reject, Some("  ")).is_err());
+        assert_eq!(check_reason(ReviewAction::Reject, Some(" 照片模糊 ")).unwrap().as_deref(), Some("照片模糊"));
+        assert_eq!(check_reason(ReviewAction::Approve, None).unwrap(), None);
+        assert!(check_reason(ReviewAction::Reject, Some(&"x".repeat(501))).is_err());
+    }
+}

@@ -1,0 +1,208 @@
+//! Real-name verification of a person (实名认证): real name and resident ID number, sealed at
+//! rest, reviewed by platform reviewers. Other modules ask `is_verified` before posting,
+//! chatting or showing someone to partners (COL-1).
+
+use chrono::{Datelike, FixedOffset, NaiveDate};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_notifications::service::{NewNotification, notify};
+
+use crate::entity::identity_verification as iv;
+use crate::error::AccountsError;
+use crate::review::{ReviewAction, ReviewState, check_reason};
+
+const ID_WEIGHTS: [u32; 17] = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+const ID_CHECK: &[u8; 11] = b"10X98765432";
+
+/// 2 to 30 characters: Chinese characters, Latin letters, spaces and the middle dot of
+/// transliterated names (e.g. 阿依古丽·买买提).
+pub fn check_real_name(name: &str) -> Result<String, AccountsError> {
+    let name = name.trim();
+    let len = name.chars().count();
+    let allowed = |c: char| {
+        ('\u{4e00}'..='\u{9fff}').contains(&c)
+            || ('\u{3400}'..='\u{4dbf}').contains(&c)
+            || c.is_ascii_alphabetic()
+            || matches!(c, ' ' | '·' | '•')
+    };
+    if !(2..=30).contains(&len) || !name.chars().all(allowed) {
+        return Err(AccountsError::Invalid { field: "realName", message: "2 to 30 characters of a real name".into() });
+    }
+    Ok(name.to_owned())
+}
+
+/// An 18-character resident ID (GB 11643): 17 digits with a valid birth date, and the check
+/// character computed from them (digit or X).
+pub fn check_id_number(id: &str, today: NaiveDate) -> Result<String, AccountsError> {
+    let invalid =
+        || AccountsError::Invalid { field: "idNumber", message: "not a valid 18-character resident ID number".into() };
+    let id = id.trim().to_ascii_uppercase();
+    let b = id.as_bytes();
+    if b.len() != 18 || !b[..17].iter().all(u8::is_ascii_digit) || b[0] == b'0' {
+        return Err(invalid());
+    }
+    let sum: u32 = b[..17].iter().zip(ID_WEIGHTS).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    if b[17] != ID_CHECK[(sum % 11) as usize] {
+        return Err(invalid());
+    }
+    let birth = NaiveDate::parse_from_str(&id[6..14], "%Y%m%d").map_err(|_| invalid())?;
+    if birth > today || birth.year() < 1900 {
+        return Err(invalid());
+    }
+    Ok(id)
+}
+
+fn today(ctx: &AppContext) -> NaiveDate {
+    ctx.clock.now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
+}
+
+pub async fn latest(ctx: &AppContext, user: Uuid) -> AppResult<Option<iv::Model>> {
+    Ok(iv::Entity::find().filter(iv::Column::UserId.eq(user)).order_by_desc(iv::Column::Id).one(&ctx.db).await?)
+}
+
+/// True once the person's real name has been approved.
+pub async fn is_verified(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
+    Ok(latest(ctx, user).await?.is_some_and(|v| v.state == ReviewState::Approved.as_str()))
+}
+
+pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &str) -> AppResult<iv::Model> {
+    let real_name = check_real_name(real_name)?;
+    let id_number = check_id_number(id_number, today(ctx))?;
+    if let Some(current) = latest(ctx, user).await?
+        && let Some(state) = ReviewState::parse(&current.state)
+        && (state.is_open() || state == ReviewState::Approved)
+    {
+        return Err(AppError::conflict(format!("a real-name verification is already {}", state.as_str())));
+    }
+    let hash = ctx.keys.lookup_hash("id_number", &id_number);
+    let taken = iv::Entity::find()
+        .filter(iv::Column::IdNumberHash.eq(hash.clone()))
+        .filter(iv::Column::State.eq(ReviewState::Approved.as_str()))
+        .filter(iv::Column::UserId.ne(user))
+        .one(&ctx.db)
+        .await?;
+    if taken.is_some() {
+        return Err(
+            AppError::conflict("this ID number is already verified on another account").with("field", "idNumber")
+        );
+    }
+    let row = iv::ActiveModel {
+        id: Set(ids::new_id()),
+        user_id: Set(user),
+        real_name_sealed: Set(ctx.keys.seal(&real_name)),
+        id_number_sealed: Set(ctx.keys.seal(&id_number)),
+        id_number_hash: Set(hash),
+        state: Set(ReviewState::Submitted.as_str().into()),
+        reason: Set(None),
+        reviewer_id: Set(None),
+        submitted_at: Set(ctx.clock.now()),
+        reviewed_at: Set(None),
+    }
+    .insert(&ctx.db)
+    .await?;
+    Ok(row)
+}
+
+/// A reviewer moves a submission on; the person is told the outcome (with the reason if rejected).
+pub async fn review(
+    ctx: &AppContext,
+    reviewer: Uuid,
+    id: Uuid,
+    action: ReviewAction,
+    reason: Option<&str>,
+) -> AppResult<iv::Model> {
+    let reason = check_reason(action, reason)?;
+    let current = iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))?;
+    let from = ReviewState::parse(&current.state).ok_or_else(|| AppError::internal("unknown review state"))?;
+    let to = from.after(action)?;
+    let now = ctx.clock.now();
+    let mut update = iv::Entity::update_many()
+        .col_expr(iv::Column::State, Expr::value(to.as_str()))
+        .col_expr(iv::Column::ReviewerId, Expr::value(reviewer))
+        .filter(iv::Column::Id.eq(id))
+        .filter(iv::Column::State.eq(from.as_str()));
+    if action != ReviewAction::Start {
+        update = update
+            .col_expr(iv::Column::ReviewedAt, Expr::value(now))
+            .col_expr(iv::Column::Reason, Expr::value(reason.clone()));
+    }
+    if update.exec(&ctx.db).await?.rows_affected == 0 {
+        return Err(AppError::conflict("the verification changed meanwhile; reload it"));
+    }
+    let (title, body) = match to {
+        ReviewState::Approved => ("实名认证已通过", "你的实名认证已通过审核。".to_owned()),
+        ReviewState::Rejected => {
+            ("实名认证未通过", format!("你的实名认证未通过：{}。可修改后重新提交。", reason.unwrap_or_default()))
+        }
+        _ => return iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification")),
+    };
+    notify(
+        ctx,
+        NewNotification {
+            user_id: current.user_id,
+            kind: format!("verification.identity_{}", to.as_str()),
+            title: title.into(),
+            body,
+        },
+    )
+    .await?;
+    iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))
+}
+
+/// `limit + 1` submissions in a state, oldest first (first come, first reviewed).
+pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<iv::Model>> {
+    let parse = |key: &String, field: &'static str| {
+        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+    };
+    let mut q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
+    if let Some(after) = &page.after {
+        q = q.filter(iv::Column::Id.gt(parse(after, "after")?));
+    }
+    if let Some(before) = &page.before {
+        q = q.filter(iv::Column::Id.lt(parse(before, "before")?));
+    }
+    q = match page.direction {
+        Direction::Forward => q.order_by_asc(iv::Column::Id),
+        Direction::Backward => q.order_by_desc(iv::Column::Id),
+    };
+    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+}
+
+pub async fn all_for(ctx: &AppContext, user: Uuid) -> AppResult<Vec<iv::Model>> {
+    Ok(iv::Entity::find().filter(iv::Column::UserId.eq(user)).order_by_asc(iv::Column::Id).all(&ctx.db).await?)
+}
+
+pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    Ok(iv::Entity::delete_many().filter(iv::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn today() -> NaiveDate {
+        NaiveDate::from_ymd_opt(2026, 11, 22).unwrap()
+    }
+
+    #[test]
+    fn id_numbers_carry_a_check_character_and_a_real_birth_date() {
+        assert_eq!(check_id_number("11010519491231002X", today()).unwrap(), "11010519491231002X");
+        assert_eq!(check_id_number("11010519491231002x", today()).unwrap(), "11010519491231002X");
+        assert!(check_id_number("110105194912310021", today()).is_err(), "wrong check character");
+        assert!(check_id_number("110105194913310027", today()).is_err(), "month 13");
+        assert!(check_id_number("11010520991231002X", today()).is_err(), "born in the future");
+        assert!(check_id_number("1101051949123100", today()).is_err(), "too short");
+    }
+
+    #[test]
+    fn real_names() {
+        assert_eq!(check_real_name(" 张三 ").unwrap(), "张三");
+        assert!(check_real_name("阿依古丽·买买提").is_ok());
+        assert!(check_real_name("张").is_err());
+        assert!(check_real_name("张三3").is_err());
+        assert!(check_real_name("<script>").is_err());
+    }
+}

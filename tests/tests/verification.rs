@@ -1,0 +1,174 @@
+//! Real-name verification: submit, review (start → approve | reject with a reason), resubmit;
+//! the owner sees it unmasked, reviewers masked; ID numbers are sealed at rest.
+
+use sea_orm::EntityTrait;
+use serde_json::json;
+use xqt_tests::on_each_backend;
+
+const SUBMIT: &str = "mutation($n: String!, $i: String!) { submitIdentityVerification(realName: $n, idNumber: $i) { id state realName idNumber } }";
+const REVIEW: &str = "mutation($id: ID!, $a: ReviewAction!, $r: String) { reviewIdentityVerification(id: $id, action: $a, reason: $r) { state reason realName idNumber } }";
+const MINE: &str = "{ me { verified identityVerification { state reason realName idNumber } } }";
+const QUEUE: &str = "query($s: ReviewState) { identityVerificationQueue(state: $s, first: 50) { edges { node { id realName idNumber state } } } }";
+
+/// A valid resident ID number (GB 11643) for the given 3-digit sequence.
+fn id_number(seq: u32) -> String {
+    let body = format!("110105199003{:02}{:03}", 1 + seq % 28, seq % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
+#[tokio::test]
+async fn submit_review_approve_and_the_person_is_verified() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (person, admin) = (srv.person().await, srv.admin().await);
+        let id = id_number(101);
+        let a = srv.gql(SUBMIT, json!({ "n": "张三丰", "i": id }), Some(&person.token)).await;
+        let submitted = &a.body["data"]["submitIdentityVerification"];
+        assert_eq!((submitted["state"].as_str(), submitted["realName"].as_str(), submitted["idNumber"].as_str()), (Some("SUBMITTED"), Some("张三丰"), Some(id.as_str())));
+        let vid = submitted["id"].as_str().unwrap().to_owned();
+        assert_eq!(srv.gql(MINE, json!({}), Some(&person.token)).await.body["data"]["me"]["verified"], false);
+
+        // Reviewers see it masked in the queue.
+        let q = srv.gql(QUEUE, json!({}), Some(&admin.token)).await;
+        let node = &q.body["data"]["identityVerificationQueue"]["edges"][0]["node"];
+        assert_eq!(node["realName"], "张**");
+        assert_eq!(node["idNumber"], format!("1101**********{}", &id[14..]));
+
+        let a = srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "it must be taken up for review first");
+        assert_eq!(srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await.body["data"]["reviewIdentityVerification"]["state"], "UNDER_REVIEW");
+        assert_eq!(srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await.body["data"]["reviewIdentityVerification"]["state"], "APPROVED");
+
+        let mine = srv.gql(MINE, json!({}), Some(&person.token)).await;
+        assert_eq!(mine.body["data"]["me"], json!({ "verified": true, "identityVerification": { "state": "APPROVED", "reason": null, "realName": "张三丰", "idNumber": id } }));
+        let a = srv.gql(SUBMIT, json!({ "n": "张三丰", "i": id }), Some(&person.token)).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "already verified");
+
+        let notes = srv.gql("{ notifications(first: 5) { edges { node { kind } } } }", json!({}), Some(&person.token)).await;
+        assert_eq!(notes.body["data"]["notifications"]["edges"][0]["node"]["kind"], "verification.identity_approved");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_rejection_states_its_reason_and_the_person_may_resubmit() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (person, admin) = (srv.person().await, srv.admin().await);
+        let a = srv.gql(SUBMIT, json!({ "n": "李四", "i": id_number(202) }), Some(&person.token)).await;
+        let vid = a.body["data"]["submitIdentityVerification"]["id"].as_str().unwrap().to_owned();
+        let again = srv.gql(SUBMIT, json!({ "n": "李四", "i": id_number(202) }), Some(&person.token)).await;
+        assert_eq!(again.code(), Some("CONFLICT"), "one open submission at a time");
+
+        srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
+        let a = srv.gql(REVIEW, json!({ "id": vid, "a": "REJECT" }), Some(&admin.token)).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
+            (Some("BAD_USER_INPUT"), Some("reason"))
+        );
+        let a = srv.gql(REVIEW, json!({ "id": vid, "a": "REJECT", "r": "姓名与证件不一致" }), Some(&admin.token)).await;
+        assert_eq!(a.body["data"]["reviewIdentityVerification"]["state"], "REJECTED");
+
+        let mine = srv.gql(MINE, json!({}), Some(&person.token)).await;
+        assert_eq!(mine.body["data"]["me"]["identityVerification"]["reason"], "姓名与证件不一致");
+        assert_eq!(mine.body["data"]["me"]["verified"], false);
+        let notes = srv
+            .gql("{ notifications(first: 5) { edges { node { kind body } } } }", json!({}), Some(&person.token))
+            .await;
+        let latest = &notes.body["data"]["notifications"]["edges"][0]["node"];
+        assert_eq!(latest["kind"], "verification.identity_rejected");
+        assert!(latest["body"].as_str().unwrap().contains("姓名与证件不一致"));
+
+        let a = srv.gql(SUBMIT, json!({ "n": "李四", "i": id_number(203) }), Some(&person.token)).await;
+        assert_eq!(
+            a.body["data"]["submitIdentityVerification"]["state"], "SUBMITTED",
+            "resubmission after a rejection"
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn only_reviewers_review_and_bad_input_is_named() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (person, other) = (srv.person().await, srv.person().await);
+        let a = srv.gql(SUBMIT, json!({ "n": "王五", "i": id_number(303) }), Some(&person.token)).await;
+        let vid = a.body["data"]["submitIdentityVerification"]["id"].as_str().unwrap().to_owned();
+        for token in [&person.token, &other.token] {
+            assert_eq!(
+                srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(token)).await.code(),
+                Some("FORBIDDEN")
+            );
+            assert_eq!(srv.gql(QUEUE, json!({}), Some(token)).await.code(), Some("FORBIDDEN"));
+        }
+        assert_eq!(srv.gql(QUEUE, json!({}), None).await.code(), Some("UNAUTHENTICATED"));
+        let mine = srv.gql(MINE, json!({}), Some(&other.token)).await;
+        assert_eq!(
+            mine.body["data"]["me"]["identityVerification"],
+            json!(null),
+            "another person's submission is not theirs"
+        );
+
+        let mut wrong_check = id_number(304);
+        let last = wrong_check.pop().unwrap();
+        wrong_check.push(if last == '0' { '1' } else { '0' });
+        for (name, id, field) in [
+            ("赵六", wrong_check.as_str(), "idNumber"),
+            ("赵六", "12345", "idNumber"),
+            ("X", &id_number(305), "realName"),
+        ] {
+            let a = srv.gql(SUBMIT, json!({ "n": name, "i": id }), Some(&other.token)).await;
+            assert_eq!(
+                (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
+                (Some("BAD_USER_INPUT"), Some(field))
+            );
+        }
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn one_identity_cannot_verify_two_accounts() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (first, second, admin) = (srv.person().await, srv.person().await, srv.admin().await);
+        let id = id_number(404);
+        let a = srv.gql(SUBMIT, json!({ "n": "钱七", "i": id }), Some(&first.token)).await;
+        let vid = a.body["data"]["submitIdentityVerification"]["id"].as_str().unwrap().to_owned();
+        srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
+        srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await;
+        let a = srv.gql(SUBMIT, json!({ "n": "钱七", "i": id.to_lowercase() }), Some(&second.token)).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
+            (Some("CONFLICT"), Some("idNumber"))
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn id_numbers_and_real_names_are_stored_sealed_with_a_lookup_hash() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let person = srv.person().await;
+        let id = id_number(505);
+        srv.gql(SUBMIT, json!({ "n": "孙八", "i": id }), Some(&person.token)).await;
+        let rows = xqt_accounts::entity::identity_verification::Entity::find().all(&srv.ctx.db).await.unwrap();
+        assert_eq!(rows.len(), 1);
+        let row = &rows[0];
+        for bytes in [&row.id_number_sealed, &row.id_number_hash, &row.real_name_sealed] {
+            let text = String::from_utf8_lossy(bytes);
+            assert!(!text.contains(&id) && !text.contains(&id[6..14]) && !text.contains("孙八"));
+        }
+        assert_eq!(srv.ctx.keys.open(&row.id_number_sealed).unwrap(), id);
+        let export = srv.ctx.modules.export(&srv.ctx, person.id).await.unwrap();
+        assert_eq!(
+            export["accounts"]["identityVerifications"][0]["idNumber"], id,
+            "the person's export has it in full"
+        );
+    })
+    .await;
+}
