@@ -7,6 +7,7 @@ pub use sea_orm_migration::prelude::*;
 mod m20261122_000001_notifications_create;
 mod m20261122_000002_accounts_create;
 mod m20261122_000003_accounts_identity;
+mod m20261122_000004_accounts_organizations;
 
 pub struct Migrator;
 
@@ -17,6 +18,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000001_notifications_create::Migration),
             Box::new(m20261122_000002_accounts_create::Migration),
             Box::new(m20261122_000003_accounts_identity::Migration),
+            Box::new(m20261122_000004_accounts_organizations::Migration),
         ]
     }
 }

@@ -142,6 +142,11 @@ impl Backend {
         let mut config = self.config();
         tweak(&mut config);
         let ctx = self.context_with(config).await;
+        self.start_on(ctx).await
+    }
+
+    /// A server on a context the test prepared (e.g. with a query counter on its database).
+    pub async fn start_on(&self, ctx: AppContext) -> TestServer {
         let server = xqt::start(ctx.clone()).await.expect("server starts");
         TestServer {
             base: format!("http://{}", server.addr),

@@ -5,6 +5,8 @@ mod codes;
 pub mod entity;
 mod error;
 pub mod graphql;
+pub mod loaders;
+pub mod organizations;
 mod password;
 pub mod phone;
 mod privacy;
@@ -31,6 +33,10 @@ impl Module for Accounts {
 
     fn purposes(&self) -> Vec<Purpose> {
         privacy::purposes()
+    }
+
+    fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {
+        loaders::add(ctx, data);
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {

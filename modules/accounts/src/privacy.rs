@@ -22,6 +22,7 @@ pub const PROFILE: &str = "profile";
 pub const SECURITY_LOG: &str = "security_log";
 pub const SMS: &str = "sms_messages";
 pub const IDENTITY: &str = "real_name_identity";
+pub const MEMBERSHIP: &str = "organization_membership";
 /// Outbox messages (codes) are kept a day, for support questions, then deleted.
 const SMS_KEEP_DAYS: i64 = 1;
 
@@ -42,7 +43,7 @@ pub fn purposes() -> Vec<Purpose> {
         Purpose {
             id: "profile",
             description: "个人资料：昵称、用户名、性别、出生日期、密码 (profile the person fills in)",
-            categories: vec![PROFILE],
+            categories: vec![PROFILE, MEMBERSHIP],
             sensitive: false,
             legal_basis: LegalBasis::Contract,
             separate_consent: false,
@@ -104,6 +105,9 @@ impl PersonalData for AccountsData {
                 "realName": ctx.keys.open(&v.real_name_sealed)?, "idNumber": ctx.keys.open(&v.id_number_sealed)?,
                 "state": v.state, "reason": v.reason, "submittedAt": v.submitted_at, "reviewedAt": v.reviewed_at,
             }))).collect::<AppResult<Vec<_>>>()?,
+            "memberships": crate::organizations::memberships(ctx, user_id).await?.iter().map(|m| json!({
+                "organizationId": m.organization_id, "role": m.role, "joinedAt": m.joined_at,
+            })).collect::<Vec<_>>(),
             "smsMessages": sms.iter().map(|m| json!({ "body": m.body, "createdAt": m.created_at })).collect::<Vec<_>>(),
         }))
     }
@@ -116,6 +120,14 @@ impl PersonalData for AccountsData {
         {
             touched += sms_message::Entity::delete_many()
                 .filter(sms_message::Column::PhoneHash.eq(hash.clone()))
+                .exec(&ctx.db)
+                .await?
+                .rows_affected;
+        }
+        if erasure.covers(MEMBERSHIP) {
+            use crate::entity::organization_member as member;
+            touched += member::Entity::delete_many()
+                .filter(member::Column::UserId.eq(user_id))
                 .exec(&ctx.db)
                 .await?
                 .rows_affected;

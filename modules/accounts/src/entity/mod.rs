@@ -1,4 +1,7 @@
 pub mod identity_verification;
+pub mod organization;
+pub mod organization_invite;
+pub mod organization_member;
 pub mod refresh_token;
 pub mod security_event;
 pub mod session;

@@ -1,9 +1,16 @@
 mod mutation;
+mod organizations;
 mod query;
 mod types;
 
-pub use mutation::AccountsMutation as Mutation;
-pub use query::AccountsQuery as Query;
+/// People and organisations, one root each so the files stay small.
+#[derive(Default, async_graphql::MergedObject)]
+#[graphql(name = "AccountsQueryRoot")]
+pub struct Query(query::AccountsQuery, organizations::OrganizationsQuery);
+
+#[derive(Default, async_graphql::MergedObject)]
+#[graphql(name = "AccountsMutationRoot")]
+pub struct Mutation(mutation::AccountsMutation, organizations::OrganizationsMutation);
 pub use types::{AuthPayload, Me, SecurityEvent, Session};
 
 /// Accounts has no subscriptions (an ended session closes its sockets in the server).

@@ -21,12 +21,12 @@ impl NotificationsQuery {
         after: Option<String>,
         last: Option<i32>,
         before: Option<String>,
-        #[graphql(default = false)] unread_only: bool,
+        #[graphql(desc = "default false")] unread_only: Option<bool>,
     ) -> Result<Connection<String, Notification>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let page = PageArgs { first, after, last, before }.validate(LIST, &app.config.limits)?;
-        let rows = service::page(app, user, &page, unread_only).await?;
+        let rows = service::page(app, user, &page, unread_only.unwrap_or(false)).await?;
         let rows = rows.into_iter().map(Notification).collect();
         Ok(page.connection(LIST, rows, |n| n.0.id.to_string()))
     }

@@ -1,0 +1,34 @@
+use sea_orm::entity::prelude::*;
+
+/// A school or an enterprise, with its own verification (licence and credit code).
+#[derive(Clone, Debug, PartialEq, DeriveEntityModel)]
+#[sea_orm(table_name = "organizations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `school` or `enterprise`.
+    pub kind: String,
+    pub name: String,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub industry: Option<String>,
+    pub latitude: Option<f64>,
+    pub longitude: Option<f64>,
+    /// Keyed hash of the unified social credit code: one code, one organisation.
+    pub credit_code_hash: Option<Vec<u8>>,
+    pub credit_code_sealed: Option<Vec<u8>>,
+    /// `unverified`, then the review states.
+    pub verification_state: String,
+    pub verification_reason: Option<String>,
+    pub reviewer_id: Option<Uuid>,
+    pub submitted_at: Option<DateTimeUtc>,
+    pub reviewed_at: Option<DateTimeUtc>,
+    pub created_by: Uuid,
+    pub created_at: DateTimeUtc,
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,511 @@
+//! Organisations: schools and enterprises, their members and roles, invites, and their
+//! verification (licence and unified social credit code, reviewed like a person's real name).
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    TransactionTrait,
+};
+use uuid::Uuid;
+use xqt_kernel::crypto::token_hash;
+use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_notifications::service::{NewNotification, notify};
+
+use crate::entity::{organization as org, organization_invite as invite, organization_member as member};
+use crate::error::AccountsError;
+use crate::review::{ReviewAction, ReviewState, check_reason};
+
+pub const UNVERIFIED: &str = "unverified";
+pub const INVITE_PREFIX: &str = "xqt_inv_";
+const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    School,
+    Enterprise,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::School => "school",
+            Kind::Enterprise => "enterprise",
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Student,
+    Member,
+    Teacher,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+            Role::Teacher => "teacher",
+            Role::Student => "student",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Role::Owner, Role::Admin, Role::Member, Role::Teacher, Role::Student].into_iter().find(|r| r.as_str() == s)
+    }
+    /// Owners and admins run the organisation: edit it, invite, change roles, verify it.
+    pub fn manages(self) -> bool {
+        matches!(self, Role::Owner | Role::Admin)
+    }
+    /// Teacher and student exist only in schools.
+    fn fits(self, kind: &str) -> bool {
+        kind == Kind::School.as_str() || !matches!(self, Role::Teacher | Role::Student)
+    }
+}
+
+/// The 18-character unified social credit code (GB 32100-2015) with its check character.
+pub fn check_credit_code(code: &str) -> Result<String, AccountsError> {
+    let invalid = || AccountsError::Invalid {
+        field: "creditCode",
+        message: "not a valid 18-character unified social credit code".into(),
+    };
+    let code = code.trim().to_ascii_uppercase();
+    let b = code.as_bytes();
+    if b.len() != 18 {
+        return Err(invalid());
+    }
+    let value = |c: u8| CREDIT_CHARSET.iter().position(|&x| x == c).map(|p| p as u32);
+    let mut sum = 0;
+    for (c, w) in b[..17].iter().zip(CREDIT_WEIGHTS) {
+        sum += value(*c).ok_or_else(invalid)? * w;
+    }
+    let check = (31 - sum % 31) % 31;
+    if value(b[17]) != Some(check) {
+        return Err(invalid());
+    }
+    Ok(code)
+}
+
+/// What a creator or manager may set on an organisation.
+#[derive(Debug, Clone, Default)]
+pub struct Details {
+    pub name: Option<String>,
+    pub region: Option<String>,
+    pub address: Option<String>,
+    pub industry: Option<String>,
+    pub location: Option<(f64, f64)>,
+}
+
+fn text(field: &'static str, value: &Option<String>, min: usize, max: usize) -> Result<Option<String>, AccountsError> {
+    match value.as_deref().map(str::trim) {
+        None => Ok(None),
+        Some(v) if (min..=max).contains(&v.chars().count()) && !v.chars().any(char::is_control) => {
+            Ok(Some(v.to_owned()))
+        }
+        Some(_) => Err(AccountsError::Invalid { field, message: format!("{min} to {max} printable characters") }),
+    }
+}
+
+impl Details {
+    fn validated(&self) -> Result<Details, AccountsError> {
+        if let Some((lat, lng)) = self.location
+            && (!(-90.0..=90.0).contains(&lat) || !(-180.0..=180.0).contains(&lng))
+        {
+            return Err(AccountsError::Invalid {
+                field: "location",
+                message: "latitude −90…90, longitude −180…180".into(),
+            });
+        }
+        Ok(Details {
+            name: text("name", &self.name, 2, 100)?,
+            region: text("region", &self.region, 1, 64)?,
+            address: text("address", &self.address, 1, 200)?,
+            industry: text("industry", &self.industry, 1, 64)?,
+            location: self.location,
+        })
+    }
+}
+
+pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<org::Model>> {
+    Ok(org::Entity::find_by_id(id).one(&ctx.db).await?)
+}
+
+/// The person's role in the organisation, if a member.
+pub async fn role_of(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<Option<Role>> {
+    Ok(member::Entity::find_by_id((org_id, user)).one(&ctx.db).await?.and_then(|m| Role::parse(&m.role)))
+}
+
+/// A member who manages the organisation; anyone else gets NOT_FOUND or FORBIDDEN.
+async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<org::Model> {
+    let organization = find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    match role_of(ctx, org_id, user).await? {
+        Some(role) if role.manages() => Ok(organization),
+        Some(_) => Err(AppError::forbidden("only the organisation's owner and admins may do this")),
+        // Not a member: do not even confirm it exists unless it is public.
+        None if organization.verification_state == ReviewState::Approved.as_str() => {
+            Err(AppError::forbidden("only the organisation's owner and admins may do this"))
+        }
+        None => Err(AppError::not_found("organization")),
+    }
+}
+
+pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Details) -> AppResult<org::Model> {
+    let d = details.validated()?;
+    let name =
+        d.name.ok_or(AccountsError::Invalid { field: "name", message: "an organisation needs a name".into() })?;
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin().await?;
+    let row = org::ActiveModel {
+        id: Set(ids::new_id()),
+        kind: Set(kind.as_str().into()),
+        name: Set(name),
+        region: Set(d.region),
+        address: Set(d.address),
+        industry: Set(d.industry),
+        latitude: Set(d.location.map(|l| l.0)),
+        longitude: Set(d.location.map(|l| l.1)),
+        credit_code_hash: Set(None),
+        credit_code_sealed: Set(None),
+        verification_state: Set(UNVERIFIED.into()),
+        verification_reason: Set(None),
+        reviewer_id: Set(None),
+        submitted_at: Set(None),
+        reviewed_at: Set(None),
+        created_by: Set(creator),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    member::ActiveModel {
+        organization_id: Set(row.id),
+        user_id: Set(creator),
+        role: Set(Role::Owner.as_str().into()),
+        joined_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+pub async fn update(ctx: &AppContext, user: Uuid, org_id: Uuid, details: Details) -> AppResult<org::Model> {
+    let current = require_manager(ctx, org_id, user).await?;
+    let d = details.validated()?;
+    let mut row = current.into_active_model();
+    if let Some(v) = d.name {
+        row.name = Set(v);
+    }
+    if let Some(v) = d.region {
+        row.region = Set(Some(v));
+    }
+    if let Some(v) = d.address {
+        row.address = Set(Some(v));
+    }
+    if let Some(v) = d.industry {
+        row.industry = Set(Some(v));
+    }
+    if let Some((lat, lng)) = d.location {
+        row.latitude = Set(Some(lat));
+        row.longitude = Set(Some(lng));
+    }
+    row.updated_at = Set(ctx.clock.now());
+    Ok(row.update(&ctx.db).await?)
+}
+
+/// Owners and admins submit the credit code for review (again after a rejection).
+pub async fn submit_verification(
+    ctx: &AppContext,
+    user: Uuid,
+    org_id: Uuid,
+    credit_code: &str,
+) -> AppResult<org::Model> {
+    let current = require_manager(ctx, org_id, user).await?;
+    let code = check_credit_code(credit_code)?;
+    if let Some(state) = ReviewState::parse(&current.verification_state)
+        && (state.is_open() || state == ReviewState::Approved)
+    {
+        return Err(AppError::conflict(format!("the organisation's verification is already {}", state.as_str())));
+    }
+    let now = ctx.clock.now();
+    let result = org::Entity::update_many()
+        .col_expr(org::Column::CreditCodeHash, Expr::value(ctx.keys.lookup_hash("credit_code", &code)))
+        .col_expr(org::Column::CreditCodeSealed, Expr::value(ctx.keys.seal(&code)))
+        .col_expr(org::Column::VerificationState, Expr::value(ReviewState::Submitted.as_str()))
+        .col_expr(org::Column::VerificationReason, Expr::value(Option::<String>::None))
+        .col_expr(org::Column::SubmittedAt, Expr::value(now))
+        .col_expr(org::Column::ReviewedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
+        .col_expr(org::Column::UpdatedAt, Expr::value(now))
+        .filter(org::Column::Id.eq(org_id))
+        .exec(&ctx.db)
+        .await;
+    match result {
+        Ok(_) => find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization")),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            Err(AppError::conflict("another organisation already uses this credit code").with("field", "creditCode"))
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A platform reviewer moves the organisation's verification on; its managers are told.
+pub async fn review(
+    ctx: &AppContext,
+    reviewer: Uuid,
+    org_id: Uuid,
+    action: ReviewAction,
+    reason: Option<&str>,
+) -> AppResult<org::Model> {
+    let reason = check_reason(action, reason)?;
+    let current = find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    let from = ReviewState::parse(&current.verification_state)
+        .ok_or_else(|| AppError::conflict("the organisation has not submitted anything to review"))?;
+    let to = from.after(action)?;
+    let mut update = org::Entity::update_many()
+        .col_expr(org::Column::VerificationState, Expr::value(to.as_str()))
+        .col_expr(org::Column::ReviewerId, Expr::value(reviewer))
+        .filter(org::Column::Id.eq(org_id))
+        .filter(org::Column::VerificationState.eq(from.as_str()));
+    if action != ReviewAction::Start {
+        update = update
+            .col_expr(org::Column::ReviewedAt, Expr::value(ctx.clock.now()))
+            .col_expr(org::Column::VerificationReason, Expr::value(reason.clone()));
+    }
+    if update.exec(&ctx.db).await?.rows_affected == 0 {
+        return Err(AppError::conflict("the verification changed meanwhile; reload it"));
+    }
+    let outcome = match to {
+        ReviewState::Approved => Some(("机构认证已通过", format!("「{}」的机构认证已通过。", current.name))),
+        ReviewState::Rejected => Some((
+            "机构认证未通过",
+            format!("「{}」的机构认证未通过：{}。可修改后重新提交。", current.name, reason.unwrap_or_default()),
+        )),
+        _ => None,
+    };
+    if let Some((title, body)) = outcome {
+        for manager in managers(ctx, org_id).await? {
+            let kind = format!("verification.organization_{}", to.as_str());
+            notify(ctx, NewNotification { user_id: manager, kind, title: title.into(), body: body.clone() }).await?;
+        }
+    }
+    find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))
+}
+
+async fn managers(ctx: &AppContext, org_id: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org_id))
+        .filter(member::Column::Role.is_in([Role::Owner.as_str(), Role::Admin.as_str()]))
+        .select_only()
+        .column(member::Column::UserId)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?)
+}
+
+pub async fn is_approved(ctx: &AppContext, org_id: Uuid) -> AppResult<bool> {
+    Ok(find(ctx, org_id).await?.is_some_and(|o| o.verification_state == ReviewState::Approved.as_str()))
+}
+
+/// What a viewer may see of an organisation: members everything, others an approved one's
+/// public profile, and an unapproved one not at all.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Visibility {
+    Member(Role),
+    Public,
+}
+
+pub async fn visible(
+    ctx: &AppContext,
+    viewer: Option<Uuid>,
+    org_id: Uuid,
+) -> AppResult<Option<(org::Model, Visibility)>> {
+    let Some(o) = find(ctx, org_id).await? else { return Ok(None) };
+    if let Some(user) = viewer
+        && let Some(role) = role_of(ctx, org_id, user).await?
+    {
+        return Ok(Some((o, Visibility::Member(role))));
+    }
+    Ok((o.verification_state == ReviewState::Approved.as_str()).then_some((o, Visibility::Public)))
+}
+
+/// Organisations the person belongs to, with their role.
+pub async fn memberships(ctx: &AppContext, user: Uuid) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::UserId.eq(user))
+        .order_by_asc(member::Column::JoinedAt)
+        .all(&ctx.db)
+        .await?)
+}
+
+pub async fn members(ctx: &AppContext, org_id: Uuid) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::OrganizationId.eq(org_id))
+        .order_by_asc(member::Column::JoinedAt)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// A new invite code (shown once): joins with `role`, at most `max_uses` times, until it expires.
+pub async fn create_invite(
+    ctx: &AppContext,
+    user: Uuid,
+    org_id: Uuid,
+    role: Role,
+    max_uses: i32,
+    valid_hours: i64,
+) -> AppResult<(String, invite::Model)> {
+    let organization = require_manager(ctx, org_id, user).await?;
+    if role == Role::Owner || !role.fits(&organization.kind) {
+        return Err(AccountsError::Invalid {
+            field: "role",
+            message: "that role cannot be given by invite here".into(),
+        }
+        .into());
+    }
+    if !(1..=1000).contains(&max_uses) {
+        return Err(AccountsError::Invalid { field: "maxUses", message: "1 to 1000".into() }.into());
+    }
+    if !(1..=24 * 30).contains(&valid_hours) {
+        return Err(AccountsError::Invalid { field: "validHours", message: "1 to 720 hours".into() }.into());
+    }
+    let code = format!("{INVITE_PREFIX}{}", URL_SAFE_NO_PAD.encode(rand::random::<[u8; 18]>()));
+    let now = ctx.clock.now();
+    let row = invite::ActiveModel {
+        id: Set(ids::new_id()),
+        organization_id: Set(org_id),
+        code_hash: Set(token_hash(&code)),
+        role: Set(role.as_str().into()),
+        max_uses: Set(max_uses),
+        uses: Set(0),
+        expires_at: Set(now + Duration::hours(valid_hours)),
+        revoked_at: Set(None),
+        created_by: Set(user),
+        created_at: Set(now),
+    }
+    .insert(&ctx.db)
+    .await?;
+    Ok((code, row))
+}
+
+/// Joins the organisation an invite code belongs to.
+pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Model> {
+    let now = ctx.clock.now();
+    let refused = || AppError::bad_input("code", "the invite code is not valid, has expired or is used up");
+    let inv = invite::Entity::find()
+        .filter(invite::Column::CodeHash.eq(token_hash(code.trim())))
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(refused)?;
+    if inv.revoked_at.is_some() || inv.expires_at <= now || inv.uses >= inv.max_uses {
+        return Err(refused());
+    }
+    if role_of(ctx, inv.organization_id, user).await?.is_some() {
+        return Err(AppError::conflict("already a member"));
+    }
+    let txn = ctx.db.begin().await?;
+    // Counts the use only while uses remain, so parallel joins cannot exceed the limit.
+    let counted = invite::Entity::update_many()
+        .col_expr(invite::Column::Uses, sea_orm::sea_query::ExprTrait::add(Expr::col(invite::Column::Uses), 1))
+        .filter(invite::Column::Id.eq(inv.id))
+        .filter(invite::Column::Uses.lt(inv.max_uses))
+        .exec(&txn)
+        .await?
+        .rows_affected;
+    if counted == 0 {
+        return Err(refused());
+    }
+    member::ActiveModel {
+        organization_id: Set(inv.organization_id),
+        user_id: Set(user),
+        role: Set(inv.role.clone()),
+        joined_at: Set(now),
+    }
+    .insert(&txn)
+    .await?;
+    txn.commit().await?;
+    find(ctx, inv.organization_id).await?.ok_or_else(|| AppError::not_found("organization"))
+}
+
+pub async fn change_role(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uuid, role: Role) -> AppResult<()> {
+    let organization = require_manager(ctx, org_id, user).await?;
+    let current = role_of(ctx, org_id, target).await?.ok_or_else(|| AppError::not_found("member"))?;
+    if current == Role::Owner || role == Role::Owner {
+        return Err(AppError::forbidden("the owner's role is not changed here"));
+    }
+    if !role.fits(&organization.kind) {
+        return Err(AccountsError::Invalid {
+            field: "role",
+            message: "teacher and student exist only in schools".into(),
+        }
+        .into());
+    }
+    member::Entity::update_many()
+        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .filter(member::Column::OrganizationId.eq(org_id))
+        .filter(member::Column::UserId.eq(target))
+        .exec(&ctx.db)
+        .await?;
+    Ok(())
+}
+
+/// Removes a member (managers), or leaves (anyone but the owner).
+pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uuid) -> AppResult<()> {
+    if user != target {
+        require_manager(ctx, org_id, user).await?;
+    }
+    match role_of(ctx, org_id, target).await? {
+        None => return Err(AppError::not_found("member")),
+        Some(Role::Owner) => return Err(AppError::conflict("the owner cannot leave or be removed")),
+        Some(_) => {}
+    }
+    member::Entity::delete_by_id((org_id, target)).exec(&ctx.db).await?;
+    Ok(())
+}
+
+/// `limit + 1` organisations in a review state, oldest first.
+pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<org::Model>> {
+    let parse = |key: &String, field: &'static str| {
+        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+    };
+    let mut q = org::Entity::find().filter(org::Column::VerificationState.eq(state.as_str()));
+    if let Some(after) = &page.after {
+        q = q.filter(org::Column::Id.gt(parse(after, "after")?));
+    }
+    if let Some(before) = &page.before {
+        q = q.filter(org::Column::Id.lt(parse(before, "before")?));
+    }
+    q = match page.direction {
+        Direction::Forward => q.order_by_asc(org::Column::Id),
+        Direction::Backward => q.order_by_desc(org::Column::Id),
+    };
+    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn credit_codes_carry_a_check_character() {
+        // 91350100M000100Y43 is the standard's worked example.
+        assert_eq!(check_credit_code("91350100M000100Y43").unwrap(), "91350100M000100Y43");
+        assert_eq!(check_credit_code("91350100m000100y43").unwrap(), "91350100M000100Y43");
+        assert!(check_credit_code("91350100M000100Y44").is_err(), "wrong check character");
+        assert!(check_credit_code("91350100I000100Y43").is_err(), "I is not in the alphabet");
+        assert!(check_credit_code("91350100M000100Y4").is_err(), "too short");
+    }
+
+    #[test]
+    fn roles() {
+        assert!(Role::Owner.manages() && Role::Admin.manages() && !Role::Teacher.manages());
+        assert!(Role::Student.fits("school") && !Role::Student.fits("enterprise") && Role::Member.fits("enterprise"));
+    }
+}
