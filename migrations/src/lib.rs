@@ -8,6 +8,7 @@ mod m20261122_000001_notifications_create;
 mod m20261122_000002_accounts_create;
 mod m20261122_000003_accounts_identity;
 mod m20261122_000004_accounts_organizations;
+mod m20261122_000005_accounts_partners;
 
 pub struct Migrator;
 
@@ -19,6 +20,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000002_accounts_create::Migration),
             Box::new(m20261122_000003_accounts_identity::Migration),
             Box::new(m20261122_000004_accounts_organizations::Migration),
+            Box::new(m20261122_000005_accounts_partners::Migration),
         ]
     }
 }

@@ -186,6 +186,11 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
         Err(e) if e.code() == ErrorCode::Unauthenticated => {
             return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message().to_owned(), media);
         }
+        Err(e) if e.code() == ErrorCode::RateLimited => {
+            let resp = refuse(StatusCode::TOO_MANY_REQUESTS, e.code(), e.message().to_owned(), media);
+            let retry = e.detail("retryAfter").and_then(|v| v.as_i64()).unwrap_or(60);
+            return resp.with_header(header::RETRY_AFTER, retry.to_string()).into_response();
+        }
         Err(e) => {
             state.metrics.count_error(Some(e.code()));
             let error = json!({ "message": e.message(), "extensions": { "code": e.code().as_str(), "requestId": meta.request_id } });

@@ -27,6 +27,50 @@ enum Command {
         #[command(subcommand)]
         command: AdminCommand,
     },
+    /// Partners (outside systems that call the API).
+    Partner {
+        #[command(subcommand)]
+        command: PartnerCommand,
+    },
+    /// Partner API tokens.
+    Token {
+        #[command(subcommand)]
+        command: TokenCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum PartnerCommand {
+    /// Register a partner.
+    Create {
+        #[arg(long)]
+        name: String,
+    },
+}
+
+#[derive(Subcommand)]
+enum TokenCommand {
+    /// Issue a token; the secret is printed once.
+    Create {
+        /// Partner name or id.
+        #[arg(long)]
+        partner: String,
+        #[arg(long)]
+        name: String,
+        /// A scope the token may use (repeat for more).
+        #[arg(long = "scope", required = true)]
+        scopes: Vec<String>,
+        /// Days until it expires (1–366).
+        #[arg(long, default_value_t = 90)]
+        days: i64,
+    },
+    /// List tokens (never their secrets).
+    List {
+        #[arg(long)]
+        partner: Option<String>,
+    },
+    /// Revoke a token by id.
+    Revoke { id: uuid::Uuid },
 }
 
 #[derive(Subcommand)]
@@ -63,6 +107,68 @@ async fn main() -> anyhow::Result<()> {
                 admin.id,
                 xqt_accounts::phone::Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default()
             );
+        }
+        Command::Partner { command: PartnerCommand::Create { name } } => {
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let partner = xqt_accounts::partners::create_partner(&ctx, &name)
+                .await
+                .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!("partner {} {}", partner.id, partner.name);
+        }
+        Command::Token { command } => {
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let fail = |e: xqt_kernel::AppError| anyhow::anyhow!("{}", e.message());
+            match command {
+                TokenCommand::Create { partner, name, scopes, days } => {
+                    let found = xqt_accounts::partners::find_partner(&ctx, &partner).await.map_err(fail)?;
+                    let partner = found.ok_or_else(|| anyhow::anyhow!("no partner named or with id {partner}"))?;
+                    let (secret, token) =
+                        xqt_accounts::partners::create_token(&ctx, None, partner.id, &name, &scopes, days)
+                            .await
+                            .map_err(fail)?;
+                    println!(
+                        "token {} for {} (scopes: {}; expires {})",
+                        token.id, partner.name, token.scopes, token.expires_at
+                    );
+                    println!("{secret}");
+                    eprintln!("the secret above is shown once; store it now");
+                }
+                TokenCommand::List { partner } => {
+                    let partner_id = match partner {
+                        Some(p) => Some(
+                            xqt_accounts::partners::find_partner(&ctx, &p)
+                                .await
+                                .map_err(fail)?
+                                .ok_or_else(|| anyhow::anyhow!("no partner {p}"))?
+                                .id,
+                        ),
+                        None => None,
+                    };
+                    for t in xqt_accounts::partners::tokens(&ctx, partner_id).await.map_err(fail)? {
+                        let state = if t.revoked_at.is_some() {
+                            "revoked"
+                        } else if t.expires_at <= chrono::Utc::now() {
+                            "expired"
+                        } else {
+                            "active"
+                        };
+                        let last = t.last_used_at.map_or("never".into(), |at| at.to_rfc3339());
+                        println!(
+                            "{}  {}…  {:8}  {}  scopes: {}  expires {}  last used {last}",
+                            t.id,
+                            t.prefix,
+                            state,
+                            t.name,
+                            t.scopes,
+                            t.expires_at.to_rfc3339()
+                        );
+                    }
+                }
+                TokenCommand::Revoke { id } => {
+                    let revoked = xqt_accounts::partners::revoke(&ctx, id).await.map_err(fail)?;
+                    println!("{}", if revoked { "revoked" } else { "was already revoked" });
+                }
+            }
         }
         Command::Serve => {
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;

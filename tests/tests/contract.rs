@@ -121,7 +121,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
         let scopes: Vec<&str> = m.scopes().iter().map(|(_, s)| s.id).collect();
-        assert_eq!(scopes, ["notifications:send", "probe:read"]);
+        assert_eq!(scopes, ["notifications:send", "accounts:organizations.read", "probe:read"]);
 
         // What a module adds per request is what a resolver of that request can read.
         let schema =

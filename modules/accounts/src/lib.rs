@@ -7,6 +7,7 @@ mod error;
 pub mod graphql;
 pub mod loaders;
 pub mod organizations;
+pub mod partners;
 mod password;
 pub mod phone;
 mod privacy;
@@ -20,9 +21,12 @@ use std::sync::Arc;
 
 use xqt_kernel::Module;
 use xqt_kernel::config::Config;
-use xqt_kernel::module::{Authenticator, PersonalData, Purpose, RetentionRule};
+use xqt_kernel::module::{Authenticator, PersonalData, Purpose, RetentionRule, Scope};
 
 pub use error::AccountsError;
+
+/// Partners holding this scope may read verified organisations' public profiles.
+pub const SCOPE_ORGANIZATIONS_READ: &str = "accounts:organizations.read";
 
 pub struct Accounts;
 
@@ -33,6 +37,10 @@ impl Module for Accounts {
 
     fn purposes(&self) -> Vec<Purpose> {
         privacy::purposes()
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        vec![Scope { id: SCOPE_ORGANIZATIONS_READ, description: "read verified organisations' public profiles" }]
     }
 
     fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {

@@ -223,6 +223,10 @@ pub struct Sessions;
 
 #[async_trait]
 impl Authenticator for Sessions {
+    async fn resolve(&self, ctx: &AppContext, token: &str) -> AppResult<Option<xqt_kernel::auth::Authenticated>> {
+        crate::partners::resolve(ctx, token).await
+    }
+
     async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool> {
         service::session_active(ctx, user, session).await
     }

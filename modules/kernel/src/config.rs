@@ -82,6 +82,8 @@ pub struct AccountsConfig {
     pub lockout_minutes: i64,
     /// Sign-in attempts per client address per minute (a school's NAT puts a class behind one).
     pub sign_ins_per_minute_per_ip: i64,
+    /// Requests one partner API token may make per minute.
+    pub partner_requests_per_minute: i64,
 }
 
 impl Default for AccountsConfig {
@@ -93,6 +95,7 @@ impl Default for AccountsConfig {
             lockout_after_failures: 5,
             lockout_minutes: 15,
             sign_ins_per_minute_per_ip: 120,
+            partner_requests_per_minute: 600,
         }
     }
 }

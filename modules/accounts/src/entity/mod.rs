@@ -1,7 +1,9 @@
+pub mod api_token;
 pub mod identity_verification;
 pub mod organization;
 pub mod organization_invite;
 pub mod organization_member;
+pub mod partner;
 pub mod refresh_token;
 pub mod security_event;
 pub mod session;

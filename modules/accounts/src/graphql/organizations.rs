@@ -232,9 +232,13 @@ pub struct OrganizationsQuery;
 
 #[Object]
 impl OrganizationsQuery {
-    /// An organisation: members see all of it; others see it only once it is verified.
+    /// An organisation: members see all of it; others (partners with
+    /// `accounts:organizations.read`) see it only once it is verified.
     async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organization>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        if let xqt_kernel::Viewer::Partner { .. } = viewer {
+            viewer.require_scope(crate::SCOPE_ORGANIZATIONS_READ)?;
+        }
         let found = orgs::visible(app, viewer.person_id(), parse_id("id", &id)?).await?;
         Ok(found.map(|(row, visibility)| Organization { row, visibility, reviewer: false }))
     }
