@@ -9,6 +9,7 @@ mod m20261122_000002_accounts_create;
 mod m20261122_000003_accounts_identity;
 mod m20261122_000004_accounts_organizations;
 mod m20261122_000005_accounts_partners;
+mod m20261122_000006_accounts_files;
 
 pub struct Migrator;
 
@@ -21,6 +22,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000003_accounts_identity::Migration),
             Box::new(m20261122_000004_accounts_organizations::Migration),
             Box::new(m20261122_000005_accounts_partners::Migration),
+            Box::new(m20261122_000006_accounts_files::Migration),
         ]
     }
 }

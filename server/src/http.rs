@@ -6,8 +6,8 @@ use poem::http::{Method, StatusCode, header};
 use poem::web::{Data, Html};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
-use xqt_kernel::ErrorCode;
 use xqt_kernel::error::code_of;
+use xqt_kernel::{AppError, ErrorCode};
 
 use xqt_kernel::auth::RequestMeta;
 
@@ -73,6 +73,41 @@ pub(crate) fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<Str
     let body =
         serde_json::json!({ "errors": [{ "message": message.into(), "extensions": { "code": code.as_str() } }] });
     Response::builder().status(status).content_type(media.as_str()).body(body.to_string())
+}
+
+/// The HTTP status an error code takes when it is answered outside GraphQL execution.
+pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
+    match code {
+        ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
+        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        ErrorCode::NotFound => StatusCode::NOT_FOUND,
+        ErrorCode::Conflict => StatusCode::CONFLICT,
+        ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,
+        ErrorCode::PayloadTooLarge => StatusCode::PAYLOAD_TOO_LARGE,
+        ErrorCode::Internal => StatusCode::INTERNAL_SERVER_ERROR,
+        _ => StatusCode::BAD_REQUEST,
+    }
+}
+
+/// An `AppError` raised outside GraphQL execution, as `{"errors":[…]}` with its status; internal
+/// ones carry the request id, rate-limited ones a `Retry-After`.
+pub(crate) fn error_response(state: &ServerState, e: &AppError, meta: &RequestMeta, media: MediaType) -> Response {
+    state.metrics.count_error(Some(e.code()));
+    let mut extensions = json!({ "code": e.code().as_str() });
+    for key in ["field", "reason", "retryAfter", "scope"] {
+        if let Some(v) = e.detail(key) {
+            extensions[key] = v.clone();
+        }
+    }
+    if e.code() == ErrorCode::Internal {
+        extensions["requestId"] = json!(meta.request_id);
+    }
+    let body = json!({ "errors": [{ "message": e.message(), "extensions": extensions }] });
+    let mut resp = Response::builder().status(status_of(e.code())).content_type(media.as_str()).body(body.to_string());
+    if let Some(retry) = e.detail("retryAfter").and_then(|v| v.as_i64()) {
+        resp.headers_mut().insert(header::RETRY_AFTER, retry.into());
+    }
+    resp
 }
 
 fn is_json(req: &Request) -> bool {
@@ -183,22 +218,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
     let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
     let viewer = match state.ctx.authenticate(authorization).await {
         Ok(auth) => auth.viewer,
-        Err(e) if e.code() == ErrorCode::Unauthenticated => {
-            return refuse(StatusCode::UNAUTHORIZED, e.code(), e.message().to_owned(), media);
-        }
-        Err(e) if e.code() == ErrorCode::RateLimited => {
-            let resp = refuse(StatusCode::TOO_MANY_REQUESTS, e.code(), e.message().to_owned(), media);
-            let retry = e.detail("retryAfter").and_then(|v| v.as_i64()).unwrap_or(60);
-            return resp.with_header(header::RETRY_AFTER, retry.to_string()).into_response();
-        }
-        Err(e) => {
-            state.metrics.count_error(Some(e.code()));
-            let error = json!({ "message": e.message(), "extensions": { "code": e.code().as_str(), "requestId": meta.request_id } });
-            return Response::builder()
-                .status(StatusCode::INTERNAL_SERVER_ERROR)
-                .content_type(media.as_str())
-                .body(json!({ "errors": [error] }).to_string());
-        }
+        Err(e) => return error_response(state, &e, &meta, media),
     };
     let request_id = meta.request_id.clone();
     let prepare = |mut r: GqlRequest| {

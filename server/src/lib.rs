@@ -1,6 +1,7 @@
 //! The `xqt` server: routes, start-up and shutdown. `main.rs` is the CLI around it; tests start
 //! it in-process with `start`.
 
+pub mod files;
 pub mod http;
 pub mod observe;
 pub mod ws;
@@ -67,6 +68,8 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
     Route::new()
         .at("/graphql", get(http::get).post(http::post))
         .at("/graphql/ws", get(ws::upgrade))
+        .at("/files", poem::post(files::upload))
+        .at("/files/:id", get(files::download))
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))

@@ -80,6 +80,8 @@ fn route_label(path: &str) -> &'static str {
         "/healthz" => "/healthz",
         "/readyz" => "/readyz",
         "/metrics" => "/metrics",
+        "/files" => "/files",
+        p if p.starts_with("/files/") => "/files/{id}",
         _ => "other",
     }
 }

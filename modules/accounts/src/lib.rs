@@ -15,6 +15,7 @@ pub mod profile;
 pub mod review;
 pub mod service;
 pub mod sms;
+pub mod uploads;
 pub mod verification;
 
 use std::sync::Arc;

@@ -182,6 +182,7 @@ pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Detail
         created_by: Set(creator),
         created_at: Set(now),
         updated_at: Set(now),
+        licence_file_id: Set(None),
     }
     .insert(&txn)
     .await?;
@@ -227,9 +228,14 @@ pub async fn submit_verification(
     user: Uuid,
     org_id: Uuid,
     credit_code: &str,
+    licence_file: Option<Uuid>,
 ) -> AppResult<org::Model> {
     let current = require_manager(ctx, org_id, user).await?;
     let code = check_credit_code(credit_code)?;
+    let licence = match licence_file {
+        Some(id) => Some(crate::uploads::owned(ctx, user, id, crate::uploads::Purpose::Licence).await?.id),
+        None => None,
+    };
     if let Some(state) = ReviewState::parse(&current.verification_state)
         && (state.is_open() || state == ReviewState::Approved)
     {
@@ -239,6 +245,7 @@ pub async fn submit_verification(
     let result = org::Entity::update_many()
         .col_expr(org::Column::CreditCodeHash, Expr::value(ctx.keys.lookup_hash("credit_code", &code)))
         .col_expr(org::Column::CreditCodeSealed, Expr::value(ctx.keys.seal(&code)))
+        .col_expr(org::Column::LicenceFileId, Expr::value(licence))
         .col_expr(org::Column::VerificationState, Expr::value(ReviewState::Submitted.as_str()))
         .col_expr(org::Column::VerificationReason, Expr::value(Option::<String>::None))
         .col_expr(org::Column::SubmittedAt, Expr::value(now))

@@ -23,6 +23,7 @@ pub const SECURITY_LOG: &str = "security_log";
 pub const SMS: &str = "sms_messages";
 pub const IDENTITY: &str = "real_name_identity";
 pub const MEMBERSHIP: &str = "organization_membership";
+pub const UPLOADS: &str = "uploaded_images";
 /// Outbox messages (codes) are kept a day, for support questions, then deleted.
 const SMS_KEEP_DAYS: i64 = 1;
 
@@ -44,6 +45,15 @@ pub fn purposes() -> Vec<Purpose> {
             id: "profile",
             description: "个人资料：昵称、用户名、性别、出生日期、密码 (profile the person fills in)",
             categories: vec![PROFILE, MEMBERSHIP],
+            sensitive: false,
+            legal_basis: LegalBasis::Contract,
+            separate_consent: false,
+            retention_days: None,
+        },
+        Purpose {
+            id: "uploads",
+            description: "相机/相册：头像、营业执照与举报证据图片（上传前去除位置等元数据） (camera and album: avatar, licence and evidence images, metadata stripped)",
+            categories: vec![UPLOADS],
             sensitive: false,
             legal_basis: LegalBasis::Contract,
             separate_consent: false,
@@ -105,6 +115,10 @@ impl PersonalData for AccountsData {
                 "realName": ctx.keys.open(&v.real_name_sealed)?, "idNumber": ctx.keys.open(&v.id_number_sealed)?,
                 "state": v.state, "reason": v.reason, "submittedAt": v.submitted_at, "reviewedAt": v.reviewed_at,
             }))).collect::<AppResult<Vec<_>>>()?,
+            "uploads": crate::uploads::all_for(ctx, user_id).await?.iter().map(|f| json!({
+                "id": f.id, "purpose": f.purpose, "contentType": f.content_type, "size": f.size, "sha256": f.sha256,
+                "createdAt": f.created_at, "url": format!("/files/{}", f.id),
+            })).collect::<Vec<_>>(),
             "memberships": crate::organizations::memberships(ctx, user_id).await?.iter().map(|m| json!({
                 "organizationId": m.organization_id, "role": m.role, "joinedAt": m.joined_at,
             })).collect::<Vec<_>>(),
@@ -123,6 +137,9 @@ impl PersonalData for AccountsData {
                 .exec(&ctx.db)
                 .await?
                 .rows_affected;
+        }
+        if erasure.covers(UPLOADS) {
+            touched += crate::uploads::delete_for(ctx, user_id).await?;
         }
         if erasure.covers(MEMBERSHIP) {
             use crate::entity::organization_member as member;

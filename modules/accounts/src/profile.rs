@@ -38,6 +38,8 @@ impl Gender {
 
 #[derive(Debug, Clone)]
 pub struct ProfileChange {
+    /// An `avatar` upload of the person's own.
+    pub avatar: Change<Uuid>,
     pub nickname: Change<String>,
     pub username: Change<String>,
     pub gender: Change<Gender>,
@@ -97,8 +99,18 @@ pub async fn update(ctx: &AppContext, user_id: Uuid, change: ProfileChange) -> A
     let gender = apply(change.gender, |g| Ok(g.as_str().to_owned()))?;
     let birth_date = apply(change.birth_date, |d| check_birth_date(d, today))?;
 
+    let avatar = match change.avatar {
+        Change::Keep => None,
+        Change::Clear => Some(None),
+        Change::Set(id) => {
+            Some(Some(crate::uploads::owned(ctx, user_id, id, crate::uploads::Purpose::Avatar).await?.id))
+        }
+    };
     let current = crate::service::find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
     let mut row = current.into_active_model();
+    if let Some(v) = avatar {
+        row.avatar_file_id = Set(v);
+    }
     if let Some(v) = nickname {
         row.nickname = Set(v);
     }

@@ -176,6 +176,7 @@ async fn create_user(ctx: &AppContext, phone: &Phone) -> AppResult<user::Model> 
         locked_until: Set(None),
         created_at: Set(now),
         updated_at: Set(now),
+        avatar_file_id: Set(None),
     };
     match row.insert(&ctx.db).await {
         Ok(u) => {
@@ -552,6 +553,37 @@ pub async fn security_log(ctx: &AppContext, user: Uuid, page: &PageRequest) -> A
         Direction::Backward => q.order_by_asc(security_event::Column::Id),
     };
     Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+}
+
+/// Moves the account to a new phone, proven by a code sent to that phone; the old number is freed.
+pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code: &str) -> AppResult<user::Model> {
+    let phone = Phone::parse(new_phone)?;
+    crate::codes::verify(ctx, &phone, code).await?;
+    if find_by_phone(ctx, &phone).await?.is_some() {
+        return Err(AppError::conflict("that phone number belongs to an account").with("field", "newPhone"));
+    }
+    let txn = ctx.db.begin().await?;
+    let updated = user::Entity::update_many()
+        .col_expr(user::Column::PhoneHash, Expr::value(phone.lookup_hash(ctx)))
+        .col_expr(user::Column::PhoneSealed, Expr::value(ctx.keys.seal(phone.as_str())))
+        .col_expr(user::Column::UpdatedAt, Expr::value(ctx.clock.now()))
+        .filter(user::Column::Id.eq(user_id))
+        .exec(&txn)
+        .await;
+    if let Err(e) = updated {
+        return Err(match e.sql_err() {
+            Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
+                AppError::conflict("that phone number belongs to an account")
+            }
+            _ => e.into(),
+        });
+    }
+    log_event(&txn, ctx, user_id, "phone_changed", None, &RequestMeta::default(), &DeviceInfo::default()).await?;
+    txn.commit().await?;
+    let body = format!("账号绑定的手机号已更换为 {}。如非本人操作，请立即联系客服。", phone.masked());
+    notify(ctx, NewNotification { user_id, kind: "security.phone_changed".into(), title: "手机号已更换".into(), body })
+        .await?;
+    find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))
 }
 
 /// Sets or changes the password; changing one needs the current one.

@@ -11,6 +11,7 @@ use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::DataKeys;
 use crate::error::{AppError, AppResult};
+use crate::files::FileStore;
 use crate::module::Modules;
 use crate::viewer::Viewer;
 
@@ -27,6 +28,7 @@ pub struct AppContext {
     pub modules: Arc<Modules>,
     pub tokens: AccessTokens,
     pub keys: DataKeys,
+    pub files: FileStore,
 }
 
 /// One component's readiness, for `/readyz`.
@@ -58,8 +60,10 @@ impl AppContext {
             }
         };
         let keys = DataKeys::load(config.data_key.as_deref(), &config.data_dir)?;
+        let files = FileStore::local(&config.data_dir.join("files"))?;
         Ok(Self {
             keys,
+            files,
             config: Arc::new(config),
             db,
             cache,

@@ -87,7 +87,12 @@ impl DataKeys {
 
 /// SHA-256 of a high-entropy secret (refresh and API tokens), hex; the secret itself is never stored.
 pub fn token_hash(token: &str) -> String {
-    hex::encode(Sha256::digest(token.as_bytes()))
+    sha256_hex(token.as_bytes())
+}
+
+/// SHA-256 of any bytes, hex (content fingerprints).
+pub fn sha256_hex(bytes: &[u8]) -> String {
+    hex::encode(Sha256::digest(bytes))
 }
 
 #[cfg(unix)]

@@ -9,6 +9,7 @@ pub mod context;
 pub mod crypto;
 pub mod db;
 pub mod error;
+pub mod files;
 pub mod ids;
 pub mod mask;
 pub mod module;

@@ -1,4 +1,5 @@
 pub mod api_token;
+pub mod file;
 pub mod identity_verification;
 pub mod organization;
 pub mod organization_invite;

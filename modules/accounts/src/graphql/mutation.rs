@@ -27,6 +27,8 @@ pub struct SignInWithPasswordInput {
 /// Omit a field to leave it; send `null` to clear it.
 #[derive(InputObject)]
 pub struct UpdateProfileInput {
+    /// The id of an `avatar` upload (POST /files?purpose=avatar).
+    pub avatar_file_id: MaybeUndefined<ID>,
     pub nickname: MaybeUndefined<String>,
     pub username: MaybeUndefined<String>,
     pub gender: MaybeUndefined<Gender>,
@@ -108,6 +110,14 @@ impl AccountsMutation {
         Ok(true)
     }
 
+    /// Moves the account to a new phone number, proven by a code sent to it (requestSignInCode).
+    async fn change_phone(&self, ctx: &Context<'_>, new_phone: String, code: String) -> Result<Me> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = service::change_phone(app, viewer.require_person()?, &new_phone, &code).await?;
+        let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
+        Ok(Me { user, phone })
+    }
+
     /// Sets a password (changing one needs the current password).
     async fn set_password(
         &self,
@@ -122,7 +132,13 @@ impl AccountsMutation {
 
     async fn update_profile(&self, ctx: &Context<'_>, input: UpdateProfileInput) -> Result<Me> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let avatar = match input.avatar_file_id {
+            MaybeUndefined::Undefined => Change::Keep,
+            MaybeUndefined::Null => Change::Clear,
+            MaybeUndefined::Value(id) => Change::Set(parse_id("avatarFileId", &id)?),
+        };
         let change = ProfileChange {
+            avatar,
             nickname: change(input.nickname, |v| v),
             username: change(input.username, |v| v),
             gender: change(input.gender, Into::into),

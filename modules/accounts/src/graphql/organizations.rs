@@ -135,6 +135,11 @@ impl Organization {
             _ => None,
         })
     }
+    /// The business licence submitted for verification (managers and reviewers).
+    async fn licence_url(&self) -> Option<String> {
+        let managers = matches!(self.visibility, Visibility::Member(r) if r.manages());
+        if managers || self.reviewer { self.row.licence_file_id.map(|id| format!("/files/{id}")) } else { None }
+    }
     /// The viewer's role here, if a member.
     async fn my_role(&self) -> Option<MemberRole> {
         match self.visibility {
@@ -300,16 +305,19 @@ impl OrganizationsMutation {
         Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
     }
 
-    /// Owners and admins submit the unified social credit code for verification.
+    /// Owners and admins submit the unified social credit code, and the business licence as an
+    /// upload with purpose `licence` (POST /files?purpose=licence), for verification.
     async fn submit_organization_verification(
         &self,
         ctx: &Context<'_>,
         id: ID,
         credit_code: String,
+        licence_file_id: Option<ID>,
     ) -> Result<Organization> {
         let (app, user) = app_and_person(ctx)?;
         let org_id = parse_id("id", &id)?;
-        let row = orgs::submit_verification(app, user, org_id, &credit_code).await?;
+        let licence = licence_file_id.as_ref().map(|f| parse_id("licenceFileId", f)).transpose()?;
+        let row = orgs::submit_verification(app, user, org_id, &credit_code, licence).await?;
         let role = orgs::role_of(app, org_id, user).await?.unwrap_or(Role::Member);
         Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
     }

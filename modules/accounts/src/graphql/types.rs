@@ -139,6 +139,10 @@ impl Me {
     async fn username(&self) -> Option<&str> {
         self.user.username.as_deref()
     }
+    /// Where the avatar is downloaded (with the same bearer token).
+    async fn avatar_url(&self) -> Option<String> {
+        self.user.avatar_file_id.map(|id| format!("/files/{id}"))
+    }
     async fn nickname(&self) -> Option<&str> {
         self.user.nickname.as_deref()
     }

@@ -1,0 +1,140 @@
+//! Stored files: a local folder on the embedded default, any `object_store` backend (S3-compatible
+//! in production) behind the same calls; and the cleaning every uploaded image goes through.
+
+use std::io::Cursor;
+use std::sync::Arc;
+
+use bytes::Bytes;
+use image::{ImageFormat, ImageReader, Limits};
+use object_store::local::LocalFileSystem;
+use object_store::path::Path as StorePath;
+use object_store::{ObjectStore, ObjectStoreExt, PutPayload};
+
+use crate::error::{AppError, AppResult, ErrorCode};
+
+/// Largest width or height accepted; bigger ones are refused before decoding (no pixel bombs).
+pub const MAX_IMAGE_SIDE: u32 = 8192;
+
+#[derive(Clone)]
+pub struct FileStore {
+    store: Arc<dyn ObjectStore>,
+}
+
+impl FileStore {
+    /// The local folder `<data_dir>/files`, created if missing.
+    pub fn local(root: &std::path::Path) -> AppResult<Self> {
+        std::fs::create_dir_all(root).map_err(AppError::internal)?;
+        let fs = LocalFileSystem::new_with_prefix(root).map_err(AppError::internal)?;
+        Ok(Self { store: Arc::new(fs) })
+    }
+
+    pub fn new(store: Arc<dyn ObjectStore>) -> Self {
+        Self { store }
+    }
+
+    pub async fn put(&self, key: &str, bytes: Bytes) -> AppResult<()> {
+        self.store.put(&StorePath::from(key), PutPayload::from(bytes)).await.map_err(AppError::internal)?;
+        Ok(())
+    }
+
+    pub async fn get(&self, key: &str) -> AppResult<Bytes> {
+        let found = self.store.get(&StorePath::from(key)).await.map_err(|e| match e {
+            object_store::Error::NotFound { .. } => AppError::not_found("file"),
+            e => AppError::internal(e),
+        })?;
+        found.bytes().await.map_err(AppError::internal)
+    }
+
+    pub async fn delete(&self, key: &str) -> AppResult<()> {
+        match self.store.delete(&StorePath::from(key)).await {
+            Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
+            Err(e) => Err(AppError::internal(e)),
+        }
+    }
+}
+
+/// An image after cleaning: re-encoded from its pixels, so nothing else survives.
+#[derive(Debug)]
+pub struct CleanImage {
+    pub bytes: Bytes,
+    pub content_type: &'static str,
+    pub width: u32,
+    pub height: u32,
+}
+
+/// Accepts JPEG, PNG and WebP by their content (not the declared type), refuses anything else,
+/// and re-encodes the pixels: EXIF (GPS position, camera make and model, time), XMP, comments
+/// and text chunks are all dropped (COL-5). JPEG stays JPEG; PNG and WebP become PNG.
+pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
+    let unsupported =
+        || AppError::new(ErrorCode::BadUserInput, "only JPEG, PNG and WebP images are accepted").with("field", "file");
+    let format = image::guess_format(raw).map_err(|_| unsupported())?;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
+        return Err(unsupported());
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(raw), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let pixels = reader.decode().map_err(|e| {
+        AppError::new(ErrorCode::BadUserInput, format!("the image cannot be read: {e}")).with("field", "file")
+    })?;
+    let (width, height) = (pixels.width(), pixels.height());
+    let mut out = Cursor::new(Vec::new());
+    let content_type = if format == ImageFormat::Jpeg {
+        let rgb = pixels.into_rgb8();
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
+            .encode_image(&rgb)
+            .map_err(AppError::internal)?;
+        "image/jpeg"
+    } else {
+        pixels.write_to(&mut out, ImageFormat::Png).map_err(AppError::internal)?;
+        "image/png"
+    };
+    Ok(CleanImage { bytes: Bytes::from(out.into_inner()), content_type, width, height })
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn jpeg(w: u32, h: u32) -> Vec<u8> {
+        let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
+        let mut out = Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+        out.into_inner()
+    }
+
+    /// Inserts an APP1 EXIF segment (with a camera make and a GPS marker) after SOI.
+    fn with_exif(jpeg: &[u8]) -> Vec<u8> {
+        let payload = b"Exif\0\0MM\0*HUAWEI Mate 70 GPSLatitude 39.9042N GPSLongitude 116.4074E";
+        let mut out = jpeg[..2].to_vec();
+        out.extend([0xFF, 0xE1]);
+        out.extend(((payload.len() + 2) as u16).to_be_bytes());
+        out.extend(payload);
+        out.extend(&jpeg[2..]);
+        out
+    }
+
+    #[test]
+    fn metadata_does_not_survive_cleaning() {
+        let dirty = with_exif(&jpeg(40, 30));
+        assert!(dirty.windows(6).any(|w| w == b"HUAWEI"));
+        let clean = clean_image(&dirty).unwrap();
+        assert_eq!((clean.content_type, clean.width, clean.height), ("image/jpeg", 40, 30));
+        for marker in [&b"Exif"[..], b"HUAWEI", b"GPS"] {
+            assert!(!clean.bytes.windows(marker.len()).any(|w| w == marker), "{}", String::from_utf8_lossy(marker));
+        }
+    }
+
+    #[test]
+    fn non_images_and_other_formats_are_refused() {
+        assert_eq!(clean_image(b"%PDF-1.7 not an image").unwrap_err().code(), ErrorCode::BadUserInput);
+        assert_eq!(clean_image(b"GIF89a\x01\x00\x01\x00").unwrap_err().code(), ErrorCode::BadUserInput);
+        let mut broken = jpeg(10, 10);
+        broken.truncate(broken.len() / 3);
+        assert!(clean_image(&broken).is_err());
+    }
+}

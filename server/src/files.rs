@@ -1,0 +1,79 @@
+//! Uploads and downloads: `POST /files?purpose=…` with the image as the body, `GET /files/{id}`.
+//! Both need `Authorization: Bearer …`, which a cross-site form cannot send, so no CSRF.
+
+use poem::http::{StatusCode, header};
+use poem::web::{Data, Path};
+use poem::{Body, Request, Response, handler};
+use serde_json::json;
+use xqt_accounts::uploads::{self, MAX_UPLOAD_BYTES, Purpose};
+use xqt_kernel::auth::RequestMeta;
+use xqt_kernel::{AppError, ErrorCode, Viewer};
+
+use crate::ServerState;
+use crate::http::{MediaType, error_response, request_meta};
+
+const JSON: MediaType = MediaType::Json;
+
+async fn viewer(req: &Request, state: &ServerState) -> Result<Viewer, AppError> {
+    let authorization = req.headers().get(header::AUTHORIZATION).and_then(|v| v.to_str().ok());
+    Ok(state.ctx.authenticate(authorization).await?.viewer)
+}
+
+fn purpose_of(req: &Request) -> Result<Purpose, AppError> {
+    let given = req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix("purpose="));
+    given.and_then(Purpose::parse).ok_or_else(|| {
+        AppError::bad_input("purpose", "say what the upload is for: purpose=avatar, licence or report_evidence")
+    })
+}
+
+#[handler]
+pub async fn upload(req: &Request, body: Body, Data(state): Data<&ServerState>) -> Response {
+    let meta = request_meta(req, state);
+    match store(req, body, state).await {
+        Ok(file) => {
+            let body = json!({ "id": file.id, "purpose": file.purpose, "contentType": file.content_type, "size": file.size, "url": format!("/files/{}", file.id) });
+            Response::builder().status(StatusCode::CREATED).content_type("application/json").body(body.to_string())
+        }
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}
+
+async fn store(req: &Request, body: Body, state: &ServerState) -> Result<xqt_accounts::entity::file::Model, AppError> {
+    let owner = viewer(req, state).await?.require_person()?;
+    let purpose = purpose_of(req)?;
+    let limit = purpose.max_bytes().min(MAX_UPLOAD_BYTES);
+    let too_large =
+        || AppError::new(ErrorCode::PayloadTooLarge, format!("a {} may be at most {limit} bytes", purpose.as_str()));
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+        _ => AppError::bad_input("file", "the upload could not be read"),
+    })?;
+    if bytes.is_empty() {
+        return Err(AppError::bad_input("file", "the upload is empty"));
+    }
+    uploads::upload(&state.ctx, owner, purpose, &bytes).await
+}
+
+#[handler]
+pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&ServerState>) -> Response {
+    let meta: RequestMeta = request_meta(req, state);
+    let result = async {
+        let viewer = viewer(req, state).await?;
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::not_found("file"))?;
+        uploads::read(&state.ctx, &viewer, id).await
+    }
+    .await;
+    match result {
+        Ok((file, bytes)) => Response::builder()
+            .content_type(file.content_type)
+            .header(header::CACHE_CONTROL, "private, max-age=300")
+            .header("x-content-type-options", "nosniff")
+            .body(bytes),
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}

@@ -1,0 +1,194 @@
+//! Uploads: a purpose, size and type limits, metadata stripped before storage, downloads only
+//! for those allowed; and the profile they feed (avatar).
+
+use std::io::Cursor;
+
+use serde_json::json;
+use xqt_tests::{Person, TestServer, on_each_backend, random_phone};
+
+fn jpeg_with_exif(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_fn(w, h, |x, y| image::Rgb([(x * 7) as u8, (y * 5) as u8, 90]));
+    let mut out = Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).unwrap();
+    let plain = out.into_inner();
+    // APP1 "Exif" with a camera make and GPS position, as phones write them.
+    let payload = b"Exif\0\0II*\0Make=HUAWEI Model=Mate70 GPSLatitude=39.9042N GPSLongitude=116.4074E";
+    let mut dirty = plain[..2].to_vec();
+    dirty.extend([0xFF, 0xE1]);
+    dirty.extend(((payload.len() + 2) as u16).to_be_bytes());
+    dirty.extend(payload);
+    dirty.extend(&plain[2..]);
+    dirty
+}
+
+fn png_with_text(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbaImage::from_pixel(w, h, image::Rgba([10, 200, 10, 255]));
+    let mut out = Cursor::new(Vec::new());
+    img.write_to(&mut out, image::ImageFormat::Png).unwrap();
+    let plain = out.into_inner();
+    // A tEXt chunk and an eXIf chunk before IEND.
+    let chunk = |kind: &[u8], data: &[u8]| {
+        let mut c = (data.len() as u32).to_be_bytes().to_vec();
+        c.extend(kind);
+        c.extend(data);
+        c.extend(crc32(&[kind, data].concat()).to_be_bytes());
+        c
+    };
+    let text = chunk(b"tEXt", b"Comment\0GPS 39.9042N 116.4074E iPhone");
+    let iend = plain.len() - 12;
+    let mut dirty = plain[..iend].to_vec();
+    dirty.extend(text);
+    dirty.extend(&plain[iend..]);
+    dirty
+}
+
+/// CRC-32 as PNG chunks use it (polynomial 0xEDB88320).
+fn crc32(bytes: &[u8]) -> u32 {
+    let mut crc = 0xFFFF_FFFFu32;
+    for &b in bytes {
+        crc ^= u32::from(b);
+        for _ in 0..8 {
+            crc = if crc & 1 == 1 { (crc >> 1) ^ 0xEDB8_8320 } else { crc >> 1 };
+        }
+    }
+    !crc
+}
+
+async fn upload(srv: &TestServer, who: Option<&Person>, query: &str, body: Vec<u8>) -> (u16, serde_json::Value) {
+    let mut req =
+        srv.http.post(srv.url(&format!("/files{query}"))).header("content-type", "application/octet-stream").body(body);
+    if let Some(p) = who {
+        req = req.bearer_auth(&p.token);
+    }
+    let resp = req.send().await.unwrap();
+    let status = resp.status().as_u16();
+    (status, resp.json().await.unwrap_or_default())
+}
+
+async fn download(srv: &TestServer, who: &Person, url: &str) -> (u16, Vec<u8>) {
+    let resp = srv.http.get(srv.url(url)).bearer_auth(&who.token).send().await.unwrap();
+    (resp.status().as_u16(), resp.bytes().await.unwrap().to_vec())
+}
+
+fn contains(haystack: &[u8], needle: &[u8]) -> bool {
+    haystack.windows(needle.len()).any(|w| w == needle)
+}
+
+#[tokio::test]
+async fn col_5_uploads_carry_a_purpose_and_image_metadata_is_stripped_before_storage() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let person = srv.person().await;
+
+        let dirty = jpeg_with_exif(64, 48);
+        assert!(contains(&dirty, b"GPSLatitude") && contains(&dirty, b"HUAWEI"));
+        let (status, body) = upload(&srv, Some(&person), "", dirty.clone()).await;
+        assert_eq!(
+            (status, body["errors"][0]["extensions"]["field"].as_str()),
+            (400, Some("purpose")),
+            "no purpose, no upload"
+        );
+        let (status, body) = upload(&srv, Some(&person), "?purpose=selfie", dirty.clone()).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (400, Some("BAD_USER_INPUT")));
+
+        let (status, body) = upload(&srv, Some(&person), "?purpose=avatar", dirty).await;
+        assert_eq!(status, 201, "{body:?}");
+        assert_eq!((body["purpose"].as_str(), body["contentType"].as_str()), (Some("avatar"), Some("image/jpeg")));
+        let (status, stored) = download(&srv, &person, body["url"].as_str().unwrap()).await;
+        assert_eq!(status, 200);
+        for marker in [&b"Exif"[..], b"GPS", b"HUAWEI", b"Mate70"] {
+            assert!(!contains(&stored, marker), "{} survived", String::from_utf8_lossy(marker));
+        }
+        let back = image::load_from_memory(&stored).unwrap();
+        assert_eq!((back.width(), back.height()), (64, 48), "the picture itself is kept");
+
+        // Also on disk: what the store holds is the cleaned image.
+        let rows = xqt_accounts::uploads::all_for(&srv.ctx, person.id).await.unwrap();
+        let on_disk = srv.ctx.files.get(&rows[0].storage_key).await.unwrap();
+        assert!(!contains(&on_disk, b"GPS"));
+
+        let (status, body) = upload(&srv, Some(&person), "?purpose=avatar", png_with_text(20, 20)).await;
+        assert_eq!((status, body["contentType"].as_str()), (201, Some("image/png")), "{body:?}");
+        let (_, stored) = download(&srv, &person, body["url"].as_str().unwrap()).await;
+        assert!(!contains(&stored, b"tEXt") && !contains(&stored, b"GPS") && !contains(&stored, b"iPhone"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn uploads_are_refused_clearly_and_read_only_by_those_allowed() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, stranger, admin) = (srv.person().await, srv.person().await, srv.admin().await);
+        let (status, body) = upload(&srv, None, "?purpose=avatar", jpeg_with_exif(8, 8)).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (401, Some("UNAUTHENTICATED")));
+        let (status, body) =
+            upload(&srv, Some(&owner), "?purpose=avatar", b"%PDF-1.7 this is not an image".to_vec()).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["field"].as_str()), (400, Some("file")));
+        let (status, body) = upload(&srv, Some(&owner), "?purpose=avatar", vec![0xFF; 2 * 1024 * 1024 + 1]).await;
+        assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (413, Some("PAYLOAD_TOO_LARGE")));
+        assert!(
+            xqt_accounts::uploads::all_for(&srv.ctx, owner.id).await.unwrap().is_empty(),
+            "nothing stored from refused uploads"
+        );
+
+        let (_, body) = upload(&srv, Some(&owner), "?purpose=avatar", jpeg_with_exif(8, 8)).await;
+        let url = body["url"].as_str().unwrap();
+        assert_eq!(download(&srv, &stranger, url).await.0, 404, "others cannot fetch it (or learn it exists)");
+        assert_eq!(download(&srv, &admin, url).await.0, 200);
+        assert_eq!(download(&srv, &owner, "/files/not-an-id").await.0, 404);
+
+        // Someone else's upload cannot become your avatar.
+        let set = "mutation($f: ID) { updateProfile(input: { avatarFileId: $f }) { avatarUrl } }";
+        let a = srv.gql(set, json!({ "f": body["id"] }), Some(&stranger.token)).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn col_8_every_profile_field_is_the_persons_to_edit_and_none_is_required() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let person = srv.person().await;
+        let fields = "avatarUrl nickname username gender birthDate phone hasPassword";
+        let me = srv.gql(&format!("{{ me {{ {fields} }} }}"), json!({}), Some(&person.token)).await;
+        assert_eq!(
+            me.body["data"]["me"],
+            json!({ "avatarUrl": null, "nickname": null, "username": null, "gender": null, "birthDate": null, "phone": person.phone, "hasPassword": false }),
+            "a phone is all an account needs"
+        );
+
+        let (_, file) = upload(&srv, Some(&person), "?purpose=avatar", jpeg_with_exif(16, 16)).await;
+        let update = format!("mutation($i: UpdateProfileInput!) {{ updateProfile(input: $i) {{ {fields} }} }}");
+        let a = srv
+            .gql(&update, json!({ "i": { "avatarFileId": file["id"], "nickname": "小明", "username": "xiaoming", "gender": "FEMALE", "birthDate": "2003-09-01" } }), Some(&person.token))
+            .await;
+        let me = &a.body["data"]["updateProfile"];
+        assert_eq!(me["avatarUrl"], file["url"]);
+        assert_eq!((me["nickname"].as_str(), me["username"].as_str(), me["gender"].as_str(), me["birthDate"].as_str()), (Some("小明"), Some("xiaoming"), Some("FEMALE"), Some("2003-09-01")));
+
+        // Password and phone are the person's to change too.
+        let a = srv.gql("mutation { setPassword(newPassword: \"Xq7!tong-2026\") }", json!({}), Some(&person.token)).await;
+        assert_eq!(a.body["data"]["setPassword"], true);
+        let new_phone = random_phone();
+        srv.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": new_phone }), None).await;
+        let code = srv.sms_code(&new_phone).await;
+        let a = srv.gql("mutation($p: String!, $c: String!) { changePhone(newPhone: $p, code: $c) { phone } }", json!({ "p": new_phone, "c": code }), Some(&person.token)).await;
+        assert_eq!(a.body["data"]["changePhone"]["phone"], new_phone.as_str());
+        let again = srv.sign_in(&new_phone).await;
+        assert_eq!(again.id, person.id, "the account moved to the new number");
+
+        // Everything can be cleared again, too.
+        let a = srv.gql(&update, json!({ "i": { "avatarFileId": null, "nickname": null, "username": null, "gender": null, "birthDate": null } }), Some(&again.token)).await;
+        let me = &a.body["data"]["updateProfile"];
+        assert_eq!((me["avatarUrl"].clone(), me["nickname"].clone(), me["gender"].clone()), (json!(null), json!(null), json!(null)));
+
+        let taken = srv.person().await;
+        srv.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": taken.phone }), None).await;
+        let code = srv.sms_code(&taken.phone).await;
+        let a = srv.gql("mutation($p: String!, $c: String!) { changePhone(newPhone: $p, code: $c) { phone } }", json!({ "p": taken.phone, "c": code }), Some(&again.token)).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "a number that has an account");
+    })
+    .await;
+}
