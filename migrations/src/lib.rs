@@ -10,6 +10,7 @@ mod m20261122_000003_accounts_identity;
 mod m20261122_000004_accounts_organizations;
 mod m20261122_000005_accounts_partners;
 mod m20261122_000006_accounts_files;
+mod m20261122_000007_accounts_reports;
 
 pub struct Migrator;
 
@@ -23,6 +24,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000004_accounts_organizations::Migration),
             Box::new(m20261122_000005_accounts_partners::Migration),
             Box::new(m20261122_000006_accounts_files::Migration),
+            Box::new(m20261122_000007_accounts_reports::Migration),
         ]
     }
 }

@@ -12,6 +12,7 @@ mod password;
 pub mod phone;
 mod privacy;
 pub mod profile;
+pub mod reports;
 pub mod review;
 pub mod service;
 pub mod sms;
@@ -22,7 +23,7 @@ use std::sync::Arc;
 
 use xqt_kernel::Module;
 use xqt_kernel::config::Config;
-use xqt_kernel::module::{Authenticator, PersonalData, Purpose, RetentionRule, Scope};
+use xqt_kernel::module::{Authenticator, CancellationBlockers, PersonalData, Purpose, RetentionRule, Scope};
 
 pub use error::AccountsError;
 
@@ -54,6 +55,10 @@ impl Module for Accounts {
 
     fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
         privacy::retention_rules(config.accounts.security_log_days)
+    }
+
+    fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {
+        Some(Arc::new(privacy::ReportsAndRestrictions))
     }
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {

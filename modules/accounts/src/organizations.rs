@@ -158,6 +158,7 @@ async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResul
 }
 
 pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Details) -> AppResult<org::Model> {
+    crate::reports::require_unrestricted(ctx, creator, "create_organization").await?;
     let d = details.validated()?;
     let name =
         d.name.ok_or(AccountsError::Invalid { field: "name", message: "an organisation needs a name".into() })?;

@@ -10,7 +10,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::module::{
-    Authenticator, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule,
+    Authenticator, Blocker, CancellationBlockers, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction,
+    RetentionRule,
 };
 use xqt_kernel::{AppContext, AppResult};
 
@@ -119,6 +120,8 @@ impl PersonalData for AccountsData {
                 "id": f.id, "purpose": f.purpose, "contentType": f.content_type, "size": f.size, "sha256": f.sha256,
                 "createdAt": f.created_at, "url": format!("/files/{}", f.id),
             })).collect::<Vec<_>>(),
+            "reportsFiled": crate::reports::filed_by(ctx, user_id).await?,
+            "restrictions": crate::reports::restrictions_of(ctx, user_id).await?,
             "memberships": crate::organizations::memberships(ctx, user_id).await?.iter().map(|m| json!({
                 "organizationId": m.organization_id, "role": m.role, "joinedAt": m.joined_at,
             })).collect::<Vec<_>>(),
@@ -140,6 +143,9 @@ impl PersonalData for AccountsData {
         }
         if erasure.covers(UPLOADS) {
             touched += crate::uploads::delete_for(ctx, user_id).await?;
+        }
+        if erasure.covers(ACCOUNT) {
+            touched += crate::reports::forget_reporter(ctx, user_id).await?;
         }
         if erasure.covers(MEMBERSHIP) {
             use crate::entity::organization_member as member;
@@ -234,6 +240,15 @@ pub fn retention_rules(security_log_days: i64) -> Vec<RetentionRule> {
             apply: Arc::new(SmsRetention),
         },
     ]
+}
+
+pub struct ReportsAndRestrictions;
+
+#[async_trait]
+impl CancellationBlockers for ReportsAndRestrictions {
+    async fn blockers(&self, ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
+        crate::reports::blockers(ctx, user).await
+    }
 }
 
 pub struct Sessions;

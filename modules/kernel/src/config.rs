@@ -44,6 +44,8 @@ pub struct Config {
     /// Key that seals personal identifiers at rest and keys their lookup hashes. Required in
     /// production; elsewhere kept in `<data_dir>/data.key`, created on first start.
     pub data_key: Option<String>,
+    /// A holiday calendar file replacing the built-in one (same TOML shape), for a new year's notice.
+    pub calendar_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     pub accounts: AccountsConfig,
@@ -120,6 +122,7 @@ impl Default for Config {
             redis_prefix: "xqt:".into(),
             token_secret: None,
             data_key: None,
+            calendar_file: None,
             trust_forwarded_for: false,
             accounts: AccountsConfig::default(),
             log_format: LogFormat::Text,

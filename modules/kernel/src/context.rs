@@ -7,6 +7,7 @@ use sea_orm::DatabaseConnection;
 use crate::auth::{AccessTokens, Authenticated};
 use crate::bus::{EventBus, MemoryBus, RedisBus};
 use crate::cache::{Cache, MemoryCache, RedisCache};
+use crate::calendar::WorkCalendar;
 use crate::clock::{Clock, SystemClock};
 use crate::config::Config;
 use crate::crypto::DataKeys;
@@ -29,6 +30,7 @@ pub struct AppContext {
     pub tokens: AccessTokens,
     pub keys: DataKeys,
     pub files: FileStore,
+    pub calendar: Arc<WorkCalendar>,
 }
 
 /// One component's readiness, for `/readyz`.
@@ -61,7 +63,21 @@ impl AppContext {
         };
         let keys = DataKeys::load(config.data_key.as_deref(), &config.data_dir)?;
         let files = FileStore::local(&config.data_dir.join("files"))?;
+        let calendar = match &config.calendar_file {
+            Some(path) => WorkCalendar::from_file(path)?,
+            None => WorkCalendar::built_in(),
+        };
+        let this_year = chrono::Datelike::year(&clock.now());
+        for year in [this_year, this_year + 1] {
+            if !calendar.covers(year) {
+                tracing::warn!(
+                    year,
+                    "the holiday calendar has no data for this year; deadlines count weekends only until it is added"
+                );
+            }
+        }
         Ok(Self {
+            calendar: Arc::new(calendar),
             keys,
             files,
             config: Arc::new(config),

@@ -3,6 +3,7 @@
 pub mod auth;
 pub mod bus;
 pub mod cache;
+pub mod calendar;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -6,6 +6,8 @@ pub mod organization_invite;
 pub mod organization_member;
 pub mod partner;
 pub mod refresh_token;
+pub mod report;
+pub mod restriction;
 pub mod security_event;
 pub mod session;
 pub mod sms_message;

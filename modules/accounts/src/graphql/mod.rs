@@ -2,16 +2,27 @@ mod mutation;
 mod organizations;
 mod partners;
 mod query;
+mod reports;
 mod types;
 
 /// People and organisations, one root each so the files stay small.
 #[derive(Default, async_graphql::MergedObject)]
 #[graphql(name = "AccountsQueryRoot")]
-pub struct Query(query::AccountsQuery, organizations::OrganizationsQuery, partners::PartnersQuery);
+pub struct Query(
+    query::AccountsQuery,
+    organizations::OrganizationsQuery,
+    partners::PartnersQuery,
+    reports::ReportsQuery,
+);
 
 #[derive(Default, async_graphql::MergedObject)]
 #[graphql(name = "AccountsMutationRoot")]
-pub struct Mutation(mutation::AccountsMutation, organizations::OrganizationsMutation, partners::PartnersMutation);
+pub struct Mutation(
+    mutation::AccountsMutation,
+    organizations::OrganizationsMutation,
+    partners::PartnersMutation,
+    reports::ReportsMutation,
+);
 pub use types::{AuthPayload, Me, SecurityEvent, Session};
 
 /// Accounts has no subscriptions (an ended session closes its sockets in the server).

@@ -1,0 +1,362 @@
+//! Reports and complaints, their handling within 15 working days, and the restrictions an upheld
+//! one can bring. Open reports against an account and its active restrictions block cancelling
+//! it (M 附件一); other modules file reports about their objects through `file`.
+
+use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use uuid::Uuid;
+use xqt_kernel::module::Blocker;
+use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
+use xqt_notifications::service::{NewNotification, notify};
+
+use crate::entity::{report, restriction};
+use crate::error::AccountsError;
+
+/// Reports are handled within this many working days of filing.
+pub const HANDLE_WITHIN_WORKING_DAYS: u32 = 15;
+pub const CATEGORIES: [&str; 6] = ["spam", "fraud", "harassment", "illegal", "impersonation", "other"];
+pub const ACTIONS: [&str; 3] = ["post", "chat", "create_organization"];
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum State {
+    Open,
+    Investigating,
+    Upheld,
+    Dismissed,
+}
+
+impl State {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            State::Open => "open",
+            State::Investigating => "investigating",
+            State::Upheld => "upheld",
+            State::Dismissed => "dismissed",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [State::Open, State::Investigating, State::Upheld, State::Dismissed].into_iter().find(|st| st.as_str() == s)
+    }
+    pub fn is_open(self) -> bool {
+        matches!(self, State::Open | State::Investigating)
+    }
+}
+
+/// What is reported: the account responsible, and the thing itself.
+#[derive(Debug, Clone)]
+pub struct Subject {
+    pub module: &'static str,
+    pub kind: &'static str,
+    pub id: Option<Uuid>,
+    pub responsible_user: Option<Uuid>,
+    pub organization: Option<Uuid>,
+}
+
+/// A restriction to impose with an upheld report.
+#[derive(Debug, Clone)]
+pub struct RestrictionSpec {
+    pub actions: Vec<String>,
+    /// `None`: until lifted.
+    pub days: Option<i64>,
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Decision {
+    Investigate,
+    Uphold,
+    Dismiss,
+}
+
+fn china_today(now: DateTime<Utc>) -> NaiveDate {
+    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
+}
+
+/// Files a report. The reporter cannot report themselves, must describe it, and may attach an
+/// evidence image of their own (`report_evidence` upload).
+pub async fn file(
+    ctx: &AppContext,
+    reporter: Uuid,
+    subject: Subject,
+    category: &str,
+    description: &str,
+    evidence: Option<Uuid>,
+) -> AppResult<report::Model> {
+    if !CATEGORIES.contains(&category) {
+        return Err(
+            AccountsError::Invalid { field: "category", message: format!("one of {}", CATEGORIES.join(", ")) }.into()
+        );
+    }
+    let description = description.trim();
+    if !(5..=1000).contains(&description.chars().count()) {
+        return Err(AccountsError::Invalid { field: "description", message: "5 to 1000 characters".into() }.into());
+    }
+    if subject.responsible_user == Some(reporter) {
+        return Err(AppError::bad_input("userId", "you cannot report yourself"));
+    }
+    if let Some(user) = subject.responsible_user
+        && crate::service::find(ctx, user).await?.is_none()
+    {
+        return Err(AppError::not_found("account"));
+    }
+    if let Some(org) = subject.organization
+        && crate::organizations::find(ctx, org).await?.is_none()
+    {
+        return Err(AppError::not_found("organization"));
+    }
+    let evidence = match evidence {
+        Some(id) => Some(crate::uploads::owned(ctx, reporter, id, crate::uploads::Purpose::ReportEvidence).await?.id),
+        None => None,
+    };
+    let mut same = report::Entity::find()
+        .filter(report::Column::ReporterId.eq(reporter))
+        .filter(report::Column::SubjectModule.eq(subject.module))
+        .filter(report::Column::SubjectKind.eq(subject.kind))
+        .filter(report::Column::State.is_in([State::Open.as_str(), State::Investigating.as_str()]));
+    same = match (subject.id, subject.responsible_user, subject.organization) {
+        (Some(id), _, _) => same.filter(report::Column::SubjectId.eq(id)),
+        (None, Some(u), _) => same.filter(report::Column::TargetUserId.eq(u)),
+        (None, None, Some(o)) => same.filter(report::Column::TargetOrganizationId.eq(o)),
+        (None, None, None) => return Err(AppError::bad_input("subject", "say what is reported")),
+    };
+    if same.one(&ctx.db).await?.is_some() {
+        return Err(AppError::conflict("you already have an open report about this"));
+    }
+    let now = ctx.clock.now();
+    let row = report::ActiveModel {
+        id: Set(ids::new_id()),
+        reporter_id: Set(Some(reporter)),
+        target_user_id: Set(subject.responsible_user),
+        target_organization_id: Set(subject.organization),
+        subject_module: Set(subject.module.into()),
+        subject_kind: Set(subject.kind.into()),
+        subject_id: Set(subject.id),
+        category: Set(category.into()),
+        description: Set(description.into()),
+        evidence_file_id: Set(evidence),
+        state: Set(State::Open.as_str().into()),
+        resolution: Set(None),
+        reviewer_id: Set(None),
+        created_at: Set(now),
+        due_on: Set(ctx.calendar.add_working_days(china_today(now), HANDLE_WITHIN_WORKING_DAYS)),
+        resolved_at: Set(None),
+    }
+    .insert(&ctx.db)
+    .await?;
+    tracing::info!(report = %row.id, kind = subject.kind, "report filed");
+    Ok(row)
+}
+
+/// Working days left until the report is due (negative: overdue).
+pub fn days_left(ctx: &AppContext, r: &report::Model) -> i64 {
+    ctx.calendar.working_days_between(china_today(ctx.clock.now()), r.due_on)
+}
+
+/// A reviewer takes a report up, upholds it (optionally restricting the account) or dismisses
+/// it; either outcome needs a reason, which the reporter is told.
+pub async fn review(
+    ctx: &AppContext,
+    reviewer: Uuid,
+    id: Uuid,
+    decision: Decision,
+    reason: Option<&str>,
+    restrict: Option<RestrictionSpec>,
+) -> AppResult<report::Model> {
+    let current = report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("report"))?;
+    let from = State::parse(&current.state).ok_or_else(|| AppError::internal("unknown report state"))?;
+    let to = match (from, decision) {
+        (State::Open, Decision::Investigate) => State::Investigating,
+        (State::Open | State::Investigating, Decision::Uphold) => State::Upheld,
+        (State::Open | State::Investigating, Decision::Dismiss) => State::Dismissed,
+        _ => return Err(AppError::conflict(format!("the report is already {}", from.as_str()))),
+    };
+    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    if to != State::Investigating && reason.is_none() {
+        return Err(AppError::bad_input("reason", "say why; the reporter is told"));
+    }
+    if restrict.is_some() && (to != State::Upheld || current.target_user_id.is_none()) {
+        return Err(AppError::bad_input("restrict", "only an upheld report about an account restricts it"));
+    }
+    if let Some(spec) = &restrict {
+        check_restriction(spec)?;
+    }
+    let now = ctx.clock.now();
+    let mut update = report::Entity::update_many()
+        .col_expr(report::Column::State, Expr::value(to.as_str()))
+        .col_expr(report::Column::ReviewerId, Expr::value(reviewer))
+        .filter(report::Column::Id.eq(id))
+        .filter(report::Column::State.eq(from.as_str()));
+    if to != State::Investigating {
+        update = update
+            .col_expr(report::Column::Resolution, Expr::value(reason.map(str::to_owned)))
+            .col_expr(report::Column::ResolvedAt, Expr::value(now));
+    }
+    if update.exec(&ctx.db).await?.rows_affected == 0 {
+        return Err(AppError::conflict("the report changed meanwhile; reload it"));
+    }
+    if let (Some(spec), Some(user)) = (restrict, current.target_user_id) {
+        restriction::ActiveModel {
+            id: Set(ids::new_id()),
+            user_id: Set(user),
+            report_id: Set(Some(id)),
+            actions: Set(spec.actions.join(" ")),
+            reason: Set(reason.unwrap_or_default().to_owned()),
+            ends_at: Set(spec.days.map(|d| now + Duration::days(d))),
+            lifted_at: Set(None),
+            created_by: Set(reviewer),
+            created_at: Set(now),
+        }
+        .insert(&ctx.db)
+        .await?;
+        let body = format!(
+            "因违反平台规则（{}），你的账号受到限制：{}。",
+            reason.unwrap_or_default(),
+            spec.actions.join("、")
+        );
+        notify(
+            ctx,
+            NewNotification {
+                user_id: user, kind: "account.restricted".into(), title: "账号受到限制".into(), body
+            },
+        )
+        .await?;
+    }
+    if let (Some(reporter), true) = (current.reporter_id, to != State::Investigating) {
+        let verdict = if to == State::Upheld { "已核实并处理" } else { "经核查未予支持" };
+        let body = format!("你的举报{verdict}：{}", reason.unwrap_or_default());
+        notify(
+            ctx,
+            NewNotification {
+                user_id: reporter,
+                kind: format!("report.{}", to.as_str()),
+                title: "举报处理结果".into(),
+                body,
+            },
+        )
+        .await?;
+    }
+    report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("report"))
+}
+
+fn check_restriction(spec: &RestrictionSpec) -> AppResult<()> {
+    if spec.actions.is_empty() || spec.actions.iter().any(|a| !ACTIONS.contains(&a.as_str())) {
+        return Err(AccountsError::Invalid {
+            field: "restrict.actions",
+            message: format!("some of {}", ACTIONS.join(", ")),
+        }
+        .into());
+    }
+    if spec.days.is_some_and(|d| !(1..=3650).contains(&d)) {
+        return Err(AccountsError::Invalid {
+            field: "restrict.days",
+            message: "1 to 3650, or none for until lifted".into(),
+        }
+        .into());
+    }
+    Ok(())
+}
+
+/// Restrictions in force on the account now.
+pub async fn active_restrictions(ctx: &AppContext, user: Uuid) -> AppResult<Vec<restriction::Model>> {
+    let now = ctx.clock.now();
+    Ok(restriction::Entity::find()
+        .filter(restriction::Column::UserId.eq(user))
+        .filter(restriction::Column::LiftedAt.is_null())
+        .filter(Condition::any().add(restriction::Column::EndsAt.is_null()).add(restriction::Column::EndsAt.gt(now)))
+        .order_by_asc(restriction::Column::CreatedAt)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// Refuses `action` for a restricted account (FORBIDDEN with reason `RESTRICTED`).
+pub async fn require_unrestricted(ctx: &AppContext, user: Uuid, action: &str) -> AppResult<()> {
+    let found = active_restrictions(ctx, user).await?;
+    if let Some(r) = found.iter().find(|r| r.actions.split_whitespace().any(|a| a == action)) {
+        let until = r.ends_at.map_or("until lifted".to_owned(), |t| format!("until {}", t.to_rfc3339()));
+        return Err(AppError::new(ErrorCode::Forbidden, format!("the account may not {action} {until}: {}", r.reason))
+            .with("reason", "RESTRICTED"));
+    }
+    Ok(())
+}
+
+pub async fn lift(ctx: &AppContext, id: Uuid) -> AppResult<bool> {
+    Ok(restriction::Entity::update_many()
+        .col_expr(restriction::Column::LiftedAt, Expr::value(ctx.clock.now()))
+        .filter(restriction::Column::Id.eq(id))
+        .filter(restriction::Column::LiftedAt.is_null())
+        .exec(&ctx.db)
+        .await?
+        .rows_affected
+        > 0)
+}
+
+pub async fn filed_by(ctx: &AppContext, reporter: Uuid) -> AppResult<Vec<report::Model>> {
+    Ok(report::Entity::find()
+        .filter(report::Column::ReporterId.eq(reporter))
+        .order_by_desc(report::Column::Id)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// `limit + 1` reports in a state, oldest (most urgent) first.
+pub async fn queue(ctx: &AppContext, state: State, page: &PageRequest) -> AppResult<Vec<report::Model>> {
+    let parse = |key: &String, field: &'static str| {
+        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+    };
+    let mut q = report::Entity::find().filter(report::Column::State.eq(state.as_str()));
+    if let Some(after) = &page.after {
+        q = q.filter(report::Column::Id.gt(parse(after, "after")?));
+    }
+    if let Some(before) = &page.before {
+        q = q.filter(report::Column::Id.lt(parse(before, "before")?));
+    }
+    q = match page.direction {
+        Direction::Forward => q.order_by_asc(report::Column::Id),
+        Direction::Backward => q.order_by_desc(report::Column::Id),
+    };
+    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+}
+
+/// Why the account cannot be cancelled now: open reports against it and restrictions in force.
+pub async fn blockers(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
+    let open = report::Entity::find()
+        .filter(report::Column::TargetUserId.eq(user))
+        .filter(report::Column::State.is_in([State::Open.as_str(), State::Investigating.as_str()]))
+        .all(&ctx.db)
+        .await?;
+    let mut out: Vec<Blocker> = open
+        .iter()
+        .map(|r| Blocker {
+            code: "open_report".into(),
+            description: format!(
+                "a {} report filed on {} is still being handled",
+                r.category,
+                china_today(r.created_at)
+            ),
+        })
+        .collect();
+    out.extend(active_restrictions(ctx, user).await?.iter().map(|r| Blocker {
+        code: "restricted".into(),
+        description: format!(
+            "restricted from {} {}",
+            r.actions.replace(' ', ", "),
+            r.ends_at.map_or("until lifted".to_owned(), |t| format!("until {}", t.to_rfc3339()))
+        ),
+    }));
+    Ok(out)
+}
+
+/// Reports filed by the person lose their reporter (they stay, for the account reported).
+pub async fn forget_reporter(ctx: &AppContext, reporter: Uuid) -> AppResult<u64> {
+    Ok(report::Entity::update_many()
+        .col_expr(report::Column::ReporterId, Expr::value(Option::<Uuid>::None))
+        .filter(report::Column::ReporterId.eq(reporter))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected)
+}
+
+pub async fn restrictions_of(ctx: &AppContext, user: Uuid) -> AppResult<Vec<restriction::Model>> {
+    Ok(restriction::Entity::find().filter(restriction::Column::UserId.eq(user)).all(&ctx.db).await?)
+}
