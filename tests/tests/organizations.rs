@@ -107,7 +107,7 @@ async fn invites_bring_members_in_with_their_roles_and_managers_manage_them() {
 async fn verification_by_credit_code_and_what_outsiders_see() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let (owner, outsider, admin) = (srv.person().await, srv.person().await, srv.admin().await);
+        let (owner, outsider, admin) = (srv.verified_person().await, srv.verified_person().await, srv.admin().await);
         let company = create(&srv, &owner, "ENTERPRISE", "某某科技有限公司").await;
         assert_eq!(srv.gql(ORG, json!({ "id": company }), Some(&outsider.token)).await.body["data"]["organization"], Value::Null, "unverified: invisible");
 
@@ -146,7 +146,7 @@ async fn verification_by_credit_code_and_what_outsiders_see() {
 async fn outsiders_cannot_change_an_organisation_in_any_way() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let (owner, outsider, admin) = (srv.person().await, srv.person().await, srv.admin().await);
+        let (owner, outsider, admin) = (srv.verified_person().await, srv.verified_person().await, srv.admin().await);
         let hidden = create(&srv, &owner, "SCHOOL", "未认证学校").await;
         let public = create(&srv, &owner, "SCHOOL", "已认证学校").await;
         approve(&srv, &owner, &admin, &public, 7).await;
@@ -206,7 +206,7 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (owner, admin) = (srv.person().await, srv.admin().await);
-        // ID number (valid sample) and credit code.
+        // ID number (valid sample) and credit code; the real name is approved before the organisation.
         let id = "11010519491231002X";
         srv.gql(
             "mutation($i: String!) { submitIdentityVerification(realName: \"测试\", idNumber: $i) { id } }",
@@ -214,6 +214,15 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
             Some(&owner.token),
         )
         .await;
+        let ivs = xqt_accounts::entity::identity_verification::Entity::find().all(&srv.ctx.db).await.unwrap();
+        for action in ["START", "APPROVE"] {
+            srv.gql(
+                "mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }",
+                json!({ "id": ivs[0].id, "a": action }),
+                Some(&admin.token),
+            )
+            .await;
+        }
         let company = create(&srv, &owner, "ENTERPRISE", "加密测试公司").await;
         let code = credit_code(99);
         approve(&srv, &owner, &admin, &company, 99).await;
@@ -249,6 +258,41 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
                 .unwrap()
                 .is_some()
         );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn col_1_sign_up_takes_a_phone_and_code_and_being_seen_takes_a_verified_real_name() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        // Sign-up: a phone and an SMS code, nothing else.
+        let person = srv.person().await;
+        let a = srv.gql("mutation { updateProfile(input: { nickname: \"新用户\" }) { nickname } }", json!({}), Some(&person.token)).await;
+        assert_eq!(a.body["data"]["updateProfile"]["nickname"], "新用户", "unverified people can sign in and edit their profile");
+        let company = create(&srv, &person, "ENTERPRISE", "尚未认证的公司").await;
+
+        // What others and partners see needs a verified real name first.
+        let a = srv.gql(SUBMIT, json!({ "id": company, "c": credit_code(5) }), Some(&person.token)).await;
+        assert_eq!((a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()), (Some("FORBIDDEN"), Some("VERIFICATION_REQUIRED")));
+        let p = srv.gql("mutation { createPartner(name: \"可见性测试\") { id } }", json!({}), Some(&admin.token)).await;
+        let pid = p.body["data"]["createPartner"]["id"].clone();
+        let t = srv.gql("mutation($p: ID!) { createPartnerToken(partnerId: $p, name: \"r\", scopes: [\"accounts:organizations.read\"], validDays: 30) { secret } }", json!({ "p": pid }), Some(&admin.token)).await;
+        let partner = t.body["data"]["createPartnerToken"]["secret"].as_str().unwrap().to_owned();
+        assert_eq!(srv.gql(ORG, json!({ "id": company }), Some(&partner)).await.body["data"]["organization"], Value::Null, "partners do not see it");
+
+        let a = srv.gql("mutation($i: String!) { submitIdentityVerification(realName: \"周九\", idNumber: $i) { id } }", json!({ "i": "11010519491231002X" }), Some(&person.token)).await;
+        let iv = a.body["data"]["submitIdentityVerification"]["id"].clone();
+        for action in ["START", "APPROVE"] {
+            srv.gql("mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }", json!({ "id": iv, "a": action }), Some(&admin.token)).await;
+        }
+        let a = srv.gql(SUBMIT, json!({ "id": company, "c": credit_code(5) }), Some(&person.token)).await;
+        assert_eq!(a.body["data"]["submitOrganizationVerification"]["verification"], "SUBMITTED", "{:?}", a.body);
+        for action in ["START", "APPROVE"] {
+            srv.gql(REVIEW, json!({ "id": company, "a": action }), Some(&admin.token)).await;
+        }
+        assert_eq!(srv.gql(ORG, json!({ "id": company }), Some(&partner)).await.body["data"]["organization"]["name"], "尚未认证的公司");
     })
     .await;
 }

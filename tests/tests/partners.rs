@@ -24,7 +24,7 @@ async fn token(srv: &TestServer, admin: &Person, partner: &str, scopes: &[&str],
 }
 
 async fn approved_org(srv: &TestServer, admin: &Person) -> String {
-    let owner = srv.person().await;
+    let owner = srv.verified_person().await;
     let a = srv.gql("mutation { createOrganization(kind: ENTERPRISE, input: { name: \"合作企业\", address: \"不公开的地址\" }) { id } }", json!({}), Some(&owner.token)).await;
     let id = a.body["data"]["createOrganization"]["id"].as_str().unwrap().to_owned();
     srv.gql(

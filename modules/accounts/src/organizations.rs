@@ -232,6 +232,7 @@ pub async fn submit_verification(
     licence_file: Option<Uuid>,
 ) -> AppResult<org::Model> {
     let current = require_manager(ctx, org_id, user).await?;
+    crate::verification::require_verified(ctx, user).await?;
     let code = check_credit_code(credit_code)?;
     let licence = match licence_file {
         Some(id) => Some(crate::uploads::owned(ctx, user, id, crate::uploads::Purpose::Licence).await?.id),

@@ -68,6 +68,16 @@ pub async fn is_verified(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
     Ok(latest(ctx, user).await?.is_some_and(|v| v.state == ReviewState::Approved.as_str()))
 }
 
+/// Refuses people whose real name is not approved (FORBIDDEN, reason `VERIFICATION_REQUIRED`):
+/// what others or partners can see — organisation verification now; posts and chat later —
+/// needs a verified real name (COL-1; Cybersecurity Law Art. 24).
+pub async fn require_verified(ctx: &AppContext, user: Uuid) -> AppResult<()> {
+    if is_verified(ctx, user).await? {
+        return Ok(());
+    }
+    Err(AppError::forbidden("verify your real name first").with("reason", "VERIFICATION_REQUIRED"))
+}
+
 pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &str) -> AppResult<iv::Model> {
     let real_name = check_real_name(real_name)?;
     let id_number = check_id_number(id_number, today(ctx))?;
