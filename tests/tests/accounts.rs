@@ -439,3 +439,95 @@ async fn an_admin_created_by_the_operator_signs_in_with_the_admin_role() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn can_4_erasing_an_account_ends_its_sessions_at_once_and_removes_its_records() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let victim = srv.verified_person().await;
+        let q = "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }";
+        srv.gql(q, json!({ "i": { "nickname": "将注销", "username": "leaving_user" } }), Some(&victim.token)).await;
+        srv.gql(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&victim.token)).await;
+        let img = {
+            let mut out = std::io::Cursor::new(Vec::new());
+            image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
+                .write_to(&mut out, image::ImageFormat::Png)
+                .unwrap();
+            out.into_inner()
+        };
+        let up: Value = srv
+            .http
+            .post(srv.url("/files?purpose=avatar"))
+            .bearer_auth(&victim.token)
+            .body(img)
+            .send()
+            .await
+            .unwrap()
+            .json()
+            .await
+            .unwrap();
+        srv.gql(q, json!({ "i": { "avatarFileId": up["id"] } }), Some(&victim.token)).await;
+        srv.gql(
+            "mutation { createOrganization(kind: SCHOOL, input: { name: \"注销者的学校\" }) { id } }",
+            json!({}),
+            Some(&victim.token),
+        )
+        .await;
+        let mut ws = srv.ws_as(&victim.token).await;
+        let storage_key = xqt_accounts::uploads::all_for(&srv.ctx, victim.id).await.unwrap()[0].storage_key.clone();
+
+        // What account cancellation runs, through every module's handler.
+        let erased =
+            srv.ctx.modules.erase(&srv.ctx, victim.id, &xqt_kernel::module::Erasure::Everything).await.unwrap();
+        assert!(erased["accounts"] > 0);
+
+        // Tokens and sockets die at once; signing in fails.
+        assert_eq!(ws.close_code().await, 4403);
+        assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&victim.token)).await.status, 401);
+        assert_eq!(srv.gql(REFRESH, json!({ "t": victim.refresh_token }), None).await.code(), Some("UNAUTHENTICATED"));
+        for login in [victim.phone.as_str(), "leaving_user"] {
+            assert_eq!(
+                password_sign_in(&srv, login, "Xq7!tong-2026", json!({})).await.code(),
+                Some("UNAUTHENTICATED"),
+                "{login}"
+            );
+        }
+
+        // The records are gone: login data, profile, avatar, memberships, security log, identity.
+        let row = xqt_accounts::entity::user::Entity::find_by_id(victim.id).one(&srv.ctx.db).await.unwrap().unwrap();
+        assert_eq!(
+            (
+                row.phone_hash,
+                row.phone_sealed,
+                row.username,
+                row.nickname,
+                row.password_hash,
+                row.avatar_file_id,
+                row.status.as_str()
+            ),
+            (None, None, None, None, None, None, "erased")
+        );
+        let export = srv.ctx.modules.export(&srv.ctx, victim.id).await.unwrap();
+        for key in ["sessions", "securityLog", "uploads", "memberships", "identityVerifications", "smsMessages"] {
+            assert_eq!(export["accounts"][key], json!([]), "{key}");
+        }
+        assert_eq!(
+            srv.ctx.files.get(&storage_key).await.unwrap_err().code(),
+            xqt_kernel::ErrorCode::NotFound,
+            "the avatar's bytes too"
+        );
+
+        // The phone is free: signing up with it again makes an unrelated account.
+        b.clock.advance(Span::seconds(61));
+        let again = srv.sign_in(&victim.phone).await;
+        assert_ne!(again.id, victim.id);
+        let me = srv
+            .gql("{ me { nickname username verified } myOrganizations { role } }", json!({}), Some(&again.token))
+            .await;
+        assert_eq!(
+            me.body["data"],
+            json!({ "me": { "nickname": null, "username": null, "verified": false }, "myOrganizations": [] })
+        );
+    })
+    .await;
+}

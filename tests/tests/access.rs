@@ -1,0 +1,163 @@
+//! SEC-5: every root field is authorised. A stranger tries each query and mutation against a
+//! victim who has data everywhere; nothing of the victim's is read or changed. The test also
+//! checks it covered every root field the schema has, so a new field cannot skip this.
+
+use std::collections::BTreeSet;
+
+use serde_json::{Value, json};
+use xqt_tests::{Answer, Person, TestServer, on_each_backend};
+
+struct Run<'a> {
+    srv: &'a TestServer,
+    exercised: BTreeSet<String>,
+}
+
+impl Run<'_> {
+    async fn call(&mut self, field: &str, query: &str, vars: Value, who: Option<&Person>) -> Answer {
+        self.exercised.insert(field.to_owned());
+        self.srv.gql(query, vars, who.map(|p| p.token.as_str())).await
+    }
+}
+
+async fn schema_fields(srv: &TestServer) -> BTreeSet<String> {
+    let a = srv
+        .gql("{ __schema { queryType { fields { name } } mutationType { fields { name } } } }", json!({}), None)
+        .await;
+    let mut out = BTreeSet::new();
+    for (root, key) in [("Query", "queryType"), ("Mutation", "mutationType")] {
+        for f in a.body["data"]["__schema"][key]["fields"].as_array().unwrap() {
+            out.insert(format!("{root}.{}", f["name"].as_str().unwrap()));
+        }
+    }
+    out
+}
+
+#[tokio::test]
+async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        let victim = srv.verified_person().await;
+        let third = srv.person().await;
+        let stranger = srv.person().await;
+
+        // The victim's data, everywhere.
+        srv.gql("mutation { updateProfile(input: { nickname: \"受害者\" }) { id } }", json!({}), Some(&victim.token)).await;
+        srv.gql("mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"t.secret\", title: \"给受害者的通知\" }) { id } }", json!({ "u": victim.id }), Some(&admin.token)).await;
+        let org = |name: &str| format!("mutation {{ createOrganization(kind: SCHOOL, input: {{ name: \"{name}\", address: \"保密地址\" }}) {{ id }} }}");
+        let hidden = srv.gql(&org("受害者的未认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
+        let public = srv.gql(&org("受害者的已认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
+        srv.gql("mutation($id: ID!) { submitOrganizationVerification(id: $id, creditCode: \"91350100M000100Y43\") { id } }", json!({ "id": public }), Some(&victim.token)).await;
+        for a in ["START", "APPROVE"] {
+            srv.gql("mutation($id: ID!, $a: ReviewAction!) { reviewOrganizationVerification(id: $id, action: $a) { id } }", json!({ "id": public, "a": a }), Some(&admin.token)).await;
+        }
+        let report = srv.gql("mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"受害者提交的举报\" }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await;
+        let report_id = report.body["data"]["report"]["id"].clone();
+        let victim_iv = xqt_accounts::verification::latest(&srv.ctx, victim.id).await.unwrap().unwrap().id;
+
+        let unread_before = srv.gql("{ unreadNotificationCount }", json!({}), Some(&victim.token)).await.body["data"]["unreadNotificationCount"].clone();
+        assert!(unread_before.as_i64().unwrap() >= 1);
+        let mut run = Run { srv: &srv, exercised: BTreeSet::new() };
+        let s = Some(&stranger);
+
+        // Admin-only fields: a signed-in stranger is FORBIDDEN, an anonymous caller UNAUTHENTICATED.
+        let admin_only: Vec<(&str, &str, Value)> = vec![
+            ("Query.identityVerificationQueue", "{ identityVerificationQueue { edges { cursor } } }", json!({})),
+            ("Query.organizationVerificationQueue", "{ organizationVerificationQueue { edges { cursor } } }", json!({})),
+            ("Query.partners", "{ partners { id } }", json!({})),
+            ("Query.reportQueue", "{ reportQueue { edges { cursor } } }", json!({})),
+            ("Mutation.reviewIdentityVerification", "mutation($id: ID!) { reviewIdentityVerification(id: $id, action: START) { state } }", json!({ "id": victim_iv })),
+            ("Mutation.reviewOrganizationVerification", "mutation($id: ID!) { reviewOrganizationVerification(id: $id, action: START) { id } }", json!({ "id": hidden })),
+            ("Mutation.createPartner", "mutation { createPartner(name: \"冒名合作方\") { id } }", json!({})),
+            ("Mutation.createPartnerToken", "mutation($id: ID!) { createPartnerToken(partnerId: $id, name: \"x\", scopes: [\"notifications:send\"], validDays: 1) { secret } }", json!({ "id": uuid::Uuid::now_v7() })),
+            ("Mutation.revokePartnerToken", "mutation($id: ID!) { revokePartnerToken(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })),
+            ("Mutation.reviewReport", "mutation($id: ID!) { reviewReport(id: $id, decision: DISMISS, reason: \"x\") { state } }", json!({ "id": report_id })),
+            ("Mutation.liftRestriction", "mutation($id: ID!) { liftRestriction(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })),
+            ("Mutation.sendNotification", "mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"x.y\", title: \"伪造通知\" }) { id } }", json!({ "u": victim.id })),
+        ];
+        for (field, query, vars) in &admin_only {
+            assert_eq!(run.call(field, query, vars.clone(), s).await.code(), Some("FORBIDDEN"), "{field} as a stranger");
+            assert_eq!(run.call(field, query, vars.clone(), None).await.code(), Some("UNAUTHENTICATED"), "{field} anonymously");
+        }
+
+        // Self-scoped reads: the stranger sees only their own.
+        let a = run.call("Query.me", "{ me { id nickname phone } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["me"]["id"], stranger.id.to_string());
+        let a = run.call("Query.notifications", "{ notifications { edges { node { title } } } }", json!({}), s).await;
+        assert!(!a.body.to_string().contains("给受害者的通知"));
+        let a = run.call("Query.unreadNotificationCount", "{ unreadNotificationCount }", json!({}), s).await;
+        assert_eq!(a.body["data"]["unreadNotificationCount"], 0);
+        let a = run.call("Query.mySessions", "{ mySessions { id } }", json!({}), s).await;
+        assert!(!a.body.to_string().contains(&victim.session.to_string()));
+        let a = run.call("Query.mySecurityLog", "{ mySecurityLog { edges { node { kind } } } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["mySecurityLog"]["edges"].as_array().unwrap().len(), 1, "the stranger's one sign-in, not the victim's log");
+        let a = run.call("Query.myOrganizations", "{ myOrganizations { role } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["myOrganizations"], json!([]));
+        let a = run.call("Query.myReports", "{ myReports { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["myReports"], json!([]));
+        let a = run.call("Query.myRestrictions", "{ myRestrictions { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["myRestrictions"], json!([]));
+
+        // Organisations: an unverified one is invisible, a verified one shows only its public face.
+        let q = "query($id: ID!) { organization(id: $id) { name address creditCode myRole } }";
+        assert_eq!(run.call("Query.organization", q, json!({ "id": hidden }), s).await.body["data"]["organization"], Value::Null);
+        assert_eq!(
+            run.call("Query.organization", q, json!({ "id": public }), s).await.body["data"]["organization"],
+            json!({ "name": "受害者的已认证学校", "address": null, "creditCode": null, "myRole": null })
+        );
+        let targeted: Vec<(&str, &str, Value)> = vec![
+            ("Mutation.updateOrganization", "mutation($o: ID!) { updateOrganization(id: $o, input: { name: \"被改名\" }) { id } }", json!({})),
+            ("Mutation.submitOrganizationVerification", "mutation($o: ID!) { submitOrganizationVerification(id: $o, creditCode: \"91350100M000100Y43\") { id } }", json!({})),
+            ("Mutation.createOrganizationInvite", "mutation($o: ID!) { createOrganizationInvite(organizationId: $o, role: ADMIN) { code } }", json!({})),
+            ("Mutation.changeMemberRole", "mutation($o: ID!, $u: ID!) { changeMemberRole(organizationId: $o, userId: $u, role: MEMBER) }", json!({ "u": victim.id })),
+            ("Mutation.removeMember", "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }", json!({ "u": victim.id })),
+        ];
+        for (field, query, extra) in &targeted {
+            for (org, expected) in [(&hidden, "NOT_FOUND"), (&public, "FORBIDDEN")] {
+                let mut vars = extra.clone();
+                vars["o"] = org.clone();
+                assert_eq!(run.call(field, query, vars, s).await.code(), Some(expected), "{field} on {org}");
+            }
+        }
+        let a = run.call("Mutation.joinOrganization", "mutation { joinOrganization(code: \"xqt_inv_guessed\") { id } }", json!({}), s).await;
+        assert_eq!(a.code(), Some("BAD_USER_INPUT"), "no way in without an invite");
+
+        // Sessions and sign-in: nothing reaches the victim's.
+        let a = run.call("Mutation.endSession", "mutation($id: ID!) { endSession(id: $id) }", json!({ "id": victim.session }), s).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"));
+        let a = run.call("Mutation.requestSignInCode", "mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": victim.phone }), None).await;
+        assert_eq!(a.body, json!({ "data": { "requestSignInCode": true } }), "the code goes to the phone, never into the response");
+        let a = run.call("Mutation.signInWithCode", "mutation($p: String!) { signInWithCode(input: { phone: $p, code: \"000000\" }) { accessToken } }", json!({ "p": victim.phone }), None).await;
+        assert!(matches!(a.code(), Some("BAD_USER_INPUT") | Some("RATE_LIMITED")), "{:?}", a.body);
+        let a = run.call("Mutation.signInWithPassword", "mutation($p: String!) { signInWithPassword(input: { login: $p, password: \"Guess!1234\" }) { accessToken } }", json!({ "p": victim.phone }), None).await;
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"));
+        let a = run.call("Mutation.refreshSession", "mutation { refreshSession(refreshToken: \"xqt_rt_guessed\") { accessToken } }", json!({}), None).await;
+        assert_eq!(a.code(), Some("UNAUTHENTICATED"));
+        let a = run.call("Mutation.changePhone", "mutation($p: String!) { changePhone(newPhone: $p, code: \"123456\") { phone } }", json!({ "p": victim.phone }), s).await;
+        assert!(a.code().is_some(), "the victim's number cannot be taken without its code: {:?}", a.body);
+
+        // Self-scoped writes change only the caller.
+        run.call("Mutation.markNotificationsRead", "mutation { markNotificationsRead }", json!({}), s).await;
+        run.call("Mutation.setPassword", "mutation { setPassword(newPassword: \"Stranger#2026\") }", json!({}), s).await;
+        run.call("Mutation.updateProfile", "mutation { updateProfile(input: { nickname: \"陌生人\" }) { id } }", json!({}), s).await;
+        run.call("Mutation.submitIdentityVerification", "mutation { submitIdentityVerification(realName: \"陌生人\", idNumber: \"110105194912310021\") { id } }", json!({}), s).await;
+        run.call("Mutation.createOrganization", "mutation { createOrganization(kind: SCHOOL, input: { name: \"陌生人的学校\" }) { id } }", json!({}), s).await;
+        run.call("Mutation.report", "mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"陌生人的举报\" }) { id } }", json!({ "u": third.id }), s).await;
+        run.call("Mutation.signOutEverywhere", "mutation { signOutEverywhere }", json!({}), s).await;
+        run.call("Mutation.signOut", "mutation { signOut }", json!({}), s).await;
+
+        // The victim is untouched: still signed in, same profile, same unread notice, same organisations.
+        let mine = srv.gql("{ me { nickname hasPassword verified } unreadNotificationCount myOrganizations { organization { name address } } }", json!({}), Some(&victim.token)).await;
+        assert_eq!(mine.status, 200, "the victim's session survived the stranger's sign-outs");
+        assert_eq!(mine.body["data"]["me"], json!({ "nickname": "受害者", "hasPassword": false, "verified": true }));
+        assert_eq!(mine.body["data"]["unreadNotificationCount"], unread_before, "the stranger's mark-read touched only their own");
+        let orgs: Vec<&str> = mine.body["data"]["myOrganizations"].as_array().unwrap().iter().map(|m| m["organization"]["name"].as_str().unwrap()).collect();
+        assert_eq!(orgs, ["受害者的未认证学校", "受害者的已认证学校"]);
+        assert_eq!(mine.body["data"]["myOrganizations"][0]["organization"]["address"], "保密地址");
+
+        let all = schema_fields(&srv).await;
+        let missing: Vec<&String> = all.difference(&run.exercised).collect();
+        assert!(missing.is_empty(), "root fields with no access check in this test: {missing:?}");
+    })
+    .await;
+}
