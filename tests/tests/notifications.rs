@@ -40,6 +40,15 @@ async fn admins_send_and_people_read_only_their_own() {
         assert_eq!(rest.body["data"]["notifications"]["edges"], json!([{ "node": { "title": "note 1" } }]));
         assert_eq!(rest.body["data"]["notifications"]["pageInfo"]["hasNextPage"], false);
 
+        // Paging backwards: the last two of the newest-first list, still in list order.
+        let tail = srv.gql("{ notifications(last: 2) { edges { node { title } } pageInfo { hasPreviousPage startCursor } } }", json!({}), Some(&alice_token)).await;
+        let tail_titles: Vec<&str> = tail.body["data"]["notifications"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["title"].as_str().unwrap()).collect();
+        assert_eq!(tail_titles, ["note 2", "note 1"]);
+        assert_eq!(tail.body["data"]["notifications"]["pageInfo"]["hasPreviousPage"], true);
+        let start = tail.body["data"]["notifications"]["pageInfo"]["startCursor"].clone();
+        let head = srv.gql("query($c: String) { notifications(last: 5, before: $c) { edges { node { title } } } }", json!({ "c": start }), Some(&alice_token)).await;
+        assert_eq!(head.body["data"]["notifications"]["edges"], json!([{ "node": { "title": "note 3" } }]));
+
         let read = srv.gql("mutation { markNotificationsRead }", json!({}), Some(&alice_token)).await;
         assert_eq!(read.body["data"]["markNotificationsRead"], 3);
         let count = srv.gql("{ unreadNotificationCount }", json!({}), Some(&bob.token)).await;

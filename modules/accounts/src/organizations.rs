@@ -11,7 +11,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use xqt_kernel::crypto::token_hash;
-use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -481,21 +481,8 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
 
 /// `limit + 1` organisations in a review state, oldest first.
 pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<org::Model>> {
-    let parse = |key: &String, field: &'static str| {
-        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
-    };
-    let mut q = org::Entity::find().filter(org::Column::VerificationState.eq(state.as_str()));
-    if let Some(after) = &page.after {
-        q = q.filter(org::Column::Id.gt(parse(after, "after")?));
-    }
-    if let Some(before) = &page.before {
-        q = q.filter(org::Column::Id.lt(parse(before, "before")?));
-    }
-    q = match page.direction {
-        Direction::Forward => q.order_by_asc(org::Column::Id),
-        Direction::Backward => q.order_by_desc(org::Column::Id),
-    };
-    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+    let q = org::Entity::find().filter(org::Column::VerificationState.eq(state.as_str()));
+    Ok(page.apply(q, org::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
 }
 
 #[cfg(test)]

@@ -4,10 +4,10 @@
 
 use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 use xqt_kernel::module::Blocker;
-use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -301,21 +301,8 @@ pub async fn filed_by(ctx: &AppContext, reporter: Uuid) -> AppResult<Vec<report:
 
 /// `limit + 1` reports in a state, oldest (most urgent) first.
 pub async fn queue(ctx: &AppContext, state: State, page: &PageRequest) -> AppResult<Vec<report::Model>> {
-    let parse = |key: &String, field: &'static str| {
-        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
-    };
-    let mut q = report::Entity::find().filter(report::Column::State.eq(state.as_str()));
-    if let Some(after) = &page.after {
-        q = q.filter(report::Column::Id.gt(parse(after, "after")?));
-    }
-    if let Some(before) = &page.before {
-        q = q.filter(report::Column::Id.lt(parse(before, "before")?));
-    }
-    q = match page.direction {
-        Direction::Forward => q.order_by_asc(report::Column::Id),
-        Direction::Backward => q.order_by_desc(report::Column::Id),
-    };
-    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+    let q = report::Entity::find().filter(report::Column::State.eq(state.as_str()));
+    Ok(page.apply(q, report::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
 }
 
 /// Why the account cannot be cancelled now: open reports against it and restrictions in force.

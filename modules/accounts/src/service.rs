@@ -15,7 +15,7 @@ use sea_orm::{
 use uuid::Uuid;
 use xqt_kernel::auth::{RequestMeta, Role, session_ended_topic};
 use xqt_kernel::crypto::token_hash;
-use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -538,21 +538,8 @@ pub async fn live_sessions(ctx: &AppContext, user: Uuid) -> AppResult<Vec<sessio
 
 /// `limit + 1` entries of the person's security log, newest first.
 pub async fn security_log(ctx: &AppContext, user: Uuid, page: &PageRequest) -> AppResult<Vec<security_event::Model>> {
-    let parse = |key: &String, field: &'static str| {
-        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
-    };
-    let mut q = security_event::Entity::find().filter(security_event::Column::UserId.eq(user));
-    if let Some(after) = &page.after {
-        q = q.filter(security_event::Column::Id.lt(parse(after, "after")?));
-    }
-    if let Some(before) = &page.before {
-        q = q.filter(security_event::Column::Id.gt(parse(before, "before")?));
-    }
-    q = match page.direction {
-        Direction::Forward => q.order_by_desc(security_event::Column::Id),
-        Direction::Backward => q.order_by_asc(security_event::Column::Id),
-    };
-    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+    let q = security_event::Entity::find().filter(security_event::Column::UserId.eq(user));
+    Ok(page.apply(q, security_event::Column::Id, ListOrder::NewestFirst)?.all(&ctx.db).await?)
 }
 
 /// Moves the account to a new phone, proven by a code sent to that phone; the old number is freed.

@@ -4,9 +4,9 @@
 
 use chrono::{Datelike, FixedOffset, NaiveDate};
 use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
-use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -164,21 +164,8 @@ pub async fn review(
 
 /// `limit + 1` submissions in a state, oldest first (first come, first reviewed).
 pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<iv::Model>> {
-    let parse = |key: &String, field: &'static str| {
-        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
-    };
-    let mut q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
-    if let Some(after) = &page.after {
-        q = q.filter(iv::Column::Id.gt(parse(after, "after")?));
-    }
-    if let Some(before) = &page.before {
-        q = q.filter(iv::Column::Id.lt(parse(before, "before")?));
-    }
-    q = match page.direction {
-        Direction::Forward => q.order_by_asc(iv::Column::Id),
-        Direction::Backward => q.order_by_desc(iv::Column::Id),
-    };
-    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+    let q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
+    Ok(page.apply(q, iv::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
 }
 
 pub async fn all_for(ctx: &AppContext, user: Uuid) -> AppResult<Vec<iv::Model>> {

@@ -5,6 +5,8 @@ use async_graphql::OutputType;
 use async_graphql::connection::{Connection, Edge};
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Select};
+use uuid::Uuid;
 
 use crate::config::Limits;
 use crate::error::{AppError, AppResult};
@@ -80,7 +82,38 @@ impl PageArgs {
     }
 }
 
+/// Which way a list of UUIDv7-keyed rows reads.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum ListOrder {
+    /// Inboxes and logs: "after" a cursor means older.
+    NewestFirst,
+    /// Work queues: first come, first served.
+    OldestFirst,
+}
+
 impl PageRequest {
+    /// Keyset paging over a UUIDv7 id column: filters past the cursors, orders for the
+    /// direction, and fetches `limit + 1` rows (the extra one tells whether there is more).
+    pub fn apply<E: EntityTrait>(&self, query: Select<E>, id: E::Column, order: ListOrder) -> AppResult<Select<E>> {
+        let key = |cursor: &String, field: &'static str| {
+            Uuid::parse_str(cursor).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+        };
+        let mut q = query;
+        let newest_first = order == ListOrder::NewestFirst;
+        if let Some(after) = &self.after {
+            let k = key(after, "after")?;
+            q = q.filter(if newest_first { id.lt(k) } else { id.gt(k) });
+        }
+        if let Some(before) = &self.before {
+            let k = key(before, "before")?;
+            q = q.filter(if newest_first { id.gt(k) } else { id.lt(k) });
+        }
+        // Forward reads in list order; backward reads from the far end and is flipped later.
+        let descending = newest_first == (self.direction == Direction::Forward);
+        q = if descending { q.order_by_desc(id) } else { q.order_by_asc(id) };
+        Ok(q.limit(self.limit + 1))
+    }
+
     /// Turns the `limit + 1` rows fetched in `direction` order into a connection in list order.
     pub fn connection<T: OutputType>(
         &self,

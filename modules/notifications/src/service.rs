@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 use xqt_kernel::bus::BusEvent;
-use xqt_kernel::pagination::{Direction, PageRequest};
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::entity::notification::{self, Entity as Notifications};
@@ -78,25 +78,11 @@ pub async fn page(
     page: &PageRequest,
     unread_only: bool,
 ) -> AppResult<Vec<notification::Model>> {
-    let parse = |key: &String, field: &'static str| {
-        Uuid::parse_str(key).map_err(|_| AppError::bad_input(field, "invalid cursor"))
-    };
     let mut q = Notifications::find().filter(notification::Column::UserId.eq(user));
     if unread_only {
         q = q.filter(notification::Column::ReadAt.is_null());
     }
-    // The inbox lists newest first: "after" a cursor means older, "before" means newer.
-    if let Some(after) = &page.after {
-        q = q.filter(notification::Column::Id.lt(parse(after, "after")?));
-    }
-    if let Some(before) = &page.before {
-        q = q.filter(notification::Column::Id.gt(parse(before, "before")?));
-    }
-    q = match page.direction {
-        Direction::Forward => q.order_by_desc(notification::Column::Id),
-        Direction::Backward => q.order_by_asc(notification::Column::Id),
-    };
-    Ok(q.limit(page.limit + 1).all(&ctx.db).await?)
+    Ok(page.apply(q, notification::Column::Id, ListOrder::NewestFirst)?.all(&ctx.db).await?)
 }
 
 pub async fn unread_count(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
