@@ -62,6 +62,6 @@ impl Module for Accounts {
     }
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
-        Some(Arc::new(privacy::Sessions))
+        Some(Arc::new(privacy::Credentials))
     }
 }

@@ -251,10 +251,11 @@ impl CancellationBlockers for ReportsAndRestrictions {
     }
 }
 
-pub struct Sessions;
+/// Accounts' part in authentication: live sessions, and partner tokens.
+pub struct Credentials;
 
 #[async_trait]
-impl Authenticator for Sessions {
+impl Authenticator for Credentials {
     async fn resolve(&self, ctx: &AppContext, token: &str) -> AppResult<Option<xqt_kernel::auth::Authenticated>> {
         crate::partners::resolve(ctx, token).await
     }
