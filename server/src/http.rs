@@ -124,7 +124,7 @@ fn is_json(req: &Request) -> bool {
 }
 
 /// True when the response is a request error: no data, and every error says the document was refused.
-fn is_request_error(resp: &GqlResponse) -> bool {
+pub(crate) fn is_request_error(resp: &GqlResponse) -> bool {
     resp.data == async_graphql::Value::Null
         && !resp.errors.is_empty()
         && resp.errors.iter().all(|e| code_of(e).is_some_and(ErrorCode::is_request_error))

@@ -22,7 +22,7 @@ use xqt_kernel::auth::{Authenticated, RequestMeta, session_ended_topic};
 use xqt_kernel::error::code_of;
 
 use crate::ServerState;
-use crate::http::{MediaType, refuse};
+use crate::http::{MediaType, is_request_error, refuse};
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
@@ -204,11 +204,6 @@ where
     Err(None)
 }
 
-/// A response that refuses the operation outright (it never ran): sent as `error`, not `next`.
-fn refused(resp: &GqlResponse) -> bool {
-    resp.data == async_graphql::Value::Null && !resp.errors.is_empty() && resp.errors.iter().all(|e| e.path.is_empty())
-}
-
 /// Serves subscriptions until the client leaves or the socket must close; returns the close reason.
 async fn run<S, R>(
     sink: &mut S,
@@ -299,7 +294,8 @@ where
                         for e in &resp.errors {
                             state.metrics.count_error(code_of(e));
                         }
-                        if refused(&resp) {
+                        // Refused outright (it never ran): sent as `error`, not `next`.
+                        if is_request_error(&resp) {
                             operations.remove(&id);
                             json!({ "type": "error", "id": id, "payload": resp.errors })
                         } else {

@@ -6,6 +6,7 @@
 pub mod ws;
 
 use std::sync::Arc;
+use std::sync::atomic::{AtomicU32, Ordering};
 
 use chrono::{Duration, Utc};
 use serde_json::{Value, json};
@@ -206,6 +207,17 @@ pub struct Person {
     pub phone: String,
 }
 
+/// Distinct per verified person in this process: one identity cannot verify two accounts.
+static NEXT_ID_SEQ: AtomicU32 = AtomicU32::new(0);
+
+/// A valid 18-character resident ID number (GB 11643) for a sequence number (distinct below 7000).
+pub fn id_number(seq: u32) -> String {
+    let body = format!("110105199003{:02}{:03}", 1 + seq % 28, seq % 1000);
+    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
+    let sum: u32 = body.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
+    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+}
+
 /// A fresh mainland-format number (139 + 8 random digits).
 pub fn random_phone() -> String {
     format!("139{:08}", rand_digits())
@@ -258,12 +270,14 @@ impl TestServer {
     /// A person whose real name a platform reviewer has approved.
     pub async fn verified_person(&self) -> Person {
         let person = self.person().await;
-        let seq = (rand_digits() % 900) + 100;
-        let body = format!("110105199204{:02}{seq:03}", 1 + seq % 28);
-        let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-        let sum: u32 = body.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
-        let id_number = format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char);
-        let row = xqt_accounts::verification::submit(&self.ctx, person.id, "测试人", &id_number).await.expect("submit");
+        let row = xqt_accounts::verification::submit(
+            &self.ctx,
+            person.id,
+            "测试人",
+            &id_number(NEXT_ID_SEQ.fetch_add(1, Ordering::Relaxed)),
+        )
+        .await
+        .expect("submit");
         let reviewer = Uuid::now_v7();
         for action in [xqt_accounts::review::ReviewAction::Start, xqt_accounts::review::ReviewAction::Approve] {
             xqt_accounts::verification::review(&self.ctx, reviewer, row.id, action, None).await.expect("review");

@@ -3,20 +3,12 @@
 
 use sea_orm::EntityTrait;
 use serde_json::json;
-use xqt_tests::on_each_backend;
+use xqt_tests::{id_number, on_each_backend};
 
 const SUBMIT: &str = "mutation($n: String!, $i: String!) { submitIdentityVerification(realName: $n, idNumber: $i) { id state realName idNumber } }";
 const REVIEW: &str = "mutation($id: ID!, $a: ReviewAction!, $r: String) { reviewIdentityVerification(id: $id, action: $a, reason: $r) { state reason realName idNumber } }";
 const MINE: &str = "{ me { verified identityVerification { state reason realName idNumber } } }";
 const QUEUE: &str = "query($s: ReviewState) { identityVerificationQueue(state: $s, first: 50) { edges { node { id realName idNumber state } } } }";
-
-/// A valid resident ID number (GB 11643) for the given 3-digit sequence.
-fn id_number(seq: u32) -> String {
-    let body = format!("110105199003{:02}{:03}", 1 + seq % 28, seq % 1000);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
-    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
-}
 
 #[tokio::test]
 async fn submit_review_approve_and_the_person_is_verified() {

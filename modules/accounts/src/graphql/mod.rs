@@ -23,7 +23,6 @@ pub struct Mutation(
     partners::PartnersMutation,
     reports::ReportsMutation,
 );
-pub use types::{AuthPayload, Me, SecurityEvent, Session};
 
 /// Accounts has no subscriptions (an ended session closes its sockets in the server).
 #[derive(Default, async_graphql::MergedSubscription)]
