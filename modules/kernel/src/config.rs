@@ -49,6 +49,7 @@ pub struct Config {
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
     pub accounts: AccountsConfig,
+    pub privacy: PrivacyConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
     pub log_filter: String,
@@ -104,6 +105,21 @@ impl Default for AccountsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct PrivacyConfig {
+    /// Statistics given to partners leave out every group with fewer people than this (SHR-4).
+    pub min_group_size: u32,
+    /// Analytics events are kept this many days, then deleted.
+    pub analytics_retention_days: i64,
+}
+
+impl Default for PrivacyConfig {
+    fn default() -> Self {
+        Self { min_group_size: 10, analytics_retention_days: 180 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebSocketConfig {
     pub init_timeout_secs: u64,
     pub ping_interval_secs: u64,
@@ -125,6 +141,7 @@ impl Default for Config {
             calendar_file: None,
             trust_forwarded_for: false,
             accounts: AccountsConfig::default(),
+            privacy: PrivacyConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             limits: Limits::default(),
@@ -209,6 +226,11 @@ impl Config {
             || self.accounts.lockout_after_failures < 1
         {
             return Err(ConfigError("accounts token lifetimes and lockout threshold must be positive".into()));
+        }
+        if self.privacy.min_group_size < 2 || self.privacy.analytics_retention_days < 1 {
+            return Err(ConfigError(
+                "privacy.min_group_size must be at least 2 and privacy.analytics_retention_days positive".into(),
+            ));
         }
         if self.env == Environment::Production {
             match &self.token_secret {

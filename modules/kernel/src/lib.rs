@@ -15,6 +15,7 @@ pub mod ids;
 pub mod mask;
 pub mod module;
 pub mod pagination;
+pub mod privacy;
 pub mod redis_conn;
 pub mod viewer;
 

@@ -38,6 +38,38 @@ pub fn email(e: &str) -> String {
     }
 }
 
+/// `广东省深圳市****`: the first six characters (province and city), the rest hidden.
+pub fn address(a: &str) -> String {
+    let chars: Vec<char> = a.trim().chars().collect();
+    let keep = chars.len().min(6).min(chars.len() / 2);
+    format!("{}****", chars[..keep].iter().collect::<String>())
+}
+
+/// The kinds of identifier with a masking rule.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum PersonalField {
+    Phone,
+    Name,
+    IdNumber,
+    Email,
+    Address,
+}
+
+/// How `value`, belonging to `owner`, looks to `viewer`: the person sees it whole, every other
+/// viewer (admins and partners included) masked. Unmasking is a separate audited act.
+pub fn for_viewer(viewer: &crate::Viewer, owner: uuid::Uuid, field: PersonalField, value: &str) -> String {
+    if viewer.person_id() == Some(owner) {
+        return value.to_owned();
+    }
+    match field {
+        PersonalField::Phone => phone(value),
+        PersonalField::Name => name(value),
+        PersonalField::IdNumber => id_number(value),
+        PersonalField::Email => email(value),
+        PersonalField::Address => address(value),
+    }
+}
+
 #[cfg(test)]
 mod tests {
     #[test]
@@ -48,5 +80,24 @@ mod tests {
         assert_eq!(super::name("李"), "李*");
         assert_eq!(super::id_number("110101199003074477"), "1101**********4477");
         assert_eq!(super::email("zhang@example.com"), "z***@example.com");
+        assert_eq!(super::address("广东省深圳市南山区科技园1号"), "广东省深圳市****");
+        assert_eq!(super::address("北京"), "北****");
+    }
+
+    #[test]
+    fn only_the_person_sees_their_own_value() {
+        use super::{PersonalField, for_viewer};
+        use crate::Viewer;
+        let owner = uuid::Uuid::from_u128(1);
+        let me = Viewer::User { user_id: owner, session_id: uuid::Uuid::nil() };
+        let other = Viewer::User { user_id: uuid::Uuid::from_u128(2), session_id: uuid::Uuid::nil() };
+        let admin = Viewer::Admin { user_id: uuid::Uuid::from_u128(3), session_id: uuid::Uuid::nil() };
+        let partner =
+            Viewer::Partner { token_id: uuid::Uuid::nil(), partner_id: uuid::Uuid::nil(), scopes: Default::default() };
+        assert_eq!(for_viewer(&me, owner, PersonalField::Phone, "13812345678"), "13812345678");
+        for v in [&other, &admin, &partner, &Viewer::Anonymous] {
+            assert_eq!(for_viewer(v, owner, PersonalField::Phone, "13812345678"), "138****5678");
+            assert_eq!(for_viewer(v, owner, PersonalField::Name, "张三"), "张*");
+        }
     }
 }

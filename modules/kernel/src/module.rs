@@ -12,6 +12,7 @@ use uuid::Uuid;
 
 use crate::context::AppContext;
 use crate::error::AppResult;
+use crate::privacy::PrivacyHooks;
 
 /// Why processing is lawful (PIPL Art. 13). Only `Consent` purposes can be withdrawn.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, async_graphql::Enum)]
@@ -51,6 +52,17 @@ pub struct Purpose {
 pub struct Scope {
     pub id: &'static str,
     pub description: &'static str,
+}
+
+/// A device permission the client app asks for, and the registered purpose it serves (PRM-1).
+#[derive(Debug, Clone, Serialize)]
+pub struct ClientPermission {
+    /// `camera`, `photo_library`, `location`, `microphone`, `notifications`, `device_info`, …
+    pub id: &'static str,
+    /// What the app uses it for, as shown to the person (Chinese, with an English gloss).
+    pub description: &'static str,
+    /// The registered purpose it serves; its consent (if its basis is consent) is asked first.
+    pub purpose: &'static str,
 }
 
 /// Which of a person's data an erasure covers.
@@ -112,6 +124,12 @@ pub struct RetentionRule {
     pub apply: Arc<dyn Expire>,
 }
 
+/// Work a module does once at start-up, after migrations (e.g. loading first versions of data).
+#[async_trait]
+pub trait StartupTask: Send + Sync + 'static {
+    async fn run(&self, ctx: &AppContext) -> AppResult<()>;
+}
+
 /// How a module takes part in turning a bearer token into a `Viewer`.
 #[async_trait]
 pub trait Authenticator: Send + Sync + 'static {
@@ -146,6 +164,23 @@ pub trait Module: Send + Sync + 'static {
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
         None
     }
+    /// Device permissions the app asks for on this module's behalf.
+    fn client_permissions(&self) -> Vec<ClientPermission> {
+        vec![]
+    }
+    /// Root fields that keep working whatever the person's state (pending guardian consent, an
+    /// unaccepted major policy): signing in and out, `me`, reading policies, the guardian step.
+    fn essential_fields(&self) -> &'static [&'static str] {
+        &[]
+    }
+    /// Run once at start-up, after migrations; must be safe to run again and on several instances.
+    fn startup(&self) -> Option<Arc<dyn StartupTask>> {
+        None
+    }
+    /// The consent gate, audit log and request guard; exactly one module provides them.
+    fn privacy_hooks(&self) -> Option<PrivacyHooks> {
+        None
+    }
 }
 
 /// What retention did with one rule.
@@ -161,6 +196,8 @@ pub struct Modules {
     modules: Vec<Arc<dyn Module>>,
     purposes: Vec<(&'static str, Purpose)>,
     scopes: Vec<(&'static str, Scope)>,
+    permissions: Vec<(&'static str, ClientPermission)>,
+    privacy: PrivacyHooks,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -210,7 +247,45 @@ impl Modules {
                 scopes.push((m.name(), s));
             }
         }
-        Ok(Self { modules, purposes, scopes })
+        let mut permissions = Vec::new();
+        let mut privacy = None;
+        for m in &modules {
+            for p in m.client_permissions() {
+                if !purpose_ids.contains(p.purpose) {
+                    return Err(RegistryError(format!(
+                        "client permission `{}` serves the unregistered purpose `{}`",
+                        p.id, p.purpose
+                    )));
+                }
+                if permissions.iter().any(|(_, q): &(&str, ClientPermission)| q.id == p.id) {
+                    return Err(RegistryError(format!("client permission `{}` declared twice", p.id)));
+                }
+                permissions.push((m.name(), p));
+            }
+            if let Some(hooks) = m.privacy_hooks() {
+                if privacy.is_some() {
+                    return Err(RegistryError(format!("`{}` provides privacy hooks a second time", m.name())));
+                }
+                privacy = Some(hooks);
+            }
+        }
+        let privacy = privacy.unwrap_or_else(PrivacyHooks::fail_closed);
+        Ok(Self { modules, purposes, scopes, permissions, privacy })
+    }
+
+    /// Every client permission with the module that asks for it.
+    pub fn client_permissions(&self) -> &[(&'static str, ClientPermission)] {
+        &self.permissions
+    }
+
+    /// The consent gate, audit log and request guard (fail-closed when no module provides them).
+    pub fn privacy(&self) -> &PrivacyHooks {
+        &self.privacy
+    }
+
+    /// Whether `module` lists `field` as essential (see `Module::essential_fields`).
+    pub fn is_essential(&self, module: &str, field: &str) -> bool {
+        self.modules.iter().any(|m| m.name() == module && m.essential_fields().contains(&field))
     }
 
     pub fn names(&self) -> Vec<&'static str> {
@@ -276,6 +351,16 @@ impl Modules {
             }
         }
         Ok(out)
+    }
+
+    /// Runs every module's start-up task, in registration order.
+    pub async fn start(&self, ctx: &AppContext) -> AppResult<()> {
+        for m in &self.modules {
+            if let Some(task) = m.startup() {
+                task.run(ctx).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Resolves an opaque token through the modules that issue them.

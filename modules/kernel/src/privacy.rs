@@ -1,0 +1,114 @@
+//! The privacy checks every module calls, implemented by the privacy module and reached through
+//! the registry (`ctx.modules.privacy()`): consent before collecting, an audit record for every
+//! privileged read, and the per-request guard (policy acceptance, guardian consent). With no
+//! module providing them (kernel tests), every check fails closed.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use uuid::Uuid;
+
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult};
+use crate::viewer::Viewer;
+
+/// Checks that a person consented to a registered purpose before anything is collected for it.
+#[async_trait]
+pub trait ConsentGate: Send + Sync + 'static {
+    /// `Ok` when `purpose` (a registered purpose id) may be processed for `user`: its legal basis
+    /// is not consent, or the person's current consent is granted. Otherwise `CONSENT_REQUIRED`
+    /// naming the purpose. `partner` narrows a sharing consent to one partner.
+    async fn require(&self, ctx: &AppContext, user: Uuid, purpose: &str, partner: Option<Uuid>) -> AppResult<()>;
+}
+
+/// What a privileged reader did with a person's data.
+#[derive(Debug, Clone)]
+pub struct AuditEntry {
+    /// The person whose data it was, when there is one.
+    pub subject: Option<Uuid>,
+    /// `read`, `unmask`, `download`, … (lower-case words).
+    pub action: &'static str,
+    /// What was read, e.g. `identity_verification_queue`.
+    pub resource: String,
+    /// The personal fields involved.
+    pub fields: Vec<&'static str>,
+    /// Why, as the reader stated it (required for unmasking).
+    pub reason: Option<String>,
+    /// False when the read was refused (the attempt is recorded too).
+    pub allowed: bool,
+}
+
+#[async_trait]
+pub trait Audit: Send + Sync + 'static {
+    /// Appends to the tamper-evident audit log; the read must not proceed if this fails.
+    async fn record(&self, ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<()>;
+}
+
+/// Runs before every root field a signed-in person calls: `Ok` or the error to answer with.
+#[async_trait]
+pub trait RequestGuard: Send + Sync + 'static {
+    /// `module` declared `field`; `essential` when that module lists it as essential (sign-in,
+    /// sign-out, `me`, reading policies, the guardian step), which keeps working in every state.
+    async fn check(
+        &self,
+        ctx: &AppContext,
+        viewer: &Viewer,
+        module: &str,
+        field: &str,
+        essential: bool,
+    ) -> AppResult<()>;
+}
+
+/// The privacy module's implementations, registered once through its `Module` value.
+#[derive(Clone)]
+pub struct PrivacyHooks {
+    pub consent: Arc<dyn ConsentGate>,
+    pub audit: Arc<dyn Audit>,
+    pub guard: Arc<dyn RequestGuard>,
+}
+
+/// Fails every check: without a privacy module nothing personal may be collected or read.
+struct FailClosed;
+
+fn no_privacy_module() -> AppError {
+    AppError::internal("no module provides the privacy hooks")
+}
+
+#[async_trait]
+impl ConsentGate for FailClosed {
+    async fn require(&self, _: &AppContext, _: Uuid, _: &str, _: Option<Uuid>) -> AppResult<()> {
+        Err(no_privacy_module())
+    }
+}
+
+#[async_trait]
+impl Audit for FailClosed {
+    async fn record(&self, _: &AppContext, _: &Viewer, _: AuditEntry) -> AppResult<()> {
+        Err(no_privacy_module())
+    }
+}
+
+#[async_trait]
+impl RequestGuard for FailClosed {
+    async fn check(&self, _: &AppContext, _: &Viewer, _: &str, _: &str, _: bool) -> AppResult<()> {
+        Ok(())
+    }
+}
+
+impl PrivacyHooks {
+    pub fn fail_closed() -> Self {
+        let f = Arc::new(FailClosed);
+        Self { consent: f.clone(), audit: f.clone(), guard: f }
+    }
+}
+
+/// The cache key of a person's guard state; whoever changes what it derives from deletes it.
+pub fn guard_state_key(user: Uuid) -> String {
+    format!("privacy:guard:{user}")
+}
+
+/// Tells the guard a person's state changed (birth date, guardian consent, policy acceptance),
+/// so the next request sees it on every instance.
+pub async fn guard_state_changed(ctx: &AppContext, user: Uuid) -> AppResult<()> {
+    ctx.cache.delete(&guard_state_key(user)).await.map(|_| ())
+}
