@@ -11,6 +11,7 @@ mod m20261122_000004_accounts_organizations;
 mod m20261122_000005_accounts_partners;
 mod m20261122_000006_accounts_files;
 mod m20261122_000007_accounts_reports;
+mod m20261123_000008_privacy_create;
 
 pub struct Migrator;
 
@@ -25,6 +26,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000005_accounts_partners::Migration),
             Box::new(m20261122_000006_accounts_files::Migration),
             Box::new(m20261122_000007_accounts_reports::Migration),
+            Box::new(m20261123_000008_privacy_create::Migration),
         ]
     }
 }

@@ -1,6 +1,7 @@
 //! Assembles one GraphQL schema from the modules, with the query limits. No HTTP in here:
 //! the server mounts it, tests execute it directly.
 
+pub mod guard;
 pub mod limits;
 
 use std::sync::Arc;
@@ -25,10 +26,23 @@ macro_rules! modules {
         pub fn modules() -> Vec<Arc<dyn Module>> {
             vec![$(Arc::new($krate::$module)),+]
         }
+
+        /// Which module declared each root field, read from the modules' own roots.
+        pub fn field_owners() -> guard::FieldOwners {
+            use async_graphql::{OutputType, SubscriptionType};
+            let mut owners = guard::FieldOwners::default();
+            $(
+                let name = $krate::$module.name();
+                owners.add("Query", name, |r| <$krate::graphql::Query as OutputType>::create_type_info(r));
+                owners.add("Mutation", name, |r| <$krate::graphql::Mutation as OutputType>::create_type_info(r));
+                owners.add("Subscription", name, |r| <$krate::graphql::Subscription as SubscriptionType>::create_type_info(r));
+            )+
+            owners
+        }
     };
 }
 
-modules!(xqt_notifications::Notifications, xqt_accounts::Accounts);
+modules!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
@@ -37,6 +51,7 @@ pub fn build(ctx: AppContext) -> AppSchema {
     let config = Arc::clone(&ctx.config);
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .extension(limits::QueryLimits::new(&config.limits))
+        .extension(guard::RequestGuard::new(field_owners()))
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();
@@ -51,6 +66,35 @@ pub fn sdl() -> String {
 
 #[cfg(test)]
 mod tests {
+    #[test]
+    fn every_root_field_has_an_owner() {
+        let owners = super::field_owners();
+        let schema = async_graphql::Schema::build(
+            super::Query::default(),
+            super::Mutation::default(),
+            super::Subscription::default(),
+        )
+        .finish();
+        assert_eq!(owners.owner("Query", "me"), Some("accounts"));
+        assert_eq!(owners.owner("Query", "notifications"), Some("notifications"));
+        assert_eq!(owners.owner("Mutation", "grantConsent"), Some("privacy"));
+        assert_eq!(owners.owner("Subscription", "notificationAdded"), Some("notifications"));
+        assert_eq!(owners.owner("Organization", "name"), None, "only root types");
+        let query = "{ __schema { queryType { fields { name } } mutationType { fields { name } } subscriptionType { fields { name } } } }";
+        let data = block_on(schema.execute(query)).data.into_json().unwrap();
+        for (root, key) in [("Query", "queryType"), ("Mutation", "mutationType"), ("Subscription", "subscriptionType")]
+        {
+            for f in data["__schema"][key]["fields"].as_array().unwrap() {
+                let field = f["name"].as_str().unwrap();
+                assert!(owners.owner(root, field).is_some(), "{root}.{field} has no owning module");
+            }
+        }
+    }
+
+    fn block_on<F: std::future::Future>(f: F) -> F::Output {
+        tokio::runtime::Builder::new_current_thread().build().unwrap().block_on(f)
+    }
+
     #[test]
     fn committed_sdl_matches_the_code() {
         let path = concat!(env!("CARGO_MANIFEST_DIR"), "/schema.graphql");

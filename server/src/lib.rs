@@ -54,6 +54,7 @@ pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<Ap
     let ctx =
         AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;
     migrate(&ctx).await?;
+    ctx.modules.start(&ctx).await.map_err(|e| anyhow::anyhow!("module start-up: {}", e.message()))?;
     Ok(ctx)
 }
 

@@ -37,6 +37,19 @@ enum Command {
         #[command(subcommand)]
         command: TokenCommand,
     },
+    /// Load the first versions of the policy documents if they are missing (also done at start).
+    SeedPolicies,
+    /// The tamper-evident consent ledger and audit log.
+    Audit {
+        #[command(subcommand)]
+        command: AuditCommand,
+    },
+}
+
+#[derive(Subcommand)]
+enum AuditCommand {
+    /// Recompute both hash chains; exits 1 and names the first bad record if anything was altered.
+    Verify,
 }
 
 #[derive(Subcommand)]
@@ -80,6 +93,13 @@ enum AdminCommand {
         #[arg(long)]
         phone: String,
     },
+    /// Give an admin a privacy permission (`unmask`: see personal data in full, with a reason).
+    Grant {
+        #[arg(long)]
+        phone: String,
+        #[arg(long)]
+        permission: String,
+    },
 }
 
 #[tokio::main]
@@ -107,6 +127,48 @@ async fn main() -> anyhow::Result<()> {
                 admin.id,
                 xqt_accounts::phone::Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default()
             );
+        }
+        Command::Admin { command: AdminCommand::Grant { phone, permission } } => {
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let fail = |e: xqt_kernel::AppError| anyhow::anyhow!("{}", e.message());
+            let parsed = xqt_accounts::phone::Phone::parse(&phone).map_err(|e| fail(e.into()))?;
+            let user = xqt_accounts::service::find_by_phone(&ctx, &parsed)
+                .await
+                .map_err(fail)?
+                .filter(|u| u.role == "admin")
+                .ok_or_else(|| anyhow::anyhow!("no admin with that phone; run `xqt admin create` first"))?;
+            xqt_privacy::audit::grant_permission(&ctx, user.id, &permission, None).await.map_err(fail)?;
+            println!("granted `{permission}` to admin {} ({})", user.id, parsed.masked());
+        }
+        Command::SeedPolicies => {
+            // `prepare` seeds at start-up; this says what it found.
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            for doc in xqt_privacy::policies::Document::ALL {
+                let versions = xqt_privacy::policies::versions(&ctx, doc.as_str())
+                    .await
+                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                println!("{:32} {} version(s)", doc.as_str(), versions.len());
+            }
+        }
+        Command::Audit { command: AuditCommand::Verify } => {
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let reports = xqt_privacy::audit::verify(&ctx).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            let mut ok = true;
+            for r in reports {
+                match &r.broken {
+                    None => println!("{:8} ok      {} records", r.chain, r.records),
+                    Some((seq, what)) => {
+                        ok = false;
+                        println!(
+                            "{:8} BROKEN  at record {seq}: {what} ({} records verified before it)",
+                            r.chain, r.records
+                        );
+                    }
+                }
+            }
+            if !ok {
+                std::process::exit(1);
+            }
         }
         Command::Partner { command: PartnerCommand::Create { name } } => {
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;

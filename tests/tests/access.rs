@@ -54,6 +54,10 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let report = srv.gql("mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"受害者提交的举报\" }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await;
         let report_id = report.body["data"]["report"]["id"].clone();
         let victim_iv = xqt_accounts::verification::latest(&srv.ctx, victim.id).await.unwrap().unwrap().id;
+        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&victim.token)).await;
+        let events = json!([{ "name": "page_view", "occurredAt": chrono::Utc::now().to_rfc3339() }, { "name": "click", "occurredAt": chrono::Utc::now().to_rfc3339() }]);
+        srv.gql("mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }", json!({ "e": events }), Some(&victim.token)).await;
+        let policy = srv.gql("{ policyDocuments { current { id } } }", json!({}), None).await.body["data"]["policyDocuments"][0]["current"]["id"].clone();
 
         let unread_before = srv.gql("{ unreadNotificationCount }", json!({}), Some(&victim.token)).await.body["data"]["unreadNotificationCount"].clone();
         assert!(unread_before.as_i64().unwrap() >= 1);
@@ -74,6 +78,12 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.reviewReport", "mutation($id: ID!) { reviewReport(id: $id, decision: DISMISS, reason: \"x\") { state } }", json!({ "id": report_id })),
             ("Mutation.liftRestriction", "mutation($id: ID!) { liftRestriction(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })),
             ("Mutation.sendNotification", "mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"x.y\", title: \"伪造通知\" }) { id } }", json!({ "u": victim.id })),
+            ("Query.auditLog", "query($u: ID) { auditLog(subjectUserId: $u) { action } }", json!({ "u": victim.id })),
+            ("Query.partnerPerson", "query($u: ID!) { partnerPerson(userId: $u) { phone } }", json!({ "u": victim.id })),
+            ("Query.peopleStatistics", "{ peopleStatistics(dimension: GENDER) { suppressedGroups } }", json!({})),
+            ("Mutation.publishPolicyVersion", "mutation($t: DateTime!) { publishPolicyVersion(input: { document: PRIVACY_POLICY, version: \"6.6\", title: \"伪造\", body: \"伪造\", summary: \"伪造\", effectiveAt: $t, majorKinds: [], affects: [] }) { id } }", json!({ "t": chrono::Utc::now().to_rfc3339() })),
+            ("Mutation.registerPartnerProcessing", "mutation($p: ID!) { registerPartnerProcessing(input: { partnerId: $p, purpose: \"partner_sharing\", dataCategories: [\"profile\"], description: \"x\" }) { purpose } }", json!({ "p": uuid::Uuid::now_v7() })),
+            ("Mutation.unmaskPersonalData", "mutation($u: ID!) { unmaskPersonalData(userId: $u, reason: \"我想看看\") { phone } }", json!({ "u": victim.id })),
         ];
         for (field, query, vars) in &admin_only {
             assert_eq!(run.call(field, query, vars.clone(), s).await.code(), Some("FORBIDDEN"), "{field} as a stranger");
@@ -97,6 +107,50 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         assert_eq!(a.body["data"]["myReports"], json!([]));
         let a = run.call("Query.myRestrictions", "{ myRestrictions { id } }", json!({}), s).await;
         assert_eq!(a.body["data"]["myRestrictions"], json!([]));
+
+        // Privacy: the stranger's own consents, policies, ledger and settings; the victim's
+        // profile shows nothing the victim did not make public.
+        for (field, query) in [
+            ("Query.pendingPolicies", "{ pendingPolicies { id } }"),
+            ("Query.myConsents", "{ myConsents { purpose } }"),
+            ("Query.myProfileVisibility", "{ myProfileVisibility { field } }"),
+            ("Query.mySharingLedger", "{ mySharingLedger { purpose } }"),
+        ] {
+            let a = run.call(field, query, json!({}), s).await;
+            let key = field.trim_start_matches("Query.");
+            assert_eq!(a.body["data"][key], json!([]), "{field}: {:?}", a.body);
+            assert_eq!(run.call(field, query, json!({}), None).await.code(), Some("UNAUTHENTICATED"), "{field}");
+        }
+        let a = run.call("Query.privacyStatus", "{ privacyStatus { accountState pendingPolicies { id } } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["privacyStatus"], json!({ "accountState": "ACTIVE", "pendingPolicies": [] }));
+        let a = run.call("Query.publicProfile", "query($u: ID!) { publicProfile(userId: $u) { nickname realName } }", json!({ "u": victim.id }), s).await;
+        assert_eq!(a.body["data"]["publicProfile"], json!({ "nickname": null, "realName": null }), "nothing the victim kept private");
+        for (field, query, vars) in [
+            ("Query.policyDocuments", "{ policyDocuments { document } }", json!({})),
+            ("Query.policyVersions", "{ policyVersions(document: PRIVACY_POLICY) { version } }", json!({})),
+            ("Query.policyVersion", "query($id: ID!) { policyVersion(id: $id) { version } }", json!({ "id": policy })),
+            ("Query.purposes", "{ purposes { id } }", json!({})),
+            ("Query.clientPermissions", "{ clientPermissions { permission } }", json!({})),
+            ("Query.partnerRegister", "{ partnerRegister { purpose } }", json!({})),
+        ] {
+            let a = run.call(field, query, vars, None).await;
+            assert_eq!(a.body.get("errors"), None, "{field} is public: {:?}", a.body);
+        }
+        run.call("Mutation.acceptPolicy", "mutation($v: ID!) { acceptPolicy(versionId: $v) { id } }", json!({ "v": policy }), s).await;
+        run.call("Mutation.grantConsent", "mutation { grantConsent(input: { purpose: \"public_profile\" }) { id } }", json!({}), s).await;
+        run.call("Mutation.refuseConsent", "mutation { refuseConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), s).await;
+        let a = run.call("Mutation.withdrawConsent", "mutation { withdrawConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), s).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "the victim's grant is not the stranger's to withdraw");
+        run.call("Mutation.recordAnalyticsEvents", "mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }", json!({ "e": events }), s).await;
+        let a = run.call("Mutation.deleteMyAnalyticsData", "mutation { deleteMyAnalyticsData }", json!({}), s).await;
+        assert_eq!(a.body["data"]["deleteMyAnalyticsData"], 0);
+        run.call("Mutation.setProfileVisibility", "mutation { setProfileVisibility(field: NICKNAME, visible: true) }", json!({}), s).await;
+        let a = run.call("Mutation.requestGuardianCode", "mutation($p: String!) { requestGuardianCode(guardianPhone: $p) }", json!({ "p": stranger.phone }), None).await;
+        assert_eq!(a.body, json!({ "data": { "requestGuardianCode": true } }), "the code goes to the phone, never into the response");
+        let a = run.call("Mutation.confirmGuardianConsent", "mutation($p: String!) { confirmGuardianConsent(input: { guardianPhone: $p, code: \"000000\", relationship: \"父亲\" }) { id } }", json!({ "p": stranger.phone }), s).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "an adult's account has no guardian step");
+        let a = run.call("Mutation.withdrawGuardianConsent", "mutation($c: String!, $p: String!) { withdrawGuardianConsent(input: { childPhone: $c, guardianPhone: $p, code: \"000000\" }) { id } }", json!({ "c": victim.phone, "p": stranger.phone }), None).await;
+        assert_eq!(a.code(), Some("BAD_USER_INPUT"), "without the guardian's code nothing happens: {:?}", a.body);
 
         // Organisations: an unverified one is invisible, a verified one shows only its public face.
         let q = "query($id: ID!) { organization(id: $id) { name address creditCode myRole } }";
@@ -154,6 +208,11 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let orgs: Vec<&str> = mine.body["data"]["myOrganizations"].as_array().unwrap().iter().map(|m| m["organization"]["name"].as_str().unwrap()).collect();
         assert_eq!(orgs, ["受害者的未认证学校", "受害者的已认证学校"]);
         assert_eq!(mine.body["data"]["myOrganizations"][0]["organization"]["address"], "保密地址");
+
+        assert_eq!(xqt_privacy::analytics::of(&srv.ctx, victim.id).await.unwrap().len(), 2, "the victim's analytics stay");
+        let consents = srv.gql("{ myConsents { purpose decision } privacyStatus { accountState } }", json!({}), Some(&victim.token)).await;
+        assert_eq!(consents.body["data"]["myConsents"], json!([{ "purpose": "analytics", "decision": "GRANTED" }]));
+        assert_eq!(consents.body["data"]["privacyStatus"]["accountState"], "ACTIVE");
 
         let all = schema_fields(&srv).await;
         let missing: Vec<&String> = all.difference(&run.exercised).collect();

@@ -116,12 +116,21 @@ async fn the_registry_collects_and_calls_every_hook() {
         xqt::migrate(&ctx).await.unwrap();
         let m = &ctx.modules;
 
-        assert_eq!(m.names(), ["notifications", "accounts", "probe"]);
+        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "probe"]);
         assert_eq!(m.purpose("probe_location").map(|p| p.legal_basis), Some(LegalBasis::Consent));
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
         let scopes: Vec<&str> = m.scopes().iter().map(|(_, s)| s.id).collect();
-        assert_eq!(scopes, ["notifications:send", "accounts:organizations.read", "probe:read"]);
+        assert_eq!(
+            scopes,
+            [
+                "notifications:send",
+                "accounts:organizations.read",
+                "privacy:people.read",
+                "privacy:statistics.read",
+                "probe:read"
+            ]
+        );
 
         // What a module adds per request is what a resolver of that request can read.
         let schema =
@@ -153,10 +162,12 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("notifications", "read_notifications"),
                 ("accounts", "security_log"),
                 ("accounts", "sms_outbox"),
+                ("privacy", "analytics_events"),
+                ("privacy", "sharing_records"),
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[3].affected, 7);
+        assert_eq!(outcomes[5].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),
@@ -205,6 +216,41 @@ fn the_registry_refuses_inconsistent_declarations() {
         }
     }
     assert!(Modules::new(vec![Arc::new(Bundled)]).err().expect("refused").0.contains("separate consent"));
+
+    // One module provides the privacy hooks; a second is refused.
+    let twice: Vec<Arc<dyn Module>> = vec![Arc::new(xqt_privacy::Privacy), Arc::new(SecondPrivacy)];
+    assert!(Modules::new(twice).err().expect("refused").0.contains("privacy hooks a second time"));
+}
+
+struct SecondPrivacy;
+impl Module for SecondPrivacy {
+    fn name(&self) -> &'static str {
+        "second_privacy"
+    }
+    fn privacy_hooks(&self) -> Option<xqt_kernel::privacy::PrivacyHooks> {
+        xqt_privacy::Privacy.privacy_hooks()
+    }
+}
+
+#[tokio::test]
+async fn without_a_privacy_module_consent_and_audit_fail_closed() {
+    on_each_backend(async |b| {
+        let registry = Modules::new(vec![Arc::new(ProbeModule(Arc::new(Calls::default())))]).unwrap();
+        let ctx = AppContext::connect(b.config(), registry, Arc::new(b.clock.clone())).await.unwrap();
+        let hooks = ctx.modules.privacy();
+        let err = hooks.consent.require(&ctx, Uuid::now_v7(), "probe_location", None).await.unwrap_err();
+        assert_eq!(err.code(), xqt_kernel::ErrorCode::Internal);
+        let entry = xqt_kernel::privacy::AuditEntry {
+            subject: None,
+            action: "read",
+            resource: "x".into(),
+            fields: vec![],
+            reason: None,
+            allowed: true,
+        };
+        assert!(hooks.audit.record(&ctx, &xqt_kernel::Viewer::Anonymous, entry).await.is_err(), "no audit, no read");
+    })
+    .await;
 }
 
 #[tokio::test]

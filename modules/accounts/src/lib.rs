@@ -1,7 +1,7 @@
 //! Accounts: sign-up and sign-in by phone (SMS code or password), sessions with rotating
 //! refresh tokens, the device and security log with new-device alerts, and the person's profile.
 
-mod codes;
+pub mod codes;
 pub mod entity;
 mod error;
 pub mod graphql;
@@ -23,9 +23,16 @@ use std::sync::Arc;
 
 use xqt_kernel::Module;
 use xqt_kernel::config::Config;
-use xqt_kernel::module::{Authenticator, CancellationBlockers, PersonalData, Purpose, RetentionRule, Scope};
+use xqt_kernel::module::{
+    Authenticator, CancellationBlockers, ClientPermission, PersonalData, Purpose, RetentionRule, Scope,
+};
 
 pub use error::AccountsError;
+
+/// The data categories accounts declares, for other modules' purposes and sharing register.
+pub mod categories {
+    pub use crate::privacy::{ACCOUNT, IDENTITY, MEMBERSHIP, PROFILE, SECURITY_LOG, SMS, UPLOADS};
+}
 
 /// Partners holding this scope may read verified organisations' public profiles.
 pub const SCOPE_ORGANIZATIONS_READ: &str = "accounts:organizations.read";
@@ -63,5 +70,24 @@ impl Module for Accounts {
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
         Some(Arc::new(privacy::Credentials))
+    }
+
+    fn client_permissions(&self) -> Vec<ClientPermission> {
+        privacy::client_permissions()
+    }
+
+    /// Signing in and out and seeing one's own account work in every state.
+    fn essential_fields(&self) -> &'static [&'static str] {
+        &[
+            "requestSignInCode",
+            "signInWithCode",
+            "signInWithPassword",
+            "refreshSession",
+            "signOut",
+            "signOutEverywhere",
+            "endSession",
+            "me",
+            "mySessions",
+        ]
     }
 }

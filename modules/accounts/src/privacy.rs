@@ -10,8 +10,8 @@ use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::module::{
-    Authenticator, Blocker, CancellationBlockers, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction,
-    RetentionRule,
+    Authenticator, Blocker, CancellationBlockers, ClientPermission, Erasure, Expire, LegalBasis, PersonalData, Purpose,
+    RetentionAction, RetentionRule,
 };
 use xqt_kernel::{AppContext, AppResult};
 
@@ -77,6 +77,26 @@ pub fn purposes() -> Vec<Purpose> {
             legal_basis: LegalBasis::LegalObligation,
             separate_consent: false,
             retention_days: Some(SECURITY_LOG_MIN_DAYS),
+        },
+    ]
+}
+
+pub fn client_permissions() -> Vec<ClientPermission> {
+    vec![
+        ClientPermission {
+            id: "camera",
+            description: "相机：拍摄头像、营业执照与举报证据 (camera: avatar, licence and evidence photos)",
+            purpose: "uploads",
+        },
+        ClientPermission {
+            id: "photo_library",
+            description: "相册：选择头像、营业执照与举报证据图片 (photo library: choose the same images)",
+            purpose: "uploads",
+        },
+        ClientPermission {
+            id: "device_info",
+            description: "设备信息（型号、系统版本、网络类型）：登录安全与新设备提醒 (device details for sign-in security)",
+            purpose: "account_security",
         },
     ]
 }

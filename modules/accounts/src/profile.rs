@@ -124,8 +124,15 @@ pub async fn update(ctx: &AppContext, user_id: Uuid, change: ProfileChange) -> A
         row.birth_date = Set(v);
     }
     row.updated_at = Set(ctx.clock.now());
+    let birth_date_changed = birth_date.is_some();
     match row.update(&ctx.db).await {
-        Ok(u) => Ok(u),
+        Ok(u) => {
+            if birth_date_changed {
+                // A birth date under 14 puts the account behind the guardian step at once.
+                xqt_kernel::privacy::guard_state_changed(ctx, user_id).await?;
+            }
+            Ok(u)
+        }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             Err(AccountsError::UsernameTaken.into())
         }

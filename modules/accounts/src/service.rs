@@ -609,3 +609,30 @@ pub async fn delete_security_log_before(ctx: &AppContext, cutoff: DateTime<Utc>)
         .await?;
     Ok(events.rows_affected + sessions.rows_affected)
 }
+
+/// Ids of accounts that are not erased, in id order after `after`: for notices to everyone.
+pub async fn account_ids_after(ctx: &AppContext, after: Option<Uuid>, limit: u64) -> AppResult<Vec<Uuid>> {
+    let mut q = user::Entity::find().filter(user::Column::Status.ne("erased"));
+    if let Some(after) = after {
+        q = q.filter(user::Column::Id.gt(after));
+    }
+    Ok(q.order_by_asc(user::Column::Id)
+        .select_only()
+        .column(user::Column::Id)
+        .limit(limit)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?)
+}
+
+/// Gender and birth date of every account that is not erased, for aggregate statistics.
+pub async fn demographics(ctx: &AppContext) -> AppResult<Vec<(Option<String>, Option<chrono::NaiveDate>)>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Status.ne("erased"))
+        .select_only()
+        .column(user::Column::Gender)
+        .column(user::Column::BirthDate)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?)
+}

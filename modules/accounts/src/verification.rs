@@ -162,10 +162,28 @@ pub async fn review(
     iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))
 }
 
-/// `limit + 1` submissions in a state, oldest first (first come, first reviewed).
-pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<iv::Model>> {
+/// `limit + 1` submissions in a state, oldest first (first come, first reviewed). Each person
+/// shown to the reviewer is recorded in the audit log first.
+pub async fn queue(
+    ctx: &AppContext,
+    reviewer: &xqt_kernel::Viewer,
+    state: ReviewState,
+    page: &PageRequest,
+) -> AppResult<Vec<iv::Model>> {
     let q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
-    Ok(page.apply(q, iv::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
+    let rows = page.apply(q, iv::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?;
+    for row in &rows {
+        let entry = xqt_kernel::privacy::AuditEntry {
+            subject: Some(row.user_id),
+            action: "read",
+            resource: "identity_verification_queue".into(),
+            fields: vec!["real_name", "id_number"],
+            reason: None,
+            allowed: true,
+        };
+        ctx.modules.privacy().audit.record(ctx, reviewer, entry).await?;
+    }
+    Ok(rows)
 }
 
 pub async fn all_for(ctx: &AppContext, user: Uuid) -> AppResult<Vec<iv::Model>> {

@@ -1,0 +1,174 @@
+//! The audit log: every admin or partner read of personal data, every refusal of one, and every
+//! unmasking, appended to a hash chain (`xqt audit verify` checks it).
+
+use async_trait::async_trait;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
+};
+use uuid::Uuid;
+use xqt_kernel::privacy::{Audit, AuditEntry};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
+
+use crate::chain::{self, Chain, ChainReport, Chained, Link, timestamp};
+use crate::entity::{audit_record, consent_record, grant};
+use crate::error::PrivacyError;
+
+pub const PERMISSION_UNMASK: &str = "unmask";
+pub const PERMISSIONS: [&str; 1] = [PERMISSION_UNMASK];
+const REASON_MIN: usize = 4;
+const REASON_MAX: usize = 500;
+const LIST_MAX: u64 = 200;
+
+impl Chained for audit_record::Model {
+    fn seq(&self) -> i64 {
+        self.seq
+    }
+    fn prev_hash(&self) -> &str {
+        &self.prev_hash
+    }
+    fn hash(&self) -> &str {
+        &self.hash
+    }
+    fn without_hash(&self) -> Self {
+        Self { hash: String::new(), ..self.clone() }
+    }
+}
+
+fn actor(viewer: &Viewer) -> (&'static str, Option<Uuid>) {
+    match viewer {
+        Viewer::Anonymous => ("anonymous", None),
+        Viewer::User { user_id, .. } => ("user", Some(*user_id)),
+        Viewer::Admin { user_id, .. } => ("admin", Some(*user_id)),
+        Viewer::Partner { partner_id, .. } => ("partner", Some(*partner_id)),
+    }
+}
+
+pub async fn append(ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<audit_record::Model> {
+    let (actor_kind, actor_id) = actor(viewer);
+    let txn = ctx.db.begin().await?;
+    let link = Link::next(&txn, Chain::Audit).await?;
+    let mut row = audit_record::Model {
+        id: ids::new_id(),
+        seq: link.seq,
+        actor_kind: actor_kind.to_owned(),
+        actor_id,
+        subject_user_id: entry.subject,
+        action: entry.action.to_owned(),
+        resource: entry.resource.chars().take(100).collect(),
+        fields: entry.fields.join(","),
+        reason: entry.reason,
+        allowed: entry.allowed,
+        request_id: None,
+        created_at: timestamp(ctx.clock.now()),
+        prev_hash: link.prev_hash.clone(),
+        hash: String::new(),
+    };
+    row.hash = row.computed_hash()?;
+    audit_record::ActiveModel::from(row.clone()).insert(&txn).await?;
+    link.close(&txn, &row.hash).await?;
+    txn.commit().await?;
+    Ok(row)
+}
+
+/// The kernel hook other modules call.
+pub struct AuditLog;
+
+#[async_trait]
+impl Audit for AuditLog {
+    async fn record(&self, ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<()> {
+        append(ctx, viewer, entry).await.map(|_| ())
+    }
+}
+
+/// Audit entries, newest first; about one person when `subject` is given.
+pub async fn list(ctx: &AppContext, subject: Option<Uuid>, limit: u64) -> AppResult<Vec<audit_record::Model>> {
+    let mut q = audit_record::Entity::find();
+    if let Some(s) = subject {
+        q = q.filter(audit_record::Column::SubjectUserId.eq(s));
+    }
+    Ok(q.order_by_desc(audit_record::Column::Seq).limit(limit.min(LIST_MAX)).all(&ctx.db).await?)
+}
+
+/// Recomputes both chains (`xqt audit verify`).
+pub async fn verify(ctx: &AppContext) -> AppResult<Vec<ChainReport>> {
+    Ok(vec![
+        chain::verify::<consent_record::Entity>(ctx, Chain::Consent, consent_record::Column::Seq).await?,
+        chain::verify::<audit_record::Entity>(ctx, Chain::Audit, audit_record::Column::Seq).await?,
+    ])
+}
+
+pub async fn has_permission(ctx: &AppContext, user: Uuid, permission: &str) -> AppResult<bool> {
+    Ok(grant::Entity::find()
+        .filter(grant::Column::UserId.eq(user))
+        .filter(grant::Column::Permission.eq(permission))
+        .one(&ctx.db)
+        .await?
+        .is_some())
+}
+
+/// Gives an operator a privacy permission (`xqt admin grant`); granting twice is harmless.
+pub async fn grant_permission(ctx: &AppContext, user: Uuid, permission: &str, by: Option<Uuid>) -> AppResult<()> {
+    if !PERMISSIONS.contains(&permission) {
+        return Err(PrivacyError::Invalid { field: "permission", message: format!("one of {PERMISSIONS:?}") }.into());
+    }
+    let row = grant::ActiveModel {
+        id: Set(ids::new_id()),
+        user_id: Set(user),
+        permission: Set(permission.to_owned()),
+        granted_by: Set(by),
+        granted_at: Set(ctx.clock.now()),
+    };
+    match row.insert(&ctx.db).await {
+        Ok(_) => Ok(()),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A person's identifiers in full, for an operator with the `unmask` permission and a reason.
+#[derive(Debug, Clone, Default)]
+pub struct Unmasked {
+    pub phone: Option<String>,
+    pub real_name: Option<String>,
+    pub id_number: Option<String>,
+}
+
+pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str) -> AppResult<Unmasked> {
+    let admin = viewer.require_admin()?;
+    let reason = reason.trim();
+    let fields = vec!["phone", "real_name", "id_number"];
+    let resource = format!("user:{user}");
+    if !has_permission(ctx, admin, PERMISSION_UNMASK).await? {
+        let entry = AuditEntry {
+            subject: Some(user),
+            action: "unmask",
+            resource,
+            fields,
+            reason: Some(reason.to_owned()),
+            allowed: false,
+        };
+        append(ctx, viewer, entry).await?;
+        return Err(PrivacyError::UnmaskNotPermitted.into());
+    }
+    if !(REASON_MIN..=REASON_MAX).contains(&reason.chars().count()) {
+        return Err(PrivacyError::Invalid { field: "reason", message: "why, in 4 to 500 characters".into() }.into());
+    }
+    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let phone = xqt_accounts::service::phone_of(ctx, &account)?.map(|p| p.as_str().to_owned());
+    let identity = xqt_accounts::verification::latest(ctx, user).await?;
+    let (real_name, id_number) = match identity {
+        Some(iv) => (Some(ctx.keys.open(&iv.real_name_sealed)?), Some(ctx.keys.open(&iv.id_number_sealed)?)),
+        None => (None, None),
+    };
+    // Recorded before anything is shown: no audit, no data.
+    let entry = AuditEntry {
+        subject: Some(user),
+        action: "unmask",
+        resource,
+        fields,
+        reason: Some(reason.to_owned()),
+        allowed: true,
+    };
+    append(ctx, viewer, entry).await?;
+    Ok(Unmasked { phone, real_name, id_number })
+}

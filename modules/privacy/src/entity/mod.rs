@@ -1,0 +1,11 @@
+pub mod analytics_event;
+pub mod audit_record;
+pub mod chain_head;
+pub mod consent_record;
+pub mod consent_state;
+pub mod erasure_request;
+pub mod grant;
+pub mod partner_processing;
+pub mod policy_version;
+pub mod profile_visibility;
+pub mod sharing_record;

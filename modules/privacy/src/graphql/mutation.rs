@@ -1,0 +1,221 @@
+use async_graphql::{Context, ID, InputObject, Object, Result};
+use chrono::{DateTime, Utc};
+use xqt_kernel::auth::RequestMeta;
+use xqt_kernel::ids::parse_id;
+
+use super::types::*;
+use crate::consent::{self, Action, Provenance};
+use crate::policies::{self, Document, NewVersion};
+use crate::{analytics, audit, minors, sharing, visibility};
+
+#[derive(InputObject)]
+pub struct PublishPolicyVersionInput {
+    pub document: PolicyDocument,
+    /// e.g. `2.0` (A-Z, a-z, 0-9, `.`, `-`).
+    pub version: String,
+    pub title: String,
+    /// The full text.
+    pub body: String,
+    /// What changed, shown to everyone.
+    pub summary: String,
+    pub effective_at: DateTime<Utc>,
+    /// Empty for a minor version; for a major one, which of the six kinds of change it is.
+    pub major_kinds: Vec<MajorChangeKind>,
+    /// Major versions only: the modules whose features wait for each person's acceptance.
+    pub affects: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct ConsentInput {
+    /// A registered purpose id (see `purposes`).
+    pub purpose: String,
+    /// For `partner_sharing`: the partner.
+    pub partner_id: Option<ID>,
+    /// The device the decision is made on, e.g. `iPhone 15 / iOS 18`.
+    pub device: Option<String>,
+}
+
+#[derive(InputObject)]
+pub struct GuardianConsentInput {
+    pub guardian_phone: String,
+    /// The code `requestGuardianCode` sent to the guardian's phone.
+    pub code: String,
+    /// e.g. 母亲, 父亲, 监护人.
+    pub relationship: String,
+}
+
+#[derive(InputObject)]
+pub struct GuardianWithdrawalInput {
+    /// The child's account phone.
+    pub child_phone: String,
+    /// The phone the guardian consented with.
+    pub guardian_phone: String,
+    pub code: String,
+}
+
+#[derive(InputObject)]
+pub struct PartnerProcessingInput {
+    pub partner_id: ID,
+    /// A registered purpose: `partner_sharing` (per-person consent) or a non-consent one.
+    pub purpose: String,
+    pub data_categories: Vec<String>,
+    pub description: String,
+}
+
+fn provenance(ctx: &Context<'_>, method: &'static str, device: Option<String>) -> Provenance {
+    let meta = ctx.data_opt::<RequestMeta>().cloned().unwrap_or_default();
+    Provenance::from_request(&meta, method, device)
+}
+
+async fn decide(ctx: &Context<'_>, action: Action, input: ConsentInput) -> Result<ConsentReceipt> {
+    let (app, viewer) = xqt_kernel::from_graphql(ctx);
+    let user = viewer.require_person()?;
+    let partner = input.partner_id.map(|p| parse_id("partnerId", &p)).transpose()?;
+    let how = provenance(ctx, "app", input.device);
+    Ok(ConsentReceipt(consent::decide(app, user, action, input.purpose.trim(), partner, &how).await?))
+}
+
+#[derive(Default)]
+pub struct PrivacyMutation;
+
+#[Object]
+impl PrivacyMutation {
+    /// Publishes a policy version (admins). A major one notifies every account and holds back
+    /// the modules it names until each person accepts it.
+    async fn publish_policy_version(
+        &self,
+        ctx: &Context<'_>,
+        input: PublishPolicyVersionInput,
+    ) -> Result<PolicyVersion> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let admin = viewer.require_admin()?;
+        let doc: Document = input.document.into();
+        let v = NewVersion {
+            document: doc.as_str().to_owned(),
+            version: input.version.trim().to_owned(),
+            title: input.title,
+            body: input.body,
+            summary: input.summary,
+            effective_at: input.effective_at,
+            major_kinds: input.major_kinds.into_iter().map(Into::into).collect(),
+            affects: input.affects,
+        };
+        Ok(PolicyVersion(policies::publish(app, Some(admin), v).await?))
+    }
+
+    /// The person accepts a policy version; returns the ledger receipt.
+    async fn accept_policy(&self, ctx: &Context<'_>, version_id: ID, device: Option<String>) -> Result<ConsentReceipt> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        let how = provenance(ctx, "app", device);
+        Ok(ConsentReceipt(policies::accept(app, user, parse_id("versionId", &version_id)?, &how).await?))
+    }
+
+    /// Grants one consent-based purpose (one per call: never bundled).
+    async fn grant_consent(&self, ctx: &Context<'_>, input: ConsentInput) -> Result<ConsentReceipt> {
+        decide(ctx, Action::Grant, input).await
+    }
+
+    /// Refuses one purpose; the app is not to ask again.
+    async fn refuse_consent(&self, ctx: &Context<'_>, input: ConsentInput) -> Result<ConsentReceipt> {
+        decide(ctx, Action::Refuse, input).await
+    }
+
+    /// Withdraws one purpose: collection stops at once and its data is queued for deletion.
+    async fn withdraw_consent(&self, ctx: &Context<'_>, input: ConsentInput) -> Result<ConsentReceipt> {
+        decide(ctx, Action::Withdraw, input).await
+    }
+
+    /// Usage events (at most 50 per call). Stored only under the `analytics` consent; dropped
+    /// unread otherwise.
+    async fn record_analytics_events(
+        &self,
+        ctx: &Context<'_>,
+        events: Vec<AnalyticsEventInput>,
+    ) -> Result<AnalyticsReceipt> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        let events = events
+            .into_iter()
+            .map(|e| analytics::NewEvent {
+                name: e.name,
+                properties: e.properties.map_or_else(|| serde_json::json!({}), |p| p.0),
+                occurred_at: e.occurred_at,
+            })
+            .collect();
+        let r = analytics::ingest(app, user, events).await?;
+        Ok(AnalyticsReceipt { stored: r.stored, dropped: r.dropped })
+    }
+
+    /// Deletes all of the person's analytics events; returns how many.
+    async fn delete_my_analytics_data(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        Ok(analytics::delete_for(app, viewer.require_person()?).await?)
+    }
+
+    /// Makes a profile field public or private; public needs the `public_profile` consent.
+    async fn set_profile_visibility(&self, ctx: &Context<'_>, field: ProfileField, visible: bool) -> Result<bool> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        visibility::set(app, viewer.require_person()?, field.into(), visible).await?;
+        Ok(visible)
+    }
+
+    /// A person's identifiers in full, for an operator with the `unmask` permission and a
+    /// stated reason; audited, refusals too.
+    async fn unmask_personal_data(&self, ctx: &Context<'_>, user_id: ID, reason: String) -> Result<UnmaskedPerson> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let u = audit::unmask(app, viewer, parse_id("userId", &user_id)?, &reason).await?;
+        Ok(UnmaskedPerson { phone: u.phone, real_name: u.real_name, id_number: u.id_number })
+    }
+
+    /// Registers what a partner receives for a purpose (admins; SHR-2).
+    async fn register_partner_processing(
+        &self,
+        ctx: &Context<'_>,
+        input: PartnerProcessingInput,
+    ) -> Result<PartnerRegisterEntry> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        let partner = parse_id("partnerId", &input.partner_id)?;
+        let e =
+            sharing::register(app, partner, input.purpose.trim(), &input.data_categories, &input.description).await?;
+        let names = super::query::partner_names(app).await?;
+        Ok(PartnerRegisterEntry {
+            partner_id: ID(e.partner_id.to_string()),
+            partner_name: names.get(&e.partner_id).cloned().unwrap_or_default(),
+            legal_basis: app.modules.purpose(&e.purpose).map(|p| p.legal_basis),
+            data_categories: sharing::categories_of(&e),
+            purpose: e.purpose,
+            description: e.description,
+        })
+    }
+
+    /// Texts a code to a guardian's phone, for confirming or withdrawing guardian consent.
+    async fn request_guardian_code(&self, ctx: &Context<'_>, guardian_phone: String) -> Result<bool> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        minors::request_code(app, &guardian_phone).await?;
+        Ok(true)
+    }
+
+    /// The guardian of the signed-in child consents, proven by the code sent to their phone.
+    async fn confirm_guardian_consent(&self, ctx: &Context<'_>, input: GuardianConsentInput) -> Result<ConsentReceipt> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let child = viewer.require_person()?;
+        let how = provenance(ctx, "sms", None);
+        let row = minors::confirm(app, child, &input.guardian_phone, &input.code, &input.relationship, &how).await?;
+        Ok(ConsentReceipt(row))
+    }
+
+    /// A guardian withdraws consent (no sign-in: the code to their phone proves them): the
+    /// child's account is suspended and its erasure queued.
+    async fn withdraw_guardian_consent(
+        &self,
+        ctx: &Context<'_>,
+        input: GuardianWithdrawalInput,
+    ) -> Result<ConsentReceipt> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        let how = provenance(ctx, "sms", None);
+        let row = minors::withdraw(app, &input.child_phone, &input.guardian_phone, &input.code, &how).await?;
+        Ok(ConsentReceipt(row))
+    }
+}

@@ -1,0 +1,449 @@
+use async_graphql::{Enum, ID, InputObject, Json, Object, SimpleObject};
+use chrono::{DateTime, Utc};
+use xqt_kernel::module::{ClientPermission, LegalBasis, Purpose};
+
+use crate::entity::{audit_record, consent_record, consent_state, policy_version};
+use crate::guard::AccountState as DomainAccountState;
+use crate::policies::{self, Document, MajorKind};
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum PolicyDocument {
+    PrivacyPolicy,
+    MobileOfficePrivacyPolicy,
+    UserAgreement,
+    CancellationAgreement,
+    ChildrenRules,
+    PermissionsList,
+}
+
+impl From<PolicyDocument> for Document {
+    fn from(d: PolicyDocument) -> Self {
+        match d {
+            PolicyDocument::PrivacyPolicy => Document::PrivacyPolicy,
+            PolicyDocument::MobileOfficePrivacyPolicy => Document::MobileOfficePrivacyPolicy,
+            PolicyDocument::UserAgreement => Document::UserAgreement,
+            PolicyDocument::CancellationAgreement => Document::CancellationAgreement,
+            PolicyDocument::ChildrenRules => Document::ChildrenRules,
+            PolicyDocument::PermissionsList => Document::PermissionsList,
+        }
+    }
+}
+
+pub fn gql_document(d: Document) -> PolicyDocument {
+    match d {
+        Document::PrivacyPolicy => PolicyDocument::PrivacyPolicy,
+        Document::MobileOfficePrivacyPolicy => PolicyDocument::MobileOfficePrivacyPolicy,
+        Document::UserAgreement => PolicyDocument::UserAgreement,
+        Document::CancellationAgreement => PolicyDocument::CancellationAgreement,
+        Document::ChildrenRules => PolicyDocument::ChildrenRules,
+        Document::PermissionsList => PolicyDocument::PermissionsList,
+    }
+}
+
+/// The six kinds of major change a policy version can be (M 六 1–6).
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum MajorChangeKind {
+    /// 1. 服务模式发生重大变化 (purposes, types of data, ways of use).
+    ServiceModel,
+    /// 2. 控制权发生重大变化 (change of owner through merger or restructuring).
+    Control,
+    /// 3. 共享、转让或公开披露的主要对象发生变化.
+    SharingRecipients,
+    /// 4. 您的权利及其行使方式发生重大变化.
+    UserRights,
+    /// 5. 责任部门、联络方式及投诉渠道发生变化.
+    ResponsibleContact,
+    /// 6. 安全影响评估报告表明存在高风险.
+    HighRiskAssessment,
+}
+
+impl From<MajorChangeKind> for MajorKind {
+    fn from(k: MajorChangeKind) -> Self {
+        match k {
+            MajorChangeKind::ServiceModel => MajorKind::ServiceModel,
+            MajorChangeKind::Control => MajorKind::Control,
+            MajorChangeKind::SharingRecipients => MajorKind::SharingRecipients,
+            MajorChangeKind::UserRights => MajorKind::UserRights,
+            MajorChangeKind::ResponsibleContact => MajorKind::ResponsibleContact,
+            MajorChangeKind::HighRiskAssessment => MajorKind::HighRiskAssessment,
+        }
+    }
+}
+
+fn gql_kind(k: MajorKind) -> MajorChangeKind {
+    match k {
+        MajorKind::ServiceModel => MajorChangeKind::ServiceModel,
+        MajorKind::Control => MajorChangeKind::Control,
+        MajorKind::SharingRecipients => MajorChangeKind::SharingRecipients,
+        MajorKind::UserRights => MajorChangeKind::UserRights,
+        MajorKind::ResponsibleContact => MajorChangeKind::ResponsibleContact,
+        MajorKind::HighRiskAssessment => MajorChangeKind::HighRiskAssessment,
+    }
+}
+
+pub struct PolicyVersion(pub policy_version::Model);
+
+#[Object]
+impl PolicyVersion {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn document(&self) -> Option<PolicyDocument> {
+        Document::parse(&self.0.document).map(gql_document)
+    }
+    async fn version(&self) -> &str {
+        &self.0.version
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    /// The full text.
+    async fn body(&self) -> &str {
+        &self.0.body
+    }
+    /// SHA-256 of the text, so a client can show the person exactly what they accept.
+    async fn body_sha256(&self) -> &str {
+        &self.0.body_sha256
+    }
+    /// What changed since the version before.
+    async fn summary(&self) -> &str {
+        &self.0.summary
+    }
+    async fn effective_at(&self) -> DateTime<Utc> {
+        self.0.effective_at
+    }
+    async fn published_at(&self) -> DateTime<Utc> {
+        self.0.published_at
+    }
+    /// A major version must be accepted before the features of `affects` work again.
+    async fn major(&self) -> bool {
+        self.0.major
+    }
+    async fn major_kinds(&self) -> Vec<MajorChangeKind> {
+        policies::kinds_of(&self.0).into_iter().map(gql_kind).collect()
+    }
+    /// Modules whose features wait for acceptance.
+    async fn affects(&self) -> Vec<String> {
+        policies::affects_of(&self.0)
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PolicyDocumentInfo {
+    pub document: PolicyDocument,
+    /// The version in force now.
+    pub current: Option<PolicyVersion>,
+}
+
+pub struct PurposeInfo {
+    pub module: &'static str,
+    pub purpose: Purpose,
+}
+
+#[Object]
+impl PurposeInfo {
+    async fn id(&self) -> &str {
+        self.purpose.id
+    }
+    /// The module that processes data for it.
+    async fn module(&self) -> &str {
+        self.module
+    }
+    async fn description(&self) -> &str {
+        self.purpose.description
+    }
+    async fn data_categories(&self) -> Vec<&str> {
+        self.purpose.categories.clone()
+    }
+    /// Sensitive personal information (PIPL Art. 28).
+    async fn sensitive(&self) -> bool {
+        self.purpose.sensitive
+    }
+    /// Why processing is lawful (PIPL Art. 13).
+    async fn legal_basis(&self) -> LegalBasis {
+        self.purpose.legal_basis
+    }
+    /// Asked for on its own, never bundled (单独同意).
+    async fn separate_consent(&self) -> bool {
+        self.purpose.separate_consent
+    }
+    /// Only consent-based purposes can be granted and withdrawn.
+    async fn withdrawable(&self) -> bool {
+        self.purpose.legal_basis == LegalBasis::Consent
+    }
+    /// Days data is kept for it; null = as long as the account.
+    async fn retention_days(&self) -> Option<u32> {
+        self.purpose.retention_days
+    }
+}
+
+pub struct ClientPermissionInfo {
+    pub module: &'static str,
+    pub permission: ClientPermission,
+    pub purpose: Option<PurposeInfo>,
+}
+
+#[Object]
+impl ClientPermissionInfo {
+    /// `camera`, `photo_library`, `device_info`, …
+    async fn permission(&self) -> &str {
+        self.permission.id
+    }
+    async fn module(&self) -> &str {
+        self.module
+    }
+    async fn description(&self) -> &str {
+        self.permission.description
+    }
+    /// The purpose it serves.
+    async fn purpose(&self) -> Option<&PurposeInfo> {
+        self.purpose.as_ref()
+    }
+    /// The consent the app asks for before the permission, when the purpose rests on consent.
+    async fn consent_needed(&self) -> Option<&str> {
+        self.purpose.as_ref().filter(|p| p.purpose.legal_basis == LegalBasis::Consent).map(|p| p.purpose.id)
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ConsentDecision {
+    Granted,
+    Withdrawn,
+    Refused,
+}
+
+pub struct ConsentStatus(pub consent_state::Model);
+
+#[Object]
+impl ConsentStatus {
+    async fn purpose(&self) -> &str {
+        &self.0.purpose
+    }
+    async fn partner_id(&self) -> Option<ID> {
+        (!self.0.partner_key.is_empty()).then(|| ID(self.0.partner_key.clone()))
+    }
+    async fn decision(&self) -> ConsentDecision {
+        match crate::consent::State::parse(&self.0.state) {
+            Some(crate::consent::State::Granted) => ConsentDecision::Granted,
+            Some(crate::consent::State::Refused) => ConsentDecision::Refused,
+            _ => ConsentDecision::Withdrawn,
+        }
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+}
+
+/// Proof of a consent decision or policy acceptance: its place in the tamper-evident ledger.
+pub struct ConsentReceipt(pub consent_record::Model);
+
+#[Object]
+impl ConsentReceipt {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    /// Position in the ledger.
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// `grant`, `withdraw`, `refuse`, `accept_policy`, `guardian_grant`, `guardian_withdraw`.
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn purpose(&self) -> Option<&str> {
+        self.0.purpose.as_deref()
+    }
+    async fn partner_id(&self) -> Option<ID> {
+        self.0.partner_id.map(|p| ID(p.to_string()))
+    }
+    /// The policy version the decision was made under (or the one accepted).
+    async fn policy_version_id(&self) -> Option<ID> {
+        self.0.policy_version_id.map(|p| ID(p.to_string()))
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    /// SHA-256 linking this record to the one before it.
+    async fn hash(&self) -> &str {
+        &self.0.hash
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum AccountState {
+    Active,
+    /// Under 14: nothing but the guardian step works until a guardian consents.
+    PendingGuardian,
+    /// The guardian withdrew consent.
+    SuspendedByGuardian,
+}
+
+impl From<DomainAccountState> for AccountState {
+    fn from(s: DomainAccountState) -> Self {
+        match s {
+            DomainAccountState::Active => AccountState::Active,
+            DomainAccountState::PendingGuardian => AccountState::PendingGuardian,
+            DomainAccountState::SuspendedByGuardian => AccountState::SuspendedByGuardian,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct PrivacyStatus {
+    pub account_state: AccountState,
+    /// Major policy versions waiting for acceptance.
+    pub pending_policies: Vec<PolicyVersion>,
+    /// Consent-based purposes never decided on: what the app may ask about (a refusal is not
+    /// asked again).
+    pub consent_prompts: Vec<String>,
+}
+
+#[derive(InputObject)]
+pub struct AnalyticsEventInput {
+    /// e.g. `page_view`, `click:apply_button` (a-z, 0-9, `_ . : / -`).
+    pub name: String,
+    /// A JSON object of at most 2 KB.
+    pub properties: Option<Json<serde_json::Value>>,
+    pub occurred_at: DateTime<Utc>,
+}
+
+#[derive(SimpleObject)]
+pub struct AnalyticsReceipt {
+    pub stored: u64,
+    /// Dropped without being stored: the analytics consent is not granted.
+    pub dropped: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct PartnerRegisterEntry {
+    pub partner_id: ID,
+    pub partner_name: String,
+    pub purpose: String,
+    pub legal_basis: Option<LegalBasis>,
+    pub data_categories: Vec<String>,
+    pub description: String,
+}
+
+#[derive(SimpleObject)]
+pub struct SharingRecord {
+    pub partner_id: ID,
+    pub partner_name: Option<String>,
+    pub purpose: String,
+    /// `consent`, `contract`, `legal_obligation`, …
+    pub legal_basis: String,
+    pub data_categories: Vec<String>,
+    pub shared_at: DateTime<Utc>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ProfileField {
+    Nickname,
+    Gender,
+    /// Shown masked (张*) and only once verified.
+    RealName,
+}
+
+impl From<ProfileField> for crate::visibility::ProfileField {
+    fn from(f: ProfileField) -> Self {
+        match f {
+            ProfileField::Nickname => Self::Nickname,
+            ProfileField::Gender => Self::Gender,
+            ProfileField::RealName => Self::RealName,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct VisibilitySetting {
+    pub field: String,
+    pub visible: bool,
+}
+
+/// What anyone may see of a person: only the fields they made public.
+#[derive(SimpleObject)]
+pub struct PublicProfile {
+    pub id: ID,
+    pub nickname: Option<String>,
+    pub gender: Option<String>,
+    pub real_name: Option<String>,
+}
+
+/// A person as a partner sees them: the categories registered for it, masked.
+#[derive(SimpleObject)]
+pub struct SharedPerson {
+    pub id: ID,
+    pub data_categories: Vec<String>,
+    pub nickname: Option<String>,
+    pub gender: Option<String>,
+    pub phone: Option<String>,
+    pub real_name: Option<String>,
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum StatisticsDimension {
+    Gender,
+    AgeBand,
+}
+
+#[derive(SimpleObject)]
+pub struct StatisticsGroup {
+    pub key: String,
+    pub count: u64,
+}
+
+#[derive(SimpleObject)]
+pub struct Statistics {
+    /// Groups with at least `minGroupSize` people.
+    pub groups: Vec<StatisticsGroup>,
+    /// How many smaller groups were left out.
+    pub suppressed_groups: u64,
+    pub min_group_size: u32,
+}
+
+pub struct AuditRecord(pub audit_record::Model);
+
+#[Object]
+impl AuditRecord {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// `admin`, `partner`, `user`.
+    async fn actor_kind(&self) -> &str {
+        &self.0.actor_kind
+    }
+    async fn actor_id(&self) -> Option<ID> {
+        self.0.actor_id.map(|a| ID(a.to_string()))
+    }
+    async fn subject_user_id(&self) -> Option<ID> {
+        self.0.subject_user_id.map(|a| ID(a.to_string()))
+    }
+    async fn action(&self) -> &str {
+        &self.0.action
+    }
+    async fn resource(&self) -> &str {
+        &self.0.resource
+    }
+    async fn fields(&self) -> Vec<&str> {
+        self.0.fields.split(',').filter(|f| !f.is_empty()).collect()
+    }
+    async fn reason(&self) -> Option<&str> {
+        self.0.reason.as_deref()
+    }
+    /// False when the read was refused.
+    async fn allowed(&self) -> bool {
+        self.0.allowed
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct UnmaskedPerson {
+    pub phone: Option<String>,
+    pub real_name: Option<String>,
+    pub id_number: Option<String>,
+}

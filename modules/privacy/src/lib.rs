@@ -1,0 +1,81 @@
+//! Privacy: the policies as versioned documents, the purpose registry generated from every
+//! module's declarations, the hash-chained consent ledger and the consent gate, the policy and
+//! guardian gates, usage analytics under consent, masking and audited unmasking, the audit log,
+//! the sharing register and ledger, public-profile visibility.
+
+pub mod analytics;
+pub mod audit;
+pub mod chain;
+pub mod consent;
+pub mod entity;
+mod error;
+pub mod graphql;
+pub mod guard;
+pub mod minors;
+pub mod policies;
+mod privacy;
+pub mod purposes;
+pub mod sharing;
+pub mod visibility;
+
+use std::sync::Arc;
+
+use xqt_kernel::Module;
+use xqt_kernel::config::Config;
+use xqt_kernel::module::{PersonalData, Purpose, RetentionRule, Scope, StartupTask};
+use xqt_kernel::privacy::PrivacyHooks;
+
+pub use error::PrivacyError;
+
+pub struct Privacy;
+
+impl Module for Privacy {
+    fn name(&self) -> &'static str {
+        "privacy"
+    }
+
+    fn purposes(&self) -> Vec<Purpose> {
+        purposes::purposes()
+    }
+
+    fn scopes(&self) -> Vec<Scope> {
+        purposes::scopes()
+    }
+
+    fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
+        Some(Arc::new(privacy::PrivacyData))
+    }
+
+    fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
+        privacy::retention_rules(config)
+    }
+
+    fn startup(&self) -> Option<Arc<dyn StartupTask>> {
+        Some(Arc::new(privacy::SeedPolicies))
+    }
+
+    fn essential_fields(&self) -> &'static [&'static str] {
+        &[
+            "policyDocuments",
+            "policyVersions",
+            "policyVersion",
+            "pendingPolicies",
+            "privacyStatus",
+            "purposes",
+            "clientPermissions",
+            "partnerRegister",
+            "acceptPolicy",
+            "requestGuardianCode",
+            "confirmGuardianConsent",
+            "withdrawGuardianConsent",
+        ]
+    }
+
+    fn privacy_hooks(&self) -> Option<PrivacyHooks> {
+        Some(PrivacyHooks {
+            consent: Arc::new(consent::Gate),
+            audit: Arc::new(audit::AuditLog),
+            guard: Arc::new(guard::Guard),
+        })
+    }
+}

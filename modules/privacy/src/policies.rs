@@ -1,0 +1,467 @@
+//! Policy documents, versioned (POL-1 … POL-3). Every version stays readable; a major version
+//! says which of the six kinds of major change (M 六 1–6) it is and which modules' features wait
+//! for each person's acceptance; publishing one notifies everyone.
+
+use std::time::Duration as StdDuration;
+
+use bytes::Bytes;
+use chrono::{DateTime, Duration, NaiveDate, TimeZone, Utc};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use xqt_kernel::crypto::sha256_hex;
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_notifications::service::{NewNotification, notify};
+
+use crate::consent::{self, Action, Entry, Provenance};
+use crate::entity::{consent_record, policy_version};
+use crate::error::PrivacyError;
+
+/// The documents the platform publishes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Document {
+    /// 校企通隐私政策 (X).
+    PrivacyPolicy,
+    /// 移动办公平台隐私政策 (M).
+    MobileOfficePrivacyPolicy,
+    UserAgreement,
+    /// 用户注销协议 (M 附件一).
+    CancellationAgreement,
+    /// 儿童个人信息保护规则.
+    ChildrenRules,
+    /// 权限与第三方 SDK 清单.
+    PermissionsList,
+}
+
+impl Document {
+    pub const ALL: [Document; 6] = [
+        Document::PrivacyPolicy,
+        Document::MobileOfficePrivacyPolicy,
+        Document::UserAgreement,
+        Document::CancellationAgreement,
+        Document::ChildrenRules,
+        Document::PermissionsList,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Document::PrivacyPolicy => "privacy_policy",
+            Document::MobileOfficePrivacyPolicy => "mobile_office_privacy_policy",
+            Document::UserAgreement => "user_agreement",
+            Document::CancellationAgreement => "cancellation_agreement",
+            Document::ChildrenRules => "children_rules",
+            Document::PermissionsList => "permissions_list",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|d| d.as_str() == s)
+    }
+}
+
+/// The six kinds of major change (M 六 1–6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum MajorKind {
+    /// 1. 服务模式发生重大变化（处理目的、个人信息类型、使用方式）.
+    ServiceModel,
+    /// 2. 控制权等方面发生重大变化（并购重组引起的所有者变更）.
+    Control,
+    /// 3. 个人信息共享、转让或公开披露的主要对象发生变化.
+    SharingRecipients,
+    /// 4. 您参与个人信息处理方面的权利及其行使方式发生重大变化.
+    UserRights,
+    /// 5. 负责个人信息安全的责任部门、联络方式及投诉渠道发生变化.
+    ResponsibleContact,
+    /// 6. 个人信息安全影响评估报告表明存在高风险.
+    HighRiskAssessment,
+}
+
+impl MajorKind {
+    pub const ALL: [MajorKind; 6] = [
+        MajorKind::ServiceModel,
+        MajorKind::Control,
+        MajorKind::SharingRecipients,
+        MajorKind::UserRights,
+        MajorKind::ResponsibleContact,
+        MajorKind::HighRiskAssessment,
+    ];
+    pub fn as_str(self) -> &'static str {
+        match self {
+            MajorKind::ServiceModel => "service_model",
+            MajorKind::Control => "control",
+            MajorKind::SharingRecipients => "sharing_recipients",
+            MajorKind::UserRights => "user_rights",
+            MajorKind::ResponsibleContact => "responsible_contact",
+            MajorKind::HighRiskAssessment => "high_risk_assessment",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        Self::ALL.into_iter().find(|k| k.as_str() == s)
+    }
+    pub fn label(self) -> &'static str {
+        match self {
+            MajorKind::ServiceModel => "服务模式发生重大变化",
+            MajorKind::Control => "控制权发生重大变化",
+            MajorKind::SharingRecipients => "共享、转让或公开披露的主要对象发生变化",
+            MajorKind::UserRights => "您的权利及其行使方式发生重大变化",
+            MajorKind::ResponsibleContact => "责任部门、联络方式及投诉渠道发生变化",
+            MajorKind::HighRiskAssessment => "安全影响评估报告表明存在高风险",
+        }
+    }
+}
+
+pub struct NewVersion {
+    pub document: String,
+    pub version: String,
+    pub title: String,
+    pub body: String,
+    pub summary: String,
+    pub effective_at: DateTime<Utc>,
+    pub major_kinds: Vec<MajorKind>,
+    /// Modules whose features wait for acceptance (major versions only).
+    pub affects: Vec<String>,
+}
+
+const BODY_MAX: usize = 200_000;
+const SUMMARY_MAX: usize = 2_000;
+/// Major versions, cached for the guard; publishing deletes the entry on every instance.
+const MAJORS_KEY: &str = "privacy:majors";
+const MAJORS_TTL: StdDuration = StdDuration::from_secs(30);
+/// Notices to everyone go out in batches of this many accounts.
+const NOTICE_BATCH: u64 = 500;
+
+fn split(s: &str) -> Vec<String> {
+    s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
+}
+
+pub fn kinds_of(v: &policy_version::Model) -> Vec<MajorKind> {
+    v.major_kinds.split(',').filter_map(MajorKind::parse).collect()
+}
+
+pub fn affects_of(v: &policy_version::Model) -> Vec<String> {
+    split(&v.affects)
+}
+
+fn validate(ctx: &AppContext, v: &NewVersion) -> Result<Document, PrivacyError> {
+    let invalid = |field, message: &str| PrivacyError::Invalid { field, message: message.to_owned() };
+    let doc = Document::parse(&v.document).ok_or_else(|| PrivacyError::UnknownDocument(v.document.clone()))?;
+    let version_ok = (1..=32).contains(&v.version.len())
+        && v.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
+    if !version_ok {
+        return Err(invalid("version", "1 to 32 of A-Z, a-z, 0-9, `.` and `-`"));
+    }
+    if !(1..=200).contains(&v.title.trim().chars().count()) {
+        return Err(invalid("title", "1 to 200 characters"));
+    }
+    if v.body.trim().is_empty() || v.body.chars().count() > BODY_MAX {
+        return Err(invalid("body", "the full text, at most 200000 characters"));
+    }
+    if v.summary.trim().is_empty() || v.summary.chars().count() > SUMMARY_MAX {
+        return Err(invalid("summary", "what changed, 1 to 2000 characters"));
+    }
+    let now = ctx.clock.now();
+    if v.effective_at < now - Duration::days(1) || v.effective_at > now + Duration::days(366) {
+        return Err(invalid("effectiveAt", "from today to a year ahead"));
+    }
+    let major = !v.major_kinds.is_empty();
+    if !major && !v.affects.is_empty() {
+        return Err(invalid("affects", "only a major version holds features back"));
+    }
+    if major && v.affects.is_empty() {
+        return Err(invalid("affects", "a major version names the modules whose features need acceptance"));
+    }
+    let modules = ctx.modules.names();
+    for m in &v.affects {
+        if m == "privacy" {
+            return Err(invalid("affects", "privacy rights never wait for acceptance"));
+        }
+        if !modules.contains(&m.as_str()) {
+            return Err(invalid("affects", &format!("`{m}` is not a module")));
+        }
+    }
+    Ok(doc)
+}
+
+/// Publishes a version. A major one is gated and announced to every account.
+pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -> AppResult<policy_version::Model> {
+    let doc = validate(ctx, &v)?;
+    let mut kinds: Vec<&str> = v.major_kinds.iter().map(|k| k.as_str()).collect();
+    kinds.dedup();
+    let mut affects = v.affects.clone();
+    affects.sort();
+    affects.dedup();
+    let row = policy_version::ActiveModel {
+        id: Set(ids::new_id()),
+        document: Set(doc.as_str().to_owned()),
+        version: Set(v.version.clone()),
+        title: Set(v.title.trim().to_owned()),
+        body_sha256: Set(sha256_hex(v.body.as_bytes())),
+        body: Set(v.body),
+        summary: Set(v.summary.trim().to_owned()),
+        effective_at: Set(v.effective_at),
+        published_at: Set(ctx.clock.now()),
+        published_by: Set(publisher),
+        major: Set(!kinds.is_empty()),
+        major_kinds: Set(kinds.join(",")),
+        affects: Set(affects.join(",")),
+    };
+    let row = match row.insert(&ctx.db).await {
+        Ok(r) => r,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            return Err(PrivacyError::VersionExists.into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    ctx.cache.delete(MAJORS_KEY).await?;
+    tracing::info!(document = %row.document, version = %row.version, major = row.major, "policy version published");
+    if row.major {
+        let (ctx, version) = (ctx.clone(), row.clone());
+        // Stored first: anyone the notice misses still finds the version in `pendingPolicies`.
+        tokio::spawn(async move {
+            if let Err(e) = announce(&ctx, &version).await {
+                tracing::error!(error = ?e, version = %version.id, "major policy notice interrupted");
+            }
+        });
+    }
+    Ok(row)
+}
+
+async fn announce(ctx: &AppContext, v: &policy_version::Model) -> AppResult<u64> {
+    let kinds: Vec<&str> = kinds_of(v).into_iter().map(MajorKind::label).collect();
+    let body = format!(
+        "《{}》{} 版将于 {} 生效。重大变更：{}。{}\n请在「隐私与协议」中查阅并确认，确认前相关功能将暂停使用。",
+        v.title,
+        v.version,
+        v.effective_at.format("%Y-%m-%d"),
+        kinds.join("；"),
+        v.summary
+    );
+    let (mut after, mut sent) = (None, 0u64);
+    loop {
+        let batch = xqt_accounts::service::account_ids_after(ctx, after, NOTICE_BATCH).await?;
+        let Some(last) = batch.last().copied() else { break };
+        for user_id in batch {
+            let title = format!("《{}》重大变更，请查阅并确认", v.title).chars().take(100).collect();
+            let n = NewNotification {
+                user_id,
+                kind: "privacy.policy_major".into(),
+                title,
+                body: body.chars().take(2000).collect(),
+            };
+            notify(ctx, n).await?;
+            sent += 1;
+        }
+        tracing::info!(version = %v.id, sent, "major policy notice progress");
+        after = Some(last);
+    }
+    Ok(sent)
+}
+
+pub async fn version(ctx: &AppContext, id: Uuid) -> AppResult<Option<policy_version::Model>> {
+    Ok(policy_version::Entity::find_by_id(id).one(&ctx.db).await?)
+}
+
+/// Every version of a document, newest first.
+pub async fn versions(ctx: &AppContext, document: &str) -> AppResult<Vec<policy_version::Model>> {
+    Document::parse(document).ok_or_else(|| PrivacyError::UnknownDocument(document.to_owned()))?;
+    Ok(policy_version::Entity::find()
+        .filter(policy_version::Column::Document.eq(document))
+        .order_by_desc(policy_version::Column::PublishedAt)
+        .order_by_desc(policy_version::Column::Id)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// The version of a document in force now: the latest published whose effective date has come.
+pub async fn current(ctx: &AppContext, document: Document) -> AppResult<Option<policy_version::Model>> {
+    Ok(policy_version::Entity::find()
+        .filter(policy_version::Column::Document.eq(document.as_str()))
+        .filter(policy_version::Column::EffectiveAt.lte(ctx.clock.now()))
+        .order_by_desc(policy_version::Column::EffectiveAt)
+        .order_by_desc(policy_version::Column::Id)
+        .one(&ctx.db)
+        .await?)
+}
+
+/// The privacy policy version a consent is given under.
+pub async fn current_privacy_policy(ctx: &AppContext) -> AppResult<Option<Uuid>> {
+    Ok(current(ctx, Document::PrivacyPolicy).await?.map(|v| v.id))
+}
+
+/// A major version as the guard needs it.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+pub struct Major {
+    pub id: Uuid,
+    pub published_at: DateTime<Utc>,
+    pub effective_at: DateTime<Utc>,
+    pub affects: Vec<String>,
+}
+
+pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
+    if let Some(raw) = ctx.cache.get(MAJORS_KEY).await?
+        && let Ok(list) = serde_json::from_slice(&raw)
+    {
+        return Ok(list);
+    }
+    let rows = policy_version::Entity::find()
+        .filter(policy_version::Column::Major.eq(true))
+        .order_by_asc(policy_version::Column::PublishedAt)
+        .all(&ctx.db)
+        .await?;
+    let list: Vec<Major> = rows
+        .iter()
+        .map(|v| Major { id: v.id, published_at: v.published_at, effective_at: v.effective_at, affects: affects_of(v) })
+        .collect();
+    let raw = serde_json::to_vec(&list).map_err(AppError::internal)?;
+    ctx.cache.set(MAJORS_KEY, Bytes::from(raw), MAJORS_TTL).await?;
+    Ok(list)
+}
+
+/// Ids of the versions the person has accepted.
+pub async fn accepted(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Uuid>> {
+    Ok(consent_record::Entity::find()
+        .filter(consent_record::Column::UserId.eq(user))
+        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy.as_str()))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .filter_map(|r| r.policy_version_id)
+        .collect())
+}
+
+/// Major versions published after the person signed up (they accepted what was current then)
+/// that they have not accepted yet.
+pub fn pending_among(majors: &[Major], accepted: &[Uuid], signed_up: DateTime<Utc>) -> Vec<Uuid> {
+    majors.iter().filter(|m| m.published_at > signed_up && !accepted.contains(&m.id)).map(|m| m.id).collect()
+}
+
+pub async fn pending(ctx: &AppContext, user: Uuid) -> AppResult<Vec<policy_version::Model>> {
+    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let ids = pending_among(&majors(ctx).await?, &accepted(ctx, user).await?, account.created_at);
+    let mut out = Vec::new();
+    for id in ids {
+        if let Some(v) = version(ctx, id).await? {
+            out.push(v);
+        }
+    }
+    Ok(out)
+}
+
+/// The person accepts a version; accepting one already accepted returns the earlier record.
+pub async fn accept(
+    ctx: &AppContext,
+    user: Uuid,
+    version_id: Uuid,
+    how: &Provenance,
+) -> AppResult<consent_record::Model> {
+    version(ctx, version_id).await?.ok_or(PrivacyError::PolicyVersionNotFound)?;
+    let earlier = consent_record::Entity::find()
+        .filter(consent_record::Column::UserId.eq(user))
+        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy.as_str()))
+        .filter(consent_record::Column::PolicyVersionId.eq(version_id))
+        .one(&ctx.db)
+        .await?;
+    if let Some(r) = earlier {
+        return Ok(r);
+    }
+    let entry = Entry { user, policy_version: Some(version_id), ..Entry::default() };
+    let row = consent::append(ctx, Action::AcceptPolicy, entry, how).await?;
+    xqt_kernel::privacy::guard_state_changed(ctx, user).await?;
+    Ok(row)
+}
+
+const X_TEXT: &str = include_str!("../policies/xiaoqitong-privacy-policy.zh.txt");
+const M_TEXT: &str = include_str!("../policies/mobile-office-privacy-policy.zh.txt");
+
+/// `2024年4月30日生效` in a text, as the start of that day in China.
+fn stated_effective_date(text: &str) -> Option<DateTime<Utc>> {
+    let end = text.find("生效")?;
+    let head = &text[..end];
+    let start = head
+        .rfind(|c: char| !(c.is_ascii_digit() || c == '年' || c == '月' || c == '日'))
+        .map_or(0, |i| i + head[i..].chars().next().map_or(1, char::len_utf8));
+    let date = NaiveDate::parse_from_str(&head[start..], "%Y年%m月%d日").ok()?;
+    let midnight = date.and_hms_opt(0, 0, 0)?;
+    chrono::FixedOffset::east_opt(8 * 3600)?.from_local_datetime(&midnight).single().map(|d| d.with_timezone(&Utc))
+}
+
+/// The first versions: the two published policies and the cancellation agreement (M 附件一).
+fn seeds() -> Vec<(Document, &'static str, String)> {
+    let mut out = vec![
+        (Document::PrivacyPolicy, "校企通数字化校企合作平台隐私政策", X_TEXT.to_owned()),
+        (Document::MobileOfficePrivacyPolicy, "移动办公平台隐私政策", M_TEXT.to_owned()),
+    ];
+    if let Some(i) = M_TEXT.find("附件一") {
+        out.push((Document::CancellationAgreement, "用户注销协议", M_TEXT[i..].to_owned()));
+    }
+    out
+}
+
+/// Loads the first versions of documents that have none yet; returns how many it loaded.
+/// Runs at every start (`xqt seed-policies` runs it alone); loading twice changes nothing.
+pub async fn seed(ctx: &AppContext) -> AppResult<u64> {
+    let mut loaded = 0;
+    for (doc, title, body) in seeds() {
+        let existing = policy_version::Entity::find()
+            .filter(policy_version::Column::Document.eq(doc.as_str()))
+            .count(&ctx.db)
+            .await?;
+        if existing > 0 {
+            continue;
+        }
+        let now = ctx.clock.now();
+        let effective_at = stated_effective_date(&body).filter(|d| *d <= now).unwrap_or(now);
+        let row = policy_version::ActiveModel {
+            id: Set(ids::new_id()),
+            document: Set(doc.as_str().to_owned()),
+            version: Set("1.0".into()),
+            title: Set(title.to_owned()),
+            body_sha256: Set(sha256_hex(body.as_bytes())),
+            body: Set(body),
+            summary: Set("首次发布 (first published version)".into()),
+            effective_at: Set(effective_at),
+            published_at: Set(now),
+            published_by: Set(None),
+            major: Set(false),
+            major_kinds: Set(String::new()),
+            affects: Set(String::new()),
+        };
+        match row.insert(&ctx.db).await {
+            Ok(_) => loaded += 1,
+            // Another instance seeded it at the same moment.
+            Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {}
+            Err(e) => return Err(e.into()),
+        }
+    }
+    if loaded > 0 {
+        tracing::info!(loaded, "policy documents seeded");
+    }
+    Ok(loaded)
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn the_stated_effective_date_is_read_from_the_text() {
+        let d = stated_effective_date("……\n2024年4月30日生效\n附件一").unwrap();
+        assert_eq!(d.to_rfc3339(), "2024-04-29T16:00:00+00:00");
+        assert_eq!(stated_effective_date("没有日期"), None);
+        assert!(stated_effective_date(M_TEXT).is_some(), "M states its date");
+    }
+
+    #[test]
+    fn the_cancellation_agreement_is_cut_from_m() {
+        let seeds = seeds();
+        let agreement = seeds.iter().find(|(d, _, _)| *d == Document::CancellationAgreement).unwrap();
+        assert!(agreement.2.starts_with("附件一"));
+    }
+
+    #[test]
+    fn pending_means_published_after_sign_up_and_not_accepted() {
+        let t = |h| Utc.with_ymd_and_hms(2026, 11, 23, h, 0, 0).unwrap();
+        let m =
+            |id: u128, h| Major { id: Uuid::from_u128(id), published_at: t(h), effective_at: t(h), affects: vec![] };
+        let majors = vec![m(1, 1), m(2, 5), m(3, 6)];
+        assert_eq!(pending_among(&majors, &[Uuid::from_u128(3)], t(3)), vec![Uuid::from_u128(2)]);
+    }
+}
