@@ -5,9 +5,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextResolve, ResolveInfo};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
+};
+use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
 use async_graphql::{PathSegment, ServerResult, Value};
+use async_graphql::{ServerError, Variables};
 use xqt_kernel::{AppContext, Viewer};
 
 /// Root field name → the module that declared it, per root type.
@@ -58,8 +62,68 @@ struct RequestGuardExtension {
     owners: Arc<FieldOwners>,
 }
 
+/// Root field names of a selection set, looking through fragments.
+fn root_fields(doc: &ExecutableDocument, set: &SelectionSet, out: &mut Vec<String>) {
+    for item in &set.items {
+        match &item.node {
+            Selection::Field(f) => out.push(f.node.name.node.to_string()),
+            Selection::InlineFragment(f) => root_fields(doc, &f.node.selection_set.node, out),
+            Selection::FragmentSpread(s) => {
+                if let Some(fragment) = doc.fragments.get(&s.node.fragment_name.node) {
+                    root_fields(doc, &fragment.node.selection_set.node, out);
+                }
+            }
+        }
+    }
+}
+
+/// The guard's verdict on one root field: `Ok` or the error to answer with.
+async fn check(
+    owners: &FieldOwners,
+    app: &AppContext,
+    viewer: &Viewer,
+    root: &str,
+    field: &str,
+) -> Result<(), async_graphql::Error> {
+    let Some(module) = owners.owner(root, field) else { return Ok(()) };
+    let essential = app.modules.is_essential(module, field);
+    app.modules.privacy().guard.check(app, viewer, module, field, essential).await.map_err(Into::into)
+}
+
 #[async_trait::async_trait]
 impl Extension for RequestGuardExtension {
+    async fn parse_query(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        query: &str,
+        variables: &Variables,
+        next: NextParseQuery<'_>,
+    ) -> ServerResult<ExecutableDocument> {
+        let doc = next.run(ctx, query, variables).await?;
+        let (Some(viewer @ Viewer::User { .. }), Some(app)) = (ctx.data_opt::<Viewer>(), ctx.data_opt::<AppContext>())
+        else {
+            return Ok(doc);
+        };
+        // A subscription is checked here, before its stream starts: refused, it never runs.
+        let mut fields = Vec::new();
+        let operations: Vec<_> = match &doc.operations {
+            DocumentOperations::Single(op) => vec![op],
+            DocumentOperations::Multiple(ops) => ops.values().collect(),
+        };
+        for op in operations.into_iter().filter(|op| op.node.ty == OperationType::Subscription) {
+            root_fields(&doc, &op.node.selection_set.node, &mut fields);
+        }
+        for field in fields {
+            if let Err(e) = check(&self.owners, app, viewer, "Subscription", &field).await {
+                let mut err: ServerError = e.into_server_error(Default::default());
+                err.locations.clear();
+                err.path = vec![PathSegment::Field(field)];
+                return Err(err);
+            }
+        }
+        Ok(doc)
+    }
+
     async fn resolve(
         &self,
         ctx: &ExtensionContext<'_>,
@@ -67,15 +131,11 @@ impl Extension for RequestGuardExtension {
         next: NextResolve<'_>,
     ) -> ServerResult<Option<Value>> {
         let root_field = info.path_node.parent.is_none() && !info.is_for_introspection;
-        if let (true, Some(module), Some(viewer @ Viewer::User { .. }), Some(app)) = (
-            root_field,
-            self.owners.owner(info.parent_type, info.name),
-            ctx.data_opt::<Viewer>(),
-            ctx.data_opt::<AppContext>(),
-        ) {
-            let essential = app.modules.is_essential(module, info.name);
-            if let Err(e) = app.modules.privacy().guard.check(app, viewer, module, info.name, essential).await {
-                let mut err = async_graphql::Error::from(e).into_server_error(info.field.name.pos);
+        if let (true, Some(viewer @ Viewer::User { .. }), Some(app)) =
+            (root_field, ctx.data_opt::<Viewer>(), ctx.data_opt::<AppContext>())
+        {
+            if let Err(e) = check(&self.owners, app, viewer, info.parent_type, info.name).await {
+                let mut err = e.into_server_error(info.field.name.pos);
                 err.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
                 return Err(err);
             }

@@ -88,7 +88,11 @@ impl Extension for QueryLimitsExtension {
         variables: &Variables,
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await.map_err(|e| coded(e, ErrorCode::ParseFailed))?;
+        // An error that already has a code (a later extension's refusal) keeps it.
+        let doc = next.run(ctx, query, variables).await.map_err(|e| {
+            let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
+            if has_code { e } else { coded(e, ErrorCode::ParseFailed) }
+        })?;
         let count = aliases(&doc);
         if count > self.max_aliases {
             let message = format!("the query uses {count} aliases; at most {} are allowed", self.max_aliases);

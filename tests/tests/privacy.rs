@@ -11,7 +11,7 @@ use chrono::{Duration as Span, Utc};
 use sea_orm::{ConnectionTrait, EntityTrait};
 use serde_json::{Value, json};
 use xqt_kernel::ErrorCode;
-use xqt_tests::{Answer, Person, TestServer, on_each_backend, random_phone};
+use xqt_tests::{Answer, Person, TestServer, WsEvent, on_each_backend, random_phone};
 
 const GRANT: &str = "mutation($p: String!, $partner: ID) { grantConsent(input: { purpose: $p, partnerId: $partner, device: \"TestPhone / TestOS 1\" }) { id seq action purpose partnerId policyVersionId hash } }";
 const WITHDRAW: &str =
@@ -200,6 +200,14 @@ async fn col_11_each_purpose_shows_its_legal_basis_and_only_consent_can_be_withd
         assert_eq!(a.code(), Some("CONFLICT"), "nothing granted, nothing to withdraw");
         let a = grant(&srv, &p, "minor_guardian_consent", None).await;
         assert_eq!(a.body["errors"][0]["extensions"]["reason"], "GUARDIAN_ONLY");
+        // The app asks about undecided consent purposes only; a refusal is not asked again.
+        let prompts = "{ privacyStatus { consentPrompts } }";
+        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["analytics", "public_profile"]));
+        let a = srv.gql("mutation { refuseConsent(input: { purpose: \"analytics\" }) { action } }", json!({}), Some(&p.token)).await;
+        assert_eq!(a.body["data"]["refuseConsent"]["action"], "refuse");
+        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["public_profile"]));
+        let a = srv.gql("{ myConsents { purpose decision } }", json!({}), Some(&p.token)).await;
+        assert_eq!(a.body["data"]["myConsents"], json!([{ "purpose": "analytics", "decision": "REFUSED" }]));
         let a = grant(&srv, &p, "partner_sharing", None).await;
         assert_eq!(a.body["errors"][0]["extensions"]["field"], "partnerId", "sharing consent names its partner");
     })
@@ -525,6 +533,9 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
         assert_eq!(a.code(), Some("POLICY_ACCEPTANCE_REQUIRED"));
         assert_eq!(a.body["errors"][0]["extensions"]["policyVersionIds"], json!([id]));
         assert_eq!(a.body["errors"][0]["path"], json!(["unreadNotificationCount"]));
+        let mut ws = srv.ws_as(&person.token).await;
+        ws.subscribe("n", "subscription { notificationAdded { id } }", json!({})).await;
+        assert_eq!(ws.next_payload("n").await["errors"][0]["extensions"]["code"], "POLICY_ACCEPTANCE_REQUIRED");
         // Features of other modules, and the rights themselves, keep working.
         let a = srv.gql("{ me { id } mySecurityLog { edges { cursor } } myConsents { purpose } pendingPolicies { id major majorKinds } }", json!({}), Some(&person.token)).await;
         assert_eq!(a.body.get("errors"), None, "{:?}", a.body);
@@ -694,6 +705,13 @@ async fn min_1_a_child_under_14_can_use_nothing_but_the_guardian_step_until_a_gu
             )
             .await;
         assert_eq!(a.body["data"]["privacyStatus"]["accountState"], "PENDING_GUARDIAN", "{:?}", a.body);
+        // Live subscriptions too: refused before they start, with the reason, then completed.
+        let mut ws = srv.ws_as(&kid.token).await;
+        ws.subscribe("n", "subscription { notificationAdded { id } }", json!({})).await;
+        let refused = ws.next_payload("n").await;
+        assert_eq!(refused["errors"][0]["extensions"]["reason"], "PENDING_GUARDIAN", "{refused:?}");
+        assert_eq!(refused["errors"][0]["path"], json!(["notificationAdded"]));
+        assert_eq!(ws.next().await, WsEvent::Message(json!({ "type": "complete", "id": "n" })));
 
         let a = srv.gql(CONFIRM, json!({ "g": kid.phone, "c": "123456" }), Some(&kid.token)).await;
         assert_eq!(a.body["errors"][0]["extensions"]["field"], "guardianPhone", "a child cannot be their own guardian");
@@ -710,6 +728,9 @@ async fn min_1_a_child_under_14_can_use_nothing_but_the_guardian_step_until_a_gu
             srv.gql("{ unreadNotificationCount privacyStatus { accountState } }", json!({}), Some(&kid.token)).await;
         assert_eq!(a.body.get("errors"), None, "{:?}", a.body);
         assert_eq!(a.body["data"]["privacyStatus"]["accountState"], "ACTIVE");
+        ws.subscribe("m", "subscription { notificationAdded { id } }", json!({})).await;
+        let live = ws.next_within(StdDuration::from_millis(300)).await;
+        assert_eq!(live, WsEvent::Silent, "live now: no refusal, no completion");
         let record = xqt_privacy::consent::records(&srv.ctx, kid.id).await.unwrap().pop().unwrap();
         assert_eq!(record.guardian.as_deref(), Some(format!("母亲 {}", xqt_kernel::mask::phone(&guardian)).as_str()));
 

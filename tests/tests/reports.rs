@@ -55,6 +55,8 @@ async fn reports_are_reviewed_with_reasons_and_an_upheld_one_restricts_the_accou
 
         let queue = srv.gql("{ reportQueue { edges { node { id targetUserId workingDaysLeft } } } }", json!({}), Some(&admin.token)).await;
         assert_eq!(queue.body["data"]["reportQueue"]["edges"][0]["node"]["targetUserId"], target.id.to_string());
+        let audited = xqt_privacy::audit::list(&srv.ctx, Some(target.id), 10).await.unwrap();
+        assert_eq!(audited.first().map(|a| (a.resource.as_str(), a.actor_kind.as_str())), Some(("report_queue", "admin")), "the reviewer's read is audited");
         assert_eq!(srv.gql("{ reportQueue { edges { cursor } } }", json!({}), Some(&reporter.token)).await.code(), Some("FORBIDDEN"));
         assert_eq!(srv.gql(REVIEW, json!({ "id": id, "d": "DISMISS", "r": "x" }), Some(&target.token)).await.code(), Some("FORBIDDEN"));
 

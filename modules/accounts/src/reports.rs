@@ -299,10 +299,22 @@ pub async fn filed_by(ctx: &AppContext, reporter: Uuid) -> AppResult<Vec<report:
         .await?)
 }
 
-/// `limit + 1` reports in a state, oldest (most urgent) first.
-pub async fn queue(ctx: &AppContext, state: State, page: &PageRequest) -> AppResult<Vec<report::Model>> {
+/// `limit + 1` reports in a state, oldest (most urgent) first. The people they name (reporter
+/// and reported) are recorded in the audit log as read by the reviewer.
+pub async fn queue(
+    ctx: &AppContext,
+    reviewer: &xqt_kernel::Viewer,
+    state: State,
+    page: &PageRequest,
+) -> AppResult<Vec<report::Model>> {
     let q = report::Entity::find().filter(report::Column::State.eq(state.as_str()));
-    Ok(page.apply(q, report::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
+    let rows = page.apply(q, report::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?;
+    let mut people: Vec<Uuid> = rows.iter().flat_map(|r| [r.reporter_id, r.target_user_id]).flatten().collect();
+    people.sort();
+    people.dedup();
+    xqt_kernel::privacy::record_reads(ctx, reviewer, "report_queue", &["report_description", "evidence"], people)
+        .await?;
+    Ok(rows)
 }
 
 /// Why the account cannot be cancelled now: open reports against it and restrictions in force.

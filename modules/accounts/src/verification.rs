@@ -172,17 +172,15 @@ pub async fn queue(
 ) -> AppResult<Vec<iv::Model>> {
     let q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
     let rows = page.apply(q, iv::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?;
-    for row in &rows {
-        let entry = xqt_kernel::privacy::AuditEntry {
-            subject: Some(row.user_id),
-            action: "read",
-            resource: "identity_verification_queue".into(),
-            fields: vec!["real_name", "id_number"],
-            reason: None,
-            allowed: true,
-        };
-        ctx.modules.privacy().audit.record(ctx, reviewer, entry).await?;
-    }
+    let subjects: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
+    xqt_kernel::privacy::record_reads(
+        ctx,
+        reviewer,
+        "identity_verification_queue",
+        &["real_name", "id_number"],
+        subjects,
+    )
+    .await?;
     Ok(rows)
 }
 

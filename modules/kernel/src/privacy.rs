@@ -102,6 +102,30 @@ impl PrivacyHooks {
     }
 }
 
+/// Records that a privileged reader was shown these people's data: one entry per person, all
+/// written before the data is returned.
+pub async fn record_reads(
+    ctx: &AppContext,
+    viewer: &Viewer,
+    resource: &str,
+    fields: &[&'static str],
+    subjects: impl IntoIterator<Item = Uuid>,
+) -> AppResult<()> {
+    let audit = &ctx.modules.privacy().audit;
+    for subject in subjects {
+        let entry = AuditEntry {
+            subject: Some(subject),
+            action: "read",
+            resource: resource.to_owned(),
+            fields: fields.to_vec(),
+            reason: None,
+            allowed: true,
+        };
+        audit.record(ctx, viewer, entry).await?;
+    }
+    Ok(())
+}
+
 /// The cache key of a person's guard state; whoever changes what it derives from deletes it.
 pub fn guard_state_key(user: Uuid) -> String {
     format!("privacy:guard:{user}")

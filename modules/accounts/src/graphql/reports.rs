@@ -161,7 +161,7 @@ impl ReportsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         viewer.require_admin()?;
         let page = PageArgs { first, after, last, before }.validate(QUEUE, &app.config.limits)?;
-        let rows = reports::queue(app, state.unwrap_or(ReportState::Open).into(), &page).await?;
+        let rows = reports::queue(app, viewer, state.unwrap_or(ReportState::Open).into(), &page).await?;
         let rows = rows.into_iter().map(|row| Report { row, reviewer: true }).collect();
         Ok(page.connection(QUEUE, rows, |r| r.row.id.to_string()))
     }

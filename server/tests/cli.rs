@@ -1,0 +1,62 @@
+//! The operator CLI as operators run it: `xqt audit verify` against a database someone edited
+//! behind the API's back. Runs on the embedded default and, with `XQT_TEST_DATABASE_URL`, on
+//! a fresh PostgreSQL database.
+
+use std::process::{Command, Output};
+use std::sync::Arc;
+
+use sea_orm::ConnectionTrait;
+use xqt_kernel::clock::SystemClock;
+use xqt_kernel::config::Config;
+use xqt_privacy::consent::{Action, Entry, Provenance};
+
+fn verify(config: &Config) -> Output {
+    let mut cmd = Command::new(env!("CARGO_BIN_EXE_xqt"));
+    cmd.args(["audit", "verify"]).env("XQT_DATA_DIR", &config.data_dir).env("XQT_LOG_FILTER", "warn");
+    if let Some(url) = &config.database_url {
+        cmd.env("XQT_DATABASE_URL", url);
+    }
+    cmd.output().expect("xqt runs")
+}
+
+async fn scenario(config: Config) {
+    let ctx = xqt::prepare(config.clone(), Arc::new(SystemClock)).await.expect("prepare");
+    let user = uuid::Uuid::now_v7();
+    for purpose in ["analytics", "public_profile", "analytics"] {
+        let entry = Entry { user, purpose: Some(purpose.into()), ..Entry::default() };
+        xqt_privacy::consent::append(&ctx, Action::Grant, entry, &Provenance::default()).await.expect("append");
+    }
+    let out = verify(&config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{stdout}\n{}", String::from_utf8_lossy(&out.stderr));
+    assert!(stdout.contains("consent  ok      3 records"), "{stdout}");
+
+    ctx.db
+        .execute_unprepared("UPDATE privacy_consent_records SET purpose = 'partner_sharing' WHERE seq = 2")
+        .await
+        .unwrap();
+    let out = verify(&config);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert_eq!(out.status.code(), Some(1), "{stdout}");
+    assert!(stdout.contains("consent  BROKEN  at record 2"), "{stdout}");
+    assert!(stdout.contains("altered"), "{stdout}");
+}
+
+fn base_config(dir: &tempfile::TempDir) -> Config {
+    Config { data_dir: dir.path().to_path_buf(), ..Config::default() }
+}
+
+#[tokio::test]
+async fn audit_verify_names_the_record_altered_in_the_database() {
+    let dir = tempfile::tempdir().unwrap();
+    scenario(base_config(&dir)).await;
+
+    let Ok(admin_url) = std::env::var("XQT_TEST_DATABASE_URL") else { return };
+    let name = format!("xqt_cli_{}", uuid::Uuid::new_v4().simple());
+    let admin = sea_orm::Database::connect(admin_url.as_str()).await.unwrap();
+    admin.execute_unprepared(&format!("CREATE DATABASE \"{name}\"")).await.unwrap();
+    let url = format!("{}/{name}", admin_url.rsplit_once('/').unwrap().0);
+    let dir = tempfile::tempdir().unwrap();
+    scenario(Config { database_url: Some(url), ..base_config(&dir) }).await;
+    admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
+}
