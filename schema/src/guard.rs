@@ -133,12 +133,11 @@ impl Extension for RequestGuardExtension {
         let root_field = info.path_node.parent.is_none() && !info.is_for_introspection;
         if let (true, Some(viewer @ Viewer::User { .. }), Some(app)) =
             (root_field, ctx.data_opt::<Viewer>(), ctx.data_opt::<AppContext>())
+            && let Err(e) = check(&self.owners, app, viewer, info.parent_type, info.name).await
         {
-            if let Err(e) = check(&self.owners, app, viewer, info.parent_type, info.name).await {
-                let mut err = e.into_server_error(info.field.name.pos);
-                err.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
-                return Err(err);
-            }
+            let mut err = e.into_server_error(info.field.name.pos);
+            err.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
+            return Err(err);
         }
         next.run(ctx, info).await
     }
