@@ -1,55 +1,110 @@
-//! Load on a real server over loopback, bounded in count: HTTP round trips of a trivial
-//! operation, and the time from sending a notification to its arrival on a live subscription.
-//! Prints a Markdown table. Usage: `xqt-bench [embedded|external]`.
+//! Load on a real server over loopback, bounded in count: HTTP round trips of small operations,
+//! anonymous and signed in (which adds the session check and the privacy guard), consent-ledger
+//! appends (serialised by the hash chain's head), and the time from sending a notification to
+//! its arrival on a live subscription. Prints a Markdown table. Usage:
+//! `xqt-bench [embedded|external]`.
 
 use std::time::{Duration, Instant};
 
 use serde_json::json;
-use xqt_tests::{Backend, live_inbox, on_each_backend};
+use xqt_tests::{Backend, TestServer, live_inbox, on_each_backend};
 
 const HTTP_REQUESTS: usize = 20_000;
 const HTTP_CONCURRENCY: usize = 16;
 const FANOUT_MESSAGES: usize = 300;
+const CONSENT_WORKERS: usize = 8;
+const CONSENTS_PER_WORKER: usize = 100;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
     sorted[i].as_secs_f64() * 1e3
 }
 
-async fn http_round_trips(b: &Backend) -> String {
-    let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
+/// Waits for workers that each return their request latencies: all of them, sorted, and the
+/// wall time since `started`.
+async fn gather(workers: Vec<tokio::task::JoinHandle<Vec<Duration>>>, started: Instant) -> (Vec<Duration>, Duration) {
+    let mut all: Vec<Duration> =
+        futures::future::join_all(workers).await.into_iter().flat_map(Result::unwrap).collect();
+    let elapsed = started.elapsed();
+    all.sort();
+    (all, elapsed)
+}
+
+/// One table row: throughput over the wall time, and latency percentiles.
+fn row(name: &str, what: &str, unit: &str, all: &[Duration], elapsed: Duration) -> String {
+    format!(
+        "| {name} | {what} | {:.0} {unit} | {:.2} ms | {:.2} ms |",
+        all.len() as f64 / elapsed.as_secs_f64(),
+        percentile(all, 0.5),
+        percentile(all, 0.99)
+    )
+}
+
+/// `HTTP_REQUESTS` POSTs of `query` from `HTTP_CONCURRENCY` workers, as `token` if given.
+async fn http_round_trips(srv: &TestServer, name: &str, query: &'static str, token: Option<String>) -> String {
     let url = srv.url("/graphql");
     let started = Instant::now();
     let workers: Vec<_> = (0..HTTP_CONCURRENCY)
         .map(|_| {
-            let (http, url) = (srv.http.clone(), url.clone());
+            let (http, url, token) = (srv.http.clone(), url.clone(), token.clone());
             tokio::spawn(async move {
                 let mut latencies = Vec::with_capacity(HTTP_REQUESTS / HTTP_CONCURRENCY);
                 for _ in 0..HTTP_REQUESTS / HTTP_CONCURRENCY {
                     let t = Instant::now();
-                    let resp =
-                        http.post(&url).json(&json!({ "query": "{ __typename }" })).send().await.expect("request");
+                    let mut req = http.post(&url).json(&json!({ "query": query }));
+                    if let Some(t) = &token {
+                        req = req.bearer_auth(t);
+                    }
+                    let resp = req.send().await.expect("request");
                     assert_eq!(resp.status().as_u16(), 200);
-                    resp.bytes().await.expect("body");
+                    let body: serde_json::Value = resp.json().await.expect("body");
+                    assert!(body.get("errors").is_none(), "{body}");
                     latencies.push(t.elapsed());
                 }
                 latencies
             })
         })
         .collect();
-    let mut all: Vec<Duration> =
-        futures::future::join_all(workers).await.into_iter().flat_map(Result::unwrap).collect();
-    let elapsed = started.elapsed();
-    all.sort();
-    format!(
-        "| {} | `{{ __typename }}` over HTTP, {} requests, {} concurrent | {:.0} req/s | {:.2} ms | {:.2} ms |",
-        b.name,
-        all.len(),
-        HTTP_CONCURRENCY,
-        all.len() as f64 / elapsed.as_secs_f64(),
-        percentile(&all, 0.5),
-        percentile(&all, 0.99)
-    )
+    let (all, elapsed) = gather(workers, started).await;
+    let who = if token.is_some() { "signed in" } else { "anonymous" };
+    let what = format!("`{query}` over HTTP, {who}, {} requests, {HTTP_CONCURRENCY} concurrent", all.len());
+    row(name, &what, "req/s", &all, elapsed)
+}
+
+/// Every consent decision is one append to the hash-chained ledger; appends from all people
+/// queue on the chain head's row lock.
+async fn consent_appends(srv: &TestServer, name: &str) -> String {
+    let mut people = Vec::new();
+    for _ in 0..CONSENT_WORKERS {
+        people.push(srv.person().await);
+    }
+    let grant = "mutation { grantConsent(input: { purpose: \"analytics\" }) { seq } }";
+    let started = Instant::now();
+    let workers: Vec<_> = people
+        .into_iter()
+        .map(|p| {
+            let (http, url) = (srv.http.clone(), srv.url("/graphql"));
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(CONSENTS_PER_WORKER);
+                for _ in 0..CONSENTS_PER_WORKER {
+                    let t = Instant::now();
+                    let resp = http.post(&url).bearer_auth(&p.token).json(&json!({ "query": grant })).send().await;
+                    let body: serde_json::Value = resp.expect("request").json().await.expect("body");
+                    assert!(body["data"]["grantConsent"]["seq"].is_i64(), "{body}");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let (all, elapsed) = gather(workers, started).await;
+    let reports = xqt_privacy::audit::verify(&srv.ctx).await.expect("verify");
+    assert!(reports.iter().all(|r| r.ok()), "{reports:?}");
+    let what = format!(
+        "`grantConsent` (hash-chained ledger append + state upsert, one transaction), {} from {CONSENT_WORKERS} people at once; chain verified after",
+        all.len()
+    );
+    row(name, &what, "/s", &all, elapsed)
 }
 
 async fn send_to_live_delivery(b: &Backend) -> String {
@@ -69,14 +124,11 @@ async fn send_to_live_delivery(b: &Backend) -> String {
         latencies.push(t.elapsed());
     }
     latencies.sort();
-    format!(
-        "| {} | send a notification (HTTP mutation, durable insert) → received on a live WebSocket subscription, {} in sequence | {:.0} /s | {:.2} ms | {:.2} ms |",
-        b.name,
-        latencies.len(),
-        latencies.len() as f64 / latencies.iter().sum::<Duration>().as_secs_f64(),
-        percentile(&latencies, 0.5),
-        percentile(&latencies, 0.99)
-    )
+    let what = format!(
+        "send a notification (HTTP mutation, durable insert) → received on a live WebSocket subscription, {} in sequence",
+        latencies.len()
+    );
+    row(b.name, &what, "/s", &latencies, latencies.iter().sum())
 }
 
 #[tokio::main]
@@ -88,7 +140,18 @@ async fn main() {
         if only_external && !b.is_external() {
             return;
         }
-        println!("{}", http_round_trips(b).await);
+        let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
+        let person = srv.person().await.token;
+        for (query, token) in [
+            ("{ __typename }", None),
+            ("{ __typename }", Some(person.clone())),
+            ("{ purposes { id } }", None),
+            ("{ purposes { id } }", Some(person.clone())),
+        ] {
+            println!("{}", http_round_trips(&srv, b.name, query, token).await);
+        }
+        println!("{}", consent_appends(&srv, b.name).await);
+        drop(srv);
         println!("{}", send_to_live_delivery(b).await);
     })
     .await;

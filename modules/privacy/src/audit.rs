@@ -19,20 +19,7 @@ const REASON_MIN: usize = 4;
 const REASON_MAX: usize = 500;
 const LIST_MAX: u64 = 200;
 
-impl Chained for audit_record::Model {
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-    fn prev_hash(&self) -> &str {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &str {
-        &self.hash
-    }
-    fn without_hash(&self) -> Self {
-        Self { hash: String::new(), ..self.clone() }
-    }
-}
+crate::chained!(audit_record::Model);
 
 fn actor(viewer: &Viewer) -> (&'static str, Option<Uuid>) {
     match viewer {
@@ -136,18 +123,16 @@ pub struct Unmasked {
 pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str) -> AppResult<Unmasked> {
     let admin = viewer.require_admin()?;
     let reason = reason.trim();
-    let fields = vec!["phone", "real_name", "id_number"];
-    let resource = format!("user:{user}");
+    let entry = |allowed| AuditEntry {
+        subject: Some(user),
+        action: "unmask",
+        resource: format!("user:{user}"),
+        fields: vec!["phone", "real_name", "id_number"],
+        reason: Some(reason.to_owned()),
+        allowed,
+    };
     if !has_permission(ctx, admin, PERMISSION_UNMASK).await? {
-        let entry = AuditEntry {
-            subject: Some(user),
-            action: "unmask",
-            resource,
-            fields,
-            reason: Some(reason.to_owned()),
-            allowed: false,
-        };
-        append(ctx, viewer, entry).await?;
+        append(ctx, viewer, entry(false)).await?;
         return Err(PrivacyError::UnmaskNotPermitted.into());
     }
     if !(REASON_MIN..=REASON_MAX).contains(&reason.chars().count()) {
@@ -161,14 +146,6 @@ pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str)
         None => (None, None),
     };
     // Recorded before anything is shown: no audit, no data.
-    let entry = AuditEntry {
-        subject: Some(user),
-        action: "unmask",
-        resource,
-        fields,
-        reason: Some(reason.to_owned()),
-        allowed: true,
-    };
-    append(ctx, viewer, entry).await?;
+    append(ctx, viewer, entry(true)).await?;
     Ok(Unmasked { phone, real_name, id_number })
 }

@@ -49,6 +49,27 @@ pub trait Chained: Serialize + Clone {
     }
 }
 
+/// Implements `Chained` for an entity model with `seq`, `prev_hash` and `hash` columns.
+#[macro_export]
+macro_rules! chained {
+    ($model:ty) => {
+        impl $crate::chain::Chained for $model {
+            fn seq(&self) -> i64 {
+                self.seq
+            }
+            fn prev_hash(&self) -> &str {
+                &self.prev_hash
+            }
+            fn hash(&self) -> &str {
+                &self.hash
+            }
+            fn without_hash(&self) -> Self {
+                Self { hash: String::new(), ..self.clone() }
+            }
+        }
+    };
+}
+
 /// The next position in a chain, reserved under the head's row lock until the transaction ends.
 pub struct Link {
     pub chain: Chain,

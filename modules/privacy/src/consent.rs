@@ -111,20 +111,7 @@ pub struct Entry {
     pub guardian_phone_hash: Option<String>,
 }
 
-impl Chained for consent_record::Model {
-    fn seq(&self) -> i64 {
-        self.seq
-    }
-    fn prev_hash(&self) -> &str {
-        &self.prev_hash
-    }
-    fn hash(&self) -> &str {
-        &self.hash
-    }
-    fn without_hash(&self) -> Self {
-        Self { hash: String::new(), ..self.clone() }
-    }
-}
+crate::chained!(consent_record::Model);
 
 fn partner_key(partner: Option<Uuid>) -> String {
     partner.map(|p| p.to_string()).unwrap_or_default()

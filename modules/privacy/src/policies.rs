@@ -18,7 +18,8 @@ use crate::entity::{consent_record, policy_version};
 use crate::error::PrivacyError;
 
 /// The documents the platform publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "PolicyDocument")]
 pub enum Document {
     /// 校企通隐私政策 (X).
     PrivacyPolicy,
@@ -57,8 +58,9 @@ impl Document {
     }
 }
 
-/// The six kinds of major change (M 六 1–6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// The six kinds of major change a policy version can be (M 六 1–6).
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "MajorChangeKind")]
 pub enum MajorKind {
     /// 1. 服务模式发生重大变化（处理目的、个人信息类型、使用方式）.
     ServiceModel,

@@ -5,12 +5,12 @@ use xqt_kernel::ids::parse_id;
 
 use super::types::*;
 use crate::consent::{self, Action, Provenance};
-use crate::policies::{self, Document, NewVersion};
+use crate::policies::{self, Document, MajorKind, NewVersion};
 use crate::{analytics, audit, minors, sharing, visibility};
 
 #[derive(InputObject)]
 pub struct PublishPolicyVersionInput {
-    pub document: PolicyDocument,
+    pub document: Document,
     /// e.g. `2.0` (A-Z, a-z, 0-9, `.`, `-`).
     pub version: String,
     pub title: String,
@@ -20,7 +20,7 @@ pub struct PublishPolicyVersionInput {
     pub summary: String,
     pub effective_at: DateTime<Utc>,
     /// Empty for a minor version; for a major one, which of the six kinds of change it is.
-    pub major_kinds: Vec<MajorChangeKind>,
+    pub major_kinds: Vec<MajorKind>,
     /// Major versions only: the modules whose features wait for each person's acceptance.
     pub affects: Vec<String>,
 }
@@ -89,15 +89,14 @@ impl PrivacyMutation {
     ) -> Result<PolicyVersion> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let admin = viewer.require_admin()?;
-        let doc: Document = input.document.into();
         let v = NewVersion {
-            document: doc.as_str().to_owned(),
+            document: input.document.as_str().to_owned(),
             version: input.version.trim().to_owned(),
             title: input.title,
             body: input.body,
             summary: input.summary,
             effective_at: input.effective_at,
-            major_kinds: input.major_kinds.into_iter().map(Into::into).collect(),
+            major_kinds: input.major_kinds,
             affects: input.affects,
         };
         Ok(PolicyVersion(policies::publish(app, Some(admin), v).await?))
@@ -180,14 +179,7 @@ impl PrivacyMutation {
         let e =
             sharing::register(app, partner, input.purpose.trim(), &input.data_categories, &input.description).await?;
         let names = super::query::partner_names(app).await?;
-        Ok(PartnerRegisterEntry {
-            partner_id: ID(e.partner_id.to_string()),
-            partner_name: names.get(&e.partner_id).cloned().unwrap_or_default(),
-            legal_basis: app.modules.purpose(&e.purpose).map(|p| p.legal_basis),
-            data_categories: sharing::categories_of(&e),
-            purpose: e.purpose,
-            description: e.description,
-        })
+        Ok(PartnerRegisterEntry::new(app, &names, e))
     }
 
     /// Texts a code to a guardian's phone, for confirming or withdrawing guardian consent.

@@ -22,18 +22,17 @@ impl PrivacyQuery {
     async fn policy_documents(&self, ctx: &Context<'_>) -> Result<Vec<PolicyDocumentInfo>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let mut out = Vec::new();
-        for doc in Document::ALL {
-            let current = policies::current(app, doc).await?.map(PolicyVersion);
-            out.push(PolicyDocumentInfo { document: gql_document(doc), current });
+        for document in Document::ALL {
+            let current = policies::current(app, document).await?.map(PolicyVersion);
+            out.push(PolicyDocumentInfo { document, current });
         }
         Ok(out)
     }
 
     /// Every published version of a document, newest first (public; POL-1).
-    async fn policy_versions(&self, ctx: &Context<'_>, document: PolicyDocument) -> Result<Vec<PolicyVersion>> {
+    async fn policy_versions(&self, ctx: &Context<'_>, document: Document) -> Result<Vec<PolicyVersion>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        let doc: Document = document.into();
-        Ok(policies::versions(app, doc.as_str()).await?.into_iter().map(PolicyVersion).collect())
+        Ok(policies::versions(app, document.as_str()).await?.into_iter().map(PolicyVersion).collect())
     }
 
     async fn policy_version(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PolicyVersion>> {
@@ -95,18 +94,8 @@ impl PrivacyQuery {
     async fn partner_register(&self, ctx: &Context<'_>) -> Result<Vec<PartnerRegisterEntry>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let names = partner_names(app).await?;
-        Ok(sharing::register_entries(app, None)
-            .await?
-            .into_iter()
-            .map(|e| PartnerRegisterEntry {
-                partner_id: ID(e.partner_id.to_string()),
-                partner_name: names.get(&e.partner_id).cloned().unwrap_or_default(),
-                legal_basis: app.modules.purpose(&e.purpose).map(|p| p.legal_basis),
-                data_categories: sharing::categories_of(&e),
-                purpose: e.purpose,
-                description: e.description,
-            })
-            .collect())
+        let entries = sharing::register_entries(app, None).await?;
+        Ok(entries.into_iter().map(|e| PartnerRegisterEntry::new(app, &names, e)).collect())
     }
 
     /// Who received the person's data, newest first (SHR-1).

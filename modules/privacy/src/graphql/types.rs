@@ -2,84 +2,9 @@ use async_graphql::{Enum, ID, InputObject, Json, Object, SimpleObject};
 use chrono::{DateTime, Utc};
 use xqt_kernel::module::{ClientPermission, LegalBasis, Purpose};
 
-use crate::entity::{audit_record, consent_record, consent_state, policy_version};
+use crate::entity::{audit_record, consent_record, consent_state, partner_processing, policy_version};
 use crate::guard::AccountState as DomainAccountState;
 use crate::policies::{self, Document, MajorKind};
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum PolicyDocument {
-    PrivacyPolicy,
-    MobileOfficePrivacyPolicy,
-    UserAgreement,
-    CancellationAgreement,
-    ChildrenRules,
-    PermissionsList,
-}
-
-impl From<PolicyDocument> for Document {
-    fn from(d: PolicyDocument) -> Self {
-        match d {
-            PolicyDocument::PrivacyPolicy => Document::PrivacyPolicy,
-            PolicyDocument::MobileOfficePrivacyPolicy => Document::MobileOfficePrivacyPolicy,
-            PolicyDocument::UserAgreement => Document::UserAgreement,
-            PolicyDocument::CancellationAgreement => Document::CancellationAgreement,
-            PolicyDocument::ChildrenRules => Document::ChildrenRules,
-            PolicyDocument::PermissionsList => Document::PermissionsList,
-        }
-    }
-}
-
-pub fn gql_document(d: Document) -> PolicyDocument {
-    match d {
-        Document::PrivacyPolicy => PolicyDocument::PrivacyPolicy,
-        Document::MobileOfficePrivacyPolicy => PolicyDocument::MobileOfficePrivacyPolicy,
-        Document::UserAgreement => PolicyDocument::UserAgreement,
-        Document::CancellationAgreement => PolicyDocument::CancellationAgreement,
-        Document::ChildrenRules => PolicyDocument::ChildrenRules,
-        Document::PermissionsList => PolicyDocument::PermissionsList,
-    }
-}
-
-/// The six kinds of major change a policy version can be (M 六 1–6).
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum MajorChangeKind {
-    /// 1. 服务模式发生重大变化 (purposes, types of data, ways of use).
-    ServiceModel,
-    /// 2. 控制权发生重大变化 (change of owner through merger or restructuring).
-    Control,
-    /// 3. 共享、转让或公开披露的主要对象发生变化.
-    SharingRecipients,
-    /// 4. 您的权利及其行使方式发生重大变化.
-    UserRights,
-    /// 5. 责任部门、联络方式及投诉渠道发生变化.
-    ResponsibleContact,
-    /// 6. 安全影响评估报告表明存在高风险.
-    HighRiskAssessment,
-}
-
-impl From<MajorChangeKind> for MajorKind {
-    fn from(k: MajorChangeKind) -> Self {
-        match k {
-            MajorChangeKind::ServiceModel => MajorKind::ServiceModel,
-            MajorChangeKind::Control => MajorKind::Control,
-            MajorChangeKind::SharingRecipients => MajorKind::SharingRecipients,
-            MajorChangeKind::UserRights => MajorKind::UserRights,
-            MajorChangeKind::ResponsibleContact => MajorKind::ResponsibleContact,
-            MajorChangeKind::HighRiskAssessment => MajorKind::HighRiskAssessment,
-        }
-    }
-}
-
-fn gql_kind(k: MajorKind) -> MajorChangeKind {
-    match k {
-        MajorKind::ServiceModel => MajorChangeKind::ServiceModel,
-        MajorKind::Control => MajorChangeKind::Control,
-        MajorKind::SharingRecipients => MajorChangeKind::SharingRecipients,
-        MajorKind::UserRights => MajorChangeKind::UserRights,
-        MajorKind::ResponsibleContact => MajorChangeKind::ResponsibleContact,
-        MajorKind::HighRiskAssessment => MajorChangeKind::HighRiskAssessment,
-    }
-}
 
 pub struct PolicyVersion(pub policy_version::Model);
 
@@ -88,8 +13,8 @@ impl PolicyVersion {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn document(&self) -> Option<PolicyDocument> {
-        Document::parse(&self.0.document).map(gql_document)
+    async fn document(&self) -> Option<Document> {
+        Document::parse(&self.0.document)
     }
     async fn version(&self) -> &str {
         &self.0.version
@@ -119,8 +44,8 @@ impl PolicyVersion {
     async fn major(&self) -> bool {
         self.0.major
     }
-    async fn major_kinds(&self) -> Vec<MajorChangeKind> {
-        policies::kinds_of(&self.0).into_iter().map(gql_kind).collect()
+    async fn major_kinds(&self) -> Vec<MajorKind> {
+        policies::kinds_of(&self.0)
     }
     /// Modules whose features wait for acceptance.
     async fn affects(&self) -> Vec<String> {
@@ -130,7 +55,7 @@ impl PolicyVersion {
 
 #[derive(SimpleObject)]
 pub struct PolicyDocumentInfo {
-    pub document: PolicyDocument,
+    pub document: Document,
     /// The version in force now.
     pub current: Option<PolicyVersion>,
 }
@@ -322,6 +247,23 @@ pub struct PartnerRegisterEntry {
     pub legal_basis: Option<LegalBasis>,
     pub data_categories: Vec<String>,
     pub description: String,
+}
+
+impl PartnerRegisterEntry {
+    pub fn new(
+        app: &xqt_kernel::AppContext,
+        names: &std::collections::HashMap<uuid::Uuid, String>,
+        e: partner_processing::Model,
+    ) -> Self {
+        Self {
+            partner_id: ID(e.partner_id.to_string()),
+            partner_name: names.get(&e.partner_id).cloned().unwrap_or_default(),
+            legal_basis: app.modules.purpose(&e.purpose).map(|p| p.legal_basis),
+            data_categories: crate::sharing::categories_of(&e),
+            purpose: e.purpose,
+            description: e.description,
+        }
+    }
 }
 
 #[derive(SimpleObject)]
