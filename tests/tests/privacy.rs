@@ -119,6 +119,22 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
         assert_eq!(a.body["data"]["withdrawConsent"]["action"], "withdraw", "{:?}", a.body);
         let a = srv.gql(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
         assert_eq!(a.body["data"]["recordAnalyticsEvents"], json!({ "stored": 0, "dropped": 2 }));
+        // The person's export holds the ledger and the events; erasing the category removes them.
+        srv.gql(GRANT, json!({ "p": "analytics" }), Some(&p.token)).await;
+        srv.gql(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
+        let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
+        assert_eq!(export["privacy"]["analyticsEvents"].as_array().unwrap().len(), 2);
+        let actions: Vec<&str> = export["privacy"]["consentRecords"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|r| r["action"].as_str().unwrap())
+            .collect();
+        assert_eq!(actions, ["grant", "withdraw", "grant"]);
+        let erasure = xqt_kernel::module::Erasure::Categories(vec!["analytics_events".into()]);
+        assert_eq!(srv.ctx.modules.erase(&srv.ctx, p.id, &erasure).await.unwrap()["privacy"], 2);
+        assert_eq!(stored_events(&srv, &p).await, 0);
+        assert_eq!(stored_events(&srv, &other).await, 1, "only that person's");
         let queued = xqt_privacy::consent::queued_erasures(&srv.ctx, p.id).await.unwrap();
         assert_eq!(
             queued.iter().map(|q| (q.categories.as_str(), q.reason.as_str())).collect::<Vec<_>>(),

@@ -158,7 +158,7 @@ impl AccountsMutation {
     ) -> Result<IdentityVerification> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let row = crate::verification::submit(app, viewer.require_person()?, &real_name, &id_number).await?;
-        Ok(IdentityVerification::open(app, row, true)?)
+        Ok(IdentityVerification::open(app, row, viewer)?)
     }
 
     /// A reviewer starts, approves or rejects (with a reason the person sees) a submission.
@@ -173,6 +173,6 @@ impl AccountsMutation {
         let reviewer = viewer.require_admin()?;
         let row =
             crate::verification::review(app, reviewer, parse_id("id", &id)?, action.into(), reason.as_deref()).await?;
-        Ok(IdentityVerification::open(app, row, false)?)
+        Ok(IdentityVerification::open(app, row, viewer)?)
     }
 }

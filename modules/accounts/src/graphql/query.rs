@@ -65,7 +65,7 @@ impl AccountsQuery {
         let state = state.unwrap_or(ReviewState::Submitted);
         let rows = crate::verification::queue(app, viewer, state.into(), &page).await?;
         let rows =
-            rows.into_iter().map(|r| IdentityVerification::open(app, r, false)).collect::<Result<Vec<_>, _>>()?;
+            rows.into_iter().map(|r| IdentityVerification::open(app, r, viewer)).collect::<Result<Vec<_>, _>>()?;
         // The queue is oldest first, so "after" walks forward in id order.
         Ok(page.connection(IDENTITY_QUEUE, rows, |v| v.row.id.to_string()))
     }

@@ -1,5 +1,6 @@
 use async_graphql::{ComplexObject, Enum, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
+use xqt_kernel::mask::{PersonalField, for_viewer};
 
 use crate::entity::{identity_verification, security_event, session, user};
 use crate::profile::Gender as DomainGender;
@@ -81,7 +82,7 @@ pub struct IdentityVerification {
     pub row: identity_verification::Model,
     pub real_name: String,
     pub id_number: String,
-    pub reveal: bool,
+    pub viewer: xqt_kernel::Viewer,
 }
 
 #[Object]
@@ -97,10 +98,10 @@ impl IdentityVerification {
         self.row.reason.as_deref()
     }
     async fn real_name(&self) -> String {
-        if self.reveal { self.real_name.clone() } else { xqt_kernel::mask::name(&self.real_name) }
+        for_viewer(&self.viewer, self.row.user_id, PersonalField::Name, &self.real_name)
     }
     async fn id_number(&self) -> String {
-        if self.reveal { self.id_number.clone() } else { xqt_kernel::mask::id_number(&self.id_number) }
+        for_viewer(&self.viewer, self.row.user_id, PersonalField::IdNumber, &self.id_number)
     }
     async fn submitted_at(&self) -> DateTime<Utc> {
         self.row.submitted_at
@@ -111,14 +112,15 @@ impl IdentityVerification {
 }
 
 impl IdentityVerification {
+    /// Masked for `viewer` unless `viewer` is the person who submitted it.
     pub fn open(
         app: &xqt_kernel::AppContext,
         row: identity_verification::Model,
-        reveal: bool,
+        viewer: &xqt_kernel::Viewer,
     ) -> xqt_kernel::AppResult<Self> {
         let real_name = app.keys.open(&row.real_name_sealed)?;
         let id_number = app.keys.open(&row.id_number_sealed)?;
-        Ok(Self { row, real_name, id_number, reveal })
+        Ok(Self { row, real_name, id_number, viewer: viewer.clone() })
     }
 }
 
@@ -160,9 +162,9 @@ impl Me {
         &self,
         ctx: &async_graphql::Context<'_>,
     ) -> async_graphql::Result<Option<IdentityVerification>> {
-        let (app, _) = xqt_kernel::from_graphql(ctx);
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let latest = crate::verification::latest(app, self.user.id).await?;
-        Ok(latest.map(|row| IdentityVerification::open(app, row, true)).transpose()?)
+        Ok(latest.map(|row| IdentityVerification::open(app, row, viewer)).transpose()?)
     }
     /// True once the real name is approved: needed to post, chat and be seen by partners.
     async fn verified(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<bool> {
