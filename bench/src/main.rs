@@ -33,7 +33,7 @@ async fn gather(workers: Vec<tokio::task::JoinHandle<Vec<Duration>>>, started: I
 /// One table row: throughput over the wall time, and latency percentiles.
 fn row(name: &str, what: &str, unit: &str, all: &[Duration], elapsed: Duration) -> String {
     format!(
-        "| {name} | {what} | {:.0} {unit} | {:.2} ms | {:.2} ms |",
+        "| {name} | {what} | {:.0} {unit} | {:.3} ms | {:.3} ms |",
         all.len() as f64 / elapsed.as_secs_f64(),
         percentile(all, 0.5),
         percentile(all, 0.99)
@@ -69,6 +69,31 @@ async fn http_round_trips(srv: &TestServer, name: &str, query: &'static str, tok
     let who = if token.is_some() { "signed in" } else { "anonymous" };
     let what = format!("`{query}` over HTTP, {who}, {} requests, {HTTP_CONCURRENCY} concurrent", all.len());
     row(name, &what, "req/s", &all, elapsed)
+}
+
+/// The privacy guard's full path for a non-essential field (person state and major versions
+/// from the cache), called directly so nothing else is in the number.
+async fn guard_checks(srv: &TestServer, name: &str) -> String {
+    const CALLS: usize = 20_000;
+    let person = srv.person().await;
+    let viewer = xqt_kernel::Viewer::User { user_id: person.id, session_id: person.session };
+    let guard = &srv.ctx.modules.privacy().guard;
+    let mut latencies = Vec::with_capacity(CALLS);
+    let started = Instant::now();
+    for _ in 0..CALLS {
+        let t = Instant::now();
+        guard.check(&srv.ctx, &viewer, "notifications", "unreadNotificationCount", false).await.expect("allowed");
+        latencies.push(t.elapsed());
+    }
+    let elapsed = started.elapsed();
+    latencies.sort();
+    row(
+        name,
+        &format!("privacy guard check of a non-essential root field (cached state), {CALLS} direct calls in sequence"),
+        "/s",
+        &latencies,
+        elapsed,
+    )
 }
 
 /// Every consent decision is one append to the hash-chained ledger; appends from all people
@@ -150,6 +175,7 @@ async fn main() {
         ] {
             println!("{}", http_round_trips(&srv, b.name, query, token).await);
         }
+        println!("{}", guard_checks(&srv, b.name).await);
         println!("{}", consent_appends(&srv, b.name).await);
         drop(srv);
         println!("{}", send_to_live_delivery(b).await);

@@ -18,12 +18,18 @@ use crate::viewer::Viewer;
 
 /// How many entries the in-process cache holds before evicting.
 const MEMORY_CACHE_ENTRIES: u64 = 100_000;
+/// How many entries the instance-local cache holds.
+const LOCAL_CACHE_ENTRIES: u64 = 10_000;
 
 #[derive(Clone)]
 pub struct AppContext {
     pub config: Arc<Config>,
     pub db: DatabaseConnection,
+    /// Shared by every instance (Redis when configured): counters, state that must change at once.
     pub cache: Arc<dyn Cache>,
+    /// This instance only, always in-process: data that may be a few seconds stale on other
+    /// instances (e.g. the list of major policy versions), read on hot paths.
+    pub local: Arc<dyn Cache>,
     pub bus: Arc<dyn EventBus>,
     pub clock: Arc<dyn Clock>,
     pub modules: Arc<Modules>,
@@ -83,6 +89,7 @@ impl AppContext {
             config: Arc::new(config),
             db,
             cache,
+            local: Arc::new(MemoryCache::new(LOCAL_CACHE_ENTRIES)),
             bus,
             clock,
             modules: Arc::new(modules),

@@ -124,9 +124,12 @@ pub struct NewVersion {
 
 const BODY_MAX: usize = 200_000;
 const SUMMARY_MAX: usize = 2_000;
-/// Major versions, cached for the guard; publishing deletes the entry on every instance.
+/// Major versions, cached for the guard: shared for 30 s (publishing deletes it), and on each
+/// instance for 5 s, so a new version holds features back everywhere within seconds while the
+/// hot path costs no round trip.
 const MAJORS_KEY: &str = "privacy:majors";
 const MAJORS_TTL: StdDuration = StdDuration::from_secs(30);
+const MAJORS_LOCAL_TTL: StdDuration = StdDuration::from_secs(5);
 /// Notices to everyone go out in batches of this many accounts.
 const NOTICE_BATCH: u64 = 500;
 
@@ -213,6 +216,7 @@ pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -
         Err(e) => return Err(e.into()),
     };
     ctx.cache.delete(MAJORS_KEY).await?;
+    ctx.local.delete(MAJORS_KEY).await?;
     tracing::info!(document = %row.document, version = %row.version, major = row.major, "policy version published");
     if row.major {
         let (ctx, version) = (ctx.clone(), row.clone());
@@ -298,9 +302,15 @@ pub struct Major {
 }
 
 pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
+    if let Some(raw) = ctx.local.get(MAJORS_KEY).await?
+        && let Ok(list) = serde_json::from_slice(&raw)
+    {
+        return Ok(list);
+    }
     if let Some(raw) = ctx.cache.get(MAJORS_KEY).await?
         && let Ok(list) = serde_json::from_slice(&raw)
     {
+        ctx.local.set(MAJORS_KEY, raw, MAJORS_LOCAL_TTL).await?;
         return Ok(list);
     }
     let rows = policy_version::Entity::find()
@@ -312,8 +322,9 @@ pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
         .iter()
         .map(|v| Major { id: v.id, published_at: v.published_at, effective_at: v.effective_at, affects: affects_of(v) })
         .collect();
-    let raw = serde_json::to_vec(&list).map_err(AppError::internal)?;
-    ctx.cache.set(MAJORS_KEY, Bytes::from(raw), MAJORS_TTL).await?;
+    let raw = Bytes::from(serde_json::to_vec(&list).map_err(AppError::internal)?);
+    ctx.cache.set(MAJORS_KEY, raw.clone(), MAJORS_TTL).await?;
+    ctx.local.set(MAJORS_KEY, raw, MAJORS_LOCAL_TTL).await?;
     Ok(list)
 }
 
