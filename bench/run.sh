@@ -25,5 +25,18 @@ Command: \`bash bench/startup.sh target/release/xqt\`
 Command: \`target/release/xqt-bench\` (harness: \`bench/src/main.rs\`)
 
 $load
+
+## Reading the numbers
+
+- Client and server share the machine's cores, so throughput is a floor, not a ceiling; runs
+  vary by ±15 % (compare rows of one run, not across runs).
+- *Signed in* adds the session check (one cache read: in-process, or one Redis round trip) and,
+  on non-essential root fields, the privacy guard (one more cache read for the person's state;
+  the major-version list is kept on each instance for 5 s). The guard row times that path alone.
+- Every consent decision appends to one hash chain under the chain head's row lock, so appends
+  are serialised across all people and instances: about a thousand a second here. Should that
+  ever bind, the chain can be split per person without changing what \`xqt audit verify\` proves.
+- Start-up includes creating and migrating a fresh SQLite file and loading the first versions of
+  the policy documents.
 MD
 cat BENCHMARKS.md
