@@ -12,6 +12,7 @@ mod m20261122_000005_accounts_partners;
 mod m20261122_000006_accounts_files;
 mod m20261122_000007_accounts_reports;
 mod m20261123_000008_privacy_create;
+mod m20261123_000009_privacy_requests;
 
 pub struct Migrator;
 
@@ -27,6 +28,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000006_accounts_files::Migration),
             Box::new(m20261122_000007_accounts_reports::Migration),
             Box::new(m20261123_000008_privacy_create::Migration),
+            Box::new(m20261123_000009_privacy_requests::Migration),
         ]
     }
 }

@@ -77,3 +77,31 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }
+
+fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
+    req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
+}
+
+/// `GET /exports/{request}.{json|html}?expires=…&sig=…`: a person's data export. The signed
+/// link is the credential (it is only ever shown to the person); it expires, and each download
+/// is audited.
+#[handler]
+pub async fn export(req: &Request, Path(file): Path<String>, Data(state): Data<&ServerState>) -> Response {
+    let meta: RequestMeta = request_meta(req, state);
+    let result = async {
+        let expires = query_param(req, "expires").and_then(|e| e.parse().ok()).ok_or(AppError::not_found("export"))?;
+        let sig = query_param(req, "sig").ok_or(AppError::not_found("export"))?;
+        xqt_privacy::export::open(&state.ctx, &file, expires, sig).await
+    }
+    .await;
+    match result {
+        Ok((bytes, format)) => Response::builder()
+            .content_type(format.content_type())
+            .header(header::CACHE_CONTROL, "no-store")
+            .header("x-content-type-options", "nosniff")
+            .header("content-security-policy", "default-src 'none'; style-src 'unsafe-inline'")
+            .header(header::CONTENT_DISPOSITION, format!("attachment; filename=\"xqt-personal-data.{}\"", format.ext()))
+            .body(bytes),
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}

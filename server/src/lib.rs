@@ -71,6 +71,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/graphql/ws", get(ws::upgrade))
         .at("/files", poem::post(files::upload))
         .at("/files/:id", get(files::download))
+        .at("/exports/:file", get(files::export))
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))

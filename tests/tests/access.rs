@@ -58,6 +58,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let events = json!([{ "name": "page_view", "occurredAt": chrono::Utc::now().to_rfc3339() }, { "name": "click", "occurredAt": chrono::Utc::now().to_rfc3339() }]);
         srv.gql("mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }", json!({ "e": events }), Some(&victim.token)).await;
         let policy = srv.gql("{ policyDocuments { current { id } } }", json!({}), None).await.body["data"]["policyDocuments"][0]["current"]["id"].clone();
+        let victim_request = srv.gql("mutation { submitPrivacyRequest(input: { kind: EXPLANATION, description: \"受害者的请求\" }) { id } }", json!({}), Some(&victim.token)).await.body["data"]["submitPrivacyRequest"]["id"].clone();
 
         let unread_before = srv.gql("{ unreadNotificationCount }", json!({}), Some(&victim.token)).await.body["data"]["unreadNotificationCount"].clone();
         assert!(unread_before.as_i64().unwrap() >= 1);
@@ -83,6 +84,8 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Query.peopleStatistics", "{ peopleStatistics(dimension: GENDER) { suppressedGroups } }", json!({})),
             ("Mutation.publishPolicyVersion", "mutation($t: DateTime!) { publishPolicyVersion(input: { document: PRIVACY_POLICY, version: \"6.6\", title: \"伪造\", body: \"伪造\", summary: \"伪造\", effectiveAt: $t, majorKinds: [], affects: [] }) { id } }", json!({ "t": chrono::Utc::now().to_rfc3339() })),
             ("Mutation.registerPartnerProcessing", "mutation($p: ID!) { registerPartnerProcessing(input: { partnerId: $p, purpose: \"partner_sharing\", dataCategories: [\"profile\"], description: \"x\" }) { purpose } }", json!({ "p": uuid::Uuid::now_v7() })),
+            ("Query.privacyRequestQueue", "{ privacyRequestQueue { id } }", json!({})),
+            ("Mutation.actOnPrivacyRequest", "mutation($id: ID!) { actOnPrivacyRequest(id: $id, action: DENY, text: \"伪造\") { state } }", json!({ "id": victim_request })),
             ("Mutation.unmaskPersonalData", "mutation($u: ID!) { unmaskPersonalData(userId: $u, reason: \"我想看看\") { phone } }", json!({ "u": victim.id })),
         ];
         for (field, query, vars) in &admin_only {
@@ -121,6 +124,17 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             assert_eq!(a.body["data"][key], json!([]), "{field}: {:?}", a.body);
             assert_eq!(run.call(field, query, json!({}), None).await.code(), Some("UNAUTHENTICATED"), "{field}");
         }
+        let a = run.call("Query.myPrivacyRequests", "{ myPrivacyRequests { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["myPrivacyRequests"], json!([]));
+        for (field, query) in [
+            ("Mutation.resendPrivacyRequestCode", "mutation($id: ID!) { resendPrivacyRequestCode(id: $id) }"),
+            ("Mutation.verifyPrivacyRequest", "mutation($id: ID!) { verifyPrivacyRequest(id: $id, code: \"000000\") { id } }"),
+            ("Mutation.cancelPrivacyRequest", "mutation($id: ID!) { cancelPrivacyRequest(id: $id) { id } }"),
+        ] {
+            assert_eq!(run.call(field, query, json!({ "id": victim_request }), s).await.code(), Some("NOT_FOUND"), "{field}");
+        }
+        let a = run.call("Mutation.submitPrivacyRequest", "mutation { submitPrivacyRequest(input: { kind: ACCESS }) { state } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["submitPrivacyRequest"]["state"], "IDENTITY_UNVERIFIED", "the stranger's own request");
         let a = run.call("Query.privacyStatus", "{ privacyStatus { accountState pendingPolicies { id } } }", json!({}), s).await;
         assert_eq!(a.body["data"]["privacyStatus"], json!({ "accountState": "ACTIVE", "pendingPolicies": [] }));
         let a = run.call("Query.publicProfile", "query($u: ID!) { publicProfile(userId: $u) { nickname realName } }", json!({ "u": victim.id }), s).await;
@@ -145,6 +159,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let a = run.call("Mutation.deleteMyAnalyticsData", "mutation { deleteMyAnalyticsData }", json!({}), s).await;
         assert_eq!(a.body["data"]["deleteMyAnalyticsData"], 0);
         run.call("Mutation.setProfileVisibility", "mutation { setProfileVisibility(field: NICKNAME, visible: true) }", json!({}), s).await;
+        b.clock.advance(chrono::Duration::seconds(61)); // the stranger's request texted them a code
         let a = run.call("Mutation.requestGuardianCode", "mutation($p: String!) { requestGuardianCode(guardianPhone: $p) }", json!({ "p": stranger.phone }), None).await;
         assert_eq!(a.body, json!({ "data": { "requestGuardianCode": true } }), "the code goes to the phone, never into the response");
         let a = run.call("Mutation.confirmGuardianConsent", "mutation($p: String!) { confirmGuardianConsent(input: { guardianPhone: $p, code: \"000000\", relationship: \"父亲\" }) { id } }", json!({ "p": stranger.phone }), s).await;
@@ -213,6 +228,8 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let consents = srv.gql("{ myConsents { purpose decision } privacyStatus { accountState } }", json!({}), Some(&victim.token)).await;
         assert_eq!(consents.body["data"]["myConsents"], json!([{ "purpose": "analytics", "decision": "GRANTED" }]));
         assert_eq!(consents.body["data"]["privacyStatus"]["accountState"], "ACTIVE");
+        let requests = srv.gql("{ myPrivacyRequests { state } }", json!({}), Some(&victim.token)).await;
+        assert_eq!(requests.body["data"]["myPrivacyRequests"], json!([{ "state": "IDENTITY_UNVERIFIED" }]));
 
         let all = schema_fields(&srv).await;
         let missing: Vec<&String> = all.difference(&run.exercised).collect();

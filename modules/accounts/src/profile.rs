@@ -1,6 +1,6 @@
 //! The person's own profile (COL-8): nickname, username, gender, birth date; all optional.
 
-use chrono::{FixedOffset, NaiveDate};
+use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, SqlErr};
 use uuid::Uuid;
 use xqt_kernel::{AppContext, AppError, AppResult};
@@ -93,7 +93,7 @@ fn apply<T, U>(
 }
 
 pub async fn update(ctx: &AppContext, user_id: Uuid, change: ProfileChange) -> AppResult<user::Model> {
-    let today = ctx.clock.now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive();
+    let today = xqt_kernel::clock::china_date(ctx.clock.now());
     let nickname = apply(change.nickname, |n| check_nickname(&n))?;
     let username = apply(change.username, |u| check_username(&u))?;
     let gender = apply(change.gender, |g| Ok(g.as_str().to_owned()))?;

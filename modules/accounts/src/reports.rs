@@ -2,10 +2,11 @@
 //! one can bring. Open reports against an account and its active restrictions block cancelling
 //! it (M 附件一); other modules file reports about their objects through `file`.
 
-use chrono::{DateTime, Duration, FixedOffset, NaiveDate, Utc};
+use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
+use xqt_kernel::clock::china_date;
 use xqt_kernel::module::Blocker;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
@@ -67,10 +68,6 @@ pub enum Decision {
     Investigate,
     Uphold,
     Dismiss,
-}
-
-fn china_today(now: DateTime<Utc>) -> NaiveDate {
-    now.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
 }
 
 /// Files a report. The reporter cannot report themselves, must describe it, and may attach an
@@ -139,7 +136,7 @@ pub async fn file(
         resolution: Set(None),
         reviewer_id: Set(None),
         created_at: Set(now),
-        due_on: Set(ctx.calendar.add_working_days(china_today(now), HANDLE_WITHIN_WORKING_DAYS)),
+        due_on: Set(ctx.calendar.add_working_days(china_date(now), HANDLE_WITHIN_WORKING_DAYS)),
         resolved_at: Set(None),
     }
     .insert(&ctx.db)
@@ -150,7 +147,7 @@ pub async fn file(
 
 /// Working days left until the report is due (negative: overdue).
 pub fn days_left(ctx: &AppContext, r: &report::Model) -> i64 {
-    ctx.calendar.working_days_between(china_today(ctx.clock.now()), r.due_on)
+    ctx.calendar.working_days_between(china_date(ctx.clock.now()), r.due_on)
 }
 
 /// A reviewer takes a report up, upholds it (optionally restricting the account) or dismisses
@@ -331,7 +328,7 @@ pub async fn blockers(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
             description: format!(
                 "a {} report filed on {} is still being handled",
                 r.category,
-                china_today(r.created_at)
+                china_date(r.created_at)
             ),
         })
         .collect();

@@ -2,7 +2,7 @@
 //! rest, reviewed by platform reviewers. Other modules ask `is_verified` before posting,
 //! chatting or showing someone to partners (COL-1).
 
-use chrono::{Datelike, FixedOffset, NaiveDate};
+use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
@@ -55,10 +55,6 @@ pub fn check_id_number(id: &str, today: NaiveDate) -> Result<String, AccountsErr
     Ok(id)
 }
 
-fn today(ctx: &AppContext) -> NaiveDate {
-    ctx.clock.now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
-}
-
 pub async fn latest(ctx: &AppContext, user: Uuid) -> AppResult<Option<iv::Model>> {
     Ok(iv::Entity::find().filter(iv::Column::UserId.eq(user)).order_by_desc(iv::Column::Id).one(&ctx.db).await?)
 }
@@ -80,7 +76,7 @@ pub async fn require_verified(ctx: &AppContext, user: Uuid) -> AppResult<()> {
 
 pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &str) -> AppResult<iv::Model> {
     let real_name = check_real_name(real_name)?;
-    let id_number = check_id_number(id_number, today(ctx))?;
+    let id_number = check_id_number(id_number, xqt_kernel::clock::china_date(ctx.clock.now()))?;
     if let Some(current) = latest(ctx, user).await?
         && let Some(state) = ReviewState::parse(&current.state)
         && (state.is_open() || state == ReviewState::Approved)

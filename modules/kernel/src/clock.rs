@@ -8,6 +8,11 @@ pub trait Clock: Send + Sync + 'static {
     fn now(&self) -> DateTime<Utc>;
 }
 
+/// The calendar date in China (UTC+8) at `at`: what birthdays, deadlines and daily caps count.
+pub fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
+    at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
+}
+
 #[derive(Debug, Default, Clone, Copy)]
 pub struct SystemClock;
 

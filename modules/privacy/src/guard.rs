@@ -6,7 +6,7 @@ use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
 use bytes::Bytes;
-use chrono::{DateTime, FixedOffset, Months, NaiveDate, Utc};
+use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xqt_kernel::privacy::{RequestGuard, guard_state_key};
@@ -41,7 +41,7 @@ pub enum AccountState {
 
 /// Today's date in China, where birthdays are counted.
 pub fn today(ctx: &AppContext) -> NaiveDate {
-    ctx.clock.now().with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
+    xqt_kernel::clock::china_date(ctx.clock.now())
 }
 
 pub fn under_age(birth: NaiveDate, today: NaiveDate) -> bool {

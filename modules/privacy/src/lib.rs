@@ -9,12 +9,14 @@ pub mod chain;
 pub mod consent;
 pub mod entity;
 mod error;
+pub mod export;
 pub mod graphql;
 pub mod guard;
 pub mod minors;
 pub mod policies;
 mod privacy;
 pub mod purposes;
+pub mod requests;
 pub mod sharing;
 pub mod visibility;
 

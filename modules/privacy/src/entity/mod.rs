@@ -7,5 +7,6 @@ pub mod erasure_request;
 pub mod grant;
 pub mod partner_processing;
 pub mod policy_version;
+pub mod privacy_request;
 pub mod profile_visibility;
 pub mod sharing_record;

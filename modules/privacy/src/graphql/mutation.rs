@@ -75,6 +75,18 @@ async fn decide(ctx: &Context<'_>, action: Action, input: ConsentInput) -> Resul
     Ok(ConsentReceipt(consent::decide(app, user, action, input.purpose.trim(), partner, &how).await?))
 }
 
+#[derive(InputObject)]
+pub struct PrivacyRequestInput {
+    pub kind: crate::requests::Kind,
+    /// What to correct, explain or complain about (required for those kinds).
+    pub description: Option<String>,
+    /// Deletion: the data categories to delete (see `purposes.dataCategories`).
+    #[graphql(default)]
+    pub categories: Vec<String>,
+    /// Withdrawal: the consent purpose.
+    pub purpose: Option<String>,
+}
+
 #[derive(Default)]
 pub struct PrivacyMutation;
 
@@ -180,6 +192,56 @@ impl PrivacyMutation {
             sharing::register(app, partner, input.purpose.trim(), &input.data_categories, &input.description).await?;
         let names = super::query::partner_names(app).await?;
         Ok(PartnerRegisterEntry::new(app, &names, e))
+    }
+
+    /// Files a data-subject request; a code goes to the account's phone to prove it is the person
+    /// (`verifyPrivacyRequest`).
+    async fn submit_privacy_request(&self, ctx: &Context<'_>, input: PrivacyRequestInput) -> Result<PrivacyRequest> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let new = crate::requests::NewRequest {
+            kind: input.kind,
+            description: input.description,
+            categories: input.categories,
+            purpose: input.purpose,
+        };
+        let row = crate::requests::submit(app, viewer.require_person()?, new).await?;
+        Ok(PrivacyRequest { row, owner: true })
+    }
+
+    /// Sends a new code for a request still waiting for its identity check.
+    async fn resend_privacy_request_code(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        crate::requests::resend_code(app, viewer.require_person()?, parse_id("id", &id)?).await?;
+        Ok(true)
+    }
+
+    /// Proves the request with the code sent to the account's phone. Access, deletion and
+    /// withdrawal are then carried out at once; the rest are due in 5 working days.
+    async fn verify_privacy_request(&self, ctx: &Context<'_>, id: ID, code: String) -> Result<PrivacyRequest> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let row = crate::requests::verify(app, viewer.require_person()?, parse_id("id", &id)?, &code).await?;
+        Ok(PrivacyRequest { row, owner: true })
+    }
+
+    /// The person withdraws their open request.
+    async fn cancel_privacy_request(&self, ctx: &Context<'_>, id: ID) -> Result<PrivacyRequest> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let row = crate::requests::cancel(app, viewer.require_person()?, parse_id("id", &id)?).await?;
+        Ok(PrivacyRequest { row, owner: true })
+    }
+
+    /// An operator starts, completes (with the answer), denies or holds (with the reason the
+    /// person is shown), or resumes a request.
+    async fn act_on_privacy_request(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        action: crate::requests::OperatorAction,
+        text: Option<String>,
+    ) -> Result<PrivacyRequest> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let row = crate::requests::act(app, viewer, parse_id("id", &id)?, action, text.as_deref()).await?;
+        Ok(PrivacyRequest { row, owner: false })
     }
 
     /// Texts a code to a guardian's phone, for confirming or withdrawing guardian consent.

@@ -168,6 +168,28 @@ impl PrivacyQuery {
         })
     }
 
+    /// The person's data-subject requests, newest first.
+    async fn my_privacy_requests(&self, ctx: &Context<'_>) -> Result<Vec<PrivacyRequest>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let rows = crate::requests::mine(app, viewer.require_person()?).await?;
+        Ok(rows.into_iter().map(|row| PrivacyRequest { row, owner: true }).collect())
+    }
+
+    /// Open, verified requests, most urgent first, with days left (operators; at most 200).
+    async fn privacy_request_queue(
+        &self,
+        ctx: &Context<'_>,
+        #[graphql(desc = "default 50, at most 200")] limit: Option<i32>,
+    ) -> Result<Vec<PrivacyRequest>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let limit = limit.unwrap_or(50);
+        if !(1..=200).contains(&limit) {
+            return Err(xqt_kernel::AppError::bad_input("limit", "1 to 200").into());
+        }
+        let rows = crate::requests::queue(app, viewer, limit as u64).await?;
+        Ok(rows.into_iter().map(|row| PrivacyRequest { row, owner: false }).collect())
+    }
+
     /// The audit log, newest first, optionally about one person (admins; at most 200).
     async fn audit_log(
         &self,

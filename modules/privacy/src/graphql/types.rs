@@ -389,3 +389,93 @@ pub struct UnmaskedPerson {
     pub real_name: Option<String>,
     pub id_number: Option<String>,
 }
+
+/// A data-subject request as its owner or an operator sees it.
+pub struct PrivacyRequest {
+    pub row: crate::entity::privacy_request::Model,
+    /// The owner sees the export links; operators do not.
+    pub owner: bool,
+}
+
+#[Object]
+impl PrivacyRequest {
+    async fn id(&self) -> ID {
+        ID(self.row.id.to_string())
+    }
+    async fn user_id(&self) -> ID {
+        ID(self.row.user_id.to_string())
+    }
+    async fn kind(&self) -> crate::requests::Kind {
+        crate::requests::kind_of(&self.row)
+    }
+    async fn state(&self) -> crate::requests::RequestState {
+        crate::requests::state_of(&self.row)
+    }
+    async fn description(&self) -> Option<&str> {
+        self.row.description.as_deref()
+    }
+    /// Deletion: the categories asked for.
+    async fn categories(&self) -> Vec<String> {
+        crate::requests::categories_of(&self.row)
+    }
+    /// Withdrawal: the purpose.
+    async fn purpose(&self) -> Option<&str> {
+        self.row.purpose.as_deref()
+    }
+    /// Why it was denied or put on hold.
+    async fn reason(&self) -> Option<&str> {
+        self.row.reason.as_deref()
+    }
+    /// The answer or outcome.
+    async fn response(&self) -> Option<&str> {
+        self.row.response.as_deref()
+    }
+    async fn reviewer_id(&self) -> Option<ID> {
+        self.row.reviewer_id.map(|r| ID(r.to_string()))
+    }
+    /// The deadline, in China's calendar (set once identity is verified).
+    async fn due_on(&self) -> Option<chrono::NaiveDate> {
+        self.row.due_on
+    }
+    /// Chinese working days until the deadline; negative once overdue; null when closed.
+    async fn working_days_left(&self, ctx: &async_graphql::Context<'_>) -> Option<i64> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        crate::requests::working_days_left(app, &self.row)
+    }
+    async fn overdue(&self, ctx: &async_graphql::Context<'_>) -> bool {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        crate::requests::working_days_left(app, &self.row).is_some_and(|d| d < 0)
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.row.created_at
+    }
+    async fn verified_at(&self) -> Option<DateTime<Utc>> {
+        self.row.verified_at
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.row.updated_at
+    }
+    async fn closed_at(&self) -> Option<DateTime<Utc>> {
+        self.row.closed_at
+    }
+    /// Access: until when the export links work.
+    async fn export_expires_at(&self) -> Option<DateTime<Utc>> {
+        self.row.export_expires_at
+    }
+    /// Access: the machine-readable archive (signed, short-lived link; the owner only).
+    async fn export_json_url(&self, ctx: &async_graphql::Context<'_>) -> Option<String> {
+        self.export_link(ctx, crate::export::Format::Json)
+    }
+    /// Access: the same as a readable page.
+    async fn export_html_url(&self, ctx: &async_graphql::Context<'_>) -> Option<String> {
+        self.export_link(ctx, crate::export::Format::Html)
+    }
+}
+
+impl PrivacyRequest {
+    fn export_link(&self, ctx: &async_graphql::Context<'_>, format: crate::export::Format) -> Option<String> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        let expires = self.row.export_expires_at.filter(|at| self.owner && *at > app.clock.now())?;
+        Some(crate::export::link(app, self.row.id, format, expires))
+    }
+}
