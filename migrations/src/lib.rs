@@ -13,6 +13,7 @@ mod m20261122_000006_accounts_files;
 mod m20261122_000007_accounts_reports;
 mod m20261123_000008_privacy_create;
 mod m20261123_000009_privacy_requests;
+mod m20261123_000010_kernel_jobs;
 
 pub struct Migrator;
 
@@ -29,6 +30,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261122_000007_accounts_reports::Migration),
             Box::new(m20261123_000008_privacy_create::Migration),
             Box::new(m20261123_000009_privacy_requests::Migration),
+            Box::new(m20261123_000010_kernel_jobs::Migration),
         ]
     }
 }

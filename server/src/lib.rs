@@ -84,11 +84,16 @@ pub struct RunningServer {
     pub state: ServerState,
     shutdown: Option<oneshot::Sender<()>>,
     task: Option<JoinHandle<std::io::Result<()>>>,
+    /// The background job runner, when `jobs.enabled`; stopped with the server.
+    jobs: Option<JoinHandle<()>>,
 }
 
 impl RunningServer {
     /// Stops accepting, lets in-flight requests finish (up to 5 s), and waits.
     pub async fn stop(mut self) {
+        if let Some(jobs) = self.jobs.take() {
+            jobs.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -113,6 +118,9 @@ impl RunningServer {
 
 impl Drop for RunningServer {
     fn drop(&mut self) {
+        if let Some(jobs) = self.jobs.take() {
+            jobs.abort();
+        }
         if let Some(tx) = self.shutdown.take() {
             let _ = tx.send(());
         }
@@ -142,5 +150,6 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
             )
             .await
     });
-    Ok(RunningServer { addr, state, shutdown: Some(tx), task: Some(task) })
+    let jobs = ctx.config.jobs.enabled.then(|| xqt_kernel::jobs::spawn(ctx.clone()));
+    Ok(RunningServer { addr, state, shutdown: Some(tx), task: Some(task), jobs })
 }

@@ -122,6 +122,8 @@ impl Backend {
             redis_url: self.redis_url.clone(),
             redis_prefix: self.redis_prefix.clone(),
             token_secret: Some("test-secret-test-secret-test-secret!".into()),
+            // Tests drive the job runner themselves (`xqt_kernel::jobs::run_once`), in step.
+            jobs: xqt_kernel::config::JobsConfig { enabled: false, ..Default::default() },
             ..Config::default()
         }
     }
@@ -375,4 +377,15 @@ pub async fn live_inbox(srv: &TestServer, person: &Person, id: &str) -> WsClient
     ws.subscribe(id, query, json!({ "after": ids[0] })).await;
     assert_eq!(ws.next_payload(id).await["data"]["notificationAdded"]["id"], ids[1]);
     ws
+}
+
+/// Queues what is scheduled now and runs every due job to the end, as the server's runner
+/// would; returns what ran.
+pub async fn run_jobs(ctx: &AppContext) -> Vec<xqt_kernel::jobs::Ran> {
+    xqt_kernel::jobs::schedule_due(ctx).await.expect("schedule");
+    let mut ran = Vec::new();
+    while let Some(r) = xqt_kernel::jobs::run_once(ctx, "test-runner").await.expect("run") {
+        ran.push(r);
+    }
+    ran
 }

@@ -801,6 +801,9 @@ async fn min_3_a_guardian_who_withdraws_suspends_the_account_and_queues_its_eras
             queued.iter().map(|q| (q.categories.as_str(), q.reason.as_str())).collect::<Vec<_>>(),
             [("*", "guardian_withdrew")]
         );
+        // The runner carries the erasure out: the account is gone and its phone is free.
+        xqt_tests::run_jobs(&srv.ctx).await;
+        assert_eq!(xqt_accounts::service::find(&srv.ctx, kid.id).await.unwrap().unwrap().status, "erased");
     })
     .await;
 }

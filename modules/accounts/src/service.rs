@@ -636,3 +636,17 @@ pub async fn demographics(ctx: &AppContext) -> AppResult<Vec<(Option<String>, Op
         .all(&ctx.db)
         .await?)
 }
+
+/// Accounts (not erased) born after `born_after`, with when they last changed: the children
+/// the guardian rules apply to.
+pub async fn born_after(ctx: &AppContext, born_after: chrono::NaiveDate) -> AppResult<Vec<(Uuid, DateTime<Utc>)>> {
+    Ok(user::Entity::find()
+        .filter(user::Column::Status.ne("erased"))
+        .filter(user::Column::BirthDate.gt(born_after))
+        .select_only()
+        .column(user::Column::Id)
+        .column(user::Column::UpdatedAt)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?)
+}

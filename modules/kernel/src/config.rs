@@ -50,6 +50,7 @@ pub struct Config {
     pub trust_forwarded_for: bool,
     pub accounts: AccountsConfig,
     pub privacy: PrivacyConfig,
+    pub jobs: JobsConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
     pub log_filter: String,
@@ -110,11 +111,32 @@ pub struct PrivacyConfig {
     pub min_group_size: u32,
     /// Analytics events are kept this many days, then deleted.
     pub analytics_retention_days: i64,
+    /// A child's account whose guardian has not confirmed within this many days is erased (MIN-2).
+    pub guardian_confirm_days: i64,
 }
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        Self { min_group_size: 10, analytics_retention_days: 180 }
+        Self { min_group_size: 10, analytics_retention_days: 180, guardian_confirm_days: 7 }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct JobsConfig {
+    /// Run background jobs in this process (retention, erasure, deadlines).
+    pub enabled: bool,
+    /// How often an idle runner looks for due jobs.
+    pub poll_interval_ms: u64,
+    /// How long a claimed job is reserved; a worker that died releases it when this runs out.
+    pub lease_secs: i64,
+    /// Tries before a failing job is given up (each retry waits twice as long, from 30 s).
+    pub max_attempts: i32,
+}
+
+impl Default for JobsConfig {
+    fn default() -> Self {
+        Self { enabled: true, poll_interval_ms: 1000, lease_secs: 300, max_attempts: 5 }
     }
 }
 
@@ -142,6 +164,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             accounts: AccountsConfig::default(),
             privacy: PrivacyConfig::default(),
+            jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             limits: Limits::default(),
@@ -227,9 +250,18 @@ impl Config {
         {
             return Err(ConfigError("accounts token lifetimes and lockout threshold must be positive".into()));
         }
-        if self.privacy.min_group_size < 2 || self.privacy.analytics_retention_days < 1 {
+        if self.privacy.min_group_size < 2
+            || self.privacy.analytics_retention_days < 1
+            || self.privacy.guardian_confirm_days < 1
+        {
             return Err(ConfigError(
-                "privacy.min_group_size must be at least 2 and privacy.analytics_retention_days positive".into(),
+                "privacy.min_group_size must be at least 2; analytics_retention_days and guardian_confirm_days positive"
+                    .into(),
+            ));
+        }
+        if self.jobs.lease_secs < 10 || self.jobs.max_attempts < 1 || self.jobs.poll_interval_ms == 0 {
+            return Err(ConfigError(
+                "jobs.lease_secs must be at least 10, jobs.max_attempts and jobs.poll_interval_ms positive".into(),
             ));
         }
         if self.env == Environment::Production {

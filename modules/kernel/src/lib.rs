@@ -12,6 +12,7 @@ pub mod db;
 pub mod error;
 pub mod files;
 pub mod ids;
+pub mod jobs;
 pub mod mask;
 pub mod module;
 pub mod pagination;

@@ -173,6 +173,14 @@ pub trait Module: Send + Sync + 'static {
     fn essential_fields(&self) -> &'static [&'static str] {
         &[]
     }
+    /// Background job kinds this module handles (`<module>.<what>`).
+    fn job_handlers(&self) -> Vec<Arc<dyn crate::jobs::JobHandler>> {
+        vec![]
+    }
+    /// Jobs to queue once per period; periods may come from the configuration.
+    fn schedules(&self, _config: &crate::config::Config) -> Vec<crate::jobs::Schedule> {
+        vec![]
+    }
     /// Run once at start-up, after migrations; must be safe to run again and on several instances.
     fn startup(&self) -> Option<Arc<dyn StartupTask>> {
         None
@@ -198,6 +206,7 @@ pub struct Modules {
     scopes: Vec<(&'static str, Scope)>,
     permissions: Vec<(&'static str, ClientPermission)>,
     privacy: PrivacyHooks,
+    jobs: crate::jobs::Handlers,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -270,7 +279,32 @@ impl Modules {
             }
         }
         let privacy = privacy.unwrap_or_else(PrivacyHooks::fail_closed);
-        Ok(Self { modules, purposes, scopes, permissions, privacy })
+        let mut jobs = crate::jobs::Handlers::new();
+        for m in &modules {
+            for h in m.job_handlers() {
+                if !h.kind().starts_with(&format!("{}.", m.name())) {
+                    return Err(RegistryError(format!("job kind `{}` must start with `{}.`", h.kind(), m.name())));
+                }
+                if jobs.insert(h.kind(), h.clone()).is_some() {
+                    return Err(RegistryError(format!("job kind `{}` declared twice", h.kind())));
+                }
+            }
+        }
+        let this = Self { modules, purposes, scopes, permissions, privacy, jobs };
+        if let Some(s) =
+            this.schedules(&crate::config::Config::default()).iter().find(|s| !this.jobs.contains_key(s.kind))
+        {
+            return Err(RegistryError(format!("a schedule names `{}`, which no module handles", s.kind)));
+        }
+        Ok(this)
+    }
+
+    pub fn job_handler(&self, kind: &str) -> Option<Arc<dyn crate::jobs::JobHandler>> {
+        self.jobs.get(kind).cloned()
+    }
+
+    pub fn schedules(&self, config: &crate::config::Config) -> Vec<crate::jobs::Schedule> {
+        self.modules.iter().flat_map(|m| m.schedules(config)).collect()
     }
 
     /// Every client permission with the module that asks for it.

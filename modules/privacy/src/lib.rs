@@ -12,6 +12,7 @@ mod error;
 pub mod export;
 pub mod graphql;
 pub mod guard;
+pub mod jobs;
 pub mod minors;
 pub mod policies;
 mod privacy;
@@ -50,6 +51,14 @@ impl Module for Privacy {
 
     fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
         privacy::retention_rules(config)
+    }
+
+    fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
+        jobs::handlers()
+    }
+
+    fn schedules(&self, config: &Config) -> Vec<xqt_kernel::jobs::Schedule> {
+        jobs::schedules(config)
     }
 
     fn startup(&self) -> Option<Arc<dyn StartupTask>> {

@@ -1,0 +1,243 @@
+//! Durable background jobs: a table every instance claims work from. A claim is one UPDATE that
+//! takes the oldest due job (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never take the
+//! same row; SQLite: one writer at a time) and leases it; a job whose worker died is taken again
+//! once its lease runs out. Failures retry with exponential backoff up to a limit. Handlers must
+//! be idempotent: a job interrupted mid-way runs again from the start, a finished one never.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use chrono::{DateTime, Duration, Utc};
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, QueryFilter, Set, SqlErr, Statement};
+use uuid::Uuid;
+
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult};
+
+pub mod job {
+    use sea_orm::entity::prelude::*;
+
+    #[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel)]
+    #[sea_orm(table_name = "jobs")]
+    pub struct Model {
+        #[sea_orm(primary_key, auto_increment = false)]
+        pub id: Uuid,
+        pub kind: String,
+        pub payload: String,
+        /// `queued`, `running`, `done` or `failed`.
+        pub state: String,
+        pub run_at: DateTimeUtc,
+        pub attempts: i32,
+        pub max_attempts: i32,
+        pub lease_until: Option<DateTimeUtc>,
+        pub worker: Option<String>,
+        pub last_error: Option<String>,
+        pub dedupe_key: Option<String>,
+        pub created_at: DateTimeUtc,
+        pub finished_at: Option<DateTimeUtc>,
+    }
+
+    #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+    pub enum Relation {}
+
+    impl ActiveModelBehavior for ActiveModel {}
+}
+
+/// Work of one kind (`<module>.<what>`). Must be safe to run again after an interruption.
+#[async_trait]
+pub trait JobHandler: Send + Sync + 'static {
+    fn kind(&self) -> &'static str;
+    async fn run(&self, ctx: &AppContext, payload: &serde_json::Value) -> AppResult<()>;
+}
+
+/// A job enqueued once per period (at most once per period across all instances).
+#[derive(Debug, Clone)]
+pub struct Schedule {
+    pub kind: &'static str,
+    pub every: Duration,
+}
+
+/// What one turn of the runner did.
+#[derive(Debug, Clone, PartialEq, Eq)]
+pub struct Ran {
+    pub id: Uuid,
+    pub kind: String,
+    pub ok: bool,
+}
+
+/// First retry after 30 s, doubling, at most an hour apart.
+pub fn backoff(attempts: i32) -> Duration {
+    let exp = attempts.clamp(1, 8) - 1;
+    Duration::seconds((30i64 << exp).min(3600))
+}
+
+/// Queues a job; with a dedupe key, a second job with the same key is not queued (`None`).
+pub async fn enqueue(
+    ctx: &AppContext,
+    kind: &str,
+    payload: serde_json::Value,
+    run_at: DateTime<Utc>,
+    dedupe_key: Option<String>,
+) -> AppResult<Option<Uuid>> {
+    let id = crate::ids::new_id();
+    let row = job::ActiveModel {
+        id: Set(id),
+        kind: Set(kind.to_owned()),
+        payload: Set(payload.to_string()),
+        state: Set("queued".into()),
+        run_at: Set(run_at),
+        attempts: Set(0),
+        max_attempts: Set(ctx.config.jobs.max_attempts),
+        lease_until: Set(None),
+        worker: Set(None),
+        last_error: Set(None),
+        dedupe_key: Set(dedupe_key),
+        created_at: Set(ctx.clock.now()),
+        finished_at: Set(None),
+    };
+    match row.insert(&ctx.db).await {
+        Ok(_) => Ok(Some(id)),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// Leases the oldest due job (or one whose lease ran out) to `worker`.
+pub async fn claim(ctx: &AppContext, worker: &str) -> AppResult<Option<job::Model>> {
+    let now = ctx.clock.now();
+    let lease_until = now + Duration::seconds(ctx.config.jobs.lease_secs);
+    let backend = ctx.db.get_database_backend();
+    let (lock, p) = match backend {
+        DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3"]),
+        _ => ("", ["?1", "?2", "?3"]),
+    };
+    let sql = format!(
+        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = {}, worker = {} \
+         WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= {now}) \
+         OR (state = 'running' AND lease_until < {now}) ORDER BY run_at, id LIMIT 1{lock}) RETURNING *",
+        p[0],
+        p[1],
+        now = p[2],
+    );
+    let stmt = Statement::from_sql_and_values(backend, sql, [lease_until.into(), worker.into(), now.into()]);
+    Ok(job::Entity::find().from_raw_sql(stmt).one(&ctx.db).await?)
+}
+
+/// Records how a leased job ended: done, queued again after a backoff, or failed for good.
+async fn finish(ctx: &AppContext, job: &job::Model, worker: &str, outcome: &AppResult<()>) -> AppResult<()> {
+    let now = ctx.clock.now();
+    let mut update = job::Entity::update_many()
+        .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
+        .filter(job::Column::Id.eq(job.id))
+        .filter(job::Column::Worker.eq(worker))
+        .filter(job::Column::State.eq("running"));
+    update = match outcome {
+        Ok(()) => {
+            update.col_expr(job::Column::State, Expr::value("done")).col_expr(job::Column::FinishedAt, Expr::value(now))
+        }
+        Err(e) if job.attempts >= job.max_attempts => update
+            .col_expr(job::Column::State, Expr::value("failed"))
+            .col_expr(job::Column::FinishedAt, Expr::value(now))
+            .col_expr(job::Column::LastError, Expr::value(e.message())),
+        Err(e) => update
+            .col_expr(job::Column::State, Expr::value("queued"))
+            .col_expr(job::Column::RunAt, Expr::value(now + backoff(job.attempts)))
+            .col_expr(job::Column::LastError, Expr::value(e.message())),
+    };
+    if update.exec(&ctx.db).await?.rows_affected == 0 {
+        // The lease ran out and another worker took the job; its outcome is the one that counts.
+        tracing::warn!(job = %job.id, kind = %job.kind, "job finished after its lease was taken over");
+    }
+    Ok(())
+}
+
+/// Claims and runs one job; `None` when nothing is due.
+pub async fn run_once(ctx: &AppContext, worker: &str) -> AppResult<Option<Ran>> {
+    let Some(job) = claim(ctx, worker).await? else { return Ok(None) };
+    let outcome = if job.attempts > job.max_attempts {
+        Err(AppError::internal("attempts used up (the last one never finished)"))
+    } else {
+        match ctx.modules.job_handler(&job.kind) {
+            None => Err(AppError::internal(format!("no handler for job kind `{}`", job.kind))),
+            Some(handler) => {
+                let payload = serde_json::from_str(&job.payload).unwrap_or(serde_json::Value::Null);
+                let limit = std::time::Duration::from_secs(ctx.config.jobs.lease_secs.max(2) as u64 - 1);
+                match tokio::time::timeout(limit, handler.run(ctx, &payload)).await {
+                    Ok(result) => result,
+                    Err(_) => Err(AppError::internal("the job outlived its lease")),
+                }
+            }
+        }
+    };
+    let ok = outcome.is_ok();
+    match &outcome {
+        Ok(()) => tracing::info!(job = %job.id, kind = %job.kind, attempt = job.attempts, "job done"),
+        Err(e) => {
+            tracing::warn!(job = %job.id, kind = %job.kind, attempt = job.attempts, error = e.message(), "job failed")
+        }
+    }
+    finish(ctx, &job, worker, &outcome).await?;
+    Ok(Some(Ran { id: job.id, kind: job.kind, ok }))
+}
+
+/// Queues this period's run of every schedule, once across all instances.
+pub async fn schedule_due(ctx: &AppContext) -> AppResult<()> {
+    let now = ctx.clock.now();
+    for s in ctx.modules.schedules(&ctx.config) {
+        let every = s.every.num_seconds().max(1);
+        let slot = now.timestamp().div_euclid(every);
+        let at = DateTime::<Utc>::from_timestamp(slot * every, 0).unwrap_or(now);
+        enqueue(ctx, s.kind, serde_json::Value::Null, at, Some(format!("{}@{slot}", s.kind))).await?;
+    }
+    Ok(())
+}
+
+/// A name for this process in `jobs.worker`.
+pub fn worker_name() -> String {
+    format!("pid{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8])
+}
+
+/// Runs jobs until the returned handle is dropped or aborted.
+pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
+    let worker = worker_name();
+    tokio::spawn(async move {
+        let poll = std::time::Duration::from_millis(ctx.config.jobs.poll_interval_ms);
+        tracing::info!(worker = %worker, "job runner started");
+        loop {
+            if let Err(e) = schedule_due(&ctx).await {
+                tracing::warn!(error = e.message(), "scheduling jobs failed");
+            }
+            loop {
+                match run_once(&ctx, &worker).await {
+                    Ok(Some(_)) => continue,
+                    Ok(None) => break,
+                    Err(e) => {
+                        tracing::warn!(error = e.message(), "job runner could not claim work");
+                        break;
+                    }
+                }
+            }
+            tokio::time::sleep(poll).await;
+        }
+    })
+}
+
+/// Jobs in a state, for operators and tests.
+pub async fn in_state(ctx: &AppContext, state: &str) -> AppResult<Vec<job::Model>> {
+    Ok(job::Entity::find().filter(job::Column::State.eq(state)).all(&ctx.db).await?)
+}
+
+/// The handlers of every module, by kind.
+pub type Handlers = std::collections::HashMap<&'static str, Arc<dyn JobHandler>>;
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn backoff_doubles_up_to_an_hour() {
+        assert_eq!(super::backoff(1).num_seconds(), 30);
+        assert_eq!(super::backoff(2).num_seconds(), 60);
+        assert_eq!(super::backoff(5).num_seconds(), 480);
+        assert_eq!(super::backoff(20).num_seconds(), 3600);
+    }
+}
