@@ -124,6 +124,8 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             assert_eq!(a.body["data"][key], json!([]), "{field}: {:?}", a.body);
             assert_eq!(run.call(field, query, json!({}), None).await.code(), Some("UNAUTHENTICATED"), "{field}");
         }
+        let a = run.call("Query.cancellationPrecheck", "{ cancellationPrecheck { code } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["cancellationPrecheck"], json!([]), "the stranger's own blockers: none");
         let a = run.call("Query.myPrivacyRequests", "{ myPrivacyRequests { id } }", json!({}), s).await;
         assert_eq!(a.body["data"]["myPrivacyRequests"], json!([]));
         for (field, query) in [

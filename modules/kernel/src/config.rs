@@ -113,11 +113,19 @@ pub struct PrivacyConfig {
     pub analytics_retention_days: i64,
     /// A child's account whose guardian has not confirmed within this many days is erased (MIN-2).
     pub guardian_confirm_days: i64,
+    /// Days between proving a cancellation and carrying it out, during which the person can
+    /// withdraw it; at most 14, inside the 15-working-day deadline.
+    pub cancellation_cooling_off_days: i64,
 }
 
 impl Default for PrivacyConfig {
     fn default() -> Self {
-        Self { min_group_size: 10, analytics_retention_days: 180, guardian_confirm_days: 7 }
+        Self {
+            min_group_size: 10,
+            analytics_retention_days: 180,
+            guardian_confirm_days: 7,
+            cancellation_cooling_off_days: 7,
+        }
     }
 }
 
@@ -253,9 +261,11 @@ impl Config {
         if self.privacy.min_group_size < 2
             || self.privacy.analytics_retention_days < 1
             || self.privacy.guardian_confirm_days < 1
+            || !(0..=14).contains(&self.privacy.cancellation_cooling_off_days)
         {
             return Err(ConfigError(
-                "privacy.min_group_size must be at least 2; analytics_retention_days and guardian_confirm_days positive"
+                "privacy.min_group_size must be at least 2; analytics_retention_days and guardian_confirm_days \
+                 positive; cancellation_cooling_off_days 0 to 14"
                     .into(),
             ));
         }

@@ -22,16 +22,18 @@ use crate::requests::deletable_categories;
 pub const ERASURE: &str = "privacy.erasure";
 pub const RETENTION: &str = "privacy.retention";
 pub const GUARDIAN_EXPIRY: &str = "privacy.guardian_expiry";
+pub const CANCELLATIONS: &str = "privacy.cancellations";
 /// Queued erasures carried out per run.
 const ERASURE_BATCH: u64 = 100;
 
 pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
-    vec![Arc::new(Erasures), Arc::new(Retention), Arc::new(GuardianExpiry)]
+    vec![Arc::new(Erasures), Arc::new(Retention), Arc::new(GuardianExpiry), Arc::new(Cancellations)]
 }
 
 pub fn schedules(_config: &Config) -> Vec<Schedule> {
     vec![
         Schedule { kind: ERASURE, every: Duration::minutes(1) },
+        Schedule { kind: CANCELLATIONS, every: Duration::minutes(1) },
         Schedule { kind: GUARDIAN_EXPIRY, every: Duration::hours(1) },
         Schedule { kind: RETENTION, every: Duration::days(1) },
     ]
@@ -132,5 +134,17 @@ impl JobHandler for GuardianExpiry {
         expire_unconfirmed_children(ctx).await?;
         // Erase at once rather than wait for the next erasure run.
         run_erasures(ctx).await.map(|_| ())
+    }
+}
+
+struct Cancellations;
+
+#[async_trait]
+impl JobHandler for Cancellations {
+    fn kind(&self) -> &'static str {
+        CANCELLATIONS
+    }
+    async fn run(&self, ctx: &AppContext, _: &serde_json::Value) -> AppResult<()> {
+        crate::requests::run_cancellations(ctx).await.map(|_| ())
     }
 }

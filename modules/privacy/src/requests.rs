@@ -21,6 +21,8 @@ use crate::{audit, export};
 
 /// Working days to answer a request (X 八).
 pub const ANSWER_WITHIN: u32 = 5;
+/// Working days to complete an account cancellation (M 七; GB/T 35273 §8).
+pub const CANCEL_WITHIN: u32 = 15;
 const TEXT_MAX: usize = 2000;
 const LIST_MAX: u64 = 200;
 
@@ -39,11 +41,20 @@ pub enum Kind {
     Explanation,
     /// Complain about processing.
     Complaint,
+    /// Cancel the account (注销, M 附件一): irreversible once carried out.
+    Cancellation,
 }
 
 impl Kind {
-    pub const ALL: [Kind; 6] =
-        [Kind::Access, Kind::Correction, Kind::Deletion, Kind::Withdrawal, Kind::Explanation, Kind::Complaint];
+    pub const ALL: [Kind; 7] = [
+        Kind::Access,
+        Kind::Correction,
+        Kind::Deletion,
+        Kind::Withdrawal,
+        Kind::Explanation,
+        Kind::Complaint,
+        Kind::Cancellation,
+    ];
     pub fn as_str(self) -> &'static str {
         match self {
             Kind::Access => "access",
@@ -52,14 +63,20 @@ impl Kind {
             Kind::Withdrawal => "withdrawal",
             Kind::Explanation => "explanation",
             Kind::Complaint => "complaint",
+            Kind::Cancellation => "cancellation",
         }
     }
     pub fn parse(s: &str) -> Option<Self> {
         Self::ALL.into_iter().find(|k| k.as_str() == s)
     }
-    /// Carried out as soon as identity is verified; the rest need an operator.
+    /// Carried out as soon as identity is verified; cancellation waits out its cooling-off in
+    /// the runner; the rest need an operator.
     fn self_service(self) -> bool {
         matches!(self, Kind::Access | Kind::Deletion | Kind::Withdrawal)
+    }
+
+    fn due_within(self) -> u32 {
+        if self == Kind::Cancellation { CANCEL_WITHIN } else { ANSWER_WITHIN }
     }
 }
 
@@ -211,6 +228,12 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
         (_, Some(_)) => return Err(invalid("purpose", "only withdrawal names a purpose")),
         (_, None) => None,
     };
+    if new.kind == Kind::Cancellation {
+        let blockers = ctx.modules.cancellation_blockers(ctx, user).await?;
+        if !blockers.is_empty() {
+            return Err(blocked(&blockers));
+        }
+    }
     let open: Vec<&str> = RequestState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
     let duplicate = privacy_request::Entity::find()
         .filter(privacy_request::Column::UserId.eq(user))
@@ -323,7 +346,7 @@ pub async fn verify(ctx: &AppContext, user: Uuid, id: Uuid, code: &str) -> AppRe
     xqt_accounts::codes::verify(ctx, &account_phone(ctx, user).await?, code).await?;
     let person = Viewer::User { user_id: user, session_id: Uuid::nil() };
     let now = ctx.clock.now();
-    let due = ctx.calendar.add_working_days(china_date(now), ANSWER_WITHIN);
+    let due = ctx.calendar.add_working_days(china_date(now), kind_of(&row).due_within());
     let row = transition(
         ctx,
         &person,
@@ -410,6 +433,9 @@ pub async fn act(
     let operator = viewer.require_admin()?;
     let row = find(ctx, id).await?.ok_or_else(|| AppError::not_found("request"))?;
     let state = state_of(&row);
+    if kind_of(&row) == Kind::Cancellation && action == OperatorAction::Complete {
+        return Err(AppError::conflict("a cancellation is carried out by the runner once its cooling-off ends"));
+    }
     use OperatorAction as A;
     use RequestState as S;
     let to = match (action, state) {
@@ -476,4 +502,114 @@ pub async fn queue(ctx: &AppContext, viewer: &Viewer, limit: u64) -> AppResult<V
 pub fn working_days_left(ctx: &AppContext, row: &privacy_request::Model) -> Option<i64> {
     let due: NaiveDate = row.due_on?;
     state_of(row).is_open().then(|| ctx.calendar.working_days_between(china_date(ctx.clock.now()), due))
+}
+
+/// `CONFLICT` listing what stands in the way of cancelling, module by module (CAN-1).
+fn blocked(blockers: &[(&'static str, xqt_kernel::module::Blocker)]) -> AppError {
+    let list: Vec<serde_json::Value> = blockers
+        .iter()
+        .map(|(module, b)| serde_json::json!({ "module": module, "code": b.code, "description": b.description }))
+        .collect();
+    AppError::conflict("the account cannot be cancelled yet")
+        .with("reason", "CANCELLATION_BLOCKED")
+        .with("blockers", list)
+}
+
+/// Categories kept after cancellation, under legal hold until their period ends (CAN-5): those
+/// of purposes that rest on a legal obligation with a retention period (security logs, consent,
+/// sharing and audit records). Everything else goes.
+pub fn held_categories(ctx: &AppContext) -> Vec<&'static str> {
+    let mut held: Vec<&'static str> = ctx
+        .modules
+        .purposes()
+        .iter()
+        .filter(|(_, p)| p.legal_basis == LegalBasis::LegalObligation && p.retention_days.is_some())
+        .flat_map(|(_, p)| p.categories.iter().copied())
+        .collect();
+    held.sort();
+    held.dedup();
+    held
+}
+
+/// Carries a cancellation out: every session and token ends at once, every module erases what
+/// it holds except what the law keeps, and the phone number is free for an unrelated account.
+async fn cancel_account(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    xqt_accounts::service::end_all_sessions(ctx, user, "account_cancelled").await?;
+    let held = held_categories(ctx);
+    let mut all: Vec<String> =
+        ctx.modules.purposes().iter().flat_map(|(_, p)| p.categories.iter().map(|c| c.to_string())).collect();
+    all.sort();
+    all.dedup();
+    all.retain(|c| !held.contains(&c.as_str()));
+    let touched: u64 = ctx.modules.erase(ctx, user, &Erasure::Categories(all)).await?.values().sum();
+    tracing::warn!(user = %user, touched, "account cancelled");
+    Ok(touched)
+}
+
+/// The runner's pass over open cancellations: a new blocker (a report filed meanwhile) puts one
+/// on hold with the reason (CAN-2); one whose blockers are gone goes back to pending; a pending
+/// one whose cooling-off has ended is carried out. Returns how many were carried out.
+pub async fn run_cancellations(ctx: &AppContext) -> AppResult<u64> {
+    let open = [RequestState::Pending, RequestState::InProcessing, RequestState::OnHold].map(|s| s.as_str());
+    let rows = privacy_request::Entity::find()
+        .filter(privacy_request::Column::Kind.eq(Kind::Cancellation.as_str()))
+        .filter(privacy_request::Column::State.is_in(open))
+        .order_by_asc(privacy_request::Column::Id)
+        .limit(LIST_MAX)
+        .all(&ctx.db)
+        .await?;
+    let system = Viewer::Anonymous;
+    let cooling_off = chrono::Duration::days(ctx.config.privacy.cancellation_cooling_off_days);
+    let mut done = 0;
+    for row in rows {
+        let blockers = ctx.modules.cancellation_blockers(ctx, row.user_id).await?;
+        let state = state_of(&row);
+        if !blockers.is_empty() {
+            if state != RequestState::OnHold {
+                let reason: Vec<String> = blockers.iter().map(|(_, b)| b.description.clone()).collect();
+                let reason = format!("注销暂停：{}", reason.join("；"));
+                let held = transition(
+                    ctx,
+                    &system,
+                    &row,
+                    RequestState::OnHold,
+                    |u| u.col_expr(privacy_request::Column::Reason, Expr::value(reason.clone())),
+                    Some(&reason),
+                )
+                .await?;
+                tell(ctx, &held, "您的账号注销申请已暂停").await?;
+            }
+            continue;
+        }
+        match state {
+            RequestState::OnHold => {
+                let cleared = |u: sea_orm::UpdateMany<privacy_request::Entity>| {
+                    u.col_expr(privacy_request::Column::Reason, Expr::value(Option::<String>::None))
+                };
+                transition(ctx, &system, &row, RequestState::Pending, cleared, Some("blockers cleared")).await?;
+            }
+            RequestState::Pending if row.verified_at.is_some_and(|v| v + cooling_off <= ctx.clock.now()) => {
+                let row = transition(ctx, &system, &row, RequestState::InProcessing, |u| u, None).await?;
+                let touched = cancel_account(ctx, row.user_id).await?;
+                let response = format!("账号已注销，{touched} 条记录已删除；依法留存的日志与记录到期后删除");
+                transition(
+                    ctx,
+                    &system,
+                    &row,
+                    RequestState::Completed,
+                    |u| u.col_expr(privacy_request::Column::Response, Expr::value(response.clone())),
+                    None,
+                )
+                .await?;
+                done += 1;
+            }
+            _ => {}
+        }
+    }
+    Ok(done)
+}
+
+/// What stands in the way of cancelling now, module by module (CAN-1).
+pub async fn precheck(ctx: &AppContext, user: Uuid) -> AppResult<Vec<(&'static str, xqt_kernel::module::Blocker)>> {
+    ctx.modules.cancellation_blockers(ctx, user).await
 }

@@ -175,6 +175,20 @@ impl PrivacyQuery {
         Ok(rows.into_iter().map(|row| PrivacyRequest { row, owner: true }).collect())
     }
 
+    /// What stands in the way of cancelling the account now, and nothing else (CAN-1).
+    async fn cancellation_precheck(&self, ctx: &Context<'_>) -> Result<Vec<CancellationBlocker>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let blockers = crate::requests::precheck(app, viewer.require_person()?).await?;
+        Ok(blockers
+            .into_iter()
+            .map(|(module, b)| CancellationBlocker {
+                module: module.to_owned(),
+                code: b.code,
+                description: b.description,
+            })
+            .collect())
+    }
+
     /// Open, verified requests, most urgent first, with days left (operators; at most 200).
     async fn privacy_request_queue(
         &self,

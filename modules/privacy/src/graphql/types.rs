@@ -479,3 +479,12 @@ impl PrivacyRequest {
         Some(crate::export::link(app, self.row.id, format, expires))
     }
 }
+
+/// Something that stands in the way of cancelling the account (M 附件一).
+#[derive(SimpleObject)]
+pub struct CancellationBlocker {
+    pub module: String,
+    /// `open_report`, `restricted`, …
+    pub code: String,
+    pub description: String,
+}

@@ -1,0 +1,163 @@
+//! Account cancellation exactly as M 附件一 says: a pre-check of what blocks it and nothing else
+//! (CAN-1), a dispute arising meanwhile halts it (CAN-2), afterwards nothing can be retrieved and
+//! a new account on the same phone shares nothing (CAN-3), sign-in, tokens, profile and history
+//! are gone (CAN-4), and what the law keeps stays under hold until its period ends (CAN-5).
+
+use chrono::Duration as Span;
+use serde_json::{Value, json};
+use xqt_tests::{Person, TestServer, on_each_backend, run_jobs};
+
+const SUBMIT: &str = "mutation { submitPrivacyRequest(input: { kind: CANCELLATION }) { id state } }";
+const VERIFY: &str = "mutation($id: ID!, $c: String!) { verifyPrivacyRequest(id: $id, code: $c) { id state dueOn } }";
+const PRECHECK: &str = "{ cancellationPrecheck { module code description } }";
+
+async fn report(srv: &TestServer, by: &Person, target: &Person) -> String {
+    let a = srv
+        .gql(
+            "mutation($u: ID!) { report(input: { userId: $u, category: \"fraud\", description: \"冒充企业招聘\" }) { id } }",
+            json!({ "u": target.id }),
+            Some(&by.token),
+        )
+        .await;
+    a.body["data"]["report"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", a.body)).to_owned()
+}
+
+/// Files the cancellation and proves it; returns the request.
+async fn requested(srv: &TestServer, p: &Person) -> Value {
+    let a = srv.gql(SUBMIT, json!({}), Some(&p.token)).await;
+    let id = a.body["data"]["submitPrivacyRequest"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", a.body)).to_owned();
+    let code = srv.sms_code(&p.phone).await;
+    srv.gql(VERIFY, json!({ "id": id, "c": code }), Some(&p.token)).await.body["data"]["verifyPrivacyRequest"].clone()
+}
+
+async fn state(srv: &TestServer, p: &Person) -> Value {
+    let token = srv.token_valid_for(p, Span::minutes(5));
+    srv.gql("{ myPrivacyRequests { state reason } }", json!({}), Some(&token)).await.body["data"]["myPrivacyRequests"]
+        [0]
+    .clone()
+}
+
+#[tokio::test]
+async fn can_1_the_precheck_lists_exactly_what_blocks_cancellation_and_nothing_else() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (admin, p, reporter) = (srv.admin().await, srv.verified_person().await, srv.person().await);
+        // Owning an organisation, verification, consents: none of these block cancellation.
+        srv.gql("mutation { createOrganization(kind: SCHOOL, input: { name: \"我的学校\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        assert_eq!(srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"], json!([]));
+
+        let report_id = report(&srv, &reporter, &p).await;
+        let a = srv.gql(PRECHECK, json!({}), Some(&p.token)).await;
+        let blockers = a.body["data"]["cancellationPrecheck"].as_array().unwrap().clone();
+        assert_eq!(blockers.len(), 1, "{blockers:?}");
+        assert_eq!((blockers[0]["module"].as_str(), blockers[0]["code"].as_str()), (Some("accounts"), Some("open_report")));
+        let a = srv.gql(SUBMIT, json!({}), Some(&p.token)).await;
+        assert_eq!((a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()), (Some("CONFLICT"), Some("CANCELLATION_BLOCKED")));
+        assert_eq!(a.body["errors"][0]["extensions"]["blockers"][0]["code"], "open_report");
+
+        // Upheld with a restriction: the restriction is what blocks now.
+        let a = srv.gql("mutation($id: ID!) { reviewReport(id: $id, decision: UPHOLD, reason: \"查实\", restrict: { actions: [\"post\"], days: 30 }) { state } }", json!({ "id": report_id }), Some(&admin.token)).await;
+        assert_eq!(a.body["data"]["reviewReport"]["state"], "UPHELD", "{:?}", a.body);
+        let codes: Vec<Value> = srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"].as_array().unwrap().iter().map(|b| b["code"].clone()).collect();
+        assert_eq!(codes, [json!("restricted")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the_reason() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (admin, p, reporter) = (srv.admin().await, srv.person().await, srv.person().await);
+        let r = requested(&srv, &p).await;
+        assert_eq!(r["state"], "PENDING", "{r}");
+        let report_id = report(&srv, &reporter, &p).await;
+        b.clock.advance(Span::days(8));
+        run_jobs(&srv.ctx).await;
+        let now = state(&srv, &p).await;
+        assert_eq!(now["state"], "ON_HOLD", "halted, not carried out");
+        assert!(now["reason"].as_str().unwrap().contains("fraud"), "{now}");
+        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "active");
+
+        // The dispute is settled: the cancellation goes ahead.
+        let admin_token = srv.token_valid_for(&admin, Span::minutes(5));
+        srv.gql(
+            "mutation($id: ID!) { reviewReport(id: $id, decision: DISMISS, reason: \"不成立\") { state } }",
+            json!({ "id": report_id }),
+            Some(&admin_token),
+        )
+        .await;
+        // The runner passes over cancellations once a minute.
+        b.clock.advance(Span::seconds(61));
+        run_jobs(&srv.ctx).await;
+        assert_eq!(state(&srv, &p).await["state"], "PENDING");
+        b.clock.advance(Span::seconds(61));
+        run_jobs(&srv.ctx).await;
+        assert_eq!(
+            state(&srv, &p).await["state"],
+            Value::Null,
+            "carried out: the account and its requests are gone from reach"
+        );
+        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn rts_4_can_3_can_4_can_5_cancellation_erases_the_account_and_the_phone_starts_afresh() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = srv.verified_person().await;
+        srv.gql("mutation { updateProfile(input: { nickname: \"旧昵称\", username: \"old_name\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.gql("mutation { createOrganization(kind: ENTERPRISE, input: { name: \"旧公司\" }) { id } }", json!({}), Some(&p.token)).await;
+
+        let r = requested(&srv, &p).await;
+        assert_eq!(r["state"], "PENDING");
+        let due = chrono::NaiveDate::parse_from_str(r["dueOn"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+        let today = xqt_kernel::clock::china_date(srv.ctx.clock.now());
+        assert_eq!(srv.ctx.calendar.working_days_between(today, due), 15, "due in 15 working days");
+
+        // Cooling-off: nothing happens for a week, and the person could still withdraw.
+        b.clock.advance(Span::days(6));
+        run_jobs(&srv.ctx).await;
+        assert_eq!(state(&srv, &p).await["state"], "PENDING");
+        b.clock.advance(Span::days(2));
+        run_jobs(&srv.ctx).await;
+
+        // CAN-4: sign-in fails, tokens are dead, profile and history are gone.
+        let token = srv.token_valid_for(&p, Span::minutes(5));
+        assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&token)).await.code(), Some("UNAUTHENTICATED"));
+        let refresh = srv.gql("mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }", json!({ "t": p.refresh_token }), None).await;
+        assert_eq!(refresh.code(), Some("UNAUTHENTICATED"));
+        let old = xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap();
+        assert_eq!((old.status.as_str(), old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id), ("erased", None, None, None, None, None));
+        // What any module still holds: an anonymous shell and, under legal hold, the security log.
+        let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
+        let accounts = &export["accounts"];
+        assert_eq!((accounts["account"]["phone"].clone(), accounts["account"]["status"].clone()), (Value::Null, json!("erased")));
+        assert_eq!(accounts["profile"], json!({ "username": null, "nickname": null, "gender": null, "birthDate": null, "hasPassword": false }));
+        for gone in ["identityVerifications", "memberships", "uploads", "smsMessages"] {
+            assert_eq!(accounts[gone], json!([]), "{gone}");
+        }
+        assert!(!accounts["securityLog"].as_array().unwrap().is_empty(), "security log held (CAN-5)");
+        assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
+
+        // CAN-3: the same phone makes an unrelated account; the same ID number verifies again.
+        b.clock.advance(Span::seconds(61));
+        let again = srv.sign_in(&p.phone).await;
+        assert_ne!(again.id, p.id);
+        let a = srv.gql("{ me { nickname username verified } myOrganizations { role } myConsents { purpose } }", json!({}), Some(&again.token)).await;
+        assert_eq!(a.body["data"], json!({ "me": { "nickname": null, "username": null, "verified": false }, "myOrganizations": [], "myConsents": [] }));
+
+        // CAN-5: what the law keeps stays, out of the person's reach, until its period ends.
+        assert_eq!(xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(), 1, "consent proof kept");
+        assert!(xqt_privacy::audit::verify(&srv.ctx).await.unwrap().iter().all(|r| r.ok()));
+        b.clock.advance(Span::days(181));
+        run_jobs(&srv.ctx).await;
+        let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
+        assert_eq!(export["accounts"]["securityLog"], json!([]), "purged when its six months end");
+    })
+    .await;
+}
