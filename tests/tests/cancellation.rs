@@ -144,6 +144,15 @@ async fn rts_4_can_3_can_4_can_5_cancellation_erases_the_account_and_the_phone_s
         assert!(!accounts["securityLog"].as_array().unwrap().is_empty(), "security log held (CAN-5)");
         assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
 
+        // Every table, every column: the old identifiers appear nowhere.
+        let hash = xqt_accounts::phone::Phone::parse(&p.phone).unwrap().lookup_hash(&srv.ctx);
+        // (The organisation the person created stays, without them: it is the organisation's.)
+        let found = search_everywhere(&srv, &["旧昵称", "old_name", &p.phone, &hex_of(&hash), "测试人", "test-device"]).await;
+        let held = ["sessions", "security_events"]; // the security log, held six months
+        let outside: Vec<_> = found.iter().filter(|(table, _)| !held.contains(&table.as_str())).collect();
+        assert!(outside.is_empty(), "left behind outside legal hold: {outside:?}");
+        assert!(found.iter().all(|(_, n)| n == "test-device"), "the held log has device records only: {found:?}");
+
         // CAN-3: the same phone makes an unrelated account; the same ID number verifies again.
         b.clock.advance(Span::seconds(61));
         let again = srv.sign_in(&p.phone).await;
@@ -160,4 +169,46 @@ async fn rts_4_can_3_can_4_can_5_cancellation_erases_the_account_and_the_phone_s
         assert_eq!(export["accounts"]["securityLog"], json!([]), "purged when its six months end");
     })
     .await;
+}
+
+fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every row of every table as JSON, searched for each needle; returns `(table, needle)` hits.
+async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(String, String)> {
+    use sea_orm::{DbBackend, FromQueryResult, JsonValue, Statement};
+    let backend = srv.ctx.db.get_database_backend();
+    let list = match backend {
+        DbBackend::Postgres => "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'",
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    };
+    let tables = JsonValue::find_by_statement(Statement::from_string(backend, list)).all(&srv.ctx.db).await.unwrap();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut hits = Vec::new();
+    for t in tables {
+        let name = t["name"].as_str().unwrap().to_owned();
+        let rows = JsonValue::find_by_statement(Statement::from_string(backend, format!("SELECT * FROM \"{name}\"")))
+            .all(&srv.ctx.db)
+            .await
+            .unwrap();
+        for row in rows {
+            let text = row.to_string();
+            // Byte columns come back as arrays of numbers; make them comparable as hex too.
+            let bytes: String = row
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.values())
+                .filter_map(|v| v.as_array())
+                .filter(|a| a.iter().all(|x| x.is_u64()))
+                .map(|a| a.iter().map(|x| format!("{:02x}", x.as_u64().unwrap())).collect::<String>())
+                .collect();
+            for n in needles {
+                if text.contains(n) || bytes.contains(n) {
+                    hits.push((name.clone(), n.to_string()));
+                }
+            }
+        }
+    }
+    hits
 }
