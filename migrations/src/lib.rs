@@ -14,6 +14,7 @@ mod m20261122_000007_accounts_reports;
 mod m20261123_000008_privacy_create;
 mod m20261123_000009_privacy_requests;
 mod m20261123_000010_kernel_jobs;
+mod m20261123_000011_privacy_incidents;
 
 pub struct Migrator;
 
@@ -31,6 +32,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000008_privacy_create::Migration),
             Box::new(m20261123_000009_privacy_requests::Migration),
             Box::new(m20261123_000010_kernel_jobs::Migration),
+            Box::new(m20261123_000011_privacy_incidents::Migration),
         ]
     }
 }

@@ -86,6 +86,11 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.registerPartnerProcessing", "mutation($p: ID!) { registerPartnerProcessing(input: { partnerId: $p, purpose: \"partner_sharing\", dataCategories: [\"profile\"], description: \"x\" }) { purpose } }", json!({ "p": uuid::Uuid::now_v7() })),
             ("Query.privacyRequestQueue", "{ privacyRequestQueue { id } }", json!({})),
             ("Mutation.actOnPrivacyRequest", "mutation($id: ID!) { actOnPrivacyRequest(id: $id, action: DENY, text: \"伪造\") { state } }", json!({ "id": victim_request })),
+            ("Query.incidents", "{ incidents { id } }", json!({})),
+            ("Mutation.recordIncident", "mutation($t: DateTime!) { recordIncident(input: { title: \"x\", whatHappened: \"x\", dataTypes: \"x\", cause: \"x\", impact: \"x\", measures: \"x\", advice: \"x\", remedies: \"x\", contact: \"x\", occurredAt: $t }) { id } }", json!({ "t": chrono::Utc::now().to_rfc3339() })),
+            ("Mutation.notifyIncident", "mutation($u: ID!) { notifyIncident(id: $u, userIds: [$u]) }", json!({ "u": victim.id })),
+            ("Mutation.publishIncidentNotice", "mutation($u: ID!) { publishIncidentNotice(id: $u, notice: \"伪造公告\") { id } }", json!({ "u": uuid::Uuid::now_v7() })),
+            ("Mutation.recordRegulatorReport", "mutation($u: ID!, $t: DateTime!) { recordRegulatorReport(id: $u, authority: \"x\", reference: \"x\", reportedAt: $t) { id } }", json!({ "u": uuid::Uuid::now_v7(), "t": chrono::Utc::now().to_rfc3339() })),
             ("Mutation.unmaskPersonalData", "mutation($u: ID!) { unmaskPersonalData(userId: $u, reason: \"我想看看\") { phone } }", json!({ "u": victim.id })),
         ];
         for (field, query, vars) in &admin_only {
@@ -148,6 +153,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Query.purposes", "{ purposes { id } }", json!({})),
             ("Query.clientPermissions", "{ clientPermissions { permission } }", json!({})),
             ("Query.partnerRegister", "{ partnerRegister { purpose } }", json!({})),
+            ("Query.incidentNotices", "{ incidentNotices { title } }", json!({})),
         ] {
             let a = run.call(field, query, vars, None).await;
             assert_eq!(a.body.get("errors"), None, "{field} is public: {:?}", a.body);

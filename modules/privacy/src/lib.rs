@@ -12,6 +12,7 @@ mod error;
 pub mod export;
 pub mod graphql;
 pub mod guard;
+pub mod incidents;
 pub mod jobs;
 pub mod minors;
 pub mod policies;

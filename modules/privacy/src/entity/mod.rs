@@ -5,6 +5,8 @@ pub mod consent_record;
 pub mod consent_state;
 pub mod erasure_request;
 pub mod grant;
+pub mod incident;
+pub mod incident_notice;
 pub mod partner_processing;
 pub mod policy_version;
 pub mod privacy_request;

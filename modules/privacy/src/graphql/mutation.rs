@@ -87,6 +87,25 @@ pub struct PrivacyRequestInput {
     pub purpose: Option<String>,
 }
 
+/// PIPL Art. 57: every field is required.
+#[derive(InputObject)]
+pub struct IncidentInput {
+    pub title: String,
+    pub what_happened: String,
+    /// Which kinds of personal information.
+    pub data_types: String,
+    pub cause: String,
+    pub impact: String,
+    /// What the platform has done.
+    pub measures: String,
+    /// What affected people can do to reduce harm.
+    pub advice: String,
+    pub remedies: String,
+    /// Department, phone or email to contact.
+    pub contact: String,
+    pub occurred_at: DateTime<Utc>,
+}
+
 #[derive(Default)]
 pub struct PrivacyMutation;
 
@@ -242,6 +261,56 @@ impl PrivacyMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let row = crate::requests::act(app, viewer, parse_id("id", &id)?, action, text.as_deref()).await?;
         Ok(PrivacyRequest { row, owner: false })
+    }
+
+    /// Records a security incident (operators; SEC-7).
+    async fn record_incident(&self, ctx: &Context<'_>, input: IncidentInput) -> Result<Incident> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let operator = viewer.require_admin()?;
+        let new = crate::incidents::NewIncident {
+            title: input.title,
+            what_happened: input.what_happened,
+            data_types: input.data_types,
+            cause: input.cause,
+            impact: input.impact,
+            measures: input.measures,
+            advice: input.advice,
+            remedies: input.remedies,
+            contact: input.contact,
+            occurred_at: input.occurred_at,
+        };
+        Ok(Incident(crate::incidents::record(app, operator, new).await?))
+    }
+
+    /// Tells affected people in-app, with every Art. 57 field; each person once. Returns how
+    /// many were told now (at most 1000 per call).
+    async fn notify_incident(&self, ctx: &Context<'_>, id: ID, user_ids: Vec<ID>) -> Result<u64> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        let people = user_ids.iter().map(|u| parse_id("userIds", u)).collect::<Result<Vec<_>, _>>()?;
+        Ok(crate::incidents::notify_affected(app, parse_id("id", &id)?, &people).await?)
+    }
+
+    /// Publishes the announcement for people who cannot be reached one by one.
+    async fn publish_incident_notice(&self, ctx: &Context<'_>, id: ID, notice: String) -> Result<Incident> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        Ok(Incident(crate::incidents::publish_notice(app, parse_id("id", &id)?, &notice).await?))
+    }
+
+    /// Records the report made to the regulator.
+    async fn record_regulator_report(
+        &self,
+        ctx: &Context<'_>,
+        id: ID,
+        authority: String,
+        reference: String,
+        reported_at: DateTime<Utc>,
+    ) -> Result<Incident> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        let id = parse_id("id", &id)?;
+        Ok(Incident(crate::incidents::record_regulator_report(app, id, &authority, &reference, reported_at).await?))
     }
 
     /// Texts a code to a guardian's phone, for confirming or withdrawing guardian consent.

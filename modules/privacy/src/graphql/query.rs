@@ -204,6 +204,31 @@ impl PrivacyQuery {
         Ok(rows.into_iter().map(|row| PrivacyRequest { row, owner: false }).collect())
     }
 
+    /// Every recorded security incident, newest first (operators).
+    async fn incidents(&self, ctx: &Context<'_>) -> Result<Vec<Incident>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        viewer.require_admin()?;
+        Ok(crate::incidents::all(app).await?.into_iter().map(Incident).collect())
+    }
+
+    /// Published incident announcements, newest first (public; SEC-7).
+    async fn incident_notices(&self, ctx: &Context<'_>) -> Result<Vec<IncidentNotice>> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(crate::incidents::public_notices(app)
+            .await?
+            .into_iter()
+            .filter_map(|i| {
+                Some(IncidentNotice {
+                    notice: i.public_notice?,
+                    published_at: i.public_notice_at?,
+                    title: i.title,
+                    occurred_at: i.occurred_at,
+                    contact: i.contact,
+                })
+            })
+            .collect())
+    }
+
     /// The audit log, newest first, optionally about one person (admins; at most 200).
     async fn audit_log(
         &self,

@@ -488,3 +488,76 @@ pub struct CancellationBlocker {
     pub code: String,
     pub description: String,
 }
+
+/// A security incident as operators see it.
+pub struct Incident(pub crate::entity::incident::Model);
+
+#[Object]
+impl Incident {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn title(&self) -> &str {
+        &self.0.title
+    }
+    async fn what_happened(&self) -> &str {
+        &self.0.what_happened
+    }
+    async fn data_types(&self) -> &str {
+        &self.0.data_types
+    }
+    async fn cause(&self) -> &str {
+        &self.0.cause
+    }
+    async fn impact(&self) -> &str {
+        &self.0.impact
+    }
+    async fn measures(&self) -> &str {
+        &self.0.measures
+    }
+    async fn advice(&self) -> &str {
+        &self.0.advice
+    }
+    async fn remedies(&self) -> &str {
+        &self.0.remedies
+    }
+    async fn contact(&self) -> &str {
+        &self.0.contact
+    }
+    async fn occurred_at(&self) -> DateTime<Utc> {
+        self.0.occurred_at
+    }
+    async fn recorded_at(&self) -> DateTime<Utc> {
+        self.0.recorded_at
+    }
+    async fn public_notice(&self) -> Option<&str> {
+        self.0.public_notice.as_deref()
+    }
+    async fn public_notice_at(&self) -> Option<DateTime<Utc>> {
+        self.0.public_notice_at
+    }
+    async fn regulator_authority(&self) -> Option<&str> {
+        self.0.regulator_authority.as_deref()
+    }
+    async fn regulator_reference(&self) -> Option<&str> {
+        self.0.regulator_reference.as_deref()
+    }
+    async fn regulator_reported_at(&self) -> Option<DateTime<Utc>> {
+        self.0.regulator_reported_at
+    }
+    /// How many affected people were told in-app.
+    async fn notified_count(&self, ctx: &async_graphql::Context<'_>) -> async_graphql::Result<u64> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(crate::incidents::notified_count(app, self.0.id).await?)
+    }
+}
+
+/// A published incident announcement (public).
+#[derive(SimpleObject)]
+pub struct IncidentNotice {
+    pub title: String,
+    pub notice: String,
+    pub published_at: DateTime<Utc>,
+    pub occurred_at: DateTime<Utc>,
+    pub contact: String,
+}
