@@ -82,7 +82,10 @@ async fn guard_checks(srv: &TestServer, name: &str) -> String {
     let started = Instant::now();
     for _ in 0..CALLS {
         let t = Instant::now();
-        guard.check(&srv.ctx, &viewer, "notifications", "unreadNotificationCount", false).await.expect("allowed");
+        guard
+            .check(&srv.ctx, &viewer, "Query", "notifications", "unreadNotificationCount", false)
+            .await
+            .expect("allowed");
         latencies.push(t.elapsed());
     }
     let elapsed = started.elapsed();

@@ -15,6 +15,7 @@ mod m20261123_000008_privacy_create;
 mod m20261123_000009_privacy_requests;
 mod m20261123_000010_kernel_jobs;
 mod m20261123_000011_privacy_incidents;
+mod m20261123_000012_kernel_settings;
 
 pub struct Migrator;
 
@@ -33,6 +34,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000009_privacy_requests::Migration),
             Box::new(m20261123_000010_kernel_jobs::Migration),
             Box::new(m20261123_000011_privacy_incidents::Migration),
+            Box::new(m20261123_000012_kernel_settings::Migration),
         ]
     }
 }

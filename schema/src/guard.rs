@@ -87,7 +87,7 @@ async fn check(
 ) -> Result<(), async_graphql::Error> {
     let Some(module) = owners.owner(root, field) else { return Ok(()) };
     let essential = app.modules.is_essential(module, field);
-    app.modules.privacy().guard.check(app, viewer, module, field, essential).await.map_err(Into::into)
+    app.modules.privacy().guard.check(app, viewer, root, module, field, essential).await.map_err(Into::into)
 }
 
 #[async_trait::async_trait]

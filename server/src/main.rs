@@ -39,6 +39,15 @@ enum Command {
     },
     /// Load the first versions of the policy documents if they are missing (also done at start).
     SeedPolicies,
+    /// Cease operation (POL-4): stop all collection, tell every user, erase everyone's data.
+    /// Irreversible; needs `--confirm 停止运营`.
+    CeaseOperation {
+        /// What every user is told (the notice of ceasing operation).
+        #[arg(long)]
+        notice: String,
+        #[arg(long)]
+        confirm: Option<String>,
+    },
     /// The tamper-evident consent ledger and audit log.
     Audit {
         #[command(subcommand)]
@@ -139,6 +148,20 @@ async fn main() -> anyhow::Result<()> {
                 .ok_or_else(|| anyhow::anyhow!("no admin with that phone; run `xqt admin create` first"))?;
             xqt_privacy::audit::grant_permission(&ctx, user.id, &permission, None).await.map_err(fail)?;
             println!("granted `{permission}` to admin {} ({})", user.id, parsed.masked());
+        }
+        Command::CeaseOperation { notice, confirm } => {
+            if confirm.as_deref() != Some("停止运营") {
+                anyhow::bail!("this stops the platform for good; run again with --confirm 停止运营");
+            }
+            let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
+            let done =
+                xqt_privacy::operation::cease(&ctx, &notice).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            println!(
+                "operation ceased{}: {} users told, erasure queued for {} (the job runner carries it out)",
+                if done.newly { "" } else { " (already)" },
+                done.notified,
+                done.erasures_queued
+            );
         }
         Command::SeedPolicies => {
             // `prepare` seeds at start-up; this says what it found.

@@ -60,3 +60,27 @@ async fn audit_verify_names_the_record_altered_in_the_database() {
     scenario(Config { database_url: Some(url), ..base_config(&dir) }).await;
     admin.execute_unprepared(&format!("DROP DATABASE IF EXISTS \"{name}\" WITH (FORCE)")).await.unwrap();
 }
+
+#[tokio::test]
+async fn cease_operation_needs_its_confirmation() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |confirm: Option<&str>| {
+        let mut cmd = Command::new(env!("CARGO_BIN_EXE_xqt"));
+        cmd.args(["cease-operation", "--notice", "停止运营通知"])
+            .env("XQT_DATA_DIR", dir.path())
+            .env("XQT_LOG_FILTER", "warn");
+        if let Some(c) = confirm {
+            cmd.args(["--confirm", c]);
+        }
+        cmd.output().expect("xqt runs")
+    };
+    let refused = run(None);
+    assert!(!refused.status.success());
+    assert!(String::from_utf8_lossy(&refused.stderr).contains("--confirm 停止运营"));
+    assert!(!dir.path().join("xqt.db").exists(), "refused before touching anything");
+    let done = run(Some("停止运营"));
+    assert!(done.status.success(), "{}", String::from_utf8_lossy(&done.stderr));
+    assert!(String::from_utf8_lossy(&done.stdout).starts_with("operation ceased: 0 users told"));
+    let again = run(Some("停止运营"));
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("operation ceased (already)"));
+}

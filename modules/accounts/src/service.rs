@@ -160,6 +160,9 @@ pub async fn sign_in_with_code(
 }
 
 async fn create_user(ctx: &AppContext, phone: &Phone) -> AppResult<user::Model> {
+    if xqt_kernel::operation::ceased(ctx).await? {
+        return Err(xqt_kernel::operation::ceased_error());
+    }
     let now = ctx.clock.now();
     let row = user::ActiveModel {
         id: Set(ids::new_id()),

@@ -15,6 +15,7 @@ pub mod ids;
 pub mod jobs;
 pub mod mask;
 pub mod module;
+pub mod operation;
 pub mod pagination;
 pub mod privacy;
 pub mod redis_conn;

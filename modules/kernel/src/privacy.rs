@@ -47,12 +47,14 @@ pub trait Audit: Send + Sync + 'static {
 /// Runs before every root field a signed-in person calls: `Ok` or the error to answer with.
 #[async_trait]
 pub trait RequestGuard: Send + Sync + 'static {
-    /// `module` declared `field`; `essential` when that module lists it as essential (sign-in,
-    /// sign-out, `me`, reading policies, the guardian step), which keeps working in every state.
+    /// `module` declared `field` on the `root` type (`Query`, `Mutation`, `Subscription`);
+    /// `essential` when that module lists it as essential (sign-in, sign-out, `me`, reading
+    /// policies, the guardian step), which keeps working in every state.
     async fn check(
         &self,
         ctx: &AppContext,
         viewer: &Viewer,
+        root: &str,
         module: &str,
         field: &str,
         essential: bool,
@@ -90,7 +92,7 @@ impl Audit for FailClosed {
 
 #[async_trait]
 impl RequestGuard for FailClosed {
-    async fn check(&self, _: &AppContext, _: &Viewer, _: &str, _: &str, _: bool) -> AppResult<()> {
+    async fn check(&self, _: &AppContext, _: &Viewer, _: &str, _: &str, _: &str, _: bool) -> AppResult<()> {
         Ok(())
     }
 }

@@ -94,6 +94,7 @@ impl RequestGuard for Guard {
         &self,
         ctx: &AppContext,
         viewer: &Viewer,
+        root: &str,
         module: &str,
         _field: &str,
         essential: bool,
@@ -101,6 +102,11 @@ impl RequestGuard for Guard {
         let Viewer::User { user_id, .. } = viewer else { return Ok(()) };
         if essential {
             return Ok(());
+        }
+        // Once operation has ceased nothing more is collected: reading and the person's rights
+        // remain (POL-4).
+        if root == "Mutation" && module != "privacy" && xqt_kernel::operation::ceased(ctx).await? {
+            return Err(xqt_kernel::operation::ceased_error());
         }
         let state = person_state(ctx, *user_id).await?;
         match account_state(&state, today(ctx)) {

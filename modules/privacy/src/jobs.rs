@@ -60,6 +60,10 @@ pub async fn run_erasures(ctx: &AppContext) -> AppResult<u64> {
         .await?;
     let mut done = 0;
     for row in due {
+        if row.categories == "*" {
+            // The whole account goes: nothing it signed in with may keep working.
+            xqt_accounts::service::end_all_sessions(ctx, row.user_id, "erased").await?;
+        }
         let touched: u64 = ctx.modules.erase(ctx, row.user_id, &erasure_of(&row.categories, ctx)).await?.values().sum();
         erasure_request::Entity::update_many()
             .col_expr(erasure_request::Column::CompletedAt, Expr::value(ctx.clock.now()))

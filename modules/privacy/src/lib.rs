@@ -15,6 +15,7 @@ pub mod guard;
 pub mod incidents;
 pub mod jobs;
 pub mod minors;
+pub mod operation;
 pub mod policies;
 mod privacy;
 pub mod purposes;

@@ -11,7 +11,6 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xqt_kernel::crypto::sha256_hex;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
-use xqt_notifications::service::{NewNotification, notify};
 
 use crate::consent::{self, Action, Entry, Provenance};
 use crate::entity::{consent_record, policy_version};
@@ -130,8 +129,6 @@ const SUMMARY_MAX: usize = 2_000;
 const MAJORS_KEY: &str = "privacy:majors";
 const MAJORS_TTL: StdDuration = StdDuration::from_secs(30);
 const MAJORS_LOCAL_TTL: StdDuration = StdDuration::from_secs(5);
-/// Notices to everyone go out in batches of this many accounts.
-const NOTICE_BATCH: u64 = 500;
 
 fn split(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
@@ -240,25 +237,8 @@ async fn announce(ctx: &AppContext, v: &policy_version::Model) -> AppResult<u64>
         kinds.join("；"),
         v.summary
     );
-    let (mut after, mut sent) = (None, 0u64);
-    loop {
-        let batch = xqt_accounts::service::account_ids_after(ctx, after, NOTICE_BATCH).await?;
-        let Some(last) = batch.last().copied() else { break };
-        for user_id in batch {
-            let title = format!("《{}》重大变更，请查阅并确认", v.title).chars().take(100).collect();
-            let n = NewNotification {
-                user_id,
-                kind: "privacy.policy_major".into(),
-                title,
-                body: body.chars().take(2000).collect(),
-            };
-            notify(ctx, n).await?;
-            sent += 1;
-        }
-        tracing::info!(version = %v.id, sent, "major policy notice progress");
-        after = Some(last);
-    }
-    Ok(sent)
+    let title = format!("《{}》重大变更，请查阅并确认", v.title);
+    crate::operation::notify_everyone(ctx, "privacy.policy_major", &title, &body).await
 }
 
 pub async fn version(ctx: &AppContext, id: Uuid) -> AppResult<Option<policy_version::Model>> {
