@@ -16,6 +16,7 @@ mod m20261123_000009_privacy_requests;
 mod m20261123_000010_kernel_jobs;
 mod m20261123_000011_privacy_incidents;
 mod m20261123_000012_kernel_settings;
+mod m20261123_000013_notifications_push_outbox;
 
 pub struct Migrator;
 
@@ -35,6 +36,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000010_kernel_jobs::Migration),
             Box::new(m20261123_000011_privacy_incidents::Migration),
             Box::new(m20261123_000012_kernel_settings::Migration),
+            Box::new(m20261123_000013_notifications_push_outbox::Migration),
         ]
     }
 }

@@ -145,7 +145,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         let user = Uuid::now_v7();
         let export = m.export(&ctx, user).await.unwrap();
         assert_eq!(export["probe"], json!({ "user": user }));
-        assert_eq!(export["notifications"], json!({ "notifications": [] }));
+        assert_eq!(export["notifications"], json!({ "notifications": [], "pushes": [] }));
         let erased = m.erase(&ctx, user, &Erasure::Categories(vec!["probe_data".into()])).await.unwrap();
         assert_eq!(erased.get("probe"), Some(&1));
         assert_eq!(erased.get("notifications"), Some(&0), "notification content was not asked for");
@@ -160,6 +160,7 @@ async fn the_registry_collects_and_calls_every_hook() {
             outcomes.iter().map(|o| (o.module, o.rule)).collect::<Vec<_>>(),
             [
                 ("notifications", "read_notifications"),
+                ("notifications", "push_outbox"),
                 ("accounts", "security_log"),
                 ("accounts", "sms_outbox"),
                 ("privacy", "analytics_events"),
@@ -167,7 +168,7 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[5].affected, 7);
+        assert_eq!(outcomes[6].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),

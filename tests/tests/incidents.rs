@@ -46,6 +46,12 @@ async fn sec_7_an_incident_reaches_each_affected_person_with_every_field_and_is_
                 assert!(body.contains(part), "the notice says {part}: {body}");
             }
         }
+        for p in [&hit, &also_hit] {
+            let pushed = xqt_notifications::push::sent_to(&srv.ctx, p.id).await.unwrap();
+            assert_eq!(pushed.iter().map(|m| m.kind.as_str()).collect::<Vec<_>>(), ["privacy.incident"], "and by push, once");
+            assert!(pushed[0].title.contains("简历附件存储桶配置错误"));
+        }
+        assert!(xqt_notifications::push::sent_to(&srv.ctx, spared.id).await.unwrap().is_empty());
         let a = srv.gql(q, json!({}), Some(&spared.token)).await;
         assert!(!a.body.to_string().contains("privacy.incident"), "only the affected are told");
 

@@ -5,6 +5,7 @@ pub mod entity;
 mod error;
 pub mod graphql;
 mod privacy;
+pub mod push;
 pub mod service;
 
 use std::sync::Arc;

@@ -32,14 +32,15 @@ pub struct Inbox;
 impl PersonalData for Inbox {
     async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
         let rows = service::all_for(ctx, user).await?;
-        Ok(serde_json::json!({ "notifications": rows }))
+        let pushes = crate::push::sent_to(ctx, user).await?;
+        Ok(serde_json::json!({ "notifications": rows, "pushes": pushes }))
     }
 
     async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<u64> {
         if !erasure.covers(CATEGORY) {
             return Ok(0);
         }
-        service::delete_for(ctx, user).await
+        Ok(service::delete_for(ctx, user).await? + crate::push::delete_for(ctx, user).await?)
     }
 }
 
@@ -52,12 +53,30 @@ impl Expire for ReadNotifications {
     }
 }
 
+struct PushOutbox;
+
+#[async_trait]
+impl Expire for PushOutbox {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        crate::push::delete_before(ctx, older_than).await
+    }
+}
+
 pub fn retention_rules() -> Vec<RetentionRule> {
-    vec![RetentionRule {
-        name: "read_notifications",
-        category: CATEGORY,
-        keep_for: Duration::days(READ_RETENTION_DAYS),
-        action: RetentionAction::Delete,
-        apply: Arc::new(ReadNotifications),
-    }]
+    vec![
+        RetentionRule {
+            name: "read_notifications",
+            category: CATEGORY,
+            keep_for: Duration::days(READ_RETENTION_DAYS),
+            action: RetentionAction::Delete,
+            apply: Arc::new(ReadNotifications),
+        },
+        RetentionRule {
+            name: "push_outbox",
+            category: CATEGORY,
+            keep_for: Duration::days(READ_RETENTION_DAYS),
+            action: RetentionAction::Delete,
+            apply: Arc::new(PushOutbox),
+        },
+    ]
 }

@@ -111,9 +111,13 @@ pub async fn notify_affected(ctx: &AppContext, id: Uuid, people: &[Uuid]) -> App
         if inserted == 0 {
             continue;
         }
-        let title = format!("安全事件告知：{}", incident.title).chars().take(100).collect();
-        let body = notice_body(&incident).chars().take(2000).collect();
-        notify(ctx, NewNotification { user_id: user, kind: "privacy.incident".into(), title, body }).await?;
+        let title: String = format!("安全事件告知：{}", incident.title).chars().take(100).collect();
+        let body: String = notice_body(&incident).chars().take(2000).collect();
+        let n = NewNotification { user_id: user, kind: "privacy.incident".into(), title: title.clone(), body };
+        notify(ctx, n).await?;
+        // By push too, pointing to the full notice in the app.
+        let short = format!("{}。详情见应用内通知。", incident.what_happened).chars().take(200).collect::<String>();
+        xqt_notifications::push::gateway().push(ctx, user, "privacy.incident", &title, &short).await?;
         told += 1;
     }
     Ok(told)

@@ -1,1 +1,2 @@
 pub mod notification;
+pub mod push_message;
