@@ -104,47 +104,104 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
     .await;
 }
 
+/// A person with a profile, a consent and an organisation who cancels: filed, proven, and
+/// carried out by the runner after the cooling-off. Checks the 15-working-day deadline and that
+/// nothing happens during the cooling-off.
+async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> Person {
+    let p = srv.verified_person().await;
+    srv.gql(
+        "mutation { updateProfile(input: { nickname: \"旧昵称\", username: \"old_name\" }) { id } }",
+        json!({}),
+        Some(&p.token),
+    )
+    .await;
+    srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+    srv.gql(
+        "mutation { createOrganization(kind: ENTERPRISE, input: { name: \"旧公司\" }) { id } }",
+        json!({}),
+        Some(&p.token),
+    )
+    .await;
+
+    let r = requested(srv, &p).await;
+    assert_eq!(r["state"], "PENDING");
+    let due = chrono::NaiveDate::parse_from_str(r["dueOn"].as_str().unwrap(), "%Y-%m-%d").unwrap();
+    let today = xqt_kernel::clock::china_date(srv.ctx.clock.now());
+    assert_eq!(srv.ctx.calendar.working_days_between(today, due), 15, "due in 15 working days");
+
+    // Cooling-off: nothing happens for a week, and the person could still withdraw.
+    b.clock.advance(Span::days(6));
+    run_jobs(&srv.ctx).await;
+    assert_eq!(state(srv, &p).await["state"], "PENDING");
+    b.clock.advance(Span::days(2));
+    run_jobs(&srv.ctx).await;
+    p
+}
+
 #[tokio::test]
-async fn rts_4_can_3_can_4_can_5_cancellation_erases_the_account_and_the_phone_starts_afresh() {
+async fn rts_4_a_person_cancels_their_own_account_and_the_runner_carries_it_out() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let p = srv.verified_person().await;
-        srv.gql("mutation { updateProfile(input: { nickname: \"旧昵称\", username: \"old_name\" }) { id } }", json!({}), Some(&p.token)).await;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
-        srv.gql("mutation { createOrganization(kind: ENTERPRISE, input: { name: \"旧公司\" }) { id } }", json!({}), Some(&p.token)).await;
+        let p = cancelled(b, &srv).await;
+        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+        let done = xqt_privacy::requests::find(&srv.ctx, uuid_of(&srv, &p).await).await.unwrap().unwrap();
+        assert_eq!(done.state, "completed");
+        assert!(done.response.unwrap().contains("账号已注销"));
+    })
+    .await;
+}
 
-        let r = requested(&srv, &p).await;
-        assert_eq!(r["state"], "PENDING");
-        let due = chrono::NaiveDate::parse_from_str(r["dueOn"].as_str().unwrap(), "%Y-%m-%d").unwrap();
-        let today = xqt_kernel::clock::china_date(srv.ctx.clock.now());
-        assert_eq!(srv.ctx.calendar.working_days_between(today, due), 15, "due in 15 working days");
+async fn uuid_of(srv: &TestServer, p: &Person) -> uuid::Uuid {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use xqt_privacy::entity::privacy_request as r;
+    r::Entity::find().filter(r::Column::UserId.eq(p.id)).one(&srv.ctx.db).await.unwrap().unwrap().id
+}
 
-        // Cooling-off: nothing happens for a week, and the person could still withdraw.
-        b.clock.advance(Span::days(6));
-        run_jobs(&srv.ctx).await;
-        assert_eq!(state(&srv, &p).await["state"], "PENDING");
-        b.clock.advance(Span::days(2));
-        run_jobs(&srv.ctx).await;
-
-        // CAN-4: sign-in fails, tokens are dead, profile and history are gone.
+#[tokio::test]
+async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = cancelled(b, &srv).await;
         let token = srv.token_valid_for(&p, Span::minutes(5));
         assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&token)).await.code(), Some("UNAUTHENTICATED"));
-        let refresh = srv.gql("mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }", json!({ "t": p.refresh_token }), None).await;
+        let refresh = srv
+            .gql(
+                "mutation($t: String!) { refreshSession(refreshToken: $t) { accessToken } }",
+                json!({ "t": p.refresh_token }),
+                None,
+            )
+            .await;
         assert_eq!(refresh.code(), Some("UNAUTHENTICATED"));
         let old = xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap();
-        assert_eq!((old.status.as_str(), old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id), ("erased", None, None, None, None, None));
+        assert_eq!(
+            (old.status.as_str(), old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id),
+            ("erased", None, None, None, None, None)
+        );
         // What any module still holds: an anonymous shell and, under legal hold, the security log.
         let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
         let accounts = &export["accounts"];
-        assert_eq!((accounts["account"]["phone"].clone(), accounts["account"]["status"].clone()), (Value::Null, json!("erased")));
-        assert_eq!(accounts["profile"], json!({ "username": null, "nickname": null, "gender": null, "birthDate": null, "hasPassword": false }));
+        assert_eq!(
+            (accounts["account"]["phone"].clone(), accounts["account"]["status"].clone()),
+            (Value::Null, json!("erased"))
+        );
+        assert_eq!(
+            accounts["profile"],
+            json!({ "username": null, "nickname": null, "gender": null, "birthDate": null, "hasPassword": false })
+        );
         for gone in ["identityVerifications", "memberships", "uploads", "smsMessages"] {
             assert_eq!(accounts[gone], json!([]), "{gone}");
         }
-        assert!(!accounts["securityLog"].as_array().unwrap().is_empty(), "security log held (CAN-5)");
         assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
+    })
+    .await;
+}
 
-        // Every table, every column: the old identifiers appear nowhere.
+#[tokio::test]
+async fn can_3_nothing_can_be_retrieved_and_the_same_phone_makes_an_unrelated_account() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = cancelled(b, &srv).await;
+        // Every table, every column: the old identifiers appear nowhere outside legal hold.
         let hash = xqt_accounts::phone::Phone::parse(&p.phone).unwrap().lookup_hash(&srv.ctx);
         // (The organisation the person created stays, without them: it is the organisation's.)
         let found = search_everywhere(&srv, &["旧昵称", "old_name", &p.phone, &hex_of(&hash), "测试人", "test-device"]).await;
@@ -153,16 +210,33 @@ async fn rts_4_can_3_can_4_can_5_cancellation_erases_the_account_and_the_phone_s
         assert!(outside.is_empty(), "left behind outside legal hold: {outside:?}");
         assert!(found.iter().all(|(_, n)| n == "test-device"), "the held log has device records only: {found:?}");
 
-        // CAN-3: the same phone makes an unrelated account; the same ID number verifies again.
         b.clock.advance(Span::seconds(61));
         let again = srv.sign_in(&p.phone).await;
         assert_ne!(again.id, p.id);
         let a = srv.gql("{ me { nickname username verified } myOrganizations { role } myConsents { purpose } }", json!({}), Some(&again.token)).await;
         assert_eq!(a.body["data"], json!({ "me": { "nickname": null, "username": null, "verified": false }, "myOrganizations": [], "myConsents": [] }));
+    })
+    .await;
+}
 
-        // CAN-5: what the law keeps stays, out of the person's reach, until its period ends.
+#[tokio::test]
+async fn can_5_records_the_law_requires_stay_under_hold_until_their_period_ends() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = cancelled(b, &srv).await;
+        let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
+        assert!(!export["accounts"]["securityLog"].as_array().unwrap().is_empty(), "security log held");
         assert_eq!(xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(), 1, "consent proof kept");
         assert!(xqt_privacy::audit::verify(&srv.ctx).await.unwrap().iter().all(|r| r.ok()));
+        // Out of the person's reach: they cannot sign in, and their phone leads elsewhere.
+        b.clock.advance(Span::seconds(61));
+        let again = srv.sign_in(&p.phone).await;
+        let a = srv.gql("{ mySecurityLog { edges { node { kind } } } }", json!({}), Some(&again.token)).await;
+        assert_eq!(
+            a.body["data"]["mySecurityLog"]["edges"].as_array().unwrap().len(),
+            1,
+            "only the new account's sign-in"
+        );
         b.clock.advance(Span::days(181));
         run_jobs(&srv.ctx).await;
         let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();

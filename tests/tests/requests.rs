@@ -193,7 +193,7 @@ async fn rts_2_a_deletion_request_erases_the_chosen_categories_through_every_mod
 }
 
 #[tokio::test]
-async fn rts_7_col_9_an_access_request_yields_every_modules_data_behind_a_short_lived_link() {
+async fn rts_7_an_access_request_yields_every_modules_data_behind_a_short_lived_link() {
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (admin, p) = (srv.admin().await, srv.person().await);
@@ -288,6 +288,36 @@ async fn rts_1_the_person_sees_every_personal_field_unmasked_and_can_correct_eac
         assert_eq!(a.body["data"]["changePhone"], json!({ "phone": new_phone, "hasPassword": true }));
         let a = srv.gql(&format!("{{ me {{ {fields} }} }}"), json!({}), Some(&p.token)).await;
         assert_eq!(a.body["data"]["me"]["phone"], new_phone.as_str());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn col_9_device_records_logs_and_analytics_linked_to_a_person_are_exported_and_erased_with_the_account() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = srv.person().await;
+        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        let events = json!([{ "name": "page_view", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
+        srv.gql(
+            "mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }",
+            json!({ "e": events }),
+            Some(&p.token),
+        )
+        .await;
+        let r = filed_and_verified(&srv, &p, json!({ "kind": "ACCESS" })).await;
+        let archive: Value =
+            srv.http.get(srv.url(r["exportJsonUrl"].as_str().unwrap())).send().await.unwrap().json().await.unwrap();
+        let m = &archive["modules"];
+        assert_eq!(m["accounts"]["sessions"][0]["deviceModel"], "TestPhone", "device records");
+        assert_eq!(m["accounts"]["securityLog"][0]["os"], "TestOS 1", "sign-in log");
+        assert_eq!(m["privacy"]["analyticsEvents"].as_array().unwrap().len(), 1, "analytics");
+        // Erased with the account (the security log under its legal period, then purged).
+        let everything = xqt_privacy::requests::deletable_categories(&srv.ctx).into_iter().map(str::to_owned).collect();
+        srv.ctx.modules.erase(&srv.ctx, p.id, &xqt_kernel::module::Erasure::Categories(everything)).await.unwrap();
+        let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
+        assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
+        assert_eq!(export["accounts"]["account"]["phone"], Value::Null);
     })
     .await;
 }
