@@ -17,7 +17,8 @@ use xqt_kernel::{AppContext, Viewer};
 /// Root field name → the module that declared it, per root type.
 #[derive(Debug, Default)]
 pub struct FieldOwners {
-    owners: HashMap<(&'static str, String), &'static str>,
+    /// Root type → field → module; looked up with borrowed names on every root field.
+    owners: HashMap<&'static str, HashMap<String, &'static str>>,
 }
 
 impl FieldOwners {
@@ -26,19 +27,13 @@ impl FieldOwners {
         let name = create(&mut registry);
         if let Some(MetaType::Object { fields, .. }) = registry.types.get(MetaTypeName::concrete_typename(&name)) {
             for field in fields.keys().filter(|f| !f.starts_with("__")) {
-                self.owners.insert((root, field.clone()), module);
+                self.owners.entry(root).or_default().insert(field.clone(), module);
             }
         }
     }
 
     pub fn owner(&self, root: &str, field: &str) -> Option<&'static str> {
-        let root = match root {
-            "Query" => "Query",
-            "Mutation" => "Mutation",
-            "Subscription" => "Subscription",
-            _ => return None,
-        };
-        self.owners.get(&(root, field.to_owned())).copied()
+        self.owners.get(root)?.get(field).copied()
     }
 }
 

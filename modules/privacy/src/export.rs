@@ -3,7 +3,7 @@
 //! page, and both are reachable only through signed links that expire.
 
 use bytes::Bytes;
-use chrono::{DateTime, Duration, TimeZone, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::privacy::AuditEntry;
@@ -165,11 +165,6 @@ pub fn html(archive: &Value) -> String {
          <h1>您在校企通的个人信息副本</h1><p>生成时间（UTC）：{}</p>{body}</body></html>",
         escape(generated)
     )
-}
-
-/// When a link expires, as the timestamp in it.
-pub fn expiry_of(expires: i64) -> Option<DateTime<Utc>> {
-    Utc.timestamp_opt(expires, 0).single()
 }
 
 #[cfg(test)]

@@ -157,13 +157,16 @@ pub fn categories_of(row: &privacy_request::Model) -> Vec<String> {
 /// Categories a person may have deleted on request: every registered category that no purpose
 /// keeps under a legal obligation (security logs, consent and audit records stay their term).
 pub fn deletable_categories(ctx: &AppContext) -> Vec<&'static str> {
+    categories_except(ctx, |p| p.legal_basis == LegalBasis::LegalObligation)
+}
+
+/// Every registered category that no purpose matching `kept` declares, sorted, once each.
+fn categories_except(ctx: &AppContext, kept: impl Fn(&xqt_kernel::module::Purpose) -> bool) -> Vec<&'static str> {
     let purposes = ctx.modules.purposes();
     let mut all: Vec<&'static str> = purposes.iter().flat_map(|(_, p)| p.categories.iter().copied()).collect();
     all.sort();
     all.dedup();
-    all.retain(|c| {
-        !purposes.iter().any(|(_, p)| p.legal_basis == LegalBasis::LegalObligation && p.categories.contains(c))
-    });
+    all.retain(|c| !purposes.iter().any(|(_, p)| kept(p) && p.categories.contains(c)));
     all
 }
 
@@ -515,33 +518,19 @@ fn blocked(blockers: &[(&'static str, xqt_kernel::module::Blocker)]) -> AppError
         .with("blockers", list)
 }
 
-/// Categories kept after cancellation, under legal hold until their period ends (CAN-5): those
-/// of purposes that rest on a legal obligation with a retention period (security logs, consent,
-/// sharing and audit records). Everything else goes.
-pub fn held_categories(ctx: &AppContext) -> Vec<&'static str> {
-    let mut held: Vec<&'static str> = ctx
-        .modules
-        .purposes()
-        .iter()
-        .filter(|(_, p)| p.legal_basis == LegalBasis::LegalObligation && p.retention_days.is_some())
-        .flat_map(|(_, p)| p.categories.iter().copied())
-        .collect();
-    held.sort();
-    held.dedup();
-    held
+/// Whether a purpose's data is kept after cancellation, under legal hold until its period ends
+/// (CAN-5): a legal obligation with a retention period (security logs; consent, sharing and
+/// audit records). Everything else goes.
+fn is_held(p: &xqt_kernel::module::Purpose) -> bool {
+    p.legal_basis == LegalBasis::LegalObligation && p.retention_days.is_some()
 }
 
 /// Carries a cancellation out: every session and token ends at once, every module erases what
 /// it holds except what the law keeps, and the phone number is free for an unrelated account.
 async fn cancel_account(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
     xqt_accounts::service::end_all_sessions(ctx, user, "account_cancelled").await?;
-    let held = held_categories(ctx);
-    let mut all: Vec<String> =
-        ctx.modules.purposes().iter().flat_map(|(_, p)| p.categories.iter().map(|c| c.to_string())).collect();
-    all.sort();
-    all.dedup();
-    all.retain(|c| !held.contains(&c.as_str()));
-    let touched: u64 = ctx.modules.erase(ctx, user, &Erasure::Categories(all)).await?.values().sum();
+    let erasable = categories_except(ctx, is_held).into_iter().map(str::to_owned).collect();
+    let touched: u64 = ctx.modules.erase(ctx, user, &Erasure::Categories(erasable)).await?.values().sum();
     tracing::warn!(user = %user, touched, "account cancelled");
     Ok(touched)
 }
