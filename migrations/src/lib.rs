@@ -17,6 +17,8 @@ mod m20261123_000010_kernel_jobs;
 mod m20261123_000011_privacy_incidents;
 mod m20261123_000012_kernel_settings;
 mod m20261123_000013_notifications_push_outbox;
+mod m20261129_000014_notifications_push_devices;
+mod m20261129_000015_chat_create;
 
 pub struct Migrator;
 
@@ -37,6 +39,8 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000011_privacy_incidents::Migration),
             Box::new(m20261123_000012_kernel_settings::Migration),
             Box::new(m20261123_000013_notifications_push_outbox::Migration),
+            Box::new(m20261129_000014_notifications_push_devices::Migration),
+            Box::new(m20261129_000015_chat_create::Migration),
         ]
     }
 }

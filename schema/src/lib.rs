@@ -42,7 +42,7 @@ macro_rules! modules {
     };
 }
 
-modules!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy);
+modules!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy, xqt_chat::Chat);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

@@ -78,6 +78,95 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
     }
 }
 
+/// `POST /chat/attachments?conversation=…&kind=image|video|voice|file[&name=…]` with the file as
+/// the body: an attachment for a conversation the uploader is in.
+#[handler]
+pub async fn chat_upload(req: &Request, body: Body, Data(state): Data<&ServerState>) -> Response {
+    let meta = request_meta(req, state);
+    match store_chat(req, body, state).await {
+        Ok(a) => {
+            let body = json!({ "id": a.id, "kind": a.kind, "contentType": a.content_type, "size": a.size, "fileName": a.file_name, "url": format!("/chat/attachments/{}", a.id) });
+            Response::builder().status(StatusCode::CREATED).content_type("application/json").body(body.to_string())
+        }
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}
+
+async fn store_chat(
+    req: &Request,
+    body: Body,
+    state: &ServerState,
+) -> Result<xqt_chat::entity::attachment::Model, AppError> {
+    let me = viewer(req, state).await?.require_person()?;
+    let conversation = query_param(req, "conversation")
+        .and_then(|c| uuid::Uuid::parse_str(c).ok())
+        .ok_or_else(|| AppError::bad_input("conversation", "say which conversation: conversation=<id>"))?;
+    let kind = query_param(req, "kind")
+        .and_then(xqt_chat::messages::Kind::parse)
+        .filter(|k| k.attached())
+        .ok_or_else(|| AppError::bad_input("kind", "kind=image, video, voice or file"))?;
+    let name = query_param(req, "name").map(percent_decode);
+    let limit = xqt_chat::attachments::max_bytes(kind);
+    let too_large =
+        || AppError::new(ErrorCode::PayloadTooLarge, format!("a {} may be at most {limit} bytes", kind.as_str()));
+    let declared =
+        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
+    if declared.is_some_and(|n| n > limit) {
+        return Err(too_large());
+    }
+    let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
+        poem::error::ReadBodyError::PayloadTooLarge => too_large(),
+        _ => AppError::bad_input("file", "the upload could not be read"),
+    })?;
+    xqt_chat::attachments::upload(&state.ctx, me, conversation, kind, name.as_deref(), &bytes).await
+}
+
+/// `%XX` escapes and `+` in a query value, as a browser encodes a file name.
+fn percent_decode(raw: &str) -> String {
+    let bytes = raw.as_bytes();
+    let mut out = Vec::with_capacity(bytes.len());
+    let mut i = 0;
+    while i < bytes.len() {
+        match bytes[i] {
+            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
+                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or_default();
+                out.push(u8::from_str_radix(hex, 16).unwrap_or_default());
+                i += 3;
+                continue;
+            }
+            b'+' => out.push(b' '),
+            b => out.push(b),
+        }
+        i += 1;
+    }
+    String::from_utf8_lossy(&out).into_owned()
+}
+
+/// `GET /chat/attachments/{id}`: for members of the attachment's conversation only.
+#[handler]
+pub async fn chat_download(req: &Request, Path(id): Path<String>, Data(state): Data<&ServerState>) -> Response {
+    let meta: RequestMeta = request_meta(req, state);
+    let result = async {
+        let me = viewer(req, state).await?.require_person()?;
+        let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::not_found("attachment"))?;
+        xqt_chat::attachments::read(&state.ctx, me, id).await
+    }
+    .await;
+    match result {
+        Ok((a, bytes)) => {
+            let mut r = Response::builder()
+                .content_type(a.content_type)
+                .header(header::CACHE_CONTROL, "private, max-age=300")
+                .header("x-content-type-options", "nosniff");
+            if a.kind == "file" {
+                r = r.header(header::CONTENT_DISPOSITION, "attachment");
+            }
+            r.body(bytes)
+        }
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}
+
 fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
     req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
 }

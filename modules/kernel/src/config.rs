@@ -51,6 +51,7 @@ pub struct Config {
     pub accounts: AccountsConfig,
     pub privacy: PrivacyConfig,
     pub jobs: JobsConfig,
+    pub chat: ChatConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
     pub log_filter: String,
@@ -150,6 +151,36 @@ impl Default for JobsConfig {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
+pub struct ChatConfig {
+    /// How long after sending the sender may edit a text message.
+    pub edit_window_secs: i64,
+    /// How long after sending the sender may recall a message (group owners and admins: always).
+    pub recall_window_secs: i64,
+    /// An unanswered call invitation becomes a missed call after this long.
+    pub ring_timeout_secs: i64,
+    /// Longest text message, in characters.
+    pub max_text_chars: usize,
+    /// Largest group, owner included.
+    pub max_group_members: usize,
+    /// A person counts as online this long after their last live connection said so.
+    pub presence_ttl_secs: u64,
+}
+
+impl Default for ChatConfig {
+    fn default() -> Self {
+        Self {
+            edit_window_secs: 600,
+            recall_window_secs: 120,
+            ring_timeout_secs: 60,
+            max_text_chars: 5000,
+            max_group_members: 500,
+            presence_ttl_secs: 60,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
 pub struct WebSocketConfig {
     pub init_timeout_secs: u64,
     pub ping_interval_secs: u64,
@@ -173,6 +204,7 @@ impl Default for Config {
             accounts: AccountsConfig::default(),
             privacy: PrivacyConfig::default(),
             jobs: JobsConfig::default(),
+            chat: ChatConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             limits: Limits::default(),
@@ -257,6 +289,17 @@ impl Config {
             || self.accounts.lockout_after_failures < 1
         {
             return Err(ConfigError("accounts token lifetimes and lockout threshold must be positive".into()));
+        }
+        let c = &self.chat;
+        if c.edit_window_secs < 0 || c.recall_window_secs < 0 || c.ring_timeout_secs < 5 || c.presence_ttl_secs < 5 {
+            return Err(ConfigError(
+                "chat.edit_window_secs and recall_window_secs must not be negative; ring_timeout_secs and \
+                 presence_ttl_secs at least 5"
+                    .into(),
+            ));
+        }
+        if !(1..=100_000).contains(&c.max_text_chars) || !(2..=10_000).contains(&c.max_group_members) {
+            return Err(ConfigError("chat.max_text_chars 1 to 100000; chat.max_group_members 2 to 10000".into()));
         }
         if self.privacy.min_group_size < 2
             || self.privacy.analytics_retention_days < 1

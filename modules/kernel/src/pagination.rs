@@ -95,22 +95,38 @@ impl PageRequest {
     /// Keyset paging over a UUIDv7 id column: filters past the cursors, orders for the
     /// direction, and fetches `limit + 1` rows (the extra one tells whether there is more).
     pub fn apply<E: EntityTrait>(&self, query: Select<E>, id: E::Column, order: ListOrder) -> AppResult<Select<E>> {
+        self.apply_keyed(query, id, order, |cursor| Uuid::parse_str(cursor).ok())
+    }
+
+    /// `apply` over any unique, ordered key column (a UUIDv7 id, a per-conversation sequence
+    /// number); `parse` reads a cursor's key, `None` for a garbled one.
+    pub fn apply_keyed<E, K>(
+        &self,
+        query: Select<E>,
+        key_column: E::Column,
+        order: ListOrder,
+        parse: impl Fn(&str) -> Option<K>,
+    ) -> AppResult<Select<E>>
+    where
+        E: EntityTrait,
+        K: Into<sea_orm::Value>,
+    {
         let key = |cursor: &String, field: &'static str| {
-            Uuid::parse_str(cursor).map_err(|_| AppError::bad_input(field, "invalid cursor"))
+            parse(cursor).ok_or_else(|| AppError::bad_input(field, "invalid cursor"))
         };
         let mut q = query;
         let newest_first = order == ListOrder::NewestFirst;
         if let Some(after) = &self.after {
             let k = key(after, "after")?;
-            q = q.filter(if newest_first { id.lt(k) } else { id.gt(k) });
+            q = q.filter(if newest_first { key_column.lt(k) } else { key_column.gt(k) });
         }
         if let Some(before) = &self.before {
             let k = key(before, "before")?;
-            q = q.filter(if newest_first { id.gt(k) } else { id.lt(k) });
+            q = q.filter(if newest_first { key_column.gt(k) } else { key_column.lt(k) });
         }
         // Forward reads in list order; backward reads from the far end and is flipped later.
         let descending = newest_first == (self.direction == Direction::Forward);
-        q = if descending { q.order_by_desc(id) } else { q.order_by_asc(id) };
+        q = if descending { q.order_by_desc(key_column) } else { q.order_by_asc(key_column) };
         Ok(q.limit(self.limit + 1))
     }
 

@@ -4,7 +4,7 @@
 pub mod entity;
 mod error;
 pub mod graphql;
-mod privacy;
+pub mod privacy;
 pub mod push;
 pub mod service;
 
@@ -31,6 +31,10 @@ impl Module for Notifications {
 
     fn scopes(&self) -> Vec<Scope> {
         vec![Scope { id: SCOPE_SEND, description: "send in-app notifications to people" }]
+    }
+
+    fn client_permissions(&self) -> Vec<xqt_kernel::module::ClientPermission> {
+        privacy::client_permissions()
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {

@@ -5,24 +5,48 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
 use uuid::Uuid;
-use xqt_kernel::module::{Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule};
+use xqt_kernel::module::{
+    ClientPermission, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule,
+};
 use xqt_kernel::{AppContext, AppResult};
 
 use crate::service;
 
 pub const CATEGORY: &str = "notification_content";
+/// Device push tokens, handed to the push provider to deliver notifications (PRM-2).
+pub const PUSH_TOKENS: &str = "push_tokens";
+pub const PUSH_PURPOSE: &str = "push_notifications";
 /// Read notifications are kept this long, then deleted.
 pub const READ_RETENTION_DAYS: i64 = 180;
 
 pub fn purposes() -> Vec<Purpose> {
-    vec![Purpose {
-        id: "service_notifications",
-        description: "在应用内通知账号、安全、政策变更和合作进展 (in-app notices about the account, security, policy changes and cooperation)",
-        categories: vec![CATEGORY],
-        sensitive: false,
-        legal_basis: LegalBasis::Contract,
-        separate_consent: false,
-        retention_days: Some(READ_RETENTION_DAYS as u32),
+    vec![
+        Purpose {
+            id: "service_notifications",
+            description: "在应用内通知账号、安全、政策变更和合作进展 (in-app notices about the account, security, policy changes and cooperation)",
+            categories: vec![CATEGORY],
+            sensitive: false,
+            legal_basis: LegalBasis::Contract,
+            separate_consent: false,
+            retention_days: Some(READ_RETENTION_DAYS as u32),
+        },
+        Purpose {
+            id: PUSH_PURPOSE,
+            description: "推送：设备推送标识交给推送服务商，用于在应用未打开时送达消息与通知 (push: device tokens go to the push provider to deliver messages when the app is closed)",
+            categories: vec![PUSH_TOKENS],
+            sensitive: false,
+            legal_basis: LegalBasis::Consent,
+            separate_consent: false,
+            retention_days: None,
+        },
+    ]
+}
+
+pub fn client_permissions() -> Vec<ClientPermission> {
+    vec![ClientPermission {
+        id: "notifications",
+        description: "通知：应用未打开时提醒新消息、来电与账号通知 (notifications: new messages, calls and account notices while the app is closed)",
+        purpose: PUSH_PURPOSE,
     }]
 }
 
@@ -33,14 +57,19 @@ impl PersonalData for Inbox {
     async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
         let rows = service::all_for(ctx, user).await?;
         let pushes = crate::push::sent_to(ctx, user).await?;
-        Ok(serde_json::json!({ "notifications": rows, "pushes": pushes }))
+        let devices = crate::push::devices(ctx, user).await?;
+        Ok(serde_json::json!({ "notifications": rows, "pushes": pushes, "pushDevices": devices }))
     }
 
     async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<u64> {
-        if !erasure.covers(CATEGORY) {
-            return Ok(0);
+        let mut touched = 0;
+        if erasure.covers(PUSH_TOKENS) {
+            touched += crate::push::delete_devices_for(ctx, user).await?;
         }
-        Ok(service::delete_for(ctx, user).await? + crate::push::delete_for(ctx, user).await?)
+        if erasure.covers(CATEGORY) {
+            touched += service::delete_for(ctx, user).await? + crate::push::delete_for(ctx, user).await?;
+        }
+        Ok(touched)
     }
 }
 

@@ -1,37 +1,78 @@
 //! Push to a person's devices. `PushGateway` is the seam for a real provider (which fans out to
 //! the person's registered device tokens); the built-in one writes each push to the
-//! `push_messages` outbox and logs it.
+//! `push_messages` outbox and logs it. Device tokens are registered only under the push
+//! consent (PRM-2) and dropped when it is withdrawn or the account goes.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
-use xqt_kernel::{AppContext, AppResult, ids};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
-use crate::entity::push_message;
+use crate::entity::{push_device, push_message};
+use crate::privacy::PUSH_PURPOSE;
+
+/// One push. Pushes with the same `collapse_key` replace each other on the device (APNs
+/// `apns-collapse-id`, FCM `collapse_key`): how a recalled chat message's notice is withdrawn.
+#[derive(Debug, Clone, Copy)]
+pub struct Push<'a> {
+    pub kind: &'a str,
+    pub title: &'a str,
+    pub body: &'a str,
+    pub collapse_key: Option<&'a str>,
+}
 
 #[async_trait]
 pub trait PushGateway: Send + Sync + 'static {
-    async fn push(&self, ctx: &AppContext, user: Uuid, kind: &str, title: &str, body: &str) -> AppResult<()>;
+    async fn push(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()>;
+    /// Replaces what an earlier push with the same collapse key shows, where the person got
+    /// one; nobody else is pushed to.
+    async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()>;
 }
 
-/// The built-in provider: an outbox table.
+/// The built-in provider: an outbox table; a collapse key overwrites the earlier row.
 pub struct Outbox;
 
 #[async_trait]
 impl PushGateway for Outbox {
-    async fn push(&self, ctx: &AppContext, user: Uuid, kind: &str, title: &str, body: &str) -> AppResult<()> {
-        push_message::ActiveModel {
+    async fn push(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
+        let row = push_message::ActiveModel {
             id: Set(ids::new_id()),
             user_id: Set(user),
-            kind: Set(kind.chars().take(64).collect()),
-            title: Set(title.chars().take(100).collect()),
-            body: Set(body.to_owned()),
+            kind: Set(push.kind.chars().take(64).collect()),
+            title: Set(push.title.chars().take(100).collect()),
+            body: Set(push.body.to_owned()),
             created_at: Set(ctx.clock.now()),
-        }
-        .insert(&ctx.db)
-        .await?;
-        tracing::info!(user = %user, kind, "push written to the outbox");
+            collapse_key: Set(push.collapse_key.map(|k| k.chars().take(100).collect())),
+        };
+        push_message::Entity::insert(row)
+            .on_conflict(
+                OnConflict::columns([push_message::Column::UserId, push_message::Column::CollapseKey])
+                    .update_columns([
+                        push_message::Column::Kind,
+                        push_message::Column::Title,
+                        push_message::Column::Body,
+                        push_message::Column::CreatedAt,
+                    ])
+                    .to_owned(),
+            )
+            .exec_without_returning(&ctx.db)
+            .await?;
+        tracing::info!(user = %user, kind = push.kind, "push written to the outbox");
+        Ok(())
+    }
+
+    async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
+        let Some(key) = push.collapse_key else { return Ok(()) };
+        push_message::Entity::update_many()
+            .col_expr(push_message::Column::Kind, Expr::value(push.kind.chars().take(64).collect::<String>()))
+            .col_expr(push_message::Column::Title, Expr::value(push.title.chars().take(100).collect::<String>()))
+            .col_expr(push_message::Column::Body, Expr::value(push.body))
+            .filter(push_message::Column::UserId.eq(user))
+            .filter(push_message::Column::CollapseKey.eq(key))
+            .exec(&ctx.db)
+            .await?;
         Ok(())
     }
 }
@@ -60,6 +101,77 @@ pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
 pub async fn delete_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult<u64> {
     Ok(push_message::Entity::delete_many()
         .filter(push_message::Column::CreatedAt.lt(cutoff))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected)
+}
+
+pub const PLATFORMS: [&str; 7] = ["apns", "fcm", "huawei", "xiaomi", "oppo", "vivo", "honor"];
+const TOKEN_MAX: usize = 512;
+/// Devices one person may register; the oldest goes when a new one would exceed it.
+pub const DEVICES_MAX: u64 = 10;
+
+/// Registers a device's push token, only under the push consent. A token moves to whoever
+/// registers it last (a phone changes hands), and a person keeps at most `DEVICES_MAX`.
+pub async fn register_device(
+    ctx: &AppContext,
+    user: Uuid,
+    platform: &str,
+    token: &str,
+) -> AppResult<push_device::Model> {
+    if !PLATFORMS.contains(&platform) {
+        return Err(AppError::bad_input("platform", format!("one of {}", PLATFORMS.join(", "))));
+    }
+    let token = token.trim();
+    if token.is_empty() || token.len() > TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
+        return Err(AppError::bad_input("token", format!("1 to {TOKEN_MAX} printable ASCII characters")));
+    }
+    ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await?;
+    push_device::Entity::delete_many().filter(push_device::Column::Token.eq(token)).exec(&ctx.db).await?;
+    let held = push_device::Entity::find().filter(push_device::Column::UserId.eq(user)).count(&ctx.db).await?;
+    if held >= DEVICES_MAX
+        && let Some(oldest) = push_device::Entity::find()
+            .filter(push_device::Column::UserId.eq(user))
+            .order_by_asc(push_device::Column::Id)
+            .one(&ctx.db)
+            .await?
+    {
+        push_device::Entity::delete_by_id(oldest.id).exec(&ctx.db).await?;
+    }
+    let row = push_device::ActiveModel {
+        id: Set(ids::new_id()),
+        user_id: Set(user),
+        platform: Set(platform.to_owned()),
+        token: Set(token.to_owned()),
+        created_at: Set(ctx.clock.now()),
+    }
+    .insert(&ctx.db)
+    .await?;
+    tracing::info!(user = %user, platform, "push device registered");
+    Ok(row)
+}
+
+pub async fn devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device::Model>> {
+    Ok(push_device::Entity::find()
+        .filter(push_device::Column::UserId.eq(user))
+        .order_by_asc(push_device::Column::Id)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// Removes one of the person's devices; true when it was theirs.
+pub async fn unregister_device(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<bool> {
+    let gone = push_device::Entity::delete_many()
+        .filter(push_device::Column::Id.eq(id))
+        .filter(push_device::Column::UserId.eq(user))
+        .exec(&ctx.db)
+        .await?;
+    Ok(gone.rows_affected > 0)
+}
+
+pub async fn delete_devices_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    Ok(push_device::Entity::delete_many()
+        .filter(push_device::Column::UserId.eq(user))
         .exec(&ctx.db)
         .await?
         .rows_affected)

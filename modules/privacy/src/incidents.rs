@@ -117,7 +117,9 @@ pub async fn notify_affected(ctx: &AppContext, id: Uuid, people: &[Uuid]) -> App
         notify(ctx, n).await?;
         // By push too, pointing to the full notice in the app.
         let short = format!("{}。详情见应用内通知。", incident.what_happened).chars().take(200).collect::<String>();
-        xqt_notifications::push::gateway().push(ctx, user, "privacy.incident", &title, &short).await?;
+        let push =
+            xqt_notifications::push::Push { kind: "privacy.incident", title: &title, body: &short, collapse_key: None };
+        xqt_notifications::push::gateway().push(ctx, user, &push).await?;
         told += 1;
     }
     Ok(told)

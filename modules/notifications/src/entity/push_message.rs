@@ -11,6 +11,8 @@ pub struct Model {
     pub title: String,
     pub body: String,
     pub created_at: DateTimeUtc,
+    /// A later push with the same key replaces this one on the person's devices.
+    pub collapse_key: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

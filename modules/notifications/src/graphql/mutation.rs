@@ -1,7 +1,7 @@
 use async_graphql::{Context, ID, InputObject, Object, Result};
 use xqt_kernel::ids::parse_id;
 
-use super::types::Notification;
+use super::types::{Notification, PushDevice};
 use crate::service::{self, NewNotification};
 
 #[derive(InputObject)]
@@ -37,5 +37,19 @@ impl NotificationsMutation {
             body: input.body,
         };
         Ok(Notification(service::notify(app, new).await?))
+    }
+
+    /// Registers this device's push token; needs the `push_notifications` consent (PRM-2).
+    async fn register_push_device(&self, ctx: &Context<'_>, platform: String, token: String) -> Result<PushDevice> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        Ok(PushDevice(crate::push::register_device(app, user, &platform, &token).await?))
+    }
+
+    /// Stops pushes to one of the person's devices (e.g. on sign-out there). True when it was theirs.
+    async fn unregister_push_device(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let user = viewer.require_person()?;
+        Ok(crate::push::unregister_device(app, user, parse_id("id", &id)?).await?)
     }
 }

@@ -2,7 +2,7 @@ use async_graphql::connection::Connection;
 use async_graphql::{Context, Object, Result};
 use xqt_kernel::pagination::{self, PageArgs};
 
-use super::types::Notification;
+use super::types::{Notification, PushDevice};
 use crate::service;
 
 pub const LIST: &str = "notifications";
@@ -34,5 +34,12 @@ impl NotificationsQuery {
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         Ok(service::unread_count(app, viewer.require_person()?).await?)
+    }
+
+    /// The person's devices registered for push.
+    async fn push_devices(&self, ctx: &Context<'_>) -> Result<Vec<PushDevice>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let rows = crate::push::devices(app, viewer.require_person()?).await?;
+        Ok(rows.into_iter().map(PushDevice).collect())
     }
 }

@@ -1,7 +1,7 @@
 use async_graphql::{ID, Object};
 use chrono::{DateTime, Utc};
 
-use crate::entity::notification;
+use crate::entity::{notification, push_device};
 
 pub struct Notification(pub notification::Model);
 
@@ -25,5 +25,25 @@ impl Notification {
     }
     async fn read_at(&self) -> Option<DateTime<Utc>> {
         self.0.read_at
+    }
+}
+
+pub struct PushDevice(pub push_device::Model);
+
+#[Object]
+impl PushDevice {
+    async fn id(&self) -> ID {
+        ID(self.0.id.to_string())
+    }
+    async fn platform(&self) -> &str {
+        &self.0.platform
+    }
+    /// The token's last 6 characters: enough to tell devices apart, not to push to them.
+    async fn token_suffix(&self) -> String {
+        let t = &self.0.token;
+        t[t.len().saturating_sub(6)..].to_owned()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
     }
 }

@@ -1,0 +1,237 @@
+//! Call signalling for audio and video: invite, ringing, accept, reject, cancel, hang up. The
+//! media flows outside this API. An invitation nobody answers within the ring timeout becomes a
+//! missed call; every call that ends leaves a record in the history.
+
+use chrono::Duration;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::json;
+use uuid::Uuid;
+use xqt_kernel::{AppContext, AppResult, ids};
+
+use crate::conversations;
+use crate::entity::call;
+use crate::error::{ChatError, invalid};
+use crate::live::{self, Event};
+use crate::messages::{self, Draft, Kind, Stored};
+
+pub const REASON_MAX: usize = 32;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Signal {
+    Invite,
+    Ringing,
+    Accept,
+    Reject,
+    Cancel,
+    Hangup,
+    Missed,
+}
+
+impl Signal {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Signal::Invite => "invite",
+            Signal::Ringing => "ringing",
+            Signal::Accept => "accept",
+            Signal::Reject => "reject",
+            Signal::Cancel => "cancel",
+            Signal::Hangup => "hangup",
+            Signal::Missed => "missed",
+        }
+    }
+}
+
+const RINGING: &str = "ringing";
+const ACCEPTED: &str = "accepted";
+
+async fn find(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
+    let c = call::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(ChatError::NotFound("call"))?;
+    conversations::require_member(ctx, c.conversation_id, me).await.map_err(|_| ChatError::NotFound("call"))?;
+    Ok(c)
+}
+
+async fn announce(ctx: &AppContext, c: &call::Model, signal: Signal, by: Option<Uuid>) {
+    live::publish(ctx, c.conversation_id, &Event::Call { call: c.clone(), signal: signal.as_str().into(), by }).await;
+}
+
+/// Starts a call in a conversation; one call at a time per conversation.
+pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: &str) -> AppResult<call::Model> {
+    if !matches!(media, "audio" | "video") {
+        return Err(invalid("media", "audio or video").into());
+    }
+    conversations::require_member(ctx, conversation, me).await?;
+    xqt_accounts::verification::require_verified(ctx, me).await?;
+    xqt_accounts::reports::require_unrestricted(ctx, me, "chat").await?;
+    let open = call::Entity::find()
+        .filter(call::Column::ConversationId.eq(conversation))
+        .filter(call::Column::State.is_in([RINGING, ACCEPTED]))
+        .all(&ctx.db)
+        .await?;
+    for c in open {
+        // A ringing call past its timeout is missed already, whether or not its job has run.
+        if !expire_if_unanswered(ctx, c.id).await? {
+            return Err(ChatError::CallState(format!("already {} in this conversation", c.state)).into());
+        }
+    }
+    let now = ctx.clock.now();
+    let row = call::ActiveModel {
+        id: Set(ids::new_id()),
+        conversation_id: Set(conversation),
+        caller_id: Set(Some(me)),
+        media: Set(media.into()),
+        state: Set(RINGING.into()),
+        created_at: Set(now),
+        ring_until: Set(now + Duration::seconds(ctx.config.chat.ring_timeout_secs)),
+        answered_at: Set(None),
+        ended_at: Set(None),
+        end_reason: Set(None),
+        ended_by: Set(None),
+    }
+    .insert(&ctx.db)
+    .await?;
+    xqt_kernel::jobs::enqueue(ctx, crate::jobs::RING_TIMEOUT, json!({ "call": row.id }), row.ring_until, None).await?;
+    announce(ctx, &row, Signal::Invite, Some(me)).await;
+    Ok(row)
+}
+
+/// A callee's device says it is ringing.
+pub async fn ringing(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
+    let c = find(ctx, me, id).await?;
+    if c.state != RINGING || c.caller_id == Some(me) {
+        return Err(ChatError::CallState(c.state).into());
+    }
+    announce(ctx, &c, Signal::Ringing, Some(me)).await;
+    Ok(c)
+}
+
+/// Moves the call from one state to another if it is still in `from`; false if it was not.
+async fn transition(
+    ctx: &AppContext,
+    c: &call::Model,
+    from: &str,
+    to: &str,
+    by: Option<Uuid>,
+    reason: Option<&str>,
+) -> AppResult<Option<call::Model>> {
+    let now = ctx.clock.now();
+    let mut q = call::Entity::update_many().col_expr(call::Column::State, Expr::value(to));
+    if to == ACCEPTED {
+        q = q.col_expr(call::Column::AnsweredAt, Expr::value(now));
+    } else {
+        q = q
+            .col_expr(call::Column::EndedAt, Expr::value(now))
+            .col_expr(call::Column::EndedBy, Expr::value(by))
+            .col_expr(call::Column::EndReason, Expr::value(reason.map(str::to_owned)));
+    }
+    let moved = q.filter(call::Column::Id.eq(c.id)).filter(call::Column::State.eq(from)).exec(&ctx.db).await?;
+    if moved.rows_affected == 0 {
+        return Ok(None);
+    }
+    Ok(call::Entity::find_by_id(c.id).one(&ctx.db).await?)
+}
+
+/// Writes the call's outcome into the conversation's history.
+async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
+    let duration = match (c.answered_at, c.ended_at) {
+        (Some(a), Some(e)) => Some((e - a).num_seconds()),
+        _ => None,
+    };
+    let draft = Draft {
+        sender: c.caller_id,
+        client_message_id: None,
+        kind: Kind::Call,
+        body: None,
+        payload: Some(json!({
+            "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
+        })),
+        reply_to_seq: None,
+        mentions: vec![],
+    };
+    let stored = messages::store(ctx, c.conversation_id, draft).await.map_err(|e| match e {
+        Stored::Duplicate => xqt_kernel::AppError::internal("call record collided"),
+        Stored::Failed(e) => e,
+    })?;
+    if c.state == "missed" {
+        crate::jobs::push_later(ctx, &stored, false).await;
+    }
+    Ok(())
+}
+
+async fn finish(
+    ctx: &AppContext,
+    c: &call::Model,
+    from: &str,
+    to: &str,
+    signal: Signal,
+    by: Option<Uuid>,
+    reason: Option<&str>,
+) -> AppResult<call::Model> {
+    let Some(done) = transition(ctx, c, from, to, by, reason).await? else {
+        let now = call::Entity::find_by_id(c.id).one(&ctx.db).await?.map_or_else(|| c.state.clone(), |r| r.state);
+        return Err(ChatError::CallState(now).into());
+    };
+    announce(ctx, &done, signal, by).await;
+    if to != ACCEPTED {
+        record(ctx, &done).await?;
+    }
+    Ok(done)
+}
+
+/// A callee answers, while it still rings.
+pub async fn accept(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
+    let c = find(ctx, me, id).await?;
+    if c.caller_id == Some(me) {
+        return Err(ChatError::NotAllowed("the caller cannot answer their own call").into());
+    }
+    if expire_if_unanswered(ctx, c.id).await? {
+        return Err(ChatError::CallState("missed".into()).into());
+    }
+    finish(ctx, &c, RINGING, ACCEPTED, Signal::Accept, Some(me), None).await
+}
+
+pub async fn reject(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
+    let c = find(ctx, me, id).await?;
+    if c.caller_id == Some(me) {
+        return Err(ChatError::NotAllowed("the caller cancels instead").into());
+    }
+    finish(ctx, &c, RINGING, "rejected", Signal::Reject, Some(me), None).await
+}
+
+pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
+    let c = find(ctx, me, id).await?;
+    if c.caller_id != Some(me) {
+        return Err(ChatError::NotAllowed("only the caller can cancel").into());
+    }
+    finish(ctx, &c, RINGING, "cancelled", Signal::Cancel, Some(me), None).await
+}
+
+/// Either side ends an answered call, saying why (`normal`, `network`, `busy`, …).
+pub async fn hang_up(ctx: &AppContext, me: Uuid, id: Uuid, reason: &str) -> AppResult<call::Model> {
+    let reason = reason.trim();
+    if reason.is_empty() || reason.len() > REASON_MAX || !reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
+        return Err(invalid("reason", format!("1 to {REASON_MAX} of a-z and `_`, e.g. normal, network")).into());
+    }
+    let c = find(ctx, me, id).await?;
+    finish(ctx, &c, ACCEPTED, "ended", Signal::Hangup, Some(me), Some(reason)).await
+}
+
+/// Marks a call missed if it is still ringing past its timeout; true when it is (now) missed.
+pub async fn expire_if_unanswered(ctx: &AppContext, id: Uuid) -> AppResult<bool> {
+    let Some(c) = call::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(false) };
+    if c.state == "missed" {
+        return Ok(true);
+    }
+    if c.state != RINGING || ctx.clock.now() < c.ring_until {
+        return Ok(false);
+    }
+    if let Some(missed) = transition(ctx, &c, RINGING, "missed", None, Some("timeout")).await? {
+        announce(ctx, &missed, Signal::Missed, None).await;
+        record(ctx, &missed).await?;
+    }
+    Ok(true)
+}
+
+pub async fn calls_of(ctx: &AppContext, conversation: Uuid) -> AppResult<Vec<call::Model>> {
+    Ok(call::Entity::find().filter(call::Column::ConversationId.eq(conversation)).all(&ctx.db).await?)
+}

@@ -1,0 +1,434 @@
+//! Conversations and who is in them: one direct conversation per pair, groups with an owner,
+//! admins and members, and one channel per organisation whose members are its members.
+
+use std::collections::BTreeSet;
+
+use sea_orm::sea_query::Expr;
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
+use uuid::Uuid;
+use xqt_kernel::{AppContext, AppResult, ids};
+
+use crate::entity::{conversation, member};
+use crate::error::{ChatError, invalid};
+use crate::live::{self, Event};
+use crate::messages;
+
+pub const NAME_MAX: usize = 64;
+/// People added in one call.
+pub const ADD_MAX: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Direct,
+    Group,
+    Channel,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Direct => "direct",
+            Kind::Group => "group",
+            Kind::Channel => "channel",
+        }
+    }
+    pub fn of(c: &conversation::Model) -> Self {
+        match c.kind.as_str() {
+            "direct" => Kind::Direct,
+            "channel" => Kind::Channel,
+            _ => Kind::Group,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
+pub enum Role {
+    Member,
+    Admin,
+    Owner,
+}
+
+impl Role {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Role::Owner => "owner",
+            Role::Admin => "admin",
+            Role::Member => "member",
+        }
+    }
+    pub fn of(m: &member::Model) -> Self {
+        match m.role.as_str() {
+            "owner" => Role::Owner,
+            "admin" => Role::Admin,
+            _ => Role::Member,
+        }
+    }
+    /// Owners and admins manage members and may recall anyone's message at any time.
+    pub fn manages(self) -> bool {
+        self >= Role::Admin
+    }
+}
+
+fn direct_key(a: Uuid, b: Uuid) -> String {
+    let (lo, hi) = if a < b { (a, b) } else { (b, a) };
+    format!("{lo}:{hi}")
+}
+
+fn check_name(name: &str) -> Result<String, ChatError> {
+    let name = name.trim();
+    if name.is_empty() || name.chars().count() > NAME_MAX {
+        return Err(invalid("name", format!("1 to {NAME_MAX} characters")));
+    }
+    Ok(name.to_owned())
+}
+
+async fn require_account(ctx: &AppContext, user: Uuid, field: &'static str) -> AppResult<()> {
+    match xqt_accounts::service::find(ctx, user).await? {
+        Some(u) if u.status == xqt_accounts::service::STATUS_ACTIVE => Ok(()),
+        _ => Err(invalid(field, format!("no account {user}")).into()),
+    }
+}
+
+fn new_member(conversation: Uuid, user: Uuid, role: Role, now: chrono::DateTime<chrono::Utc>) -> member::ActiveModel {
+    member::ActiveModel {
+        conversation_id: Set(conversation),
+        user_id: Set(user),
+        role: Set(role.as_str().into()),
+        last_read_seq: Set(0),
+        muted: Set(false),
+        joined_at: Set(now),
+    }
+}
+
+fn new_conversation(
+    kind: Kind,
+    creator: Option<Uuid>,
+    now: chrono::DateTime<chrono::Utc>,
+) -> conversation::ActiveModel {
+    conversation::ActiveModel {
+        id: Set(ids::new_id()),
+        kind: Set(kind.as_str().into()),
+        name: Set(None),
+        avatar_file_id: Set(None),
+        organization_id: Set(None),
+        direct_key: Set(None),
+        created_by: Set(creator),
+        last_seq: Set(0),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
+pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<conversation::Model>> {
+    Ok(conversation::Entity::find_by_id(id).one(&ctx.db).await?)
+}
+
+pub async fn membership(ctx: &AppContext, conversation: Uuid, user: Uuid) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find_by_id((conversation, user)).one(&ctx.db).await?)
+}
+
+/// The conversation and the person's place in it, or NOT_FOUND for anyone outside it. A
+/// channel follows the organisation: a member of it joins on first access, a former member
+/// is dropped.
+pub async fn require_member(
+    ctx: &AppContext,
+    conversation_id: Uuid,
+    user: Uuid,
+) -> AppResult<(conversation::Model, member::Model)> {
+    let not_found = || ChatError::NotFound("conversation");
+    let c = find(ctx, conversation_id).await?.ok_or_else(not_found)?;
+    let m = membership(ctx, conversation_id, user).await?;
+    if Kind::of(&c) != Kind::Channel {
+        return Ok((c, m.ok_or_else(not_found)?));
+    }
+    let org = c.organization_id.ok_or_else(not_found)?;
+    let in_org = xqt_accounts::organizations::role_of(ctx, org, user).await?;
+    match (in_org, m) {
+        (Some(_), Some(m)) => Ok((c, m)),
+        (Some(role), None) => {
+            let role = if role.manages() { Role::Admin } else { Role::Member };
+            let m = join_channel(ctx, &c, user, role).await?;
+            Ok((c, m))
+        }
+        (None, Some(_)) => {
+            member::Entity::delete_by_id((conversation_id, user)).exec(&ctx.db).await?;
+            live::publish(ctx, conversation_id, &Event::Members { user_ids: vec![user], change: "removed".into() })
+                .await;
+            Err(not_found().into())
+        }
+        (None, None) => Err(not_found().into()),
+    }
+}
+
+async fn join_channel(ctx: &AppContext, c: &conversation::Model, user: Uuid, role: Role) -> AppResult<member::Model> {
+    let mut row = new_member(c.id, user, role, ctx.clock.now());
+    // Joins at the present: what was said before they joined is not theirs to count as unread.
+    row.last_read_seq = Set(c.last_seq);
+    match row.insert(&ctx.db).await {
+        Ok(m) => Ok(m),
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            membership(ctx, c.id, user).await?.ok_or_else(|| ChatError::NotFound("conversation").into())
+        }
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// The direct conversation between the two, created on first use.
+pub async fn open_direct(ctx: &AppContext, me: Uuid, other: Uuid) -> AppResult<conversation::Model> {
+    if me == other {
+        return Err(invalid("userId", "a direct conversation is with someone else").into());
+    }
+    xqt_accounts::verification::require_verified(ctx, me).await?;
+    require_account(ctx, other, "userId").await?;
+    let key = direct_key(me, other);
+    let existing = || conversation::Entity::find().filter(conversation::Column::DirectKey.eq(key.clone())).one(&ctx.db);
+    if let Some(c) = existing().await? {
+        return Ok(c);
+    }
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin().await?;
+    let mut row = new_conversation(Kind::Direct, Some(me), now);
+    row.direct_key = Set(Some(key.clone()));
+    let c = match row.insert(&txn).await {
+        Ok(c) => c,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            drop(txn);
+            return existing().await?.ok_or_else(|| ChatError::NotFound("conversation").into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    for user in [me, other] {
+        new_member(c.id, user, Role::Member, now).insert(&txn).await?;
+    }
+    txn.commit().await?;
+    Ok(c)
+}
+
+/// A new group with the creator as owner.
+pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uuid]) -> AppResult<conversation::Model> {
+    xqt_accounts::verification::require_verified(ctx, me).await?;
+    let name = check_name(name)?;
+    let others: BTreeSet<Uuid> = members.iter().copied().filter(|u| *u != me).collect();
+    if others.len() > ADD_MAX {
+        return Err(invalid("memberIds", format!("at most {ADD_MAX} people at a time")).into());
+    }
+    let max = ctx.config.chat.max_group_members;
+    if others.len() + 1 > max {
+        return Err(ChatError::GroupFull(max).into());
+    }
+    for u in &others {
+        require_account(ctx, *u, "memberIds").await?;
+    }
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin().await?;
+    let mut row = new_conversation(Kind::Group, Some(me), now);
+    row.name = Set(Some(name.clone()));
+    let c = row.insert(&txn).await?;
+    new_member(c.id, me, Role::Owner, now).insert(&txn).await?;
+    for u in &others {
+        new_member(c.id, *u, Role::Member, now).insert(&txn).await?;
+    }
+    txn.commit().await?;
+    messages::post_system(ctx, c.id, "group.created", serde_json::json!({ "by": me, "name": name })).await?;
+    Ok(c)
+}
+
+/// The organisation's channel, created on first use; only its members reach it.
+pub async fn organization_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResult<conversation::Model> {
+    if xqt_accounts::organizations::role_of(ctx, organization, me).await?.is_none() {
+        return Err(ChatError::NotFound("organization").into());
+    }
+    let existing =
+        || conversation::Entity::find().filter(conversation::Column::OrganizationId.eq(organization)).one(&ctx.db);
+    let c = match existing().await? {
+        Some(c) => c,
+        None => {
+            let org = xqt_accounts::organizations::find(ctx, organization)
+                .await?
+                .ok_or(ChatError::NotFound("organization"))?;
+            let mut row = new_conversation(Kind::Channel, Some(me), ctx.clock.now());
+            row.organization_id = Set(Some(organization));
+            row.name = Set(Some(org.name.chars().take(NAME_MAX).collect()));
+            match row.insert(&ctx.db).await {
+                Ok(c) => c,
+                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+                    existing().await?.ok_or(ChatError::NotFound("conversation"))?
+                }
+                Err(e) => return Err(e.into()),
+            }
+        }
+    };
+    require_member(ctx, c.id, me).await?;
+    Ok(c)
+}
+
+/// The person's conversations, most recently active first (channels of their organisations
+/// included once opened).
+pub async fn mine(ctx: &AppContext, me: Uuid) -> AppResult<Vec<(conversation::Model, member::Model)>> {
+    let memberships = member::Entity::find().filter(member::Column::UserId.eq(me)).all(&ctx.db).await?;
+    let ids: Vec<Uuid> = memberships.iter().map(|m| m.conversation_id).collect();
+    let conversations = conversation::Entity::find()
+        .filter(conversation::Column::Id.is_in(ids))
+        .order_by_desc(conversation::Column::UpdatedAt)
+        .all(&ctx.db)
+        .await?;
+    let mut out = Vec::with_capacity(conversations.len());
+    for c in conversations {
+        if let Some(m) = memberships.iter().find(|m| m.conversation_id == c.id) {
+            out.push((c, m.clone()));
+        }
+    }
+    Ok(out)
+}
+
+pub async fn members(ctx: &AppContext, conversation: Uuid) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::ConversationId.eq(conversation))
+        .order_by_asc(member::Column::JoinedAt)
+        .all(&ctx.db)
+        .await?)
+}
+
+async fn require_group_manager(
+    ctx: &AppContext,
+    conversation: Uuid,
+    me: Uuid,
+) -> AppResult<(conversation::Model, member::Model)> {
+    let (c, m) = require_member(ctx, conversation, me).await?;
+    if Kind::of(&c) != Kind::Group {
+        return Err(ChatError::NotAllowed("only groups have members to manage").into());
+    }
+    if !Role::of(&m).manages() {
+        return Err(ChatError::NotAllowed("only the group's owner and admins can do this").into());
+    }
+    Ok((c, m))
+}
+
+/// Adds people to a group (owner and admins).
+pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: &[Uuid]) -> AppResult<Vec<Uuid>> {
+    require_group_manager(ctx, conversation, me).await?;
+    let wanted: BTreeSet<Uuid> = users.iter().copied().collect();
+    if wanted.is_empty() || wanted.len() > ADD_MAX {
+        return Err(invalid("userIds", format!("1 to {ADD_MAX} people")).into());
+    }
+    let present: BTreeSet<Uuid> = members(ctx, conversation).await?.into_iter().map(|m| m.user_id).collect();
+    let added: Vec<Uuid> = wanted.difference(&present).copied().collect();
+    let max = ctx.config.chat.max_group_members;
+    if present.len() + added.len() > max {
+        return Err(ChatError::GroupFull(max).into());
+    }
+    for u in &added {
+        require_account(ctx, *u, "userIds").await?;
+    }
+    let now = ctx.clock.now();
+    let last_seq = find(ctx, conversation).await?.map_or(0, |c| c.last_seq);
+    let txn = ctx.db.begin().await?;
+    for u in &added {
+        let mut row = new_member(conversation, *u, Role::Member, now);
+        row.last_read_seq = Set(last_seq);
+        row.insert(&txn).await?;
+    }
+    txn.commit().await?;
+    if !added.is_empty() {
+        live::publish(ctx, conversation, &Event::Members { user_ids: added.clone(), change: "joined".into() }).await;
+        messages::post_system(ctx, conversation, "group.joined", serde_json::json!({ "by": me, "users": added }))
+            .await?;
+    }
+    Ok(added)
+}
+
+/// Removes someone from a group: the owner removes anyone, an admin only plain members.
+pub async fn remove_member(ctx: &AppContext, me: Uuid, conversation: Uuid, target: Uuid) -> AppResult<()> {
+    let (_, mine) = require_group_manager(ctx, conversation, me).await?;
+    if target == me {
+        return Err(invalid("userId", "use leaveConversation to leave").into());
+    }
+    let theirs = membership(ctx, conversation, target).await?.ok_or(ChatError::NotFound("member"))?;
+    if Role::of(&theirs) >= Role::of(&mine) {
+        return Err(ChatError::NotAllowed("you can only remove people below your role").into());
+    }
+    member::Entity::delete_by_id((conversation, target)).exec(&ctx.db).await?;
+    live::publish(ctx, conversation, &Event::Members { user_ids: vec![target], change: "removed".into() }).await;
+    messages::post_system(ctx, conversation, "group.removed", serde_json::json!({ "by": me, "user": target })).await?;
+    Ok(())
+}
+
+/// Leaves a group; an owner who leaves hands the group to the longest-standing admin, or else
+/// the longest-standing member.
+pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<()> {
+    let (c, m) = require_member(ctx, conversation, me).await?;
+    if Kind::of(&c) != Kind::Group {
+        return Err(ChatError::NotAllowed("only groups can be left").into());
+    }
+    let txn = ctx.db.begin().await?;
+    member::Entity::delete_by_id((conversation, me)).exec(&txn).await?;
+    if Role::of(&m) == Role::Owner {
+        let rest = member::Entity::find()
+            .filter(member::Column::ConversationId.eq(conversation))
+            .order_by_asc(member::Column::JoinedAt)
+            .all(&txn)
+            .await?;
+        let heir = rest.iter().find(|r| Role::of(r) == Role::Admin).or(rest.first());
+        if let Some(heir) = heir {
+            member::Entity::update_many()
+                .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+                .filter(member::Column::ConversationId.eq(conversation))
+                .filter(member::Column::UserId.eq(heir.user_id))
+                .exec(&txn)
+                .await?;
+        }
+    }
+    txn.commit().await?;
+    live::publish(ctx, conversation, &Event::Members { user_ids: vec![me], change: "left".into() }).await;
+    messages::post_system(ctx, conversation, "group.left", serde_json::json!({ "user": me })).await?;
+    Ok(())
+}
+
+/// The owner makes a member an admin or an admin a member again.
+pub async fn set_role(ctx: &AppContext, me: Uuid, conversation: Uuid, target: Uuid, role: Role) -> AppResult<()> {
+    let (_, mine) = require_group_manager(ctx, conversation, me).await?;
+    if Role::of(&mine) != Role::Owner || role == Role::Owner || target == me {
+        return Err(ChatError::NotAllowed("only the owner makes and unmakes admins").into());
+    }
+    membership(ctx, conversation, target).await?.ok_or(ChatError::NotFound("member"))?;
+    member::Entity::update_many()
+        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .filter(member::Column::ConversationId.eq(conversation))
+        .filter(member::Column::UserId.eq(target))
+        .exec(&ctx.db)
+        .await?;
+    Ok(())
+}
+
+/// Renames a group or sets its avatar (an image upload of the person's own).
+pub async fn update_group(
+    ctx: &AppContext,
+    me: Uuid,
+    conversation: Uuid,
+    name: Option<&str>,
+    avatar: Option<Uuid>,
+) -> AppResult<conversation::Model> {
+    let (c, _) = require_group_manager(ctx, conversation, me).await?;
+    let mut row: conversation::ActiveModel = c.into();
+    if let Some(name) = name {
+        row.name = Set(Some(check_name(name)?));
+    }
+    if let Some(file) = avatar {
+        xqt_accounts::uploads::owned(ctx, me, file, xqt_accounts::uploads::Purpose::Avatar).await?;
+        row.avatar_file_id = Set(Some(file));
+    }
+    Ok(row.update(&ctx.db).await?)
+}
+
+pub async fn set_muted(ctx: &AppContext, me: Uuid, conversation: Uuid, muted: bool) -> AppResult<member::Model> {
+    let (_, m) = require_member(ctx, conversation, me).await?;
+    let mut row: member::ActiveModel = m.into();
+    row.muted = Set(muted);
+    Ok(row.update(&ctx.db).await?)
+}
+
+pub async fn member_count(ctx: &AppContext, conversation: Uuid) -> AppResult<u64> {
+    Ok(member::Entity::find().filter(member::Column::ConversationId.eq(conversation)).count(&ctx.db).await?)
+}

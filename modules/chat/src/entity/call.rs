@@ -1,0 +1,27 @@
+use sea_orm::entity::prelude::*;
+
+/// One audio or video call's signalling; the media flows outside this API.
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "chat_calls")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    pub caller_id: Option<Uuid>,
+    /// `audio` or `video`.
+    pub media: String,
+    /// `ringing`, `accepted`, `rejected`, `cancelled`, `missed` or `ended`.
+    pub state: String,
+    pub created_at: DateTimeUtc,
+    /// Unanswered by then, the call is missed.
+    pub ring_until: DateTimeUtc,
+    pub answered_at: Option<DateTimeUtc>,
+    pub ended_at: Option<DateTimeUtc>,
+    pub end_reason: Option<String>,
+    pub ended_by: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,26 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "chat_conversations")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    /// `direct`, `group` or `channel` (one per organisation, every member in it).
+    pub kind: String,
+    pub name: Option<String>,
+    pub avatar_file_id: Option<Uuid>,
+    pub organization_id: Option<Uuid>,
+    /// `<smaller id>:<larger id>` for a direct conversation: one per pair.
+    pub direct_key: Option<String>,
+    pub created_by: Option<Uuid>,
+    /// The sequence number of the newest message; the next one gets `last_seq + 1`.
+    pub last_seq: i64,
+    pub created_at: DateTimeUtc,
+    /// When the newest message arrived (conversation lists sort by it).
+    pub updated_at: DateTimeUtc,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

@@ -1,0 +1,32 @@
+use sea_orm::entity::prelude::*;
+
+#[derive(Clone, Debug, PartialEq, Eq, DeriveEntityModel, serde::Serialize, serde::Deserialize)]
+#[sea_orm(table_name = "chat_messages")]
+pub struct Model {
+    #[sea_orm(primary_key, auto_increment = false)]
+    pub id: Uuid,
+    pub conversation_id: Uuid,
+    /// Dense per conversation, assigned in the transaction that stores the message.
+    pub seq: i64,
+    /// `None`: a system message, or an author whose account was erased.
+    pub sender_id: Option<Uuid>,
+    pub client_message_id: Option<String>,
+    /// `text`, `image`, `video`, `voice`, `file`, `location`, `system` or `call`.
+    pub kind: String,
+    /// Text, or a caption; `None` once recalled or erased.
+    pub body: Option<String>,
+    /// Kind-specific JSON (attachment, duration, location, call outcome); `None` once recalled.
+    pub payload: Option<String>,
+    pub reply_to_seq: Option<i64>,
+    /// JSON array of mentioned people's ids.
+    pub mentions: Option<String>,
+    pub created_at: DateTimeUtc,
+    pub edited_at: Option<DateTimeUtc>,
+    pub recalled_at: Option<DateTimeUtc>,
+    pub recalled_by: Option<Uuid>,
+}
+
+#[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
+pub enum Relation {}
+
+impl ActiveModelBehavior for ActiveModel {}

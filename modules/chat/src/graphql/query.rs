@@ -1,0 +1,80 @@
+use async_graphql::connection::Connection;
+use async_graphql::{Context, ID, Object, Result};
+use xqt_kernel::ids::parse_id;
+use xqt_kernel::pagination::{self, PageArgs};
+
+use super::types::{Conversation, Message, Presence};
+use crate::{conversations, live, messages};
+
+pub const HISTORY: &str = "messages";
+
+#[derive(Default)]
+pub struct ChatQuery;
+
+#[Object]
+impl ChatQuery {
+    /// The signed-in person's conversations, most recently active first.
+    #[graphql(complexity = "100 * child_complexity + 1")]
+    async fn conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        Ok(conversations::mine(app, me).await?.into_iter().map(|(c, m)| Conversation(c, m)).collect())
+    }
+
+    /// One conversation the person is in.
+    async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        let (c, m) = conversations::require_member(app, parse_id("id", &id)?, me).await?;
+        Ok(Conversation(c, m))
+    }
+
+    /// A conversation's history in sequence order: `last: n` for the newest, then `before` for
+    /// older pages; `first`/`after` reads forward. Members only.
+    #[graphql(complexity = "pagination::complexity(first, last, child_complexity)")]
+    async fn messages(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Message>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        let conversation = parse_id("conversationId", &conversation_id)?;
+        let page = PageArgs { first, after, last, before }.validate(HISTORY, &app.config.limits)?;
+        let rows = messages::history(app, me, conversation, &page).await?;
+        Ok(page.connection(HISTORY, rows.into_iter().map(Message).collect(), |m| m.0.seq.to_string()))
+    }
+
+    /// Text messages containing `text`, newest first: in one conversation, or all of the person's.
+    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity + 1")]
+    async fn search_messages(
+        &self,
+        ctx: &Context<'_>,
+        text: String,
+        conversation_id: Option<ID>,
+        first: Option<i32>,
+    ) -> Result<Vec<Message>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        let conversation = conversation_id.as_ref().map(|c| parse_id("conversationId", c)).transpose()?;
+        let limit = u64::try_from(first.unwrap_or(20)).unwrap_or(0);
+        Ok(messages::search(app, me, conversation, &text, limit).await?.into_iter().map(Message).collect())
+    }
+
+    /// Who in a conversation is online now (members only).
+    async fn conversation_presence(&self, ctx: &Context<'_>, conversation_id: ID) -> Result<Vec<Presence>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        let conversation = parse_id("conversationId", &conversation_id)?;
+        conversations::require_member(app, conversation, me).await?;
+        let mut out = Vec::new();
+        for m in conversations::members(app, conversation).await? {
+            out.push(Presence { user_id: ID(m.user_id.to_string()), online: live::is_online(app, m.user_id).await? });
+        }
+        Ok(out)
+    }
+}

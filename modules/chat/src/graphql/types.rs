@@ -1,0 +1,361 @@
+use async_graphql::dataloader::DataLoader;
+use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
+use chrono::{DateTime, Utc};
+use serde_json::Value;
+use uuid::Uuid;
+use xqt_accounts::loaders::UserLoader;
+
+use crate::entity::{call, conversation, member, message};
+use crate::live::Event;
+use crate::messages;
+
+fn id(u: Uuid) -> ID {
+    ID(u.to_string())
+}
+
+/// Shown where the author's account was erased.
+pub const ERASED_AUTHOR: &str = "已注销用户";
+
+/// A conversation as one member sees it.
+pub struct Conversation(pub conversation::Model, pub member::Model);
+
+#[Object]
+impl Conversation {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    /// `direct`, `group` or `channel`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    async fn name(&self) -> Option<&str> {
+        self.0.name.as_deref()
+    }
+    async fn avatar_file_id(&self) -> Option<ID> {
+        self.0.avatar_file_id.map(id)
+    }
+    async fn organization_id(&self) -> Option<ID> {
+        self.0.organization_id.map(id)
+    }
+    /// The newest message's sequence number.
+    async fn last_seq(&self) -> i64 {
+        self.0.last_seq
+    }
+    async fn updated_at(&self) -> DateTime<Utc> {
+        self.0.updated_at
+    }
+    /// `owner`, `admin` or `member`.
+    async fn my_role(&self) -> &str {
+        &self.1.role
+    }
+    async fn last_read_seq(&self) -> i64 {
+        self.1.last_read_seq
+    }
+    async fn muted(&self) -> bool {
+        self.1.muted
+    }
+    /// Others' messages after the read position, less recalled ones and those deleted for me.
+    async fn unread_count(&self, ctx: &Context<'_>) -> Result<u64> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(messages::unread_count(app, &self.1, self.0.last_seq).await?)
+    }
+    #[graphql(complexity = "100 * child_complexity + 1")]
+    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<ChatMember>> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        let rows = crate::conversations::members(app, self.0.id).await?;
+        Ok(rows
+            .into_iter()
+            .map(|m| ChatMember {
+                user_id: id(m.user_id),
+                role: m.role,
+                last_read_seq: m.last_read_seq,
+                joined_at: m.joined_at,
+            })
+            .collect())
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct ChatMember {
+    pub user_id: ID,
+    pub role: String,
+    pub last_read_seq: i64,
+    pub joined_at: DateTime<Utc>,
+}
+
+pub struct Message(pub message::Model);
+
+impl Message {
+    fn payload(&self) -> Option<Value> {
+        serde_json::from_str(self.0.payload.as_deref()?).ok()
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Attachment {
+    pub id: ID,
+    pub content_type: String,
+    pub size: i64,
+    pub file_name: Option<String>,
+    /// Where members download it (`Authorization: Bearer …`).
+    pub url: String,
+}
+
+#[derive(SimpleObject)]
+pub struct LocationCard {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: String,
+    pub address: Option<String>,
+}
+
+#[derive(SimpleObject)]
+pub struct CallRecord {
+    pub call_id: ID,
+    pub media: String,
+    /// `missed`, `rejected`, `cancelled` or `ended`.
+    pub outcome: String,
+    pub duration_secs: Option<i64>,
+    pub reason: Option<String>,
+}
+
+#[Object]
+impl Message {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn conversation_id(&self) -> ID {
+        id(self.0.conversation_id)
+    }
+    async fn seq(&self) -> i64 {
+        self.0.seq
+    }
+    /// `text`, `image`, `video`, `voice`, `file`, `location`, `system` or `call`.
+    async fn kind(&self) -> &str {
+        &self.0.kind
+    }
+    /// `None` for system messages and authors whose account was erased.
+    async fn sender_id(&self) -> Option<ID> {
+        self.0.sender_id.map(id)
+    }
+    /// The author's nickname; a placeholder once their account is erased.
+    async fn sender_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
+        let Some(sender) = self.0.sender_id else {
+            let system = self.0.kind == messages::Kind::System.as_str();
+            return Ok((!system).then(|| ERASED_AUTHOR.to_owned()));
+        };
+        let user = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(sender).await?;
+        Ok(Some(match user {
+            Some(u) => u.nickname.unwrap_or_else(|| "用户".into()),
+            None => ERASED_AUTHOR.into(),
+        }))
+    }
+    /// The sender's own id for it; shown to the sender only.
+    async fn client_message_id(&self, ctx: &Context<'_>) -> Option<&str> {
+        let (_, viewer) = xqt_kernel::from_graphql(ctx);
+        if viewer.person_id().is_some() && viewer.person_id() == self.0.sender_id {
+            self.0.client_message_id.as_deref()
+        } else {
+            None
+        }
+    }
+    /// The text or caption; `None` once recalled or erased.
+    async fn text(&self) -> Option<&str> {
+        self.0.body.as_deref()
+    }
+    async fn attachment(&self) -> Option<Attachment> {
+        let p = self.payload()?;
+        let a = p["attachmentId"].as_str()?;
+        Some(Attachment {
+            id: ID(a.to_owned()),
+            content_type: p["contentType"].as_str().unwrap_or_default().to_owned(),
+            size: p["size"].as_i64().unwrap_or_default(),
+            file_name: p["fileName"].as_str().map(str::to_owned),
+            url: format!("/chat/attachments/{a}"),
+        })
+    }
+    async fn duration_secs(&self) -> Option<i64> {
+        self.payload()?["durationSecs"].as_i64()
+    }
+    async fn location(&self) -> Option<LocationCard> {
+        if self.0.kind != messages::Kind::Location.as_str() {
+            return None;
+        }
+        let p = self.payload()?;
+        Some(LocationCard {
+            latitude: p["latitude"].as_f64()?,
+            longitude: p["longitude"].as_f64()?,
+            name: p["name"].as_str()?.to_owned(),
+            address: p["address"].as_str().map(str::to_owned),
+        })
+    }
+    async fn call(&self) -> Option<CallRecord> {
+        if self.0.kind != messages::Kind::Call.as_str() {
+            return None;
+        }
+        let p = self.payload()?;
+        Some(CallRecord {
+            call_id: ID(p["callId"].as_str()?.to_owned()),
+            media: p["media"].as_str()?.to_owned(),
+            outcome: p["outcome"].as_str()?.to_owned(),
+            duration_secs: p["durationSecs"].as_i64(),
+            reason: p["reason"].as_str().map(str::to_owned),
+        })
+    }
+    /// For system messages: what happened (`group.created`, `group.joined`, …) and its details.
+    async fn system_event(&self) -> Option<Json<Value>> {
+        (self.0.kind == messages::Kind::System.as_str()).then(|| Json(self.payload().unwrap_or(Value::Null)))
+    }
+    async fn reply_to_seq(&self) -> Option<i64> {
+        self.0.reply_to_seq
+    }
+    async fn mentions(&self) -> Vec<ID> {
+        let ids: Vec<Uuid> = self.0.mentions.as_deref().and_then(|m| serde_json::from_str(m).ok()).unwrap_or_default();
+        ids.into_iter().map(id).collect()
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn edited_at(&self) -> Option<DateTime<Utc>> {
+        self.0.edited_at
+    }
+    /// A recalled message is a tombstone: "message recalled", its content gone.
+    async fn recalled(&self) -> bool {
+        self.0.recalled_at.is_some()
+    }
+    async fn recalled_at(&self) -> Option<DateTime<Utc>> {
+        self.0.recalled_at
+    }
+    /// Members who have read it (its sender aside).
+    #[graphql(complexity = "10 * child_complexity + 5")]
+    async fn read_by(&self, ctx: &Context<'_>) -> Result<Vec<ID>> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(messages::read_by(app, &self.0).await?.into_iter().map(id).collect())
+    }
+}
+
+pub struct Call(pub call::Model);
+
+#[Object]
+impl Call {
+    async fn id(&self) -> ID {
+        id(self.0.id)
+    }
+    async fn conversation_id(&self) -> ID {
+        id(self.0.conversation_id)
+    }
+    async fn caller_id(&self) -> Option<ID> {
+        self.0.caller_id.map(id)
+    }
+    /// `audio` or `video`.
+    async fn media(&self) -> &str {
+        &self.0.media
+    }
+    /// `ringing`, `accepted`, `rejected`, `cancelled`, `missed` or `ended`.
+    async fn state(&self) -> &str {
+        &self.0.state
+    }
+    async fn created_at(&self) -> DateTime<Utc> {
+        self.0.created_at
+    }
+    async fn ring_until(&self) -> DateTime<Utc> {
+        self.0.ring_until
+    }
+    async fn answered_at(&self) -> Option<DateTime<Utc>> {
+        self.0.answered_at
+    }
+    async fn ended_at(&self) -> Option<DateTime<Utc>> {
+        self.0.ended_at
+    }
+    async fn end_reason(&self) -> Option<&str> {
+        self.0.end_reason.as_deref()
+    }
+}
+
+#[derive(Enum, Copy, Clone, Eq, PartialEq)]
+pub enum ConversationEventKind {
+    Message,
+    Updated,
+    Read,
+    Typing,
+    Call,
+    Members,
+}
+
+/// One event of a conversation: a new message (in sequence order), an edit or recall, a read
+/// receipt, someone typing, a call signal, or people joining or leaving.
+pub struct ConversationEvent {
+    pub conversation: Uuid,
+    pub event: Event,
+}
+
+#[Object]
+impl ConversationEvent {
+    async fn kind(&self) -> ConversationEventKind {
+        match self.event {
+            Event::Message { .. } => ConversationEventKind::Message,
+            Event::Updated { .. } => ConversationEventKind::Updated,
+            Event::Read { .. } => ConversationEventKind::Read,
+            Event::Typing { .. } => ConversationEventKind::Typing,
+            Event::Call { .. } => ConversationEventKind::Call,
+            Event::Members { .. } => ConversationEventKind::Members,
+        }
+    }
+    async fn conversation_id(&self) -> ID {
+        id(self.conversation)
+    }
+    /// For `MESSAGE` and `UPDATED`.
+    async fn message(&self) -> Option<Message> {
+        match &self.event {
+            Event::Message { message } | Event::Updated { message } => Some(Message(message.clone())),
+            _ => None,
+        }
+    }
+    /// Who read, typed, signalled a call.
+    async fn user_id(&self) -> Option<ID> {
+        match &self.event {
+            Event::Read { user_id, .. } | Event::Typing { user_id } => Some(id(*user_id)),
+            Event::Call { by, .. } => by.map(id),
+            _ => None,
+        }
+    }
+    /// For `READ`: read up to this sequence number.
+    async fn read_seq(&self) -> Option<i64> {
+        match &self.event {
+            Event::Read { seq, .. } => Some(*seq),
+            _ => None,
+        }
+    }
+    async fn call(&self) -> Option<Call> {
+        match &self.event {
+            Event::Call { call, .. } => Some(Call(call.clone())),
+            _ => None,
+        }
+    }
+    /// For `CALL`: `invite`, `ringing`, `accept`, `reject`, `cancel`, `hangup` or `missed`.
+    async fn signal(&self) -> Option<&str> {
+        match &self.event {
+            Event::Call { signal, .. } => Some(signal),
+            _ => None,
+        }
+    }
+    /// For `MEMBERS`: who, and `joined`, `left` or `removed`.
+    async fn member_ids(&self) -> Option<Vec<ID>> {
+        match &self.event {
+            Event::Members { user_ids, .. } => Some(user_ids.iter().copied().map(id).collect()),
+            _ => None,
+        }
+    }
+    async fn change(&self) -> Option<&str> {
+        match &self.event {
+            Event::Members { change, .. } => Some(change),
+            _ => None,
+        }
+    }
+}
+
+#[derive(SimpleObject)]
+pub struct Presence {
+    pub user_id: ID,
+    pub online: bool,
+}

@@ -1,0 +1,124 @@
+//! Background work of chat, queued in the durable jobs table so nothing is lost on a crash:
+//! pushes to members who are away, the replacement of a recalled message's push, and ringing
+//! calls that nobody answered.
+
+use std::sync::Arc;
+
+use async_trait::async_trait;
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xqt_kernel::jobs::{JobHandler, enqueue};
+use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_notifications::push::{Push, gateway};
+
+use crate::conversations::{self, Kind as ConversationKind};
+use crate::entity::message;
+use crate::live;
+use crate::messages::Kind;
+
+pub const PUSH: &str = "chat.push";
+pub const RING_TIMEOUT: &str = "chat.ring_timeout";
+
+pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
+    vec![Arc::new(PushMessage), Arc::new(RingTimeout)]
+}
+
+/// Queues the push for a stored message (or, `recalled`, the replacement of its push). The
+/// message is committed already; a failure here is logged and the message still delivered live.
+pub async fn push_later(ctx: &AppContext, m: &message::Model, recalled: bool) {
+    if m.kind == Kind::System.as_str() {
+        return;
+    }
+    let dedupe = format!("{PUSH}:{}:{}", m.id, if recalled { "recall" } else { "send" });
+    let payload = json!({ "message": m.id, "recalled": recalled });
+    if let Err(e) = enqueue(ctx, PUSH, payload, ctx.clock.now(), Some(dedupe)).await {
+        tracing::warn!(error = ?e, message = %m.id, "push not queued");
+    }
+}
+
+/// What the push says: who and where, never the content — message content goes to no one
+/// outside the conversation, the push provider included (COL-2).
+fn wording(m: &message::Model, conversation: &str, mentioned: bool) -> (String, &'static str) {
+    let body = match Kind::parse(&m.kind) {
+        _ if mentioned => "有人@了你",
+        Some(Kind::Call) => "邀请你通话",
+        Some(Kind::Image) => "发来一张图片",
+        Some(Kind::Voice) => "发来一段语音",
+        Some(Kind::Video) => "发来一段视频",
+        Some(Kind::File) => "发来一个文件",
+        Some(Kind::Location) => "发来一个位置",
+        _ => "发来一条消息",
+    };
+    (conversation.to_owned(), body)
+}
+
+fn collapse_key(m: &message::Model) -> String {
+    format!("chat:{}", m.id)
+}
+
+struct PushMessage;
+
+#[async_trait]
+impl JobHandler for PushMessage {
+    fn kind(&self) -> &'static str {
+        PUSH
+    }
+
+    async fn run(&self, ctx: &AppContext, payload: &Value) -> AppResult<()> {
+        let id = payload["message"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| AppError::internal("bad payload"))?;
+        let recalled = payload["recalled"].as_bool().unwrap_or(false);
+        let Some(m) = <message::Entity as sea_orm::EntityTrait>::find_by_id(id).one(&ctx.db).await? else {
+            return Ok(());
+        };
+        let Some(c) = conversations::find(ctx, m.conversation_id).await? else { return Ok(()) };
+        let title = match ConversationKind::of(&c) {
+            ConversationKind::Direct => "私信".to_owned(),
+            _ => c.name.clone().unwrap_or_else(|| "群聊".into()),
+        };
+        let key = collapse_key(&m);
+        let mentions: Vec<Uuid> = m.mentions.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        for member in conversations::members(ctx, c.id).await? {
+            if Some(member.user_id) == m.sender_id || Some(member.user_id) == m.recalled_by {
+                continue;
+            }
+            if recalled {
+                let push =
+                    Push {
+                        kind: "chat.recalled", title: &title, body: "撤回了一条消息", collapse_key: Some(&key)
+                    };
+                gateway().replace(ctx, member.user_id, &push).await?;
+                continue;
+            }
+            let mentioned = mentions.contains(&member.user_id);
+            // Muted conversations stay quiet, except for the person someone @-mentioned.
+            if (member.muted && !mentioned) || live::is_online(ctx, member.user_id).await? {
+                continue;
+            }
+            let (title, body) = wording(&m, &title, mentioned);
+            let push = Push { kind: "chat.message", title: &title, body, collapse_key: Some(&key) };
+            gateway().push(ctx, member.user_id, &push).await?;
+        }
+        Ok(())
+    }
+}
+
+struct RingTimeout;
+
+#[async_trait]
+impl JobHandler for RingTimeout {
+    fn kind(&self) -> &'static str {
+        RING_TIMEOUT
+    }
+
+    async fn run(&self, ctx: &AppContext, payload: &Value) -> AppResult<()> {
+        let id = payload["call"]
+            .as_str()
+            .and_then(|s| Uuid::parse_str(s).ok())
+            .ok_or_else(|| AppError::internal("bad payload"))?;
+        crate::calls::expire_if_unanswered(ctx, id).await?;
+        Ok(())
+    }
+}

@@ -1,0 +1,45 @@
+//! Chat: direct conversations, groups and organisation channels; messages stored with a dense
+//! per-conversation sequence before they are delivered live (and resumed from any position);
+//! read state, edit and recall, attachments, push to members who are away, call signalling.
+
+pub mod attachments;
+pub mod calls;
+pub mod conversations;
+pub mod entity;
+mod error;
+pub mod graphql;
+pub mod jobs;
+pub mod live;
+pub mod messages;
+pub mod privacy;
+
+use std::sync::Arc;
+
+use xqt_kernel::Module;
+use xqt_kernel::module::{ClientPermission, PersonalData, Purpose};
+
+pub use error::ChatError;
+
+pub struct Chat;
+
+impl Module for Chat {
+    fn name(&self) -> &'static str {
+        "chat"
+    }
+
+    fn purposes(&self) -> Vec<Purpose> {
+        privacy::purposes()
+    }
+
+    fn client_permissions(&self) -> Vec<ClientPermission> {
+        privacy::client_permissions()
+    }
+
+    fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
+        Some(Arc::new(privacy::ChatData))
+    }
+
+    fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
+        jobs::handlers()
+    }
+}

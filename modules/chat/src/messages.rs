@@ -1,0 +1,653 @@
+//! Messages: stored with the next sequence number of their conversation in one transaction,
+//! idempotent on `(sender, clientMessageId)`, then announced live and pushed to members who are
+//! away. Edit and recall have windows; a recall leaves a tombstone with the content gone.
+
+use std::collections::HashSet;
+
+use chrono::Duration;
+use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqlErr, TransactionTrait,
+};
+use serde_json::{Value, json};
+use uuid::Uuid;
+use xqt_kernel::pagination::{ListOrder, PageRequest};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
+
+use crate::conversations::{self, Kind as ConversationKind, Role};
+use crate::entity::{conversation, hidden, member, message};
+use crate::error::{ChatError, invalid};
+use crate::live::{self, Event};
+
+pub const CLIENT_ID_MAX: usize = 64;
+pub const MENTIONS_MAX: usize = 50;
+pub const VOICE_MAX_SECS: i32 = 60;
+pub const SEARCH_MAX: u64 = 50;
+const PLACE_MAX: usize = 100;
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Kind {
+    Text,
+    Image,
+    Video,
+    Voice,
+    File,
+    Location,
+    System,
+    Call,
+}
+
+impl Kind {
+    pub fn as_str(self) -> &'static str {
+        match self {
+            Kind::Text => "text",
+            Kind::Image => "image",
+            Kind::Video => "video",
+            Kind::Voice => "voice",
+            Kind::File => "file",
+            Kind::Location => "location",
+            Kind::System => "system",
+            Kind::Call => "call",
+        }
+    }
+    pub fn parse(s: &str) -> Option<Self> {
+        [Kind::Text, Kind::Image, Kind::Video, Kind::Voice, Kind::File, Kind::Location, Kind::System, Kind::Call]
+            .into_iter()
+            .find(|k| k.as_str() == s)
+    }
+    /// Kinds that carry an attachment.
+    pub fn attached(self) -> bool {
+        matches!(self, Kind::Image | Kind::Video | Kind::Voice | Kind::File)
+    }
+}
+
+#[derive(Debug, Clone, PartialEq)]
+pub struct Location {
+    pub latitude: f64,
+    pub longitude: f64,
+    pub name: String,
+    pub address: Option<String>,
+}
+
+/// What a person sends.
+#[derive(Debug, Clone, PartialEq)]
+pub struct NewMessage {
+    pub conversation: Uuid,
+    /// The client's own id for the message; a retry with the same id returns the first copy.
+    pub client_message_id: String,
+    pub kind: Kind,
+    /// The text, or a caption for an attachment.
+    pub text: Option<String>,
+    pub attachment: Option<Uuid>,
+    pub duration_secs: Option<i32>,
+    pub location: Option<Location>,
+    pub reply_to_seq: Option<i64>,
+    pub mentions: Vec<Uuid>,
+}
+
+/// Checks what can be checked without the database; returns the trimmed text.
+pub fn validate(new: &NewMessage, max_text: usize) -> Result<Option<String>, ChatError> {
+    let id = &new.client_message_id;
+    if id.is_empty()
+        || id.len() > CLIENT_ID_MAX
+        || !id.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'-' || b == b'_')
+    {
+        return Err(invalid("clientMessageId", format!("1 to {CLIENT_ID_MAX} of A-Z, a-z, 0-9, `-` and `_`")));
+    }
+    let text = new.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
+    if text.as_ref().is_some_and(|t| t.chars().count() > max_text) {
+        return Err(invalid("text", format!("at most {max_text} characters")));
+    }
+    match new.kind {
+        Kind::Text if text.is_none() => return Err(invalid("text", "a text message needs text")),
+        Kind::System | Kind::Call => return Err(invalid("kind", "system and call messages come from the server")),
+        k if k.attached() && new.attachment.is_none() => {
+            return Err(invalid("attachmentId", format!("a {} message needs an attachment", k.as_str())));
+        }
+        k if !k.attached() && new.attachment.is_some() => {
+            return Err(invalid("attachmentId", format!("a {} message has no attachment", k.as_str())));
+        }
+        Kind::Voice if !new.duration_secs.is_some_and(|d| (1..=VOICE_MAX_SECS).contains(&d)) => {
+            return Err(invalid("durationSecs", format!("a voice message lasts 1 to {VOICE_MAX_SECS} seconds")));
+        }
+        Kind::Location => {
+            let Some(l) = &new.location else { return Err(invalid("location", "a location card needs a location")) };
+            if !(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude) {
+                return Err(invalid("location", "latitude -90 to 90, longitude -180 to 180"));
+            }
+            let name = l.name.trim().chars().count();
+            if name == 0 || name > PLACE_MAX || l.address.as_ref().is_some_and(|a| a.chars().count() > 2 * PLACE_MAX) {
+                return Err(invalid("location.name", format!("a name of 1 to {PLACE_MAX} characters")));
+            }
+        }
+        _ => {}
+    }
+    if new.mentions.len() > MENTIONS_MAX {
+        return Err(invalid("mentions", format!("at most {MENTIONS_MAX} people")));
+    }
+    if new.reply_to_seq.is_some_and(|s| s < 1) {
+        return Err(invalid("replyToSeq", "a sequence number of this conversation"));
+    }
+    Ok(text)
+}
+
+/// The message `sender` already stored under `client_message_id`, if any.
+async fn by_client_id(ctx: &AppContext, sender: Uuid, client_id: &str) -> AppResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::SenderId.eq(sender))
+        .filter(message::Column::ClientMessageId.eq(client_id))
+        .one(&ctx.db)
+        .await?)
+}
+
+fn same_conversation(m: message::Model, conversation: Uuid) -> AppResult<message::Model> {
+    if m.conversation_id == conversation { Ok(m) } else { Err(ChatError::ClientIdReused.into()) }
+}
+
+/// Sends a message: only members with a verified real name (Cybersecurity Law Art. 24) who are
+/// not restricted from chatting. A retry with the same `clientMessageId` returns the original.
+pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<message::Model> {
+    let text = validate(&new, ctx.config.chat.max_text_chars)?;
+    if let Some(first) = by_client_id(ctx, sender, &new.client_message_id).await? {
+        return same_conversation(first, new.conversation);
+    }
+    let (c, _) = conversations::require_member(ctx, new.conversation, sender).await?;
+    xqt_accounts::verification::require_verified(ctx, sender).await?;
+    xqt_accounts::reports::require_unrestricted(ctx, sender, "chat").await?;
+    if new.reply_to_seq.is_some_and(|s| s > c.last_seq) {
+        return Err(invalid("replyToSeq", "no such message in this conversation").into());
+    }
+    let mentions: Vec<Uuid> = {
+        let mut seen = HashSet::new();
+        new.mentions.iter().copied().filter(|u| *u != sender && seen.insert(*u)).collect()
+    };
+    for u in &mentions {
+        if conversations::membership(ctx, c.id, *u).await?.is_none() {
+            return Err(invalid("mentions", format!("{u} is not in this conversation")).into());
+        }
+    }
+    let payload = match new.kind {
+        k if k.attached() => {
+            let id = new.attachment.expect("validated");
+            let a = crate::attachments::for_message(ctx, sender, c.id, id, k).await?;
+            Some(json!({
+                "attachmentId": a.id, "contentType": a.content_type, "size": a.size,
+                "fileName": a.file_name, "durationSecs": new.duration_secs,
+            }))
+        }
+        Kind::Location => new.location.as_ref().map(|l| {
+            json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name.trim(), "address": l.address })
+        }),
+        _ => None,
+    };
+    let draft = Draft {
+        sender: Some(sender),
+        client_message_id: Some(new.client_message_id.clone()),
+        kind: new.kind,
+        body: text,
+        payload,
+        reply_to_seq: new.reply_to_seq,
+        mentions,
+    };
+    let stored = match store(ctx, c.id, draft).await {
+        Ok(m) => m,
+        // A concurrent retry won the race: the constraint kept one copy; return it.
+        Err(Stored::Duplicate) => {
+            let first = by_client_id(ctx, sender, &new.client_message_id).await?;
+            return same_conversation(first.ok_or_else(|| AppError::internal("duplicate vanished"))?, c.id);
+        }
+        Err(Stored::Failed(e)) => return Err(e),
+    };
+    crate::jobs::push_later(ctx, &stored, false).await;
+    Ok(stored)
+}
+
+pub(crate) struct Draft {
+    pub sender: Option<Uuid>,
+    pub client_message_id: Option<String>,
+    pub kind: Kind,
+    pub body: Option<String>,
+    pub payload: Option<Value>,
+    pub reply_to_seq: Option<i64>,
+    pub mentions: Vec<Uuid>,
+}
+
+pub(crate) enum Stored {
+    Duplicate,
+    Failed(AppError),
+}
+
+impl<E: Into<AppError>> From<E> for Stored {
+    fn from(e: E) -> Self {
+        Stored::Failed(e.into())
+    }
+}
+
+/// Commits the message with the conversation's next sequence number, then publishes it. The
+/// counter's row lock (PostgreSQL) or the single writer (SQLite) keeps the sequence dense.
+pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin().await.map_err(AppError::from)?;
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::LastSeq, Expr::col(conversation::Column::LastSeq).add(1))
+        .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .filter(conversation::Column::Id.eq(conversation_id))
+        .exec(&txn)
+        .await
+        .map_err(AppError::from)?;
+    let seq = conversation::Entity::find_by_id(conversation_id)
+        .one(&txn)
+        .await
+        .map_err(AppError::from)?
+        .ok_or(ChatError::NotFound("conversation"))?
+        .last_seq;
+    let row = message::ActiveModel {
+        id: Set(ids::new_id()),
+        conversation_id: Set(conversation_id),
+        seq: Set(seq),
+        sender_id: Set(draft.sender),
+        client_message_id: Set(draft.client_message_id),
+        kind: Set(draft.kind.as_str().into()),
+        body: Set(draft.body),
+        payload: Set(draft.payload.map(|p| p.to_string())),
+        reply_to_seq: Set(draft.reply_to_seq),
+        mentions: Set((!draft.mentions.is_empty()).then(|| json!(draft.mentions).to_string())),
+        created_at: Set(now),
+        edited_at: Set(None),
+        recalled_at: Set(None),
+        recalled_by: Set(None),
+    };
+    let stored = match row.insert(&txn).await {
+        Ok(m) => m,
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(Stored::Duplicate),
+        Err(e) => return Err(AppError::from(e).into()),
+    };
+    if let Some(sender) = draft.sender {
+        // What one sends, one has read.
+        member::Entity::update_many()
+            .col_expr(member::Column::LastReadSeq, Expr::value(seq))
+            .filter(member::Column::ConversationId.eq(conversation_id))
+            .filter(member::Column::UserId.eq(sender))
+            .filter(member::Column::LastReadSeq.lt(seq))
+            .exec(&txn)
+            .await
+            .map_err(AppError::from)?;
+    }
+    txn.commit().await.map_err(AppError::from)?;
+    live::publish(ctx, conversation_id, &Event::Message { message: stored.clone() }).await;
+    Ok(stored)
+}
+
+/// A server-written line in the history (someone joined, a group was created).
+pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data: Value) -> AppResult<message::Model> {
+    let mut payload = data;
+    payload["event"] = Value::String(event.to_owned());
+    let draft = Draft {
+        sender: None,
+        client_message_id: None,
+        kind: Kind::System,
+        body: None,
+        payload: Some(payload),
+        reply_to_seq: None,
+        mentions: vec![],
+    };
+    store(ctx, conversation, draft).await.map_err(|e| match e {
+        Stored::Duplicate => AppError::internal("system message collided"),
+        Stored::Failed(e) => e,
+    })
+}
+
+/// Messages the person hid in this conversation, as a subquery.
+fn hidden_by(me: Uuid, conversation: Uuid) -> sea_orm::sea_query::SelectStatement {
+    Query::select()
+        .column(hidden::Column::MessageId)
+        .from(hidden::Entity)
+        .and_where(Expr::col(hidden::Column::UserId).eq(me))
+        .and_where(Expr::col(hidden::Column::ConversationId).eq(conversation))
+        .to_owned()
+}
+
+/// One page of the conversation's history in sequence order (cursor = sequence number).
+pub async fn history(
+    ctx: &AppContext,
+    me: Uuid,
+    conversation: Uuid,
+    page: &PageRequest,
+) -> AppResult<Vec<message::Model>> {
+    conversations::require_member(ctx, conversation, me).await?;
+    let q = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(me, conversation)));
+    Ok(page
+        .apply_keyed(q, message::Column::Seq, ListOrder::OldestFirst, |c| c.parse::<i64>().ok())?
+        .all(&ctx.db)
+        .await?)
+}
+
+/// Up to `limit` messages after `after`, oldest first, without those the person hid; with the
+/// highest sequence number and the number of rows read (hidden ones included), if any.
+pub async fn after_seq(
+    ctx: &AppContext,
+    me: Uuid,
+    conversation: Uuid,
+    after: i64,
+    limit: u64,
+) -> AppResult<(Vec<message::Model>, Option<(i64, u64)>)> {
+    let rows = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation))
+        .filter(message::Column::Seq.gt(after))
+        .order_by_asc(message::Column::Seq)
+        .limit(limit)
+        .all(&ctx.db)
+        .await?;
+    let Some(highest) = rows.last().map(|m| m.seq) else { return Ok((rows, None)) };
+    let read = rows.len() as u64;
+    let hidden: HashSet<Uuid> = hidden::Entity::find()
+        .filter(hidden::Column::UserId.eq(me))
+        .filter(hidden::Column::ConversationId.eq(conversation))
+        .filter(hidden::Column::Seq.gt(after))
+        .filter(hidden::Column::Seq.lte(highest))
+        .all(&ctx.db)
+        .await?
+        .into_iter()
+        .map(|h| h.message_id)
+        .collect();
+    let visible = rows.into_iter().filter(|m| !hidden.contains(&m.id)).collect();
+    Ok((visible, Some((highest, read))))
+}
+
+fn like_pattern(text: &str) -> String {
+    let mut p = String::from("%");
+    for ch in text.chars() {
+        if matches!(ch, '%' | '_' | '\\') {
+            p.push('\\');
+        }
+        p.push(ch);
+    }
+    p.push('%');
+    p
+}
+
+/// Text messages containing `text`, newest first, in one conversation or all of the person's.
+pub async fn search(
+    ctx: &AppContext,
+    me: Uuid,
+    conversation: Option<Uuid>,
+    text: &str,
+    limit: u64,
+) -> AppResult<Vec<message::Model>> {
+    let text = text.trim();
+    if text.is_empty() || text.chars().count() > 100 {
+        return Err(invalid("text", "1 to 100 characters").into());
+    }
+    if !(1..=SEARCH_MAX).contains(&limit) {
+        return Err(invalid("first", format!("1 to {SEARCH_MAX}")).into());
+    }
+    let scope: Vec<Uuid> = match conversation {
+        Some(c) => vec![conversations::require_member(ctx, c, me).await?.0.id],
+        None => conversations::mine(ctx, me).await?.into_iter().map(|(c, _)| c.id).collect(),
+    };
+    let hidden_any = Query::select()
+        .column(hidden::Column::MessageId)
+        .from(hidden::Entity)
+        .and_where(Expr::col(hidden::Column::UserId).eq(me))
+        .to_owned();
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.is_in(scope))
+        .filter(message::Column::RecalledAt.is_null())
+        .filter(Expr::col(message::Column::Body).like(LikeExpr::new(like_pattern(text)).escape('\\')))
+        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .order_by_desc(message::Column::CreatedAt)
+        .limit(limit)
+        .all(&ctx.db)
+        .await?)
+}
+
+/// The message, for a member of its conversation; NOT_FOUND for anyone else.
+pub async fn visible(
+    ctx: &AppContext,
+    me: Uuid,
+    id: Uuid,
+) -> AppResult<(message::Model, conversation::Model, member::Model)> {
+    let m = message::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(ChatError::NotFound("message"))?;
+    let (c, mine) = conversations::require_member(ctx, m.conversation_id, me)
+        .await
+        .map_err(|_| AppError::from(ChatError::NotFound("message")))?;
+    Ok((m, c, mine))
+}
+
+fn within(ctx: &AppContext, m: &message::Model, seconds: i64) -> bool {
+    ctx.clock.now() - m.created_at <= Duration::seconds(seconds)
+}
+
+/// The sender edits a text message within the edit window.
+pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult<message::Model> {
+    let (m, _, _) = visible(ctx, me, id).await?;
+    if m.sender_id != Some(me) {
+        return Err(ChatError::NotAllowed("only the sender can edit a message").into());
+    }
+    if m.recalled_at.is_some() {
+        return Err(ChatError::Recalled.into());
+    }
+    if m.kind != Kind::Text.as_str() {
+        return Err(invalid("messageId", "only text messages can be edited").into());
+    }
+    let window = ctx.config.chat.edit_window_secs;
+    if !within(ctx, &m, window) {
+        return Err(ChatError::WindowPassed { action: "edited", seconds: window }.into());
+    }
+    let text = text.trim();
+    let max = ctx.config.chat.max_text_chars;
+    if text.is_empty() || text.chars().count() > max {
+        return Err(invalid("text", format!("1 to {max} characters")).into());
+    }
+    let conversation = m.conversation_id;
+    let mut row: message::ActiveModel = m.into();
+    row.body = Set(Some(text.to_owned()));
+    row.edited_at = Set(Some(ctx.clock.now()));
+    let updated = row.update(&ctx.db).await?;
+    live::publish(ctx, conversation, &Event::Updated { message: updated.clone() }).await;
+    Ok(updated)
+}
+
+/// Recalls a message: its sender within the recall window, a group's owner or admins at any
+/// time. The content and any attachment are erased; a tombstone stays in its place.
+pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::Model> {
+    let (m, c, mine) = visible(ctx, me, id).await?;
+    if m.recalled_at.is_some() {
+        return Err(ChatError::Recalled.into());
+    }
+    if matches!(Kind::parse(&m.kind), Some(Kind::System | Kind::Call)) {
+        return Err(invalid("messageId", "system and call records cannot be recalled").into());
+    }
+    let manager = ConversationKind::of(&c) != ConversationKind::Direct && Role::of(&mine).manages();
+    if !manager {
+        if m.sender_id != Some(me) {
+            return Err(ChatError::NotAllowed("only the sender or a group's owner and admins can recall").into());
+        }
+        let window = ctx.config.chat.recall_window_secs;
+        if !within(ctx, &m, window) {
+            return Err(ChatError::WindowPassed { action: "recalled", seconds: window }.into());
+        }
+    }
+    let attachment = attachment_of(&m);
+    let mut row: message::ActiveModel = m.into();
+    row.body = Set(None);
+    row.payload = Set(None);
+    row.mentions = Set(None);
+    row.edited_at = Set(None);
+    row.recalled_at = Set(Some(ctx.clock.now()));
+    row.recalled_by = Set(Some(me));
+    let updated = row.update(&ctx.db).await?;
+    if let Some(a) = attachment {
+        crate::attachments::delete(ctx, a).await?;
+    }
+    live::publish(ctx, c.id, &Event::Updated { message: updated.clone() }).await;
+    crate::jobs::push_later(ctx, &updated, true).await;
+    Ok(updated)
+}
+
+pub fn attachment_of(m: &message::Model) -> Option<Uuid> {
+    let payload: Value = serde_json::from_str(m.payload.as_deref()?).ok()?;
+    payload["attachmentId"].as_str().and_then(|s| Uuid::parse_str(s).ok())
+}
+
+/// Deletes a message for the person only; a recall's tombstone cannot be deleted.
+pub async fn hide(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<()> {
+    let (m, _, _) = visible(ctx, me, id).await?;
+    if m.recalled_at.is_some() {
+        return Err(ChatError::Recalled.into());
+    }
+    let row = hidden::ActiveModel {
+        user_id: Set(me),
+        message_id: Set(m.id),
+        conversation_id: Set(m.conversation_id),
+        seq: Set(m.seq),
+    };
+    hidden::Entity::insert(row)
+        .on_conflict(OnConflict::columns([hidden::Column::UserId, hidden::Column::MessageId]).do_nothing().to_owned())
+        .exec_without_returning(&ctx.db)
+        .await?;
+    Ok(())
+}
+
+/// Moves the person's read position forward to `seq` (never back); tells the others live.
+pub async fn mark_read(ctx: &AppContext, me: Uuid, conversation: Uuid, seq: i64) -> AppResult<i64> {
+    let (c, m) = conversations::require_member(ctx, conversation, me).await?;
+    if seq < 0 {
+        return Err(invalid("seq", "a sequence number, 0 or more").into());
+    }
+    let seq = Ord::min(seq, c.last_seq);
+    if seq <= m.last_read_seq {
+        return Ok(m.last_read_seq);
+    }
+    let moved = member::Entity::update_many()
+        .col_expr(member::Column::LastReadSeq, Expr::value(seq))
+        .filter(member::Column::ConversationId.eq(conversation))
+        .filter(member::Column::UserId.eq(me))
+        .filter(member::Column::LastReadSeq.lt(seq))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected;
+    if moved > 0 {
+        live::publish(ctx, conversation, &Event::Read { user_id: me, seq }).await;
+    }
+    Ok(seq)
+}
+
+/// Unread messages, computed from the sequence window after the read position (no counter to
+/// drift): others' messages there, less the recalled and those the person deleted.
+pub async fn unread_count(ctx: &AppContext, m: &member::Model, last_seq: i64) -> AppResult<u64> {
+    if last_seq <= m.last_read_seq {
+        return Ok(0);
+    }
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(m.conversation_id))
+        .filter(message::Column::Seq.gt(m.last_read_seq))
+        .filter(message::Column::RecalledAt.is_null())
+        .filter(message::Column::Kind.ne(Kind::System.as_str()))
+        .filter(Condition::any().add(message::Column::SenderId.is_null()).add(message::Column::SenderId.ne(m.user_id)))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(m.user_id, m.conversation_id)))
+        .count(&ctx.db)
+        .await?)
+}
+
+/// Who has read the message (its sender aside).
+pub async fn read_by(ctx: &AppContext, m: &message::Model) -> AppResult<Vec<Uuid>> {
+    let mut q = member::Entity::find()
+        .filter(member::Column::ConversationId.eq(m.conversation_id))
+        .filter(member::Column::LastReadSeq.gte(m.seq));
+    if let Some(sender) = m.sender_id {
+        q = q.filter(member::Column::UserId.ne(sender));
+    }
+    Ok(q.order_by_asc(member::Column::JoinedAt).all(&ctx.db).await?.into_iter().map(|r| r.user_id).collect())
+}
+
+/// Reports a message to the platform through Accounts' reports, naming its sender.
+pub async fn report(
+    ctx: &AppContext,
+    me: Uuid,
+    id: Uuid,
+    category: &str,
+    description: &str,
+) -> AppResult<xqt_accounts::entity::report::Model> {
+    let (m, _, _) = visible(ctx, me, id).await?;
+    let Some(sender) = m.sender_id else {
+        return Err(invalid("messageId", "system messages and erased accounts cannot be reported").into());
+    };
+    let subject = xqt_accounts::reports::Subject {
+        module: "chat",
+        kind: "message",
+        id: Some(m.id),
+        responsible_user: Some(sender),
+        organization: None,
+    };
+    xqt_accounts::reports::file(ctx, me, subject, category, description, None).await
+}
+
+pub async fn last_seq(ctx: &AppContext, conversation: Uuid) -> AppResult<i64> {
+    Ok(conversations::find(ctx, conversation).await?.map_or(0, |c| c.last_seq))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    fn text(t: &str) -> NewMessage {
+        NewMessage {
+            conversation: Uuid::nil(),
+            client_message_id: "c-1".into(),
+            kind: Kind::Text,
+            text: Some(t.into()),
+            attachment: None,
+            duration_secs: None,
+            location: None,
+            reply_to_seq: None,
+            mentions: vec![],
+        }
+    }
+
+    fn field(r: Result<Option<String>, ChatError>) -> &'static str {
+        match r {
+            Err(ChatError::Invalid { field, .. }) => field,
+            other => panic!("expected invalid input, got {other:?}"),
+        }
+    }
+
+    #[test]
+    fn validation_names_the_bad_field() {
+        assert_eq!(validate(&text("  你好 "), 10), Ok(Some("你好".into())));
+        assert_eq!(field(validate(&text("   "), 10)), "text");
+        assert_eq!(field(validate(&text(&"字".repeat(11)), 10)), "text");
+        assert_eq!(
+            field(validate(&NewMessage { client_message_id: "bad id".into(), ..text("x") }, 10)),
+            "clientMessageId"
+        );
+        assert_eq!(
+            field(validate(&NewMessage { client_message_id: "a".repeat(65), ..text("x") }, 10)),
+            "clientMessageId"
+        );
+        assert_eq!(field(validate(&NewMessage { kind: Kind::Image, ..text("x") }, 10)), "attachmentId");
+        let voice = NewMessage { kind: Kind::Voice, attachment: Some(Uuid::nil()), text: None, ..text("") };
+        assert_eq!(field(validate(&voice, 10)), "durationSecs");
+        assert!(validate(&NewMessage { duration_secs: Some(60), ..voice.clone() }, 10).is_ok());
+        assert_eq!(field(validate(&NewMessage { duration_secs: Some(61), ..voice }, 10)), "durationSecs");
+        assert_eq!(field(validate(&NewMessage { kind: Kind::System, ..text("x") }, 10)), "kind");
+        let place = |lat: f64| NewMessage {
+            kind: Kind::Location,
+            text: None,
+            location: Some(Location { latitude: lat, longitude: 116.4, name: "天安门".into(), address: None }),
+            ..text("")
+        };
+        assert!(validate(&place(39.9), 10).is_ok());
+        assert_eq!(field(validate(&place(91.0), 10)), "location");
+        assert_eq!(field(validate(&NewMessage { reply_to_seq: Some(0), ..text("x") }, 10)), "replyToSeq");
+        assert_eq!(field(validate(&NewMessage { mentions: vec![Uuid::nil(); 51], ..text("x") }, 10)), "mentions");
+    }
+
+    #[test]
+    fn search_patterns_match_literally() {
+        assert_eq!(like_pattern("50%_off\\"), "%50\\%\\_off\\\\%");
+    }
+}

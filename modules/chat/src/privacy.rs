@@ -1,0 +1,155 @@
+//! What chat holds about a person and why; its part in export and erasure. Message content is
+//! processed only to deliver it, keep the history and let members search it (COL-2).
+
+use async_trait::async_trait;
+use sea_orm::sea_query::Expr;
+use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
+use serde_json::json;
+use uuid::Uuid;
+use xqt_kernel::module::{ClientPermission, Erasure, LegalBasis, PersonalData, Purpose};
+use xqt_kernel::{AppContext, AppResult};
+
+use crate::conversations::{self, Kind as ConversationKind, Role};
+use crate::entity::{call, conversation, hidden, member, message};
+
+pub const PURPOSE: &str = "chat";
+/// Messages, attachments and call records the person made.
+pub const CONTENT: &str = "chat_content";
+/// Which conversations the person is in, read positions, mute and hidden messages.
+pub const MEMBERSHIP: &str = "chat_membership";
+
+pub fn purposes() -> Vec<Purpose> {
+    vec![Purpose {
+        id: PURPOSE,
+        description: "即时通讯：投递、保存您与会话成员的消息，供成员查看与搜索；不用于统计、推荐或提供给合作方 (chat: deliver and keep messages for the conversation's members; never analytics, recommendations or partners)",
+        categories: vec![CONTENT, MEMBERSHIP],
+        sensitive: false,
+        legal_basis: LegalBasis::Contract,
+        separate_consent: false,
+        retention_days: None,
+    }]
+}
+
+pub fn client_permissions() -> Vec<ClientPermission> {
+    vec![ClientPermission {
+        id: "microphone",
+        description: "麦克风：发送语音消息、语音与视频通话 (microphone: voice messages and calls)",
+        purpose: PURPOSE,
+    }]
+}
+
+pub struct ChatData;
+
+#[async_trait]
+impl PersonalData for ChatData {
+    async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
+        let conversations: Vec<_> = conversations::mine(ctx, user)
+            .await?
+            .into_iter()
+            .map(|(c, m)| {
+                json!({
+                    "id": c.id, "kind": c.kind, "name": c.name, "organizationId": c.organization_id,
+                    "role": m.role, "joinedAt": m.joined_at, "lastReadSeq": m.last_read_seq, "muted": m.muted,
+                })
+            })
+            .collect();
+        let messages = message::Entity::find()
+            .filter(message::Column::SenderId.eq(user))
+            .order_by_asc(message::Column::CreatedAt)
+            .all(&ctx.db)
+            .await?;
+        let attachments = crate::attachments::uploaded_by(ctx, user).await?;
+        let calls = call::Entity::find().filter(call::Column::CallerId.eq(user)).all(&ctx.db).await?;
+        Ok(json!({
+            "conversations": conversations,
+            "messages": messages,
+            "attachments": attachments,
+            "calls": calls,
+        }))
+    }
+
+    async fn erase(&self, ctx: &AppContext, user: Uuid, erasure: &Erasure) -> AppResult<u64> {
+        let mut touched = 0;
+        if erasure.covers(CONTENT) {
+            touched += erase_content(ctx, user).await?;
+        }
+        if erasure.covers(MEMBERSHIP) {
+            touched += erase_membership(ctx, user).await?;
+        }
+        Ok(touched)
+    }
+}
+
+/// The person's messages lose their content and their author: others' histories keep an
+/// anonymous placeholder in sequence. Their attachments are deleted.
+async fn erase_content(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    let mut touched = 0;
+    for a in crate::attachments::uploaded_by(ctx, user).await? {
+        crate::attachments::delete(ctx, a.id).await?;
+        touched += 1;
+    }
+    touched += message::Entity::update_many()
+        .col_expr(message::Column::SenderId, Expr::value(Option::<Uuid>::None))
+        .col_expr(message::Column::ClientMessageId, Expr::value(Option::<String>::None))
+        .col_expr(message::Column::Body, Expr::value(Option::<String>::None))
+        .col_expr(message::Column::Payload, Expr::value(Option::<String>::None))
+        .col_expr(message::Column::Mentions, Expr::value(Option::<String>::None))
+        .filter(message::Column::SenderId.eq(user))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected;
+    message::Entity::update_many()
+        .col_expr(message::Column::RecalledBy, Expr::value(Option::<Uuid>::None))
+        .filter(message::Column::RecalledBy.eq(user))
+        .exec(&ctx.db)
+        .await?;
+    touched += call::Entity::update_many()
+        .col_expr(call::Column::CallerId, Expr::value(Option::<Uuid>::None))
+        .filter(call::Column::CallerId.eq(user))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected;
+    call::Entity::update_many()
+        .col_expr(call::Column::EndedBy, Expr::value(Option::<Uuid>::None))
+        .filter(call::Column::EndedBy.eq(user))
+        .exec(&ctx.db)
+        .await?;
+    Ok(touched)
+}
+
+/// The person leaves every conversation (a group they own passes to the next in line), their
+/// direct conversations stop naming them, and what they hid is forgotten.
+async fn erase_membership(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    let mut touched = 0;
+    for (c, m) in conversations::mine(ctx, user).await? {
+        if ConversationKind::of(&c) == ConversationKind::Group && Role::of(&m) == Role::Owner {
+            let heir = conversations::members(ctx, c.id)
+                .await?
+                .into_iter()
+                .filter(|r| r.user_id != user)
+                .max_by_key(|r| (Role::of(r) == Role::Admin, std::cmp::Reverse(r.joined_at)));
+            if let Some(heir) = heir {
+                member::Entity::update_many()
+                    .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+                    .filter(member::Column::ConversationId.eq(c.id))
+                    .filter(member::Column::UserId.eq(heir.user_id))
+                    .exec(&ctx.db)
+                    .await?;
+            }
+        }
+    }
+    touched += member::Entity::delete_many().filter(member::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
+    touched += hidden::Entity::delete_many().filter(hidden::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
+    touched += conversation::Entity::update_many()
+        .col_expr(conversation::Column::DirectKey, Expr::value(Option::<String>::None))
+        .filter(conversation::Column::DirectKey.contains(user.to_string()))
+        .exec(&ctx.db)
+        .await?
+        .rows_affected;
+    conversation::Entity::update_many()
+        .col_expr(conversation::Column::CreatedBy, Expr::value(Option::<Uuid>::None))
+        .filter(conversation::Column::CreatedBy.eq(user))
+        .exec(&ctx.db)
+        .await?;
+    Ok(touched)
+}

@@ -1,0 +1,595 @@
+//! Chat end to end, over HTTP and real graphql-transport-ws sockets: live delivery, resume
+//! without gap or duplicate, idempotent sends, delivery across instances, recall and edit
+//! windows, membership, unread counts, push, calls and attachments.
+
+use std::time::Duration;
+
+use chrono::Duration as Span;
+use serde_json::{Value, json};
+use xqt_tests::{Person, TestServer, WsClient, WsEvent, on_each_backend, run_jobs};
+
+const EVENTS: &str = "subscription($c: ID!, $a: Int) { conversationEvents(conversationId: $c, afterSeq: $a) { kind message { id seq text senderId recalled } userId readSeq signal call { id state } memberIds change } }";
+const SEND: &str =
+    "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id seq text kind clientMessageId recalled } }";
+const UNREAD: &str = "query($c: ID!) { conversation(id: $c) { unreadCount lastReadSeq lastSeq } }";
+
+/// Two verified people and their direct conversation.
+async fn pair(srv: &TestServer) -> (Person, Person, String) {
+    let (a, b) = (srv.verified_person().await, srv.verified_person().await);
+    let c = open_direct(srv, &a, &b).await;
+    (a, b, c)
+}
+
+async fn open_direct(srv: &TestServer, from: &Person, to: &Person) -> String {
+    let r = srv
+        .gql(
+            "mutation($u: ID!) { openDirectConversation(userId: $u) { id kind } }",
+            json!({ "u": to.id }),
+            Some(&from.token),
+        )
+        .await;
+    assert_eq!(r.body["data"]["openDirectConversation"]["kind"], "direct", "{:?}", r.body);
+    r.body["data"]["openDirectConversation"]["id"].as_str().unwrap().to_owned()
+}
+
+async fn send_as(srv: &TestServer, p: &Person, c: &str, client_id: &str, text: &str) -> Value {
+    let r = srv
+        .gql(
+            SEND,
+            json!({ "i": { "conversationId": c, "clientMessageId": client_id, "kind": "TEXT", "text": text } }),
+            Some(&p.token),
+        )
+        .await;
+    assert!(r.body["errors"].is_null(), "send: {:?}", r.body);
+    r.body["data"]["sendMessage"].clone()
+}
+
+/// A socket following the conversation after `after`.
+async fn follow(srv: &TestServer, p: &Person, c: &str, id: &str, after: Option<i64>) -> WsClient {
+    let mut ws = srv.ws_as(&p.token).await;
+    ws.subscribe(id, EVENTS, json!({ "c": c, "a": after })).await;
+    ws
+}
+
+/// Follows from just before the newest message and waits for it: the server subscribes to the
+/// bus before it reads the backlog, so that arrival proves the socket is live.
+async fn follow_live(srv: &TestServer, p: &Person, c: &str, id: &str) -> WsClient {
+    let last = srv.gql(UNREAD, json!({ "c": c }), Some(&p.token)).await.body["data"]["conversation"]["lastSeq"]
+        .as_i64()
+        .expect("a member sees the conversation");
+    assert!(last >= 1, "follow_live needs a message to wait for");
+    let mut ws = follow(srv, p, c, id, Some(last - 1)).await;
+    assert_eq!(event(&mut ws, id).await["message"]["seq"], last);
+    ws
+}
+
+async fn event(ws: &mut WsClient, id: &str) -> Value {
+    ws.next_payload(id).await["data"]["conversationEvents"].clone()
+}
+
+async fn unread(srv: &TestServer, p: &Person, c: &str) -> i64 {
+    let r = srv.gql(UNREAD, json!({ "c": c }), Some(&p.token)).await;
+    r.body["data"]["conversation"]["unreadCount"].as_i64().unwrap_or_else(|| panic!("{:?}", r.body))
+}
+
+#[tokio::test]
+async fn chat_two_people_talk_live_with_typing_and_read_receipts() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        send_as(&srv, &alice, &c, "a-0", "在吗").await;
+        let mut bob_ws = follow_live(&srv, &bob, &c, "b").await;
+        let mut alice_ws = follow_live(&srv, &alice, &c, "a").await;
+
+        let hello = send_as(&srv, &alice, &c, "a-1", "你好，实习的事").await;
+        assert_eq!(hello["seq"], 2);
+        let got = event(&mut bob_ws, "b").await;
+        assert_eq!((got["kind"].clone(), got["message"]["text"].clone()), (json!("MESSAGE"), json!("你好，实习的事")));
+        assert_eq!(got["message"]["senderId"], alice.id.to_string());
+        assert_eq!(event(&mut alice_ws, "a").await["message"]["seq"], 2, "the sender's other devices see it too");
+
+        send_as(&srv, &bob, &c, "b-1", "好的，明天聊").await;
+        assert_eq!(event(&mut alice_ws, "a").await["message"]["text"], "好的，明天聊");
+        assert_eq!(event(&mut bob_ws, "b").await["message"]["seq"], 3);
+
+        let t = srv
+            .gql("mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": c }), Some(&alice.token))
+            .await;
+        assert_eq!(t.body["data"]["sendTyping"], true);
+        let typing = event(&mut bob_ws, "b").await;
+        assert_eq!((typing["kind"].clone(), typing["userId"].clone()), (json!("TYPING"), json!(alice.id.to_string())));
+
+        let r = srv
+            .gql(
+                "mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 3) }",
+                json!({ "c": c }),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(r.body["data"]["markConversationRead"], 3);
+        let receipt = event(&mut bob_ws, "b").await;
+        assert_eq!(
+            (receipt["kind"].clone(), receipt["userId"].clone(), receipt["readSeq"].clone()),
+            (json!("READ"), json!(alice.id.to_string()), json!(3))
+        );
+        // Her own typing is not echoed back to her; her receipt is (for her other devices).
+        assert_eq!(event(&mut alice_ws, "a").await["kind"], "READ");
+        assert_eq!(alice_ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent);
+        let read_by = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { seq readBy } } } }",
+                json!({ "c": c }),
+                Some(&bob.token),
+            )
+            .await;
+        assert_eq!(
+            read_by.body["data"]["messages"]["edges"][0]["node"],
+            json!({ "seq": 3, "readBy": [alice.id.to_string()] })
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_a_subscriber_that_missed_fifty_messages_resumes_with_exactly_those_in_order() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        send_as(&srv, &alice, &c, "m-0", "第0条").await;
+        let mut ws = follow_live(&srv, &bob, &c, "s").await;
+        drop(ws);
+        for i in 1..=50 {
+            send_as(&srv, &alice, &c, &format!("m-{i}"), &format!("第{i}条")).await;
+        }
+        ws = follow(&srv, &bob, &c, "r", Some(1)).await;
+        let mut got = Vec::new();
+        for _ in 0..50 {
+            let e = event(&mut ws, "r").await;
+            got.push((e["message"]["seq"].as_i64().unwrap(), e["message"]["text"].as_str().unwrap().to_owned()));
+        }
+        let expected: Vec<(i64, String)> = (1..=50).map(|i| (i + 1, format!("第{i}条"))).collect();
+        assert_eq!(got, expected, "exactly the missed ones, in order");
+        send_as(&srv, &alice, &c, "m-51", "直播").await;
+        assert_eq!(event(&mut ws, "r").await["message"]["seq"], 52, "then live");
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicates");
+
+        // History pages both ways by sequence.
+        let q = "query($c: ID!, $b: String) { messages(conversationId: $c, last: 20, before: $b) { edges { cursor node { seq } } pageInfo { hasPreviousPage } } }";
+        let newest = srv.gql(q, json!({ "c": c }), Some(&bob.token)).await;
+        let edges = newest.body["data"]["messages"]["edges"].as_array().unwrap().clone();
+        assert_eq!((edges[0]["node"]["seq"].clone(), edges[19]["node"]["seq"].clone()), (json!(33), json!(52)));
+        let older = srv.gql(q, json!({ "c": c, "b": edges[0]["cursor"] }), Some(&bob.token)).await;
+        assert_eq!(older.body["data"]["messages"]["edges"][19]["node"]["seq"], 32);
+        let fwd = "query($c: ID!, $a: String) { messages(conversationId: $c, first: 5, after: $a) { edges { node { seq } } } }";
+        let r = srv.gql(fwd, json!({ "c": c, "a": edges[19]["cursor"] }), Some(&bob.token)).await;
+        assert_eq!(r.body["data"]["messages"]["edges"], json!([]), "nothing after the newest");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_the_same_client_message_id_sent_twice_stores_one_message() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let first = send_as(&srv, &alice, &c, "retry-1", "只存一次").await;
+        let again = send_as(&srv, &alice, &c, "retry-1", "只存一次").await;
+        assert_eq!((again["id"].clone(), again["seq"].clone()), (first["id"].clone(), first["seq"].clone()));
+        assert_eq!(again["clientMessageId"], "retry-1");
+        // Retries racing each other still leave one copy.
+        let racing = futures::future::join_all((0..4).map(|_| send_as(&srv, &alice, &c, "retry-2", "并发重试"))).await;
+        assert!(racing.iter().all(|m| m["id"] == racing[0]["id"]), "{racing:?}");
+        // Across a restart the unique constraint still answers.
+        let restarted = b.start().await;
+        let after = send_as(&restarted, &alice, &c, "retry-1", "只存一次").await;
+        assert_eq!(after["id"], first["id"]);
+        let history = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c) { edges { node { seq text clientMessageId } } } }",
+                json!({ "c": c }),
+                Some(&bob.token),
+            )
+            .await;
+        assert_eq!(
+            history.body["data"]["messages"]["edges"],
+            json!([
+                { "node": { "seq": 1, "text": "只存一次", "clientMessageId": null } },
+                { "node": { "seq": 2, "text": "并发重试", "clientMessageId": null } },
+            ]),
+            "one copy each, dense sequence; the client's id is shown to its sender only"
+        );
+        // The same id in another conversation is a client bug, not a retry.
+        let other = open_direct(&srv, &alice, &srv.verified_person().await).await;
+        let r = srv
+            .gql(
+                SEND,
+                json!({ "i": { "conversationId": other, "clientMessageId": "retry-1", "kind": "TEXT", "text": "x" } }),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(r.code(), Some("CONFLICT"));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_a_message_sent_through_one_instance_reaches_a_subscriber_on_another() {
+    on_each_backend(async |b| {
+        if !b.has_redis() {
+            return; // instances share live delivery only through Redis; the embedded bus is one process
+        }
+        let (one, two) = (b.start().await, b.start().await);
+        let (alice, bob, c) = pair(&one).await;
+        send_as(&one, &alice, &c, "x-0", "预热").await;
+        let mut ws = follow_live(&two, &bob, &c, "x").await;
+        send_as(&one, &alice, &c, "x-1", "跨实例").await;
+        let got = event(&mut ws, "x").await;
+        assert_eq!((got["message"]["seq"].clone(), got["message"]["text"].clone()), (json!(2), json!("跨实例")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_recall_after_the_window_is_refused_and_a_recall_leaves_a_tombstone() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let recall = "mutation($m: ID!) { recallMessage(messageId: $m) { seq text recalled } }";
+        let early = send_as(&srv, &alice, &c, "r-1", "发错了").await;
+        let late = send_as(&srv, &alice, &c, "r-2", "两分钟后才想撤回").await;
+        run_jobs(&srv.ctx).await; // bob is away: both are pushed
+        let r = srv.gql(recall, json!({ "m": early["id"] }), Some(&bob.token)).await;
+        assert_eq!(r.code(), Some("FORBIDDEN"), "only the sender recalls in a direct conversation");
+        let r = srv.gql(recall, json!({ "m": early["id"] }), Some(&alice.token)).await;
+        assert_eq!(r.body["data"]["recallMessage"], json!({ "seq": 1, "text": null, "recalled": true }));
+
+        b.clock.advance(Span::seconds(121));
+        let r = srv.gql(recall, json!({ "m": late["id"] }), Some(&alice.token)).await;
+        assert_eq!(r.code(), Some("FORBIDDEN"));
+        assert_eq!(r.body["errors"][0]["extensions"]["reason"], "WINDOW_PASSED");
+        let edit = srv
+            .gql(
+                "mutation($m: ID!) { editMessage(messageId: $m, text: \"改\") { text } }",
+                json!({ "m": late["id"] }),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(edit.body["data"]["editMessage"]["text"], "改", "editing lasts 10 minutes");
+        b.clock.advance(Span::minutes(10));
+        let edit = srv
+            .gql(
+                "mutation($m: ID!) { editMessage(messageId: $m, text: \"再改\") { text } }",
+                json!({ "m": late["id"] }),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(edit.body["errors"][0]["extensions"]["reason"], "WINDOW_PASSED");
+
+        // The tombstone stays: it cannot be deleted or recalled again, and its push is replaced.
+        let del = "mutation($m: ID!) { deleteMessageForMe(messageId: $m) }";
+        assert_eq!(srv.gql(del, json!({ "m": early["id"] }), Some(&bob.token)).await.code(), Some("CONFLICT"));
+        assert_eq!(srv.gql(recall, json!({ "m": early["id"] }), Some(&alice.token)).await.code(), Some("CONFLICT"));
+        run_jobs(&srv.ctx).await;
+        let pushes = xqt_notifications::push::sent_to(&srv.ctx, bob.id).await.unwrap();
+        let bodies: Vec<&str> = pushes.iter().map(|p| p.body.as_str()).collect();
+        assert_eq!(
+            bodies,
+            ["撤回了一条消息", "发来一条消息"],
+            "the recalled message's push was replaced, the other kept"
+        );
+        let stored = xqt_chat::messages::visible(&srv.ctx, bob.id, early["id"].as_str().unwrap().parse().unwrap())
+            .await
+            .unwrap()
+            .0;
+        assert_eq!((stored.body, stored.payload), (None, None), "the content is erased, not hidden");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_group_owners_and_admins_recall_any_message_at_any_time() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, admin, member) = (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let g = srv
+            .gql("mutation($i: CreateGroupInput!) { createGroup(input: $i) { id myRole } }", json!({ "i": { "name": "2026届订单班", "memberIds": [admin.id, member.id] } }), Some(&owner.token))
+            .await;
+        let c = g.body["data"]["createGroup"]["id"].as_str().unwrap().to_owned();
+        assert_eq!(g.body["data"]["createGroup"]["myRole"], "owner");
+        let promote = "mutation($c: ID!, $u: ID!, $a: Boolean!) { setGroupAdmin(conversationId: $c, userId: $u, admin: $a) }";
+        assert_eq!(srv.gql(promote, json!({ "c": c, "u": member.id, "a": true }), Some(&admin.token)).await.code(), Some("FORBIDDEN"));
+        assert_eq!(srv.gql(promote, json!({ "c": c, "u": admin.id, "a": true }), Some(&owner.token)).await.body["data"]["setGroupAdmin"], true);
+        let spam = send_as(&srv, &member, &c, "g-1", "广告").await;
+        b.clock.advance(Span::minutes(10)); // long past the sender's two minutes
+        let recall = "mutation($m: ID!) { recallMessage(messageId: $m) { recalled } }";
+        assert_eq!(srv.gql(recall, json!({ "m": spam["id"] }), Some(&admin.token)).await.body["data"]["recallMessage"]["recalled"], true);
+        // An admin removes a member, never the owner; the removed member loses the history.
+        let kick = "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }";
+        assert_eq!(srv.gql(kick, json!({ "c": c, "u": owner.id }), Some(&admin.token)).await.code(), Some("FORBIDDEN"));
+        assert_eq!(srv.gql(kick, json!({ "c": c, "u": member.id }), Some(&admin.token)).await.body["data"]["removeGroupMember"], true);
+        let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { cursor } } }", json!({ "c": c }), Some(&member.token)).await;
+        assert_eq!(h.code(), Some("NOT_FOUND"));
+        // The owner leaves; the admin inherits the group.
+        let leave = "mutation($c: ID!) { leaveConversation(conversationId: $c) }";
+        assert_eq!(srv.gql(leave, json!({ "c": c }), Some(&owner.token)).await.body["data"]["leaveConversation"], true);
+        let r = srv.gql("query($c: ID!) { conversation(id: $c) { myRole members { userId role } } }", json!({ "c": c }), Some(&admin.token)).await;
+        assert_eq!(r.body["data"]["conversation"], json!({ "myRole": "owner", "members": [{ "userId": admin.id.to_string(), "role": "owner" }] }));
+        let events: Vec<Value> = {
+            let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { node { kind systemEvent } } } }", json!({ "c": c }), Some(&admin.token)).await;
+            h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "system").map(|e| e["node"]["systemEvent"]["event"].clone()).collect()
+        };
+        assert_eq!(events, [json!("group.created"), json!("group.removed"), json!("group.left")]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_non_members_can_neither_read_history_nor_subscribe() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, _bob, c) = pair(&srv).await;
+        let secret = send_as(&srv, &alice, &c, "s-1", "只给鲍勃看").await;
+        let eve = srv.verified_person().await;
+        for (query, vars) in [
+            ("query($c: ID!) { messages(conversationId: $c) { edges { cursor } } }", json!({ "c": c })),
+            ("query($c: ID!) { conversation(id: $c) { id } }", json!({ "c": c })),
+            ("query($c: ID!) { conversationPresence(conversationId: $c) { online } }", json!({ "c": c })),
+            ("query($c: ID!) { searchMessages(text: \"鲍勃\", conversationId: $c) { id } }", json!({ "c": c })),
+            ("mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 1) }", json!({ "c": c })),
+            ("mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": c })),
+            ("mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": c })),
+            ("mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": secret["id"] })),
+            ("mutation($m: ID!) { deleteMessageForMe(messageId: $m) }", json!({ "m": secret["id"] })),
+            (
+                "mutation($m: ID!) { reportMessage(messageId: $m, category: \"spam\", description: \"我看不到它\") }",
+                json!({ "m": secret["id"] }),
+            ),
+        ] {
+            let a = srv.gql(query, vars, Some(&eve.token)).await;
+            assert_eq!(a.code(), Some("NOT_FOUND"), "{query}: {:?}", a.body);
+            assert!(!a.body.to_string().contains("只给鲍勃看"));
+        }
+        let r = srv
+            .gql(
+                SEND,
+                json!({ "i": { "conversationId": c, "clientMessageId": "e-1", "kind": "TEXT", "text": "混进来" } }),
+                Some(&eve.token),
+            )
+            .await;
+        assert_eq!(r.code(), Some("NOT_FOUND"));
+        let all = srv
+            .gql("{ conversations { id } searchMessages(text: \"鲍勃\") { id } }", json!({}), Some(&eve.token))
+            .await;
+        assert_eq!(all.body["data"], json!({ "conversations": [], "searchMessages": [] }));
+
+        let mut ws = follow(&srv, &eve, &c, "e", Some(0)).await;
+        match ws.next().await {
+            WsEvent::Message(m) if m["type"] == "error" || m["type"] == "next" => {
+                let errors = if m["type"] == "error" { m["payload"].clone() } else { m["payload"]["errors"].clone() };
+                assert_eq!(errors[0]["extensions"]["code"], "NOT_FOUND", "{m}");
+                assert!(!m.to_string().contains("只给鲍勃看"));
+            }
+            other => panic!("a non-member's subscription is refused, got {other:?}"),
+        }
+        let mut anonymous = srv.ws().await;
+        anonymous.send(json!({ "type": "connection_init" })).await;
+        assert_eq!(anonymous.next().await, WsEvent::Message(json!({ "type": "connection_ack" })));
+        anonymous.subscribe("a", EVENTS, json!({ "c": c, "a": 0 })).await;
+        let WsEvent::Message(m) = anonymous.next().await else { panic!("an answer") };
+        assert!(m.to_string().contains("UNAUTHENTICATED") && !m.to_string().contains("只给鲍勃看"), "{m}");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_unread_counts_are_right_after_reads_recalls_and_deletes() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let mut sent = Vec::new();
+        for i in 1..=5 {
+            sent.push(send_as(&srv, &alice, &c, &format!("u-{i}"), &format!("消息{i}")).await);
+        }
+        assert_eq!(unread(&srv, &bob, &c).await, 5);
+        assert_eq!(unread(&srv, &alice, &c).await, 0, "one's own messages are read");
+        let read = "mutation($c: ID!, $s: Int!) { markConversationRead(conversationId: $c, seq: $s) }";
+        srv.gql(read, json!({ "c": c, "s": 2 }), Some(&bob.token)).await;
+        assert_eq!(unread(&srv, &bob, &c).await, 3);
+        let back = srv.gql(read, json!({ "c": c, "s": 1 }), Some(&bob.token)).await;
+        assert_eq!(back.body["data"]["markConversationRead"], 2, "the read position never moves back");
+        srv.gql(
+            "mutation($m: ID!) { recallMessage(messageId: $m) { id } }",
+            json!({ "m": sent[4]["id"] }),
+            Some(&alice.token),
+        )
+        .await;
+        assert_eq!(unread(&srv, &bob, &c).await, 2, "a recalled message is no longer unread");
+        srv.gql(
+            "mutation($m: ID!) { deleteMessageForMe(messageId: $m) }",
+            json!({ "m": sent[3]["id"] }),
+            Some(&bob.token),
+        )
+        .await;
+        assert_eq!(unread(&srv, &bob, &c).await, 1, "nor one deleted for oneself");
+        let h = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c) { edges { node { seq recalled } } } }",
+                json!({ "c": c }),
+                Some(&bob.token),
+            )
+            .await;
+        let seqs: Vec<i64> = h.body["data"]["messages"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| e["node"]["seq"].as_i64().unwrap())
+            .collect();
+        assert_eq!(seqs, [1, 2, 3, 5], "the deleted one is gone from bob's history only; the tombstone stays");
+        assert_eq!(unread(&srv, &alice, &c).await, 0);
+        send_as(&srv, &alice, &c, "u-6", "消息6").await;
+        assert_eq!(unread(&srv, &bob, &c).await, 2);
+        srv.gql(read, json!({ "c": c, "s": 6 }), Some(&bob.token)).await;
+        assert_eq!(unread(&srv, &bob, &c).await, 0);
+        let r = srv.gql(read, json!({ "c": c, "s": 99 }), Some(&bob.token)).await;
+        assert_eq!(r.body["data"]["markConversationRead"], 6, "clamped to the newest message");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_only_verified_real_names_send_and_restricted_people_cannot() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (unverified, verified) = (srv.person().await, srv.verified_person().await);
+        let r = srv.gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": verified.id }), Some(&unverified.token)).await;
+        assert_eq!((r.code(), r.body["errors"][0]["extensions"]["reason"].clone()), (Some("FORBIDDEN"), json!("VERIFICATION_REQUIRED")));
+        // Someone may open a conversation with an unverified person, who still cannot answer.
+        let c = open_direct(&srv, &verified, &unverified).await;
+        let r = srv.gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "v-1", "kind": "TEXT", "text": "你好" } }), Some(&unverified.token)).await;
+        assert_eq!(r.body["errors"][0]["extensions"]["reason"], "VERIFICATION_REQUIRED");
+        for (i, bad) in [json!({ "kind": "TEXT", "text": "  " }), json!({ "kind": "IMAGE" }), json!({ "kind": "LOCATION", "location": { "latitude": 99.0, "longitude": 1.0, "name": "x" } }), json!({ "kind": "TEXT", "text": "x", "replyToSeq": 7 })].into_iter().enumerate() {
+            let mut input = bad.clone();
+            input["conversationId"] = json!(c);
+            input["clientMessageId"] = json!(format!("bad-{i}"));
+            let r = srv.gql(SEND, json!({ "i": input }), Some(&verified.token)).await;
+            assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{bad}: {:?}", r.body);
+        }
+        let r = srv
+            .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "loc", "kind": "LOCATION", "location": { "latitude": 39.9, "longitude": 116.4, "name": "实习单位" } } }), Some(&verified.token))
+            .await;
+        assert_eq!(r.body["data"]["sendMessage"]["kind"], "location", "{:?}", r.body);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_calls_ring_until_answered_or_missed_and_land_in_history() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        send_as(&srv, &alice, &c, "c-0", "方便通话吗").await;
+        let mut ws = follow_live(&srv, &bob, &c, "b").await;
+        let invite = "mutation($c: ID!) { inviteCall(conversationId: $c, media: \"video\") { id state } }";
+        let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
+        assert_eq!(call["state"], "ringing");
+        let e = event(&mut ws, "b").await;
+        assert_eq!((e["kind"].clone(), e["signal"].clone(), e["call"]["id"].clone()), (json!("CALL"), json!("invite"), call["id"].clone()));
+        assert_eq!(srv.gql(invite, json!({ "c": c }), Some(&bob.token)).await.code(), Some("CONFLICT"), "one call at a time");
+        srv.gql("mutation($i: ID!) { callRinging(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
+        assert_eq!(event(&mut ws, "b").await["signal"], "ringing");
+
+        // Nobody answers: after the ring timeout the runner marks it missed, in the history.
+        b.clock.advance(Span::seconds(61));
+        let late = srv.gql("mutation($i: ID!) { acceptCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
+        assert_eq!(late.code(), Some("CONFLICT"));
+        run_jobs(&srv.ctx).await;
+        let missed = event(&mut ws, "b").await;
+        assert_eq!((missed["signal"].clone(), missed["call"]["state"].clone()), (json!("missed"), json!("missed")));
+        let record = event(&mut ws, "b").await;
+        assert_eq!(record["message"]["seq"], 2);
+
+        // Answered, then hung up with a reason: an ended call with its duration.
+        let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
+        let accepted = srv.gql("mutation($i: ID!) { acceptCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
+        assert_eq!(accepted.body["data"]["acceptCall"]["state"], "accepted");
+        b.clock.advance(Span::seconds(95));
+        let bad = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"Not A Reason!\") { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
+        assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
+        let ended = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { state endReason } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
+        assert_eq!(ended.body["data"]["hangUpCall"], json!({ "state": "ended", "endReason": "normal" }));
+        let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { node { kind call { media outcome durationSecs } } } } }", json!({ "c": c }), Some(&bob.token)).await;
+        let calls: Vec<Value> = h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "call").map(|e| e["node"]["call"].clone()).collect();
+        assert_eq!(calls, [json!({ "media": "video", "outcome": "missed", "durationSecs": null }), json!({ "media": "video", "outcome": "ended", "durationSecs": 95 })]);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_attachments_are_cleaned_and_only_members_download_them() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let eve = srv.verified_person().await;
+        let upload = |who: &Person, kind: &str, body: Vec<u8>| {
+            srv.http
+                .post(srv.url(&format!("/chat/attachments?conversation={c}&kind={kind}&name=%E7%AE%80%E5%8E%86.pdf")))
+                .bearer_auth(&who.token)
+                .body(body)
+                .send()
+        };
+        let jpeg = jpeg_with_gps();
+        assert!(jpeg.windows(3).any(|w| w == b"GPS"));
+        let r = upload(&eve, "image", jpeg.clone()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 404, "only members upload to a conversation");
+        let r = upload(&alice, "file", b"MZ\x90\x00\x03\x00\x00\x00".to_vec()).await.unwrap();
+        assert_eq!(r.status().as_u16(), 400, "executables are refused");
+        let r = upload(&alice, "image", jpeg).await.unwrap();
+        assert_eq!(r.status().as_u16(), 201);
+        let image: Value = r.json().await.unwrap();
+        let sent = srv
+            .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "img", "kind": "IMAGE", "attachmentId": image["id"] } }), Some(&alice.token))
+            .await;
+        assert_eq!(sent.body["data"]["sendMessage"]["kind"], "image", "{:?}", sent.body);
+        let url = srv.url(image["url"].as_str().unwrap());
+        let got = srv.http.get(&url).bearer_auth(&bob.token).send().await.unwrap();
+        assert_eq!(got.status().as_u16(), 200);
+        let bytes = got.bytes().await.unwrap();
+        assert!(!bytes.windows(3).any(|w| w == b"GPS"), "metadata stripped before storage");
+        assert_eq!(srv.http.get(&url).bearer_auth(&eve.token).send().await.unwrap().status().as_u16(), 404);
+        assert_eq!(srv.http.get(&url).send().await.unwrap().status().as_u16(), 401);
+        let pdf = upload(&alice, "file", b"%PDF-1.7 internship agreement".to_vec()).await.unwrap();
+        let pdf: Value = pdf.json().await.unwrap();
+        assert_eq!((pdf["contentType"].clone(), pdf["fileName"].clone()), (json!("application/pdf"), json!("简历.pdf")));
+        // A recall deletes the attachment itself.
+        srv.gql("mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": sent.body["data"]["sendMessage"]["id"] }), Some(&alice.token)).await;
+        assert_eq!(srv.http.get(&url).bearer_auth(&bob.token).send().await.unwrap().status().as_u16(), 404);
+    })
+    .await;
+}
+
+fn jpeg_with_gps() -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(16, 16, image::Rgb([10, 200, 30]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80).encode_image(&img).unwrap();
+    let clean = out.into_inner();
+    let payload = b"Exif\0\0MM\0*GPSLatitude 31.2304N GPSLongitude 121.4737E";
+    let mut dirty = clean[..2].to_vec();
+    dirty.extend([0xFF, 0xE1]);
+    dirty.extend(((payload.len() + 2) as u16).to_be_bytes());
+    dirty.extend(payload);
+    dirty.extend(&clean[2..]);
+    dirty
+}
+
+#[tokio::test]
+async fn chat_pushes_reach_away_members_respect_mute_and_always_carry_mentions() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, muted, online) = (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let g = srv
+            .gql("mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }", json!({ "i": { "name": "实习交流群", "memberIds": [muted.id, online.id] } }), Some(&owner.token))
+            .await;
+        let c = g.body["data"]["createGroup"]["id"].as_str().unwrap().to_owned();
+        srv.gql("mutation($c: ID!) { setConversationMuted(conversationId: $c, muted: true) { muted } }", json!({ "c": c }), Some(&muted.token)).await;
+        send_as(&srv, &owner, &c, "p-0", "大家好").await;
+        let _ws = follow_live(&srv, &online, &c, "o").await;
+        run_jobs(&srv.ctx).await;
+        let ctx = srv.ctx.clone();
+        let pushes = |u| {
+            let ctx = ctx.clone();
+            async move { xqt_notifications::push::sent_to(&ctx, u).await.unwrap() }
+        };
+        assert!(pushes(muted.id).await.is_empty(), "muted");
+        send_as(&srv, &owner, &c, "p-1", "明天集合").await;
+        let r = srv
+            .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "p-2", "kind": "TEXT", "text": "@你 记得带证件", "mentions": [muted.id, online.id] } }), Some(&owner.token))
+            .await;
+        assert!(r.body["errors"].is_null(), "{:?}", r.body);
+        run_jobs(&srv.ctx).await;
+        let got = pushes(muted.id).await;
+        assert_eq!(got.iter().map(|p| p.body.as_str()).collect::<Vec<_>>(), ["有人@了你"], "a mention comes through a mute");
+        assert!(pushes(online.id).await.is_empty(), "someone online gets it live, not by push");
+        assert!(got.iter().all(|p| !p.body.contains("证件") && !p.title.contains("证件")), "no content in pushes");
+    })
+    .await;
+}
