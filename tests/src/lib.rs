@@ -389,3 +389,45 @@ pub async fn run_jobs(ctx: &AppContext) -> Vec<xqt_kernel::jobs::Ran> {
     }
     ran
 }
+
+pub fn hex_of(bytes: &[u8]) -> String {
+    bytes.iter().map(|b| format!("{b:02x}")).collect()
+}
+
+/// Every row of every table as JSON, searched for each needle; returns `(table, needle)` hits.
+pub async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(String, String)> {
+    use sea_orm::{DbBackend, FromQueryResult, JsonValue, Statement};
+    let backend = srv.ctx.db.get_database_backend();
+    let list = match backend {
+        DbBackend::Postgres => "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'",
+        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
+    };
+    let tables = JsonValue::find_by_statement(Statement::from_string(backend, list)).all(&srv.ctx.db).await.unwrap();
+    assert!(tables.len() > 20, "{tables:?}");
+    let mut hits = Vec::new();
+    for t in tables {
+        let name = t["name"].as_str().unwrap().to_owned();
+        let rows = JsonValue::find_by_statement(Statement::from_string(backend, format!("SELECT * FROM \"{name}\"")))
+            .all(&srv.ctx.db)
+            .await
+            .unwrap();
+        for row in rows {
+            let text = row.to_string();
+            // Byte columns come back as arrays of numbers; make them comparable as hex too.
+            let bytes: String = row
+                .as_object()
+                .into_iter()
+                .flat_map(|o| o.values())
+                .filter_map(|v| v.as_array())
+                .filter(|a| a.iter().all(|x| x.is_u64()))
+                .map(|a| a.iter().map(|x| format!("{:02x}", x.as_u64().unwrap())).collect::<String>())
+                .collect();
+            for n in needles {
+                if text.contains(n) || bytes.contains(n) {
+                    hits.push((name.clone(), n.to_string()));
+                }
+            }
+        }
+    }
+    hits
+}

@@ -213,6 +213,62 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let a = run.call("Mutation.changePhone", "mutation($p: String!) { changePhone(newPhone: $p, code: \"123456\") { phone } }", json!({ "p": victim.phone }), s).await;
         assert!(a.code().is_some(), "the victim's number cannot be taken without its code: {:?}", a.body);
 
+        // Chat: the victim's conversations, messages and calls are invisible and untouchable.
+        let direct = srv.gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": third.id }), Some(&victim.token)).await.body["data"]["openDirectConversation"]["id"].clone();
+        let group = srv.gql("mutation($u: ID!) { createGroup(input: { name: \"受害者的群\", memberIds: [$u] }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await.body["data"]["createGroup"]["id"].clone();
+        let said = srv.gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"v-1\", kind: TEXT, text: \"受害者的私信\" }) { id } }", json!({ "c": direct }), Some(&victim.token)).await.body["data"]["sendMessage"]["id"].clone();
+        let call = srv.gql("mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": group }), Some(&victim.token)).await.body["data"]["inviteCall"]["id"].clone();
+        assert!(!said.is_null() && !call.is_null() && !group.is_null());
+        let chat: Vec<(&str, &str, Value)> = vec![
+            ("Query.conversation", "query($c: ID!) { conversation(id: $c) { id } }", json!({ "c": direct })),
+            ("Query.messages", "query($c: ID!) { messages(conversationId: $c) { edges { cursor } } }", json!({ "c": direct })),
+            ("Query.conversationPresence", "query($c: ID!) { conversationPresence(conversationId: $c) { online } }", json!({ "c": direct })),
+            ("Mutation.openOrganizationChannel", "mutation($o: ID!) { openOrganizationChannel(organizationId: $o) { id } }", json!({ "o": public })),
+            ("Mutation.addGroupMembers", "mutation($c: ID!, $u: ID!) { addGroupMembers(conversationId: $c, userIds: [$u]) }", json!({ "c": group, "u": stranger.id })),
+            ("Mutation.removeGroupMember", "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }", json!({ "c": group, "u": third.id })),
+            ("Mutation.leaveConversation", "mutation($c: ID!) { leaveConversation(conversationId: $c) }", json!({ "c": group })),
+            ("Mutation.setGroupAdmin", "mutation($c: ID!, $u: ID!) { setGroupAdmin(conversationId: $c, userId: $u, admin: true) }", json!({ "c": group, "u": third.id })),
+            ("Mutation.updateGroup", "mutation($c: ID!) { updateGroup(conversationId: $c, name: \"被改名的群\") { id } }", json!({ "c": group })),
+            ("Mutation.setConversationMuted", "mutation($c: ID!) { setConversationMuted(conversationId: $c, muted: true) { id } }", json!({ "c": direct })),
+            ("Mutation.sendMessage", "mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"s-1\", kind: TEXT, text: \"混进来\" }) { id } }", json!({ "c": direct })),
+            ("Mutation.editMessage", "mutation($m: ID!) { editMessage(messageId: $m, text: \"篡改\") { id } }", json!({ "m": said })),
+            ("Mutation.recallMessage", "mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": said })),
+            ("Mutation.deleteMessageForMe", "mutation($m: ID!) { deleteMessageForMe(messageId: $m) }", json!({ "m": said })),
+            ("Mutation.markConversationRead", "mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 1) }", json!({ "c": direct })),
+            ("Mutation.sendTyping", "mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": direct })),
+            ("Mutation.reportMessage", "mutation($m: ID!) { reportMessage(messageId: $m, category: \"spam\", description: \"看不到的消息\") }", json!({ "m": said })),
+            ("Mutation.inviteCall", "mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": direct })),
+            ("Mutation.callRinging", "mutation($i: ID!) { callRinging(callId: $i) { id } }", json!({ "i": call })),
+            ("Mutation.acceptCall", "mutation($i: ID!) { acceptCall(callId: $i) { id } }", json!({ "i": call })),
+            ("Mutation.rejectCall", "mutation($i: ID!) { rejectCall(callId: $i) { id } }", json!({ "i": call })),
+            ("Mutation.cancelCall", "mutation($i: ID!) { cancelCall(callId: $i) { id } }", json!({ "i": call })),
+            ("Mutation.hangUpCall", "mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { id } }", json!({ "i": call })),
+        ];
+        for (field, query, vars) in &chat {
+            let a = run.call(field, query, vars.clone(), s).await;
+            assert_eq!(a.code(), Some("NOT_FOUND"), "{field} as a stranger: {:?}", a.body);
+            assert_eq!(run.call(field, query, vars.clone(), None).await.code(), Some("UNAUTHENTICATED"), "{field} anonymously");
+        }
+        let a = run.call("Query.conversations", "{ conversations { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["conversations"], json!([]));
+        let a = run.call("Query.searchMessages", "{ searchMessages(text: \"私信\") { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["searchMessages"], json!([]));
+        let a = run.call("Query.pushDevices", "{ pushDevices { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["pushDevices"], json!([]));
+        let a = run.call("Mutation.openDirectConversation", "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": victim.id }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "an unverified stranger cannot start chatting");
+        let a = run.call("Mutation.createGroup", "mutation($u: ID!) { createGroup(input: { name: \"陌生人的群\", memberIds: [$u] }) { id } }", json!({ "u": victim.id }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"));
+        let a = run.call("Mutation.registerPushDevice", "mutation { registerPushDevice(platform: \"apns\", token: \"stranger-token\") { id } }", json!({}), s).await;
+        assert_eq!(a.code(), Some("CONSENT_REQUIRED"));
+        let a = run.call("Mutation.unregisterPushDevice", "mutation($i: ID!) { unregisterPushDevice(id: $i) }", json!({ "i": uuid::Uuid::now_v7() }), s).await;
+        assert_eq!(a.body["data"]["unregisterPushDevice"], false);
+        let victims_chat = srv.gql("query($c: ID!) { conversation(id: $c) { muted lastSeq } messages(conversationId: $c) { edges { node { text recalled } } } }", json!({ "c": direct }), Some(&victim.token)).await;
+        assert_eq!(victims_chat.body["data"]["conversation"], json!({ "muted": false, "lastSeq": 1 }));
+        assert_eq!(victims_chat.body["data"]["messages"]["edges"], json!([{ "node": { "text": "受害者的私信", "recalled": false } }]));
+        let members = srv.gql("query($c: ID!) { conversation(id: $c) { name members { role } } }", json!({ "c": group }), Some(&victim.token)).await;
+        assert_eq!(members.body["data"]["conversation"], json!({ "name": "受害者的群", "members": [{ "role": "owner" }, { "role": "member" }] }));
+
         // Self-scoped writes change only the caller.
         run.call("Mutation.markNotificationsRead", "mutation { markNotificationsRead }", json!({}), s).await;
         run.call("Mutation.setPassword", "mutation { setPassword(newPassword: \"Stranger#2026\") }", json!({}), s).await;

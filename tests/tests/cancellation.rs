@@ -5,7 +5,7 @@
 
 use chrono::Duration as Span;
 use serde_json::{Value, json};
-use xqt_tests::{Person, TestServer, on_each_backend, run_jobs};
+use xqt_tests::{Person, TestServer, hex_of, on_each_backend, run_jobs, search_everywhere};
 
 const SUBMIT: &str = "mutation { submitPrivacyRequest(input: { kind: CANCELLATION }) { id state } }";
 const VERIFY: &str = "mutation($id: ID!, $c: String!) { verifyPrivacyRequest(id: $id, code: $c) { id state dueOn } }";
@@ -104,11 +104,35 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
     .await;
 }
 
-/// A person with a profile, a consent and an organisation who cancels: filed, proven, and
-/// carried out by the runner after the cooling-off. Checks the 15-working-day deadline and that
-/// nothing happens during the cooling-off.
-async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> Person {
+/// A person with a profile, a consent, an organisation, a chat with a friend and a push device
+/// who cancels: filed, proven, and carried out by the runner after the cooling-off. Checks the
+/// 15-working-day deadline and that nothing happens during the cooling-off. Returns the person,
+/// the friend and their conversation.
+async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> (Person, Person, String) {
     let p = srv.verified_person().await;
+    let friend = srv.verified_person().await;
+    let c = srv
+        .gql(
+            "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }",
+            json!({ "u": friend.id }),
+            Some(&p.token),
+        )
+        .await;
+    let c = c.body["data"]["openDirectConversation"]["id"].as_str().unwrap().to_owned();
+    let said = srv
+        .gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"old-1\", kind: TEXT, text: \"旧消息内容\" }) { id } }", json!({ "c": c }), Some(&p.token))
+        .await;
+    assert!(said.body["errors"].is_null(), "{:?}", said.body);
+    srv.gql("mutation { grantConsent(input: { purpose: \"push_notifications\" }) { id } }", json!({}), Some(&p.token))
+        .await;
+    let device = srv
+        .gql(
+            "mutation { registerPushDevice(platform: \"huawei\", token: \"old-push-token-0001\") { id } }",
+            json!({}),
+            Some(&p.token),
+        )
+        .await;
+    assert!(device.body["errors"].is_null(), "{:?}", device.body);
     srv.gql(
         "mutation { updateProfile(input: { nickname: \"旧昵称\", username: \"old_name\" }) { id } }",
         json!({}),
@@ -135,14 +159,14 @@ async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> Person {
     assert_eq!(state(srv, &p).await["state"], "PENDING");
     b.clock.advance(Span::days(2));
     run_jobs(&srv.ctx).await;
-    p
+    (p, friend, c)
 }
 
 #[tokio::test]
 async fn rts_4_a_person_cancels_their_own_account_and_the_runner_carries_it_out() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let p = cancelled(b, &srv).await;
+        let (p, ..) = cancelled(b, &srv).await;
         assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
         let done = xqt_privacy::requests::find(&srv.ctx, uuid_of(&srv, &p).await).await.unwrap().unwrap();
         assert_eq!(done.state, "completed");
@@ -161,7 +185,7 @@ async fn uuid_of(srv: &TestServer, p: &Person) -> uuid::Uuid {
 async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let p = cancelled(b, &srv).await;
+        let (p, friend, c) = cancelled(b, &srv).await;
         let token = srv.token_valid_for(&p, Span::minutes(5));
         assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&token)).await.code(), Some("UNAUTHENTICATED"));
         let refresh = srv
@@ -192,6 +216,14 @@ async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
             assert_eq!(accounts[gone], json!([]), "{gone}");
         }
         assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
+        assert_eq!(export["chat"], json!({ "conversations": [], "messages": [], "attachments": [], "calls": [] }));
+        assert_eq!(export["notifications"]["pushDevices"], json!([]), "the push token went with the account");
+        // The friend keeps the conversation's shape, not the content or the author.
+        let h = srv
+            .gql("query($c: ID!) { messages(conversationId: $c) { edges { node { seq senderId senderName text } } } conversation(id: $c) { members { userId } } }", json!({ "c": c }), Some(&srv.token_valid_for(&friend, Span::minutes(5))))
+            .await;
+        assert_eq!(h.body["data"]["messages"]["edges"], json!([{ "node": { "seq": 1, "senderId": null, "senderName": "已注销用户", "text": null } }]));
+        assert_eq!(h.body["data"]["conversation"]["members"], json!([{ "userId": friend.id.to_string() }]));
     })
     .await;
 }
@@ -200,11 +232,11 @@ async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
 async fn can_3_nothing_can_be_retrieved_and_the_same_phone_makes_an_unrelated_account() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let p = cancelled(b, &srv).await;
+        let (p, ..) = cancelled(b, &srv).await;
         // Every table, every column: the old identifiers appear nowhere outside legal hold.
         let hash = xqt_accounts::phone::Phone::parse(&p.phone).unwrap().lookup_hash(&srv.ctx);
         // (The organisation the person created stays, without them: it is the organisation's.)
-        let found = search_everywhere(&srv, &["旧昵称", "old_name", &p.phone, &hex_of(&hash), "测试人", "test-device"]).await;
+        let found = search_everywhere(&srv, &["旧昵称", "old_name", &p.phone, &hex_of(&hash), "测试人", "test-device", "旧消息内容", "old-push-token-0001"]).await;
         let held = ["sessions", "security_events"]; // the security log, held six months
         let outside: Vec<_> = found.iter().filter(|(table, _)| !held.contains(&table.as_str())).collect();
         assert!(outside.is_empty(), "left behind outside legal hold: {outside:?}");
@@ -213,8 +245,8 @@ async fn can_3_nothing_can_be_retrieved_and_the_same_phone_makes_an_unrelated_ac
         b.clock.advance(Span::seconds(61));
         let again = srv.sign_in(&p.phone).await;
         assert_ne!(again.id, p.id);
-        let a = srv.gql("{ me { nickname username verified } myOrganizations { role } myConsents { purpose } }", json!({}), Some(&again.token)).await;
-        assert_eq!(a.body["data"], json!({ "me": { "nickname": null, "username": null, "verified": false }, "myOrganizations": [], "myConsents": [] }));
+        let a = srv.gql("{ me { nickname username verified } myOrganizations { role } myConsents { purpose } conversations { id } pushDevices { id } }", json!({}), Some(&again.token)).await;
+        assert_eq!(a.body["data"], json!({ "me": { "nickname": null, "username": null, "verified": false }, "myOrganizations": [], "myConsents": [], "conversations": [], "pushDevices": [] }));
     })
     .await;
 }
@@ -223,10 +255,14 @@ async fn can_3_nothing_can_be_retrieved_and_the_same_phone_makes_an_unrelated_ac
 async fn can_5_records_the_law_requires_stay_under_hold_until_their_period_ends() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let p = cancelled(b, &srv).await;
+        let (p, ..) = cancelled(b, &srv).await;
         let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
         assert!(!export["accounts"]["securityLog"].as_array().unwrap().is_empty(), "security log held");
-        assert_eq!(xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(), 1, "consent proof kept");
+        assert_eq!(
+            xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(),
+            2,
+            "consent proof kept (analytics, push)"
+        );
         assert!(xqt_privacy::audit::verify(&srv.ctx).await.unwrap().iter().all(|r| r.ok()));
         // Out of the person's reach: they cannot sign in, and their phone leads elsewhere.
         b.clock.advance(Span::seconds(61));
@@ -243,46 +279,4 @@ async fn can_5_records_the_law_requires_stay_under_hold_until_their_period_ends(
         assert_eq!(export["accounts"]["securityLog"], json!([]), "purged when its six months end");
     })
     .await;
-}
-
-fn hex_of(bytes: &[u8]) -> String {
-    bytes.iter().map(|b| format!("{b:02x}")).collect()
-}
-
-/// Every row of every table as JSON, searched for each needle; returns `(table, needle)` hits.
-async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(String, String)> {
-    use sea_orm::{DbBackend, FromQueryResult, JsonValue, Statement};
-    let backend = srv.ctx.db.get_database_backend();
-    let list = match backend {
-        DbBackend::Postgres => "SELECT tablename AS name FROM pg_tables WHERE schemaname = 'public'",
-        _ => "SELECT name FROM sqlite_master WHERE type = 'table' AND name NOT LIKE 'sqlite_%'",
-    };
-    let tables = JsonValue::find_by_statement(Statement::from_string(backend, list)).all(&srv.ctx.db).await.unwrap();
-    assert!(tables.len() > 20, "{tables:?}");
-    let mut hits = Vec::new();
-    for t in tables {
-        let name = t["name"].as_str().unwrap().to_owned();
-        let rows = JsonValue::find_by_statement(Statement::from_string(backend, format!("SELECT * FROM \"{name}\"")))
-            .all(&srv.ctx.db)
-            .await
-            .unwrap();
-        for row in rows {
-            let text = row.to_string();
-            // Byte columns come back as arrays of numbers; make them comparable as hex too.
-            let bytes: String = row
-                .as_object()
-                .into_iter()
-                .flat_map(|o| o.values())
-                .filter_map(|v| v.as_array())
-                .filter(|a| a.iter().all(|x| x.is_u64()))
-                .map(|a| a.iter().map(|x| format!("{:02x}", x.as_u64().unwrap())).collect::<String>())
-                .collect();
-            for n in needles {
-                if text.contains(n) || bytes.contains(n) {
-                    hits.push((name.clone(), n.to_string()));
-                }
-            }
-        }
-    }
-    hits
 }

@@ -6,7 +6,7 @@ use std::time::Duration;
 
 use chrono::Duration as Span;
 use serde_json::{Value, json};
-use xqt_tests::{Person, TestServer, WsClient, WsEvent, on_each_backend, run_jobs};
+use xqt_tests::{Person, TestServer, WsClient, WsEvent, on_each_backend, run_jobs, search_everywhere};
 
 const EVENTS: &str = "subscription($c: ID!, $a: Int) { conversationEvents(conversationId: $c, afterSeq: $a) { kind message { id seq text senderId recalled } userId readSeq signal call { id state } memberIds change } }";
 const SEND: &str =
@@ -590,6 +590,173 @@ async fn chat_pushes_reach_away_members_respect_mute_and_always_carry_mentions()
         assert_eq!(got.iter().map(|p| p.body.as_str()).collect::<Vec<_>>(), ["有人@了你"], "a mention comes through a mute");
         assert!(pushes(online.id).await.is_empty(), "someone online gets it live, not by push");
         assert!(got.iter().all(|p| !p.body.contains("证件") && !p.title.contains("证件")), "no content in pushes");
+    })
+    .await;
+}
+
+const INBOX: &str = "subscription($a: String) { inboxEvents(after: $a) { cursor conversationEvent { conversationId kind message { seq text } } notification { title } } }";
+
+/// What an inbox item says, compactly: `<conversation>#<seq> <text>` or `notice <title>`.
+fn inbox_item(v: &Value) -> String {
+    let e = &v["data"]["inboxEvents"];
+    match e["notification"]["title"].as_str() {
+        Some(title) => format!("notice {title}"),
+        None => format!(
+            "{}#{} {}",
+            e["conversationEvent"]["conversationId"].as_str().unwrap(),
+            e["conversationEvent"]["message"]["seq"],
+            e["conversationEvent"]["message"]["text"].as_str().unwrap_or("")
+        ),
+    }
+}
+
+#[tokio::test]
+async fn chat_the_inbox_follows_every_conversation_and_notification_and_resumes_from_its_cursor() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        let (alice, bob, c1) = pair(&srv).await;
+        let carol = srv.verified_person().await;
+        let notify = async |title: &str| {
+            let r = srv
+                .gql("mutation($u: ID!, $t: String!) { sendNotification(input: { userId: $u, kind: \"test.inbox\", title: $t }) { id } }", json!({ "u": bob.id, "t": title }), Some(&admin.token))
+                .await;
+            r.body["data"]["sendNotification"]["id"].as_str().unwrap().parse::<uuid::Uuid>().unwrap()
+        };
+        send_as(&srv, &alice, &c1, "i-1", "第一条").await;
+        let warm = notify("预热").await;
+        // Resume from just before the first message and after the warm-up notice: the backlog
+        // arriving proves the stream is live in both.
+        let mut start = xqt_chat::inbox::Cursor { notification: Some(warm), ..Default::default() };
+        start.conversations.insert(c1.parse().unwrap(), 0);
+        let mut ws = srv.ws_as(&bob.token).await;
+        ws.subscribe("i", INBOX, json!({ "a": start.encode() })).await;
+        assert_eq!(inbox_item(&ws.next_payload("i").await), format!("{c1}#1 第一条"));
+
+        send_as(&srv, &alice, &c1, "i-2", "第二条").await;
+        notify("通知二").await;
+        let c2 = open_direct(&srv, &carol, &bob).await; // joined while the stream runs
+        send_as(&srv, &carol, &c2, "i-3", "新会话").await;
+        let mut got = std::collections::BTreeSet::new();
+        let mut cursor = String::new();
+        for _ in 0..3 {
+            let v = ws.next_payload("i").await;
+            cursor = v["data"]["inboxEvents"]["cursor"].as_str().unwrap().to_owned();
+            got.insert(inbox_item(&v));
+        }
+        let expected: std::collections::BTreeSet<String> =
+            [format!("{c1}#2 第二条"), "notice 通知二".into(), format!("{c2}#1 新会话")].into();
+        assert_eq!(got, expected);
+        drop(ws);
+
+        // Away: more in both conversations and another notice; resuming gets exactly those.
+        send_as(&srv, &alice, &c1, "i-4", "第三条").await;
+        send_as(&srv, &alice, &c1, "i-5", "第四条").await;
+        send_as(&srv, &carol, &c2, "i-6", "还在吗").await;
+        notify("通知三").await;
+        let mut ws = srv.ws_as(&bob.token).await;
+        ws.subscribe("r", INBOX, json!({ "a": cursor })).await;
+        let mut got = Vec::new();
+        for _ in 0..4 {
+            got.push(inbox_item(&ws.next_payload("r").await));
+        }
+        let in_c1: Vec<&String> = got.iter().filter(|g| g.starts_with(&c1)).collect();
+        assert_eq!(in_c1, [&format!("{c1}#3 第三条"), &format!("{c1}#4 第四条")], "in order within a conversation");
+        assert!(got.contains(&format!("{c2}#2 还在吗")) && got.contains(&"notice 通知三".to_owned()), "{got:?}");
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicates");
+        let r = srv.ws_as(&bob.token).await;
+        let mut r = r;
+        r.subscribe("bad", INBOX, json!({ "a": "garbage!" })).await;
+        assert!(matches!(r.next().await, WsEvent::Message(m) if m.to_string().contains("BAD_USER_INPUT")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn col_2_message_content_serves_delivery_history_member_search_and_export_only() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let eve = srv.verified_person().await;
+        let secret = "实习薪资每月六千";
+        send_as(&srv, &alice, &c, "col2", secret).await;
+        run_jobs(&srv.ctx).await; // bob is away: he gets a push
+
+        // Delivery and history: the members read it; search finds it for them and no one else.
+        let search = "query($t: String!) { searchMessages(text: $t) { text } }";
+        for member in [&alice, &bob] {
+            let found = srv.gql(search, json!({ "t": "薪资" }), Some(&member.token)).await;
+            assert_eq!(found.body["data"]["searchMessages"], json!([{ "text": secret }]));
+        }
+        let found = srv.gql(search, json!({ "t": "薪资" }), Some(&eve.token)).await;
+        assert_eq!(found.body["data"]["searchMessages"], json!([]));
+        // Export: the author's archive has it.
+        let export = srv.ctx.modules.export(&srv.ctx, alice.id).await.unwrap();
+        assert_eq!(export["chat"]["messages"][0]["body"], secret);
+        assert_eq!(export["chat"]["conversations"][0]["id"], c.as_str());
+
+        // Nowhere else: not in the push (the push provider is a third party), not in
+        // notifications, jobs, analytics, audit or sharing records. Only the messages table.
+        assert_eq!(xqt_notifications::push::sent_to(&srv.ctx, bob.id).await.unwrap().len(), 1);
+        let found = search_everywhere(&srv, &[secret]).await;
+        assert_eq!(found, [("chat_messages".to_owned(), secret.to_owned())]);
+
+        // Partners: chat content cannot even be registered as shared with one.
+        let partner = srv.gql("mutation { createPartner(name: \"统计合作方\") { id } }", json!({}), Some(&admin.token)).await;
+        let partner = partner.body["data"]["createPartner"]["id"].clone();
+        let r = srv
+            .gql("mutation($p: ID!) { registerPartnerProcessing(input: { partnerId: $p, purpose: \"chat\", dataCategories: [\"chat_content\"], description: \"分析聊天\" }) { purpose } }", json!({ "p": partner }), Some(&admin.token))
+            .await;
+        assert_eq!(r.code(), Some("BAD_USER_INPUT"), "{:?}", r.body);
+        let purposes = srv.gql("{ purposes { id legalBasis dataCategories } }", json!({}), None).await;
+        let chat = purposes.body["data"]["purposes"].as_array().unwrap().iter().find(|p| p["id"] == "chat").cloned();
+        assert_eq!(chat, Some(json!({ "id": "chat", "legalBasis": "CONTRACT", "dataCategories": ["chat_content", "chat_membership"] })));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn prm_2_a_push_token_needs_the_push_consent_is_in_the_register_and_goes_on_withdrawal() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        let (p, q) = (srv.person().await, srv.person().await);
+        let register = "mutation($t: String!) { registerPushDevice(platform: \"xiaomi\", token: $t) { platform tokenSuffix } }";
+        let r = srv.gql(register, json!({ "t": "mi-token-000123" }), Some(&p.token)).await;
+        assert_eq!(r.code(), Some("CONSENT_REQUIRED"), "no token without the push consent");
+        assert_eq!(srv.gql("{ pushDevices { id } }", json!({}), Some(&p.token)).await.body["data"]["pushDevices"], json!([]));
+
+        let permissions = srv.gql("{ clientPermissions { permission purpose { id } } }", json!({}), None).await;
+        assert!(permissions.body["data"]["clientPermissions"].as_array().unwrap().contains(&json!({ "permission": "notifications", "purpose": { "id": "push_notifications" } })), "{:?}", permissions.body);
+        for who in [&p, &q] {
+            srv.gql("mutation { grantConsent(input: { purpose: \"push_notifications\" }) { id } }", json!({}), Some(&who.token)).await;
+        }
+        let r = srv.gql(register, json!({ "t": "mi-token-000123" }), Some(&p.token)).await;
+        assert_eq!(r.body["data"]["registerPushDevice"], json!({ "platform": "xiaomi", "tokenSuffix": "000123" }));
+        let bad = srv.gql("mutation { registerPushDevice(platform: \"pager\", token: \"x\") { id } }", json!({}), Some(&p.token)).await;
+        assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
+        // A phone that changes hands: the token follows its latest owner.
+        srv.gql(register, json!({ "t": "mi-token-000123" }), Some(&q.token)).await;
+        assert_eq!(srv.gql("{ pushDevices { id } }", json!({}), Some(&p.token)).await.body["data"]["pushDevices"], json!([]));
+        srv.gql(register, json!({ "t": "mi-token-000456" }), Some(&p.token)).await;
+
+        // The push provider is in the public register, with what it receives and why.
+        let provider = srv.gql("mutation { createPartner(name: \"推送服务商\") { id } }", json!({}), Some(&admin.token)).await;
+        let provider = provider.body["data"]["createPartner"]["id"].clone();
+        let r = srv
+            .gql("mutation($p: ID!) { registerPartnerProcessing(input: { partnerId: $p, purpose: \"push_notifications\", dataCategories: [\"push_tokens\"], description: \"向设备送达通知\" }) { purpose } }", json!({ "p": provider }), Some(&admin.token))
+            .await;
+        assert_eq!(r.body["data"]["registerPartnerProcessing"]["purpose"], "push_notifications", "{:?}", r.body);
+        let listed = srv.gql("{ partnerRegister { purpose dataCategories } }", json!({}), None).await;
+        assert!(listed.body["data"]["partnerRegister"].as_array().unwrap().contains(&json!({ "purpose": "push_notifications", "dataCategories": ["push_tokens"] })), "{:?}", listed.body);
+
+        // Withdrawing the consent drops the token.
+        let w = srv.gql("mutation { withdrawConsent(input: { purpose: \"push_notifications\" }) { action } }", json!({}), Some(&p.token)).await;
+        assert_eq!(w.body["data"]["withdrawConsent"]["action"], "withdraw");
+        run_jobs(&srv.ctx).await;
+        assert_eq!(srv.gql("{ pushDevices { id } }", json!({}), Some(&p.token)).await.body["data"]["pushDevices"], json!([]));
+        assert_eq!(xqt_notifications::push::devices(&srv.ctx, q.id).await.unwrap().len(), 1, "the other person's stays");
     })
     .await;
 }

@@ -116,7 +116,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         xqt::migrate(&ctx).await.unwrap();
         let m = &ctx.modules;
 
-        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "probe"]);
+        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "chat", "probe"]);
         assert_eq!(m.purpose("probe_location").map(|p| p.legal_basis), Some(LegalBasis::Consent));
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
@@ -145,7 +145,8 @@ async fn the_registry_collects_and_calls_every_hook() {
         let user = Uuid::now_v7();
         let export = m.export(&ctx, user).await.unwrap();
         assert_eq!(export["probe"], json!({ "user": user }));
-        assert_eq!(export["notifications"], json!({ "notifications": [], "pushes": [] }));
+        assert_eq!(export["notifications"], json!({ "notifications": [], "pushes": [], "pushDevices": [] }));
+        assert_eq!(export["chat"], json!({ "conversations": [], "messages": [], "attachments": [], "calls": [] }));
         let erased = m.erase(&ctx, user, &Erasure::Categories(vec!["probe_data".into()])).await.unwrap();
         assert_eq!(erased.get("probe"), Some(&1));
         assert_eq!(erased.get("notifications"), Some(&0), "notification content was not asked for");

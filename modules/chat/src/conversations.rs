@@ -167,7 +167,10 @@ async fn join_channel(ctx: &AppContext, c: &conversation::Model, user: Uuid, rol
     // Joins at the present: what was said before they joined is not theirs to count as unread.
     row.last_read_seq = Set(c.last_seq);
     match row.insert(&ctx.db).await {
-        Ok(m) => Ok(m),
+        Ok(m) => {
+            live::announce_joined(ctx, c.id, &[user]).await;
+            Ok(m)
+        }
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
             membership(ctx, c.id, user).await?.ok_or_else(|| ChatError::NotFound("conversation").into())
         }
@@ -203,6 +206,7 @@ pub async fn open_direct(ctx: &AppContext, me: Uuid, other: Uuid) -> AppResult<c
         new_member(c.id, user, Role::Member, now).insert(&txn).await?;
     }
     txn.commit().await?;
+    live::announce_joined(ctx, c.id, &[me, other]).await;
     Ok(c)
 }
 
@@ -231,6 +235,7 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
         new_member(c.id, *u, Role::Member, now).insert(&txn).await?;
     }
     txn.commit().await?;
+    live::announce_joined(ctx, c.id, &[me].into_iter().chain(others.iter().copied()).collect::<Vec<_>>()).await;
     messages::post_system(ctx, c.id, "group.created", serde_json::json!({ "by": me, "name": name })).await?;
     Ok(c)
 }
@@ -332,6 +337,7 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
     }
     txn.commit().await?;
     if !added.is_empty() {
+        live::announce_joined(ctx, conversation, &added).await;
         live::publish(ctx, conversation, &Event::Members { user_ids: added.clone(), change: "joined".into() }).await;
         messages::post_system(ctx, conversation, "group.joined", serde_json::json!({ "by": me, "users": added }))
             .await?;

@@ -8,6 +8,7 @@ pub mod conversations;
 pub mod entity;
 mod error;
 pub mod graphql;
+pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod messages;

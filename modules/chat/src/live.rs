@@ -81,6 +81,28 @@ pub async fn is_online(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
     Ok(ctx.cache.get(&presence_key(user)).await?.is_some())
 }
 
+/// Ticks a third of the presence TTL apart, the first tick already taken.
+pub(crate) async fn presence_heartbeat(ctx: &AppContext) -> tokio::time::Interval {
+    let refresh = StdDuration::from_secs((ctx.config.chat.presence_ttl_secs / 3).max(1));
+    let mut heartbeat = tokio::time::interval(refresh);
+    heartbeat.tick().await;
+    heartbeat
+}
+
+pub fn user_topic(user: Uuid) -> String {
+    format!("chat:user:{user}")
+}
+
+/// Tells each person's inbox stream that they are now in `conversation`, so it follows it too.
+pub async fn announce_joined(ctx: &AppContext, conversation: Uuid, users: &[Uuid]) {
+    let payload = Bytes::from(conversation.to_string());
+    for user in users {
+        if let Err(e) = ctx.bus.publish(&user_topic(*user), payload.clone()).await {
+            tracing::warn!(error = ?e, user = %user, "inbox not told of a new conversation");
+        }
+    }
+}
+
 /// Tells the conversation the person is typing (members only; nothing is stored).
 pub async fn typing(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<()> {
     conversations::require_member(ctx, conversation, me).await?;
@@ -97,6 +119,18 @@ pub fn follow(
     conversation: Uuid,
     after_seq: Option<i64>,
 ) -> impl Stream<Item = AppResult<Event>> {
+    follow_with(ctx, me, conversation, after_seq, true)
+}
+
+/// `follow`; `presence` says whether this stream keeps the person marked online (the inbox
+/// does that once for all its conversations).
+pub(crate) fn follow_with(
+    ctx: AppContext,
+    me: Uuid,
+    conversation: Uuid,
+    after_seq: Option<i64>,
+    presence: bool,
+) -> impl Stream<Item = AppResult<Event>> {
     async_stream::try_stream! {
         // Subscribe before reading, so nothing committed meanwhile falls between the two.
         let mut live = ctx.bus.subscribe(&topic(conversation)).await?;
@@ -106,10 +140,10 @@ pub fn follow(
         }
         let mut last = after_seq.unwrap_or(c.last_seq);
         let mut catch_up = after_seq.is_some();
-        mark_online(&ctx, me).await?;
-        let refresh = StdDuration::from_secs((ctx.config.chat.presence_ttl_secs / 3).max(1));
-        let mut heartbeat = tokio::time::interval(refresh);
-        heartbeat.tick().await;
+        if presence {
+            mark_online(&ctx, me).await?;
+        }
+        let mut heartbeat = presence_heartbeat(&ctx).await;
         loop {
             while catch_up {
                 let (rows, scanned) = messages::after_seq(&ctx, me, conversation, last, BACKFILL_BATCH).await?;
@@ -124,7 +158,7 @@ pub fn follow(
             // `None` from the heartbeat: refresh presence and wait again.
             let event = tokio::select! {
                 event = live.recv() => Some(event),
-                _ = heartbeat.tick() => None,
+                _ = heartbeat.tick(), if presence => None,
             };
             let Some(event) = event else {
                 mark_online(&ctx, me).await?;

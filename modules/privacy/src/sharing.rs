@@ -26,6 +26,10 @@ use crate::purposes::{
 const LEDGER_MAX: u64 = 200;
 /// What a partner can be given at all: the categories `partnerPerson` knows how to show.
 pub const SHAREABLE: [&str; 3] = [CAT_ACCOUNT, CAT_PROFILE, CAT_IDENTITY];
+/// What the platform itself hands to an entrusted processor (委托处理) to deliver a service the
+/// person consented to: device push tokens to the push provider (PRM-2). Listed in the register,
+/// never readable through the partner API.
+pub const ENTRUSTED: [&str; 1] = [xqt_notifications::privacy::PUSH_TOKENS];
 
 fn split(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
@@ -46,16 +50,18 @@ pub async fn register(
     let invalid = |field, message: &str| PrivacyError::Invalid { field, message: message.to_owned() };
     xqt_accounts::partners::find_partner(ctx, &partner.to_string()).await?.ok_or(PrivacyError::PartnerNotFound)?;
     let p = ctx.modules.purpose(purpose).ok_or_else(|| PrivacyError::UnknownPurpose(purpose.to_owned()))?;
-    if p.legal_basis == LegalBasis::Consent && purpose != PARTNER_SHARING {
+    if categories.is_empty() {
+        return Err(invalid("categories", "at least one data category").into());
+    }
+    let entrusted = categories.iter().all(|c| ENTRUSTED.contains(&c.as_str()));
+    if p.legal_basis == LegalBasis::Consent && purpose != PARTNER_SHARING && !entrusted {
         return Err(
             invalid("purpose", "consent-based sharing goes under `partner_sharing`, consented per partner").into()
         );
     }
-    if categories.is_empty() {
-        return Err(invalid("categories", "at least one data category").into());
-    }
     for c in categories {
-        if !p.categories.contains(&c.as_str()) || !SHAREABLE.contains(&c.as_str()) {
+        let listable = SHAREABLE.contains(&c.as_str()) || ENTRUSTED.contains(&c.as_str());
+        if !p.categories.contains(&c.as_str()) || !listable {
             return Err(invalid("categories", &format!("`{c}` is not a shareable category of `{purpose}`")).into());
         }
     }
@@ -123,10 +129,15 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
     let mut allowed: Vec<(String, &'static str, Vec<String>)> = Vec::new();
     for entry in register_entries(ctx, Some(*partner_id)).await? {
         let Some(p) = ctx.modules.purpose(&entry.purpose) else { continue };
+        let shared: Vec<String> =
+            categories_of(&entry).into_iter().filter(|c| SHAREABLE.contains(&c.as_str())).collect();
+        if shared.is_empty() {
+            continue; // an entrusted processor's entry: nothing readable through this API
+        }
         let lawful = p.legal_basis != LegalBasis::Consent
             || consent::state_of(ctx, user, PARTNER_SHARING, Some(*partner_id)).await? == Some(State::Granted);
         if lawful {
-            allowed.push((entry.purpose.clone(), basis_name(p.legal_basis), categories_of(&entry)));
+            allowed.push((entry.purpose.clone(), basis_name(p.legal_basis), shared));
         }
     }
     let account = xqt_accounts::service::find(ctx, user).await?.filter(|u| u.status != "erased");

@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
 use xqt_kernel::ids::parse_id;
 
-use super::types::ConversationEvent;
+use super::types::{ConversationEvent, InboxEvent};
 use crate::live;
 
 #[derive(Default)]
@@ -26,5 +26,20 @@ impl ChatSubscription {
         crate::conversations::require_member(app, conversation, me).await?;
         Ok(live::follow(app.clone(), me, conversation, after_seq)
             .map(move |r| r.map(|event| ConversationEvent { conversation, event }).map_err(Into::into)))
+    }
+
+    /// Everything arriving for the signed-in person: events of every conversation they are in
+    /// (and join meanwhile) and their notifications. With `after` (the last `cursor` seen),
+    /// everything since then comes first, then live, with no gap or duplicate.
+    async fn inbox_events(
+        &self,
+        ctx: &Context<'_>,
+        after: Option<String>,
+    ) -> Result<impl Stream<Item = Result<InboxEvent>> + use<>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        let after = after.as_deref().map(crate::inbox::Cursor::decode).transpose()?;
+        Ok(crate::inbox::follow(app.clone(), me, after)
+            .map(|r| r.map(|(item, cursor)| InboxEvent { item, cursor: cursor.encode() }).map_err(Into::into)))
     }
 }

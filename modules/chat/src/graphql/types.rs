@@ -359,3 +359,32 @@ pub struct Presence {
     pub user_id: ID,
     pub online: bool,
 }
+
+/// One item of a person's inbox stream: a conversation event or a notification, with the
+/// cursor to resume after it.
+pub struct InboxEvent {
+    pub item: crate::inbox::InboxItem,
+    pub cursor: String,
+}
+
+#[Object]
+impl InboxEvent {
+    /// Pass as `after` when subscribing again to continue from here.
+    async fn cursor(&self) -> &str {
+        &self.cursor
+    }
+    async fn conversation_event(&self) -> Option<ConversationEvent> {
+        match &self.item {
+            crate::inbox::InboxItem::Conversation { conversation, event } => {
+                Some(ConversationEvent { conversation: *conversation, event: event.clone() })
+            }
+            _ => None,
+        }
+    }
+    async fn notification(&self) -> Option<xqt_notifications::graphql::Notification> {
+        match &self.item {
+            crate::inbox::InboxItem::Notification(n) => Some(xqt_notifications::graphql::Notification(n.clone())),
+            _ => None,
+        }
+    }
+}

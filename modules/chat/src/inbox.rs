@@ -1,0 +1,156 @@
+//! One stream per person over everything that arrives for them: every conversation they are in
+//! (and any they join while it runs) and their notifications. Its cursor records a position in
+//! each, so a client that reconnects with the last cursor it saw resumes every one of them with
+//! no gap and no duplicate.
+
+use std::collections::BTreeMap;
+use std::pin::Pin;
+
+use base64::Engine;
+use base64::engine::general_purpose::URL_SAFE_NO_PAD;
+use futures::stream::SelectAll;
+use futures::{Stream, StreamExt};
+use serde::{Deserialize, Serialize};
+use uuid::Uuid;
+use xqt_kernel::bus::BusEvent;
+use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode};
+use xqt_notifications::entity::notification;
+
+use crate::conversations;
+use crate::error::invalid;
+use crate::live::{self, Event};
+
+/// Longest cursor accepted, encoded (a person in a few thousand conversations).
+pub const CURSOR_MAX: usize = 256 * 1024;
+
+/// Where a client is: the last sequence number per conversation, the last notification.
+#[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
+pub struct Cursor {
+    #[serde(rename = "c", default)]
+    pub conversations: BTreeMap<Uuid, i64>,
+    #[serde(rename = "n", default, skip_serializing_if = "Option::is_none")]
+    pub notification: Option<Uuid>,
+}
+
+impl Cursor {
+    pub fn encode(&self) -> String {
+        URL_SAFE_NO_PAD.encode(serde_json::to_vec(self).unwrap_or_default())
+    }
+
+    pub fn decode(s: &str) -> AppResult<Self> {
+        let bad = || AppError::from(invalid("after", "a cursor from inboxEvents"));
+        if s.len() > CURSOR_MAX {
+            return Err(bad());
+        }
+        let raw = URL_SAFE_NO_PAD.decode(s).map_err(|_| bad())?;
+        serde_json::from_slice(&raw).map_err(|_| bad())
+    }
+}
+
+#[derive(Debug, Clone)]
+pub enum InboxItem {
+    Conversation { conversation: Uuid, event: Event },
+    Notification(notification::Model),
+}
+
+type Boxed = Pin<Box<dyn Stream<Item = AppResult<InboxItem>> + Send>>;
+
+/// A conversation's events as inbox items; leaving it (or losing it) ends only this part.
+fn conversation_part(ctx: &AppContext, me: Uuid, conversation: Uuid, after: Option<i64>) -> Boxed {
+    live::follow_with(ctx.clone(), me, conversation, after, false)
+        .take_while(|r| futures::future::ready(!matches!(r, Err(e) if e.code() == ErrorCode::NotFound)))
+        .map(move |r| r.map(|event| InboxItem::Conversation { conversation, event }))
+        .boxed()
+}
+
+/// Everything for the person after `after` (or from now on), each item with the cursor to
+/// resume after it.
+pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<Item = AppResult<(InboxItem, Cursor)>> {
+    async_stream::try_stream! {
+        // Subscribe to joins first, so a conversation joined while we start is not missed.
+        let mut joins = ctx.bus.subscribe(&live::user_topic(me)).await?;
+        let resuming = after.is_some();
+        let mut cursor = after.unwrap_or_default();
+        let mut parts: SelectAll<Boxed> = SelectAll::new();
+        for (c, m) in conversations::mine(&ctx, me).await? {
+            // Resuming: from the cursor, or from the read position for a conversation it does
+            // not know yet. Starting fresh: from now on.
+            let from = match cursor.conversations.get(&c.id) {
+                Some(seq) => *seq,
+                None if resuming => m.last_read_seq,
+                None => c.last_seq,
+            };
+            cursor.conversations.insert(c.id, from);
+            parts.push(conversation_part(&ctx, me, c.id, Some(from)));
+        }
+        let notifications = xqt_notifications::service::follow(ctx.clone(), me, cursor.notification)
+            .map(|r| r.map(InboxItem::Notification));
+        parts.push(notifications.boxed());
+        live::mark_online(&ctx, me).await?;
+        let mut heartbeat = live::presence_heartbeat(&ctx).await;
+        loop {
+            let next = tokio::select! {
+                item = parts.next() => Step::Item(item.map(|r| r.map(Box::new))),
+                join = joins.recv() => Step::Joined(join),
+                _ = heartbeat.tick() => Step::Heartbeat,
+            };
+            match next {
+                Step::Item(None) | Step::Joined(None) => break,
+                Step::Item(Some(item)) => {
+                    let item = *item?;
+                    match &item {
+                        InboxItem::Conversation { conversation, event: Event::Message { message } } => {
+                            cursor.conversations.insert(*conversation, message.seq);
+                        }
+                        InboxItem::Notification(n) => cursor.notification = Some(n.id),
+                        _ => {}
+                    }
+                    yield (item, cursor.clone());
+                }
+                Step::Joined(Some(BusEvent::Message(bytes))) => {
+                    let Some(conversation) = std::str::from_utf8(&bytes).ok().and_then(|s| Uuid::parse_str(s).ok()) else {
+                        continue;
+                    };
+                    if cursor.conversations.contains_key(&conversation) {
+                        continue;
+                    }
+                    // Everything in a conversation one was just put in is new to them, but for
+                    // what was said before they joined (their read position starts there).
+                    let Some(m) = conversations::membership(&ctx, conversation, me).await? else { continue };
+                    cursor.conversations.insert(conversation, m.last_read_seq);
+                    parts.push(conversation_part(&ctx, me, conversation, Some(m.last_read_seq)));
+                }
+                Step::Joined(Some(BusEvent::Gap)) => {
+                    for (c, m) in conversations::mine(&ctx, me).await? {
+                        if let std::collections::btree_map::Entry::Vacant(v) = cursor.conversations.entry(c.id) {
+                            v.insert(m.last_read_seq);
+                            parts.push(conversation_part(&ctx, me, c.id, Some(m.last_read_seq)));
+                        }
+                    }
+                }
+                Step::Heartbeat => live::mark_online(&ctx, me).await?,
+            }
+        }
+    }
+}
+
+enum Step {
+    Item(Option<AppResult<Box<InboxItem>>>),
+    Joined(Option<BusEvent>),
+    Heartbeat,
+}
+
+#[cfg(test)]
+mod tests {
+    use super::*;
+
+    #[test]
+    fn cursors_round_trip_and_garbage_is_bad_input() {
+        let mut c = Cursor::default();
+        c.conversations.insert(Uuid::nil(), 42);
+        c.notification = Some(Uuid::max());
+        assert_eq!(Cursor::decode(&c.encode()).unwrap(), c);
+        assert_eq!(Cursor::decode("not a cursor!").unwrap_err().code(), ErrorCode::BadUserInput);
+        assert_eq!(Cursor::decode(&URL_SAFE_NO_PAD.encode(b"[1,2]")).unwrap_err().code(), ErrorCode::BadUserInput);
+    }
+}
