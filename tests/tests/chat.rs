@@ -760,3 +760,195 @@ async fn prm_2_a_push_token_needs_the_push_consent_is_in_the_register_and_goes_o
     })
     .await;
 }
+
+#[tokio::test]
+async fn chat_sending_is_rate_limited_per_person_but_retries_are_free() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.chat.messages_per_minute = 3).await;
+        let (alice, bob, c) = pair(&srv).await;
+        for i in 1..=3 {
+            send_as(&srv, &alice, &c, &format!("rl-{i}"), "快").await;
+        }
+        let r = srv
+            .gql(
+                SEND,
+                json!({ "i": { "conversationId": c, "clientMessageId": "rl-4", "kind": "TEXT", "text": "太快" } }),
+                Some(&alice.token),
+            )
+            .await;
+        assert_eq!(r.code(), Some("RATE_LIMITED"));
+        assert!(r.body["errors"][0]["extensions"]["retryAfter"].as_i64().is_some_and(|s| (1..=60).contains(&s)));
+        assert_eq!(send_as(&srv, &alice, &c, "rl-2", "快").await["seq"], 2, "a retry of a stored message is answered");
+        send_as(&srv, &bob, &c, "rl-b", "我不受影响").await;
+        b.clock.advance(Span::seconds(60));
+        assert_eq!(send_as(&srv, &alice, &c, "rl-4", "下一分钟").await["seq"], 5);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_presence_shows_who_is_connected_until_the_ttl_runs_out() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.chat.presence_ttl_secs = 5).await;
+        let (alice, bob, c) = pair(&srv).await;
+        send_as(&srv, &alice, &c, "pr-0", "在线吗").await;
+        let q = "query($c: ID!) { conversationPresence(conversationId: $c) { userId online } }";
+        let online = |v: &Value, who: &Person| {
+            v["data"]["conversationPresence"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .find(|p| p["userId"] == who.id.to_string())
+                .unwrap()["online"]
+                .clone()
+        };
+        let before = srv.gql(q, json!({ "c": c }), Some(&alice.token)).await.body;
+        assert_eq!((online(&before, &alice), online(&before, &bob)), (json!(false), json!(false)));
+        let ws = follow_live(&srv, &bob, &c, "p").await;
+        let during = srv.gql(q, json!({ "c": c }), Some(&alice.token)).await.body;
+        assert_eq!((online(&during, &alice), online(&during, &bob)), (json!(false), json!(true)));
+        drop(ws);
+        // No goodbye is needed: without a live connection refreshing it, presence lapses.
+        let mut lapsed = false;
+        for _ in 0..40 {
+            tokio::time::sleep(Duration::from_millis(250)).await;
+            if online(&srv.gql(q, json!({ "c": c }), Some(&alice.token)).await.body, &bob) == json!(false) {
+                lapsed = true;
+                break;
+            }
+        }
+        assert!(lapsed, "offline within the TTL after the socket closed");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_an_organisation_channel_holds_exactly_its_members() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, staff, outsider) =
+            (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let org = srv
+            .gql(
+                "mutation { createOrganization(kind: ENTERPRISE, input: { name: \"星火科技\" }) { id } }",
+                json!({}),
+                Some(&owner.token),
+            )
+            .await;
+        let org = org.body["data"]["createOrganization"]["id"].as_str().unwrap().to_owned();
+        let code = srv
+            .gql(
+                "mutation($o: ID!) { createOrganizationInvite(organizationId: $o, role: MEMBER) { code } }",
+                json!({ "o": org }),
+                Some(&owner.token),
+            )
+            .await
+            .body["data"]["createOrganizationInvite"]["code"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        srv.gql(
+            "mutation($c: String!) { joinOrganization(code: $c) { id } }",
+            json!({ "c": code }),
+            Some(&staff.token),
+        )
+        .await;
+        let open = "mutation($o: ID!) { openOrganizationChannel(organizationId: $o) { id kind name myRole } }";
+        let ch = srv.gql(open, json!({ "o": org }), Some(&owner.token)).await.body["data"]["openOrganizationChannel"]
+            .clone();
+        assert_eq!(
+            (ch["kind"].clone(), ch["name"].clone(), ch["myRole"].clone()),
+            (json!("channel"), json!("星火科技"), json!("admin"))
+        );
+        let c = ch["id"].as_str().unwrap().to_owned();
+        send_as(&srv, &owner, &c, "ch-1", "全员通知：周五团建").await;
+        // A member reaches the same channel and sees what was said; an outsider reaches nothing.
+        let again =
+            srv.gql(open, json!({ "o": org }), Some(&staff.token)).await.body["data"]["openOrganizationChannel"]
+                .clone();
+        assert_eq!((again["id"].clone(), again["myRole"].clone()), (json!(c), json!("member")));
+        let h = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c) { edges { node { text } } } }",
+                json!({ "c": c }),
+                Some(&staff.token),
+            )
+            .await;
+        assert_eq!(h.body["data"]["messages"]["edges"], json!([{ "node": { "text": "全员通知：周五团建" } }]));
+        assert_eq!(srv.gql(open, json!({ "o": org }), Some(&outsider.token)).await.code(), Some("NOT_FOUND"));
+        let h = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c) { edges { cursor } } }",
+                json!({ "c": c }),
+                Some(&outsider.token),
+            )
+            .await;
+        assert_eq!(h.code(), Some("NOT_FOUND"));
+        // Leaving the organisation is leaving its channel.
+        srv.gql(
+            "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }",
+            json!({ "o": org, "u": staff.id }),
+            Some(&owner.token),
+        )
+        .await;
+        let r = srv
+            .gql(
+                "query($c: ID!) { messages(conversationId: $c) { edges { cursor } } }",
+                json!({ "c": c }),
+                Some(&staff.token),
+            )
+            .await;
+        assert_eq!(r.code(), Some("NOT_FOUND"));
+        let r = srv.gql("{ conversations { id } }", json!({}), Some(&staff.token)).await;
+        assert_eq!(r.body["data"]["conversations"], json!([]));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_replies_mentions_and_reports_name_the_right_people() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        let first = send_as(&srv, &alice, &c, "q-1", "这是广告链接").await;
+        let r = srv
+            .gql("mutation($i: SendMessageInput!) { sendMessage(input: $i) { replyToSeq mentions } }", json!({ "i": { "conversationId": c, "clientMessageId": "q-2", "kind": "TEXT", "text": "这是什么？", "replyToSeq": 1, "mentions": [alice.id] } }), Some(&bob.token))
+            .await;
+        assert_eq!(r.body["data"]["sendMessage"], json!({ "replyToSeq": 1, "mentions": [alice.id.to_string()] }));
+        let stranger = srv.verified_person().await;
+        let r = srv
+            .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "q-3", "kind": "TEXT", "text": "@陌生人", "mentions": [stranger.id] } }), Some(&bob.token))
+            .await;
+        assert_eq!((r.code(), r.body["errors"][0]["extensions"]["field"].clone()), (Some("BAD_USER_INPUT"), json!("mentions")));
+
+        let report = "mutation($m: ID!, $d: String!) { reportMessage(messageId: $m, category: \"spam\", description: $d) }";
+        let r = srv.gql(report, json!({ "m": first["id"], "d": "对方发送广告链接" }), Some(&bob.token)).await;
+        let id = r.body["data"]["reportMessage"].as_str().unwrap_or_else(|| panic!("{:?}", r.body)).to_owned();
+        let mine = srv.gql("{ myReports { id subjectKind state } }", json!({}), Some(&bob.token)).await;
+        assert_eq!(mine.body["data"]["myReports"], json!([{ "id": id, "subjectKind": "message", "state": "OPEN" }]));
+        let admin = srv.admin().await;
+        let queue = srv.gql("{ reportQueue { edges { node { id targetUserId } } } }", json!({}), Some(&admin.token)).await;
+        assert!(queue.body["data"]["reportQueue"]["edges"].as_array().unwrap().contains(&json!({ "node": { "id": id, "targetUserId": alice.id.to_string() } })), "{:?}", queue.body);
+        // The sender is named, so the report holds their cancellation (CAN-2) like any other.
+        let blockers = srv.gql("{ cancellationPrecheck { code } }", json!({}), Some(&alice.token)).await;
+        assert!(blockers.body.to_string().contains("open_report"), "{:?}", blockers.body);
+        let again = srv.gql(report, json!({ "m": first["id"], "d": "再举报一次试试" }), Some(&bob.token)).await;
+        assert_eq!(again.code(), Some("CONFLICT"), "one open report per message per reporter");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_a_socket_following_a_conversation_closes_4403_when_its_token_expires() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, c) = pair(&srv).await;
+        send_as(&srv, &alice, &c, "t-0", "快过期了").await;
+        let short = srv.token_valid_for(&bob, Span::seconds(1));
+        let mut ws = srv.ws_as(&short).await;
+        ws.subscribe("t", EVENTS, json!({ "c": c, "a": 0 })).await;
+        assert_eq!(event(&mut ws, "t").await["message"]["seq"], 1);
+        assert_eq!(ws.close_code().await, 4403);
+    })
+    .await;
+}

@@ -13,7 +13,7 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
-use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
 
 use crate::conversations::{self, Kind as ConversationKind, Role};
 use crate::entity::{conversation, hidden, member, message};
@@ -155,6 +155,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
     let (c, _) = conversations::require_member(ctx, new.conversation, sender).await?;
     xqt_accounts::verification::require_verified(ctx, sender).await?;
     xqt_accounts::reports::require_unrestricted(ctx, sender, "chat").await?;
+    throttle(ctx, sender).await?;
     if new.reply_to_seq.is_some_and(|s| s > c.last_seq) {
         return Err(invalid("replyToSeq", "no such message in this conversation").into());
     }
@@ -201,6 +202,19 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
     };
     crate::jobs::push_later(ctx, &stored, false).await;
     Ok(stored)
+}
+
+/// At most `chat.messages_per_minute` new messages per person per clock minute.
+async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
+    let now = ctx.clock.now();
+    let key = format!("chat:send-rate:{sender}:{}", now.timestamp() / 60);
+    let used = ctx.cache.incr(&key, 1, std::time::Duration::from_secs(120)).await?;
+    let limit = ctx.config.chat.messages_per_minute;
+    if used > limit {
+        return Err(AppError::new(ErrorCode::RateLimited, format!("at most {limit} messages a minute"))
+            .with("retryAfter", 60 - now.timestamp() % 60));
+    }
+    Ok(())
 }
 
 pub(crate) struct Draft {

@@ -164,6 +164,8 @@ pub struct ChatConfig {
     pub max_group_members: usize,
     /// A person counts as online this long after their last live connection said so.
     pub presence_ttl_secs: u64,
+    /// Messages one person may send per minute (retries of a stored message do not count).
+    pub messages_per_minute: i64,
 }
 
 impl Default for ChatConfig {
@@ -175,6 +177,7 @@ impl Default for ChatConfig {
             max_text_chars: 5000,
             max_group_members: 500,
             presence_ttl_secs: 60,
+            messages_per_minute: 60,
         }
     }
 }
@@ -298,8 +301,14 @@ impl Config {
                     .into(),
             ));
         }
-        if !(1..=100_000).contains(&c.max_text_chars) || !(2..=10_000).contains(&c.max_group_members) {
-            return Err(ConfigError("chat.max_text_chars 1 to 100000; chat.max_group_members 2 to 10000".into()));
+        if !(1..=100_000).contains(&c.max_text_chars)
+            || !(2..=10_000).contains(&c.max_group_members)
+            || c.messages_per_minute < 1
+        {
+            return Err(ConfigError(
+                "chat.max_text_chars 1 to 100000; chat.max_group_members 2 to 10000; chat.messages_per_minute positive"
+                    .into(),
+            ));
         }
         if self.privacy.min_group_size < 2
             || self.privacy.analytics_retention_days < 1
