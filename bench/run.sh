@@ -36,6 +36,11 @@ $load
 - Every consent decision appends to one hash chain under the chain head's row lock, so appends
   are serialised across all people and instances: about a thousand a second here. Should that
   ever bind, the chain can be split per person without changing what \`xqt audit verify\` proves.
+- A chat message takes its conversation's next sequence number in the transaction that stores
+  it, so sends into one conversation queue on that counter (a row lock on PostgreSQL; SQLite has
+  one writer for everything); sends into different conversations only share the database. The
+  fan-out row is one sender to a group whose members all follow it live; its time ends when the
+  last of them has the message.
 - Start-up includes creating and migrating a fresh SQLite file and loading the first versions of
   the policy documents.
 MD

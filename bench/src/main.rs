@@ -1,7 +1,8 @@
 //! Load on a real server over loopback, bounded in count: HTTP round trips of small operations,
 //! anonymous and signed in (which adds the session check and the privacy guard), consent-ledger
-//! appends (serialised by the hash chain's head), and the time from sending a notification to
-//! its arrival on a live subscription. Prints a Markdown table. Usage:
+//! appends (serialised by the hash chain's head), the time from sending a notification to
+//! its arrival on a live subscription, chat sends into one conversation and into many, and a
+//! chat message's fan-out to a group's live subscribers. Prints a Markdown table. Usage:
 //! `xqt-bench [embedded|external]`.
 
 use std::time::{Duration, Instant};
@@ -14,6 +15,11 @@ const HTTP_CONCURRENCY: usize = 16;
 const FANOUT_MESSAGES: usize = 300;
 const CONSENT_WORKERS: usize = 8;
 const CONSENTS_PER_WORKER: usize = 100;
+const CHAT_SENDERS: usize = 8;
+const CHAT_SENDS_PER_SENDER: usize = 100;
+const CHAT_SUBSCRIBERS: usize = 20;
+const CHAT_FANOUT_MESSAGES: usize = 200;
+const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }";
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -159,6 +165,133 @@ async fn send_to_live_delivery(b: &Backend) -> String {
     row(b.name, &what, "/s", &latencies, latencies.iter().sum())
 }
 
+/// A server for chat load: no per-person send limit in the way.
+async fn chat_server(b: &Backend) -> TestServer {
+    b.start_with(|c| {
+        c.log_filter = "warn".into();
+        c.chat.messages_per_minute = i64::MAX;
+    })
+    .await
+}
+
+async fn group(srv: &TestServer, owner: &xqt_tests::Person, members: &[xqt_tests::Person]) -> String {
+    let ids: Vec<_> = members.iter().map(|m| m.id).collect();
+    let g = srv
+        .gql(
+            "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+            json!({ "i": { "name": "bench", "memberIds": ids } }),
+            Some(&owner.token),
+        )
+        .await;
+    g.body["data"]["createGroup"]["id"].as_str().expect("group").to_owned()
+}
+
+/// `CHAT_SENDERS` people sending at once, into one shared group (every send queues on that
+/// conversation's sequence counter) or each into their own direct conversation (no shared row).
+/// The sequence is checked dense afterwards.
+async fn chat_sends(b: &Backend, shared: bool) -> String {
+    let srv = chat_server(b).await;
+    let mut people = Vec::new();
+    for _ in 0..CHAT_SENDERS {
+        people.push(srv.verified_person().await);
+    }
+    let peer = srv.verified_person().await;
+    let mut targets = Vec::new();
+    if shared {
+        let c = group(&srv, &peer, &people).await;
+        targets = vec![c; CHAT_SENDERS];
+    } else {
+        for p in &people {
+            let r = srv
+                .gql(
+                    "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }",
+                    json!({ "u": peer.id }),
+                    Some(&p.token),
+                )
+                .await;
+            targets.push(r.body["data"]["openDirectConversation"]["id"].as_str().expect("direct").to_owned());
+        }
+    }
+    let started = Instant::now();
+    let workers: Vec<_> = people
+        .into_iter()
+        .zip(targets.clone())
+        .enumerate()
+        .map(|(w, (p, c))| {
+            let (http, url) = (srv.http.clone(), srv.url("/graphql"));
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(CHAT_SENDS_PER_SENDER);
+                for i in 0..CHAT_SENDS_PER_SENDER {
+                    let vars = json!({ "i": { "conversationId": c, "clientMessageId": format!("b{w}-{i}"), "kind": "TEXT", "text": "压测消息" } });
+                    let t = Instant::now();
+                    let resp = http.post(&url).bearer_auth(&p.token).json(&json!({ "query": SEND, "variables": vars })).send().await;
+                    let body: serde_json::Value = resp.expect("request").json().await.expect("body");
+                    assert!(body["data"]["sendMessage"]["seq"].is_i64(), "{body}");
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let (all, elapsed) = gather(workers, started).await;
+    targets.dedup();
+    let expected = if shared { CHAT_SENDERS * CHAT_SENDS_PER_SENDER } else { CHAT_SENDS_PER_SENDER };
+    for c in &targets {
+        let last = xqt_chat::messages::last_seq(&srv.ctx, c.parse().expect("id")).await.expect("last seq");
+        let offset = i64::from(shared); // the group's creation notice is its first message
+        assert_eq!(last, expected as i64 + offset, "dense, nothing lost");
+    }
+    let what = if shared {
+        format!(
+            "`sendMessage` into one group, {CHAT_SENDERS} senders at once (one sequence counter), {} sends; sequence checked dense",
+            all.len()
+        )
+    } else {
+        format!("`sendMessage`, {CHAT_SENDERS} senders at once each in their own conversation, {} sends", all.len())
+    };
+    row(b.name, &what, "/s", &all, elapsed)
+}
+
+/// One sender, `CHAT_SUBSCRIBERS` members following the group live; each message timed until
+/// the last subscriber has it.
+async fn chat_fanout(b: &Backend) -> String {
+    let srv = chat_server(b).await;
+    let sender = srv.verified_person().await;
+    let mut members = Vec::new();
+    for _ in 0..CHAT_SUBSCRIBERS {
+        members.push(srv.verified_person().await);
+    }
+    let c = group(&srv, &sender, &members).await; // seq 1: the creation notice
+    let mut sockets = Vec::new();
+    for (i, m) in members.iter().enumerate() {
+        let mut ws = srv.ws_as(&m.token).await;
+        let id = format!("f{i}");
+        ws.subscribe(&id, "subscription($c: ID!, $a: Int) { conversationEvents(conversationId: $c, afterSeq: $a) { message { seq } } }", json!({ "c": c, "a": 0 })).await;
+        assert_eq!(ws.next_payload(&id).await["data"]["conversationEvents"]["message"]["seq"], 1);
+        sockets.push((id, ws));
+    }
+    let mut latencies = Vec::with_capacity(CHAT_FANOUT_MESSAGES);
+    for i in 0..CHAT_FANOUT_MESSAGES {
+        let vars = json!({ "i": { "conversationId": c, "clientMessageId": format!("f-{i}"), "kind": "TEXT", "text": "广播" } });
+        let t = Instant::now();
+        let a = srv.gql(SEND, vars, Some(&sender.token)).await;
+        let seq = a.body["data"]["sendMessage"]["seq"].clone();
+        let arrivals = sockets.iter_mut().map(|(id, ws)| async move {
+            ws.next_payload(id).await["data"]["conversationEvents"]["message"]["seq"].clone()
+        });
+        for got in futures::future::join_all(arrivals).await {
+            assert_eq!(got, seq);
+        }
+        latencies.push(t.elapsed());
+    }
+    latencies.sort();
+    let what = format!(
+        "chat message sent (HTTP, committed with its sequence) → on all {CHAT_SUBSCRIBERS} live subscribers of the group, {} in sequence",
+        latencies.len()
+    );
+    row(b.name, &what, "/s", &latencies, latencies.iter().sum())
+}
+
 #[tokio::main]
 async fn main() {
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
@@ -182,6 +315,9 @@ async fn main() {
         println!("{}", consent_appends(&srv, b.name).await);
         drop(srv);
         println!("{}", send_to_live_delivery(b).await);
+        println!("{}", chat_sends(b, true).await);
+        println!("{}", chat_sends(b, false).await);
+        println!("{}", chat_fanout(b).await);
     })
     .await;
 }

@@ -1,6 +1,7 @@
 //! Uploads and downloads: `POST /files?purpose=…` with the image as the body, `GET /files/{id}`.
 //! Both need `Authorization: Bearer …`, which a cross-site form cannot send, so no CSRF.
 
+use bytes::Bytes;
 use poem::http::{StatusCode, header};
 use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
@@ -41,9 +42,14 @@ pub async fn upload(req: &Request, body: Body, Data(state): Data<&ServerState>) 
 async fn store(req: &Request, body: Body, state: &ServerState) -> Result<xqt_accounts::entity::file::Model, AppError> {
     let owner = viewer(req, state).await?.require_person()?;
     let purpose = purpose_of(req)?;
-    let limit = purpose.max_bytes().min(MAX_UPLOAD_BYTES);
-    let too_large =
-        || AppError::new(ErrorCode::PayloadTooLarge, format!("a {} may be at most {limit} bytes", purpose.as_str()));
+    let bytes = read_upload(req, body, purpose.max_bytes().min(MAX_UPLOAD_BYTES), purpose.as_str()).await?;
+    uploads::upload(&state.ctx, owner, purpose, &bytes).await
+}
+
+/// An upload's body, refused as `PAYLOAD_TOO_LARGE` over `limit` bytes (by its declared length
+/// before reading anything), and never empty.
+async fn read_upload(req: &Request, body: Body, limit: usize, what: &str) -> Result<Bytes, AppError> {
+    let too_large = || AppError::new(ErrorCode::PayloadTooLarge, format!("a {what} may be at most {limit} bytes"));
     let declared =
         req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
     if declared.is_some_and(|n| n > limit) {
@@ -56,7 +62,7 @@ async fn store(req: &Request, body: Body, state: &ServerState) -> Result<xqt_acc
     if bytes.is_empty() {
         return Err(AppError::bad_input("file", "the upload is empty"));
     }
-    uploads::upload(&state.ctx, owner, purpose, &bytes).await
+    Ok(bytes)
 }
 
 #[handler]
@@ -106,18 +112,7 @@ async fn store_chat(
         .filter(|k| k.attached())
         .ok_or_else(|| AppError::bad_input("kind", "kind=image, video, voice or file"))?;
     let name = query_param(req, "name").map(percent_decode);
-    let limit = xqt_chat::attachments::max_bytes(kind);
-    let too_large =
-        || AppError::new(ErrorCode::PayloadTooLarge, format!("a {} may be at most {limit} bytes", kind.as_str()));
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limit) {
-        return Err(too_large());
-    }
-    let bytes = body.into_bytes_limit(limit).await.map_err(|e| match e {
-        poem::error::ReadBodyError::PayloadTooLarge => too_large(),
-        _ => AppError::bad_input("file", "the upload could not be read"),
-    })?;
+    let bytes = read_upload(req, body, xqt_chat::attachments::max_bytes(kind), kind.as_str()).await?;
     xqt_chat::attachments::upload(&state.ctx, me, conversation, kind, name.as_deref(), &bytes).await
 }
 

@@ -52,7 +52,6 @@ pub async fn upload(ctx: &AppContext, owner: Uuid, purpose: Purpose, raw: &[u8])
     let clean = clean_image(raw)?;
     let id = ids::new_id();
     let key = format!("{}/{id}", purpose.as_str());
-    ctx.files.put(&key, clean.bytes.clone()).await?;
     let row = file::ActiveModel {
         id: Set(id),
         owner_id: Set(owner),
@@ -62,17 +61,8 @@ pub async fn upload(ctx: &AppContext, owner: Uuid, purpose: Purpose, raw: &[u8])
         sha256: Set(sha256_hex(&clean.bytes)),
         storage_key: Set(key.clone()),
         created_at: Set(ctx.clock.now()),
-    }
-    .insert(&ctx.db)
-    .await;
-    match row {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            // Keep the store and the table in step: no orphaned bytes.
-            let _ = ctx.files.delete(&key).await;
-            Err(e.into())
-        }
-    }
+    };
+    ctx.files.put_recorded(&key, clean.bytes, async { Ok(row.insert(&ctx.db).await?) }).await
 }
 
 /// The person's own upload for `purpose`; anything else is NOT_FOUND (no probing others' ids).

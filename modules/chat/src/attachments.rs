@@ -98,7 +98,6 @@ pub async fn upload(
     };
     let id = ids::new_id();
     let key = format!("chat/{conversation}/{id}");
-    ctx.files.put(&key, bytes.clone()).await?;
     let row = attachment::ActiveModel {
         id: Set(id),
         conversation_id: Set(conversation),
@@ -110,17 +109,8 @@ pub async fn upload(
         sha256: Set(hex::encode(Sha256::digest(&bytes))),
         storage_key: Set(key.clone()),
         created_at: Set(ctx.clock.now()),
-    }
-    .insert(&ctx.db)
-    .await;
-    match row {
-        Ok(r) => Ok(r),
-        Err(e) => {
-            // Keep the store and the table in step: no orphaned bytes.
-            let _ = ctx.files.delete(&key).await;
-            Err(e.into())
-        }
-    }
+    };
+    ctx.files.put_recorded(&key, bytes, async { Ok(row.insert(&ctx.db).await?) }).await
 }
 
 /// The uploader's attachment of `kind` in `conversation`, to go with a message.

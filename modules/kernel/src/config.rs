@@ -354,6 +354,27 @@ mod tests {
     use super::*;
     use figment::Jail;
 
+    /// Every key of the configuration, nested ones as `section.key`.
+    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in value.as_object().into_iter().flatten() {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                serde_json::Value::Object(_) => keys(v, &key, out),
+                _ => out.push(key),
+            }
+        }
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_readme() {
+        let readme = include_str!("../../../README.md");
+        let mut all = Vec::new();
+        keys(&serde_json::to_value(Config::default()).unwrap(), "", &mut all);
+        assert!(all.len() > 40, "{all:?}");
+        let missing: Vec<&String> = all.iter().filter(|k| !readme.contains(&format!("`{k}`"))).collect();
+        assert!(missing.is_empty(), "settings missing from README.md's configuration table: {missing:?}");
+    }
+
     #[test]
     fn defaults_are_the_documented_ones() {
         let c = Config::default();

@@ -45,6 +45,26 @@ impl FileStore {
         found.bytes().await.map_err(AppError::internal)
     }
 
+    /// Puts the bytes, then runs `record` (the row that points at them); if recording fails the
+    /// bytes are deleted again, so the store and the tables stay in step: no orphaned bytes.
+    pub async fn put_recorded<T>(
+        &self,
+        key: &str,
+        bytes: Bytes,
+        record: impl std::future::Future<Output = AppResult<T>>,
+    ) -> AppResult<T> {
+        self.put(key, bytes).await?;
+        match record.await {
+            Ok(t) => Ok(t),
+            Err(e) => {
+                if let Err(cleanup) = self.delete(key).await {
+                    tracing::warn!(error = ?cleanup, key, "orphaned file bytes left after a failed insert");
+                }
+                Err(e)
+            }
+        }
+    }
+
     pub async fn delete(&self, key: &str) -> AppResult<()> {
         match self.store.delete(&StorePath::from(key)).await {
             Ok(()) | Err(object_store::Error::NotFound { .. }) => Ok(()),
