@@ -188,3 +188,34 @@ async fn the_server_runs_jobs_by_itself_when_enabled() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn finished_jobs_are_purged_after_their_keeping_period_and_queued_ones_never() {
+    on_each_backend(async |b| {
+        let probe = Arc::new(Probe::default());
+        let ctx = instance(b, &probe, 1).await;
+        let now = ctx.clock.now();
+        jobs::enqueue(&ctx, "probe.count", json!({ "n": 1 }), now, None).await.unwrap();
+        jobs::enqueue(&ctx, "probe.count", json!({ "n": 2, "fail": 9 }), now, None).await.unwrap();
+        let later =
+            jobs::enqueue(&ctx, "probe.count", json!({ "n": 3 }), now + Duration::days(90), None).await.unwrap();
+        while jobs::run_once(&ctx, "w").await.unwrap().is_some() {}
+        let count = |state: &'static str| {
+            let ctx = ctx.clone();
+            async move { jobs::in_state(&ctx, state).await.unwrap().len() }
+        };
+        assert_eq!((count("done").await, count("failed").await), (1, 1));
+        b.clock.advance(Duration::hours(23));
+        jobs::schedule_due(&ctx).await.unwrap();
+        assert_eq!((count("done").await, count("failed").await), (1, 1), "kept a day");
+        b.clock.advance(Duration::hours(2));
+        jobs::schedule_due(&ctx).await.unwrap();
+        assert_eq!((count("done").await, count("failed").await), (0, 1), "done ones go after a day");
+        b.clock.advance(Duration::days(30));
+        jobs::schedule_due(&ctx).await.unwrap();
+        assert_eq!(count("failed").await, 0, "failed ones after thirty");
+        let queued = jobs::in_state(&ctx, "queued").await.unwrap();
+        assert!(queued.iter().any(|j| Some(j.id) == later), "a job not yet due is never purged");
+    })
+    .await;
+}

@@ -184,6 +184,15 @@ pub async fn run_once(ctx: &AppContext, worker: &str) -> AppResult<Option<Ran>> 
 /// Queues this period's run of every schedule, once across all instances.
 pub async fn schedule_due(ctx: &AppContext) -> AppResult<()> {
     let now = ctx.clock.now();
+    // Once per clock hour across all instances: finished jobs go after their keeping period.
+    let hour = now.timestamp().div_euclid(3600);
+    let claim = bytes::Bytes::from_static(b"1");
+    if ctx.cache.set_if_absent(&format!("jobs:purge@{hour}"), claim, std::time::Duration::from_secs(7200)).await? {
+        let purged = purge_finished(ctx, now).await?;
+        if purged > 0 {
+            tracing::info!(purged, "finished jobs purged");
+        }
+    }
     for s in ctx.modules.schedules(&ctx.config) {
         let every = s.every.num_seconds().max(1);
         let slot = now.timestamp().div_euclid(every);
@@ -191,6 +200,25 @@ pub async fn schedule_due(ctx: &AppContext) -> AppResult<()> {
         enqueue(ctx, s.kind, serde_json::Value::Null, at, Some(format!("{}@{slot}", s.kind))).await?;
     }
     Ok(())
+}
+
+/// Done jobs are kept this long (for operators), failed ones `KEEP_FAILED_DAYS`, then deleted:
+/// every message queues a push job and every schedule slot is a row, so they must not pile up.
+pub const KEEP_DONE_DAYS: i64 = 1;
+pub const KEEP_FAILED_DAYS: i64 = 30;
+
+/// Deletes jobs that finished before their keeping period; returns how many.
+pub async fn purge_finished(ctx: &AppContext, now: DateTime<Utc>) -> AppResult<u64> {
+    let mut purged = 0;
+    for (state, days) in [("done", KEEP_DONE_DAYS), ("failed", KEEP_FAILED_DAYS)] {
+        purged += job::Entity::delete_many()
+            .filter(job::Column::State.eq(state))
+            .filter(job::Column::FinishedAt.lt(now - Duration::days(days)))
+            .exec(&ctx.db)
+            .await?
+            .rows_affected;
+    }
+    Ok(purged)
 }
 
 /// A name for this process in `jobs.worker`.
