@@ -98,6 +98,10 @@ async fn chat_two_people_talk_live_with_typing_and_read_receipts() {
         assert_eq!(t.body["data"]["sendTyping"], true);
         let typing = event(&mut bob_ws, "b").await;
         assert_eq!((typing["kind"].clone(), typing["userId"].clone()), (json!("TYPING"), json!(alice.id.to_string())));
+        let t = srv
+            .gql("mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": c }), Some(&alice.token))
+            .await;
+        assert_eq!(t.body["data"]["sendTyping"], false, "keystrokes moments apart are one announcement");
 
         let r = srv
             .gql(
@@ -497,9 +501,28 @@ async fn chat_calls_ring_until_answered_or_missed_and_land_in_history() {
         assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
         let ended = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { state endReason } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
         assert_eq!(ended.body["data"]["hangUpCall"], json!({ "state": "ended", "endReason": "normal" }));
+        // Declined, and called off before anyone answered.
+        let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
+        let r = srv.gql("mutation($i: ID!) { cancelCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
+        assert_eq!(r.code(), Some("FORBIDDEN"), "only the caller cancels");
+        let r = srv.gql("mutation($i: ID!) { rejectCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
+        assert_eq!(r.body["data"]["rejectCall"]["state"], "rejected");
+        let r = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
+        assert_eq!(r.code(), Some("CONFLICT"), "a declined call cannot be hung up");
+        let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
+        let r = srv.gql("mutation($i: ID!) { cancelCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
+        assert_eq!(r.body["data"]["cancelCall"]["state"], "cancelled");
         let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { node { kind call { media outcome durationSecs } } } } }", json!({ "c": c }), Some(&bob.token)).await;
         let calls: Vec<Value> = h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "call").map(|e| e["node"]["call"].clone()).collect();
-        assert_eq!(calls, [json!({ "media": "video", "outcome": "missed", "durationSecs": null }), json!({ "media": "video", "outcome": "ended", "durationSecs": 95 })]);
+        assert_eq!(
+            calls,
+            [
+                json!({ "media": "video", "outcome": "missed", "durationSecs": null }),
+                json!({ "media": "video", "outcome": "ended", "durationSecs": 95 }),
+                json!({ "media": "video", "outcome": "rejected", "durationSecs": null }),
+                json!({ "media": "video", "outcome": "cancelled", "durationSecs": null }),
+            ]
+        );
     })
     .await;
 }

@@ -103,11 +103,21 @@ pub async fn announce_joined(ctx: &AppContext, conversation: Uuid, users: &[Uuid
     }
 }
 
-/// Tells the conversation the person is typing (members only; nothing is stored).
-pub async fn typing(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<()> {
+/// A person's typing is announced at most once per this many seconds per conversation; clients
+/// send it on every keystroke.
+pub const TYPING_EVERY_SECS: u64 = 3;
+
+/// Tells the conversation the person is typing (members only; nothing is stored). Returns
+/// whether it was announced (false: one went out moments ago).
+pub async fn typing(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<bool> {
     conversations::require_member(ctx, conversation, me).await?;
-    publish(ctx, conversation, &Event::Typing { user_id: me }).await;
-    Ok(())
+    let key = format!("chat:typing:{conversation}:{me}");
+    let fresh =
+        ctx.cache.set_if_absent(&key, Bytes::from_static(b"1"), StdDuration::from_secs(TYPING_EVERY_SECS)).await?;
+    if fresh {
+        publish(ctx, conversation, &Event::Typing { user_id: me }).await;
+    }
+    Ok(fresh)
 }
 
 /// The conversation's events for a member: with `after_seq`, every message after it from the

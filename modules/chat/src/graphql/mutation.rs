@@ -219,11 +219,11 @@ impl ChatMutation {
         Ok(messages::mark_read(app, me, parse_id("conversationId", &conversation_id)?, seq).await?)
     }
 
-    /// Tells the other members the person is typing; nothing is stored.
+    /// Tells the other members the person is typing; nothing is stored. At most one
+    /// announcement per 3 seconds goes out; returns whether this one did.
     async fn send_typing(&self, ctx: &Context<'_>, conversation_id: ID) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        live::typing(app, viewer.require_person()?, parse_id("conversationId", &conversation_id)?).await?;
-        Ok(true)
+        Ok(live::typing(app, viewer.require_person()?, parse_id("conversationId", &conversation_id)?).await?)
     }
 
     /// Reports a message to the platform; returns the report's id.
