@@ -19,6 +19,7 @@ enum ChatConversations {
     DirectKey,
     CreatedBy,
     LastSeq,
+    LastActivity,
     CreatedAt,
     UpdatedAt,
 }
@@ -108,8 +109,19 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(ChatConversations::DirectKey, 80).unique_key())
                     .col(uuid_null(ChatConversations::CreatedBy))
                     .col(big_integer(ChatConversations::LastSeq).default(0))
+                    .col(uuid(ChatConversations::LastActivity))
                     .col(timestamp_with_time_zone(ChatConversations::CreatedAt))
                     .col(timestamp_with_time_zone(ChatConversations::UpdatedAt))
+                    .to_owned(),
+            )
+            .await?;
+        // Conversation lists page by it: the newest message's id (UUIDv7, so time-ordered).
+        manager
+            .create_index(
+                Index::create()
+                    .name("chat_conversations_last_activity")
+                    .table(ChatConversations::Table)
+                    .col(ChatConversations::LastActivity)
                     .to_owned(),
             )
             .await?;

@@ -362,9 +362,13 @@ async fn chat_non_members_can_neither_read_history_nor_subscribe() {
             .await;
         assert_eq!(r.code(), Some("NOT_FOUND"));
         let all = srv
-            .gql("{ conversations { id } searchMessages(text: \"鲍勃\") { id } }", json!({}), Some(&eve.token))
+            .gql(
+                "{ conversations { edges { cursor } } searchMessages(text: \"鲍勃\") { id } }",
+                json!({}),
+                Some(&eve.token),
+            )
             .await;
-        assert_eq!(all.body["data"], json!({ "conversations": [], "searchMessages": [] }));
+        assert_eq!(all.body["data"], json!({ "conversations": { "edges": [] }, "searchMessages": [] }));
 
         let mut ws = follow(&srv, &eve, &c, "e", Some(0)).await;
         match ws.next().await {
@@ -922,8 +926,8 @@ async fn chat_an_organisation_channel_holds_exactly_its_members() {
             )
             .await;
         assert_eq!(r.code(), Some("NOT_FOUND"));
-        let r = srv.gql("{ conversations { id } }", json!({}), Some(&staff.token)).await;
-        assert_eq!(r.body["data"]["conversations"], json!([]));
+        let r = srv.gql("{ conversations { edges { cursor } } }", json!({}), Some(&staff.token)).await;
+        assert_eq!(r.body["data"]["conversations"]["edges"], json!([]));
     })
     .await;
 }
@@ -972,6 +976,34 @@ async fn chat_a_socket_following_a_conversation_closes_4403_when_its_token_expir
         ws.subscribe("t", EVENTS, json!({ "c": c, "a": 0 })).await;
         assert_eq!(event(&mut ws, "t").await["message"]["seq"], 1);
         assert_eq!(ws.close_code().await, 4403);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_the_conversation_list_pages_most_recently_active_first() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let me = srv.verified_person().await;
+        let mut ids = Vec::new();
+        for i in 0..3 {
+            let other = srv.verified_person().await;
+            let c = open_direct(&srv, &me, &other).await;
+            send_as(&srv, &other, &c, &format!("l-{i}"), "你好").await;
+            ids.push(c);
+        }
+        let q = "query($a: String) { conversations(first: 2, after: $a) { edges { cursor node { id unreadCount } } pageInfo { hasNextPage } } }";
+        let page = srv.gql(q, json!({}), Some(&me.token)).await.body["data"]["conversations"].clone();
+        let first: Vec<Value> = page["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect();
+        assert_eq!(first, [json!(ids[2]), json!(ids[1])]);
+        assert_eq!(page["pageInfo"]["hasNextPage"], true);
+        assert_eq!(page["edges"][0]["node"]["unreadCount"], 1);
+        let rest = srv.gql(q, json!({ "a": page["edges"][1]["cursor"] }), Some(&me.token)).await.body["data"]["conversations"].clone();
+        assert_eq!(rest["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect::<Vec<_>>(), [json!(ids[0])]);
+        // A new message brings the oldest conversation to the top.
+        send_as(&srv, &me, &ids[0], "l-back", "我回来了").await;
+        let page = srv.gql(q, json!({}), Some(&me.token)).await.body["data"]["conversations"].clone();
+        assert_eq!(page["edges"][0]["node"]["id"], json!(ids[0]));
     })
     .await;
 }

@@ -3,11 +3,12 @@
 
 use std::collections::BTreeSet;
 
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait, Query};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
+use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::entity::{conversation, member};
@@ -107,8 +108,10 @@ fn new_conversation(
     creator: Option<Uuid>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> conversation::ActiveModel {
+    let id = ids::new_id();
     conversation::ActiveModel {
-        id: Set(ids::new_id()),
+        id: Set(id),
+        last_activity: Set(id),
         kind: Set(kind.as_str().into()),
         name: Set(None),
         avatar_file_id: Set(None),
@@ -269,14 +272,14 @@ pub async fn organization_channel(ctx: &AppContext, me: Uuid, organization: Uuid
     Ok(c)
 }
 
-/// The person's conversations, most recently active first (channels of their organisations
-/// included once opened).
+/// All of the person's conversations, most recently active first (channels of their
+/// organisations included once opened): for export, erasure and the inbox.
 pub async fn mine(ctx: &AppContext, me: Uuid) -> AppResult<Vec<(conversation::Model, member::Model)>> {
     let memberships = member::Entity::find().filter(member::Column::UserId.eq(me)).all(&ctx.db).await?;
     let ids: Vec<Uuid> = memberships.iter().map(|m| m.conversation_id).collect();
     let conversations = conversation::Entity::find()
         .filter(conversation::Column::Id.is_in(ids))
-        .order_by_desc(conversation::Column::UpdatedAt)
+        .order_by_desc(conversation::Column::LastActivity)
         .all(&ctx.db)
         .await?;
     let mut out = Vec::with_capacity(conversations.len());
@@ -286,6 +289,34 @@ pub async fn mine(ctx: &AppContext, me: Uuid) -> AppResult<Vec<(conversation::Mo
         }
     }
     Ok(out)
+}
+
+/// One page of the person's conversations, most recently active first.
+pub async fn page_mine(
+    ctx: &AppContext,
+    me: Uuid,
+    page: &PageRequest,
+) -> AppResult<Vec<(conversation::Model, member::Model)>> {
+    let mine = Query::select()
+        .column(member::Column::ConversationId)
+        .from(member::Entity)
+        .and_where(Expr::col(member::Column::UserId).eq(me))
+        .to_owned();
+    let q = conversation::Entity::find().filter(conversation::Column::Id.in_subquery(mine));
+    let conversations = page.apply(q, conversation::Column::LastActivity, ListOrder::NewestFirst)?.all(&ctx.db).await?;
+    let ids: Vec<Uuid> = conversations.iter().map(|c| c.id).collect();
+    let memberships = member::Entity::find()
+        .filter(member::Column::UserId.eq(me))
+        .filter(member::Column::ConversationId.is_in(ids))
+        .all(&ctx.db)
+        .await?;
+    Ok(conversations
+        .into_iter()
+        .filter_map(|c| {
+            let m = memberships.iter().find(|m| m.conversation_id == c.id)?.clone();
+            Some((c, m))
+        })
+        .collect())
 }
 
 pub async fn members(ctx: &AppContext, conversation: Uuid) -> AppResult<Vec<member::Model>> {

@@ -242,9 +242,11 @@ impl<E: Into<AppError>> From<E> for Stored {
 /// counter's row lock (PostgreSQL) or the single writer (SQLite) keeps the sequence dense.
 pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
+    let id = ids::new_id();
     let txn = ctx.db.begin().await.map_err(AppError::from)?;
     conversation::Entity::update_many()
         .col_expr(conversation::Column::LastSeq, Expr::col(conversation::Column::LastSeq).add(1))
+        .col_expr(conversation::Column::LastActivity, Expr::value(id))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(conversation_id))
         .exec(&txn)
@@ -257,7 +259,7 @@ pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft)
         .ok_or(ChatError::NotFound("conversation"))?
         .last_seq;
     let row = message::ActiveModel {
-        id: Set(ids::new_id()),
+        id: Set(id),
         conversation_id: Set(conversation_id),
         seq: Set(seq),
         sender_id: Set(draft.sender),

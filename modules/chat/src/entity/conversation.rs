@@ -15,6 +15,9 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     /// The sequence number of the newest message; the next one gets `last_seq + 1`.
     pub last_seq: i64,
+    /// The newest message's id, or the conversation's own before any (UUIDv7: lists of
+    /// conversations page by it, most recently active first).
+    pub last_activity: Uuid,
     pub created_at: DateTimeUtc,
     /// When the newest message arrived (conversation lists sort by it).
     pub updated_at: DateTimeUtc,

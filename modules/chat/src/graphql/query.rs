@@ -7,6 +7,7 @@ use super::types::{Conversation, Message, Presence};
 use crate::{conversations, live, messages};
 
 pub const HISTORY: &str = "messages";
+pub const CONVERSATIONS: &str = "conversations";
 
 #[derive(Default)]
 pub struct ChatQuery;
@@ -14,11 +15,21 @@ pub struct ChatQuery;
 #[Object]
 impl ChatQuery {
     /// The signed-in person's conversations, most recently active first.
-    #[graphql(complexity = "100 * child_complexity + 1")]
-    async fn conversations(&self, ctx: &Context<'_>) -> Result<Vec<Conversation>> {
+    #[graphql(complexity = "pagination::complexity(first, last, child_complexity)")]
+    async fn conversations(
+        &self,
+        ctx: &Context<'_>,
+        first: Option<i32>,
+        after: Option<String>,
+        last: Option<i32>,
+        before: Option<String>,
+    ) -> Result<Connection<String, Conversation>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
-        Ok(conversations::mine(app, me).await?.into_iter().map(|(c, m)| Conversation(c, m)).collect())
+        let page = PageArgs { first, after, last, before }.validate(CONVERSATIONS, &app.config.limits)?;
+        let rows = conversations::page_mine(app, me, &page).await?;
+        let rows = rows.into_iter().map(|(c, m)| Conversation(c, m)).collect();
+        Ok(page.connection(CONVERSATIONS, rows, |c| c.0.last_activity.to_string()))
     }
 
     /// One conversation the person is in.
