@@ -1007,3 +1007,37 @@ async fn chat_the_conversation_list_pages_most_recently_active_first() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn chat_a_removed_member_stops_receiving_at_once() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, member) = (srv.verified_person().await, srv.verified_person().await);
+        let g = srv
+            .gql(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "项目组", "memberIds": [member.id] } }),
+                Some(&owner.token),
+            )
+            .await;
+        let c = g.body["data"]["createGroup"]["id"].as_str().unwrap().to_owned();
+        let mut ws = follow_live(&srv, &member, &c, "m").await;
+        srv.gql(
+            "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }",
+            json!({ "c": c, "u": member.id }),
+            Some(&owner.token),
+        )
+        .await;
+        let removed = event(&mut ws, "m").await;
+        assert_eq!(
+            (removed["kind"].clone(), removed["change"].clone(), removed["memberIds"].clone()),
+            (json!("MEMBERS"), json!("removed"), json!([member.id.to_string()]))
+        );
+        let WsEvent::Message(end) = ws.next().await else { panic!("the stream ends") };
+        assert_eq!(end["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{end}");
+        assert_eq!(ws.next().await, WsEvent::Message(json!({ "type": "complete", "id": "m" })));
+        send_as(&srv, &owner, &c, "after", "踢出后的消息").await;
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "nothing after removal");
+    })
+    .await;
+}

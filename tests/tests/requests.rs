@@ -196,9 +196,12 @@ async fn rts_2_a_deletion_request_erases_the_chosen_categories_through_every_mod
 async fn rts_7_an_access_request_yields_every_modules_data_behind_a_short_lived_link() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        let (admin, p) = (srv.admin().await, srv.person().await);
+        let (admin, p, friend) = (srv.admin().await, srv.verified_person().await, srv.verified_person().await);
         srv.gql("mutation { updateProfile(input: { nickname: \"<b>小明</b>\" }) { id } }", json!({}), Some(&p.token))
             .await;
+        let c = srv.gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": friend.id }), Some(&p.token)).await;
+        let c = c.body["data"]["openDirectConversation"]["id"].clone();
+        srv.gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"x-1\", kind: TEXT, text: \"导出我的聊天\" }) { id } }", json!({ "c": c }), Some(&p.token)).await;
         srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         let events = json!([{ "name": "click:apply", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
         srv.gql(
@@ -228,6 +231,8 @@ async fn rts_7_an_access_request_yields_every_modules_data_behind_a_short_lived_
         assert_eq!(m["privacy"]["analyticsEvents"][0]["name"], "click:apply", "analytics (COL-9)");
         assert_eq!(m["privacy"]["consentRecords"][0]["purpose"], "analytics", "consents");
         assert!(m["notifications"].is_object());
+        assert_eq!(m["chat"]["conversations"][0]["id"], c, "the person's conversations");
+        assert_eq!(m["chat"]["messages"][0]["body"], "导出我的聊天", "and what they said in them");
         let page = srv.http.get(srv.url(&html_url)).send().await.unwrap();
         assert!(page.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
         let page = page.text().await.unwrap();
