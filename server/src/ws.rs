@@ -19,6 +19,7 @@ use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 use xqt_kernel::ErrorCode;
 use xqt_kernel::auth::{Authenticated, RequestMeta, session_ended_topic};
+use xqt_kernel::bus::BusSubscription;
 use xqt_kernel::error::code_of;
 
 use crate::ServerState;
@@ -160,7 +161,7 @@ async fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) {
         Ok(result) => result,
     };
     let closing = match outcome {
-        Ok(auth) => run(&mut sink, &mut incoming, &state, auth, meta).await,
+        Ok((auth, session_ended)) => run(&mut sink, &mut incoming, &state, auth, session_ended, meta).await,
         Err(close) => close,
     };
     if let Some(close) = closing {
@@ -169,8 +170,13 @@ async fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) {
     let _ = sink.close().await;
 }
 
-/// Waits for `connection_init`, answering pings; returns the authenticated viewer.
-async fn initialise<S, R>(sink: &mut S, incoming: &mut R, state: &ServerState) -> Result<Authenticated, Option<Close>>
+/// Waits for `connection_init`, answering pings; returns the authenticated viewer and, for a
+/// signed-in person, the subscription that says their session ended.
+async fn initialise<S, R>(
+    sink: &mut S,
+    incoming: &mut R,
+    state: &ServerState,
+) -> Result<(Authenticated, Option<BusSubscription>), Option<Close>>
 where
     S: futures::Sink<Message> + Unpin,
     R: Stream<Item = std::io::Result<Message>> + Unpin,
@@ -189,8 +195,25 @@ where
                     .authenticate(token.as_deref())
                     .await
                     .map_err(|_| Some(Close::Forbidden("invalid or expired token")))?;
+                // Listen for the session's end before acknowledging, then look once more: a
+                // sign-out in between is caught by one or the other, never by neither.
+                let session_ended = match (auth.viewer.person_id(), auth.viewer.session_id()) {
+                    (Some(user), Some(session)) => {
+                        let sub = state
+                            .ctx
+                            .bus
+                            .subscribe(&session_ended_topic(session))
+                            .await
+                            .map_err(|_| Some(Close::Forbidden("session state unavailable")))?;
+                        if !state.ctx.modules.session_active(&state.ctx, user, session).await.unwrap_or(false) {
+                            return Err(Some(Close::Forbidden("session ended")));
+                        }
+                        Some(sub)
+                    }
+                    _ => None,
+                };
                 sink.send(text(json!({ "type": "connection_ack" }))).await.map_err(|_| None)?;
-                return Ok(auth);
+                return Ok((auth, session_ended));
             }
             Some(ClientMessage::Ping { payload }) => {
                 sink.send(text(json!({ "type": "pong", "payload": payload }))).await.map_err(|_| None)?;
@@ -210,6 +233,7 @@ async fn run<S, R>(
     incoming: &mut R,
     state: &ServerState,
     auth: Authenticated,
+    mut session_ended: Option<BusSubscription>,
     meta: RequestMeta,
 ) -> Option<Close>
 where
@@ -232,14 +256,8 @@ where
         }
     };
     tokio::pin!(expired);
-    // Signing out or revoking the session closes its sockets at once, on every instance.
-    let mut session_ended = match auth.viewer.session_id() {
-        Some(session) => match state.ctx.bus.subscribe(&session_ended_topic(session)).await {
-            Ok(sub) => Some(sub),
-            Err(_) => return Some(Close::Forbidden("session state unavailable")),
-        },
-        None => None,
-    };
+    // Signing out or revoking the session closes its sockets at once, on every instance
+    // (`session_ended` was subscribed before the connection was acknowledged).
     let mut data = async_graphql::Data::default();
     data.insert(auth.viewer.clone());
     data.insert(meta);
