@@ -68,6 +68,7 @@ enum ChatAttachments {
     Table,
     Id,
     ConversationId,
+    MessageId,
     UploaderId,
     Kind,
     ContentType,
@@ -240,6 +241,7 @@ impl MigrationTrait for Migration {
                     .table(ChatAttachments::Table)
                     .col(uuid(ChatAttachments::Id).primary_key())
                     .col(uuid(ChatAttachments::ConversationId))
+                    .col(uuid_null(ChatAttachments::MessageId).unique_key())
                     .col(uuid(ChatAttachments::UploaderId))
                     .col(string_len(ChatAttachments::Kind, 16))
                     .col(string_len(ChatAttachments::ContentType, 100))

@@ -567,9 +567,22 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
         let pdf = upload(&alice, "file", b"%PDF-1.7 internship agreement".to_vec()).await.unwrap();
         let pdf: Value = pdf.json().await.unwrap();
         assert_eq!((pdf["contentType"].clone(), pdf["fileName"].clone()), (json!("application/pdf"), json!("简历.pdf")));
+        // One attachment, one message: the same upload cannot ride along twice.
+        let twice = srv
+            .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "img-2", "kind": "IMAGE", "attachmentId": image["id"] } }), Some(&alice.token))
+            .await;
+        assert_eq!((twice.code(), twice.body["errors"][0]["extensions"]["field"].clone()), (Some("BAD_USER_INPUT"), json!("attachmentId")));
         // A recall deletes the attachment itself.
         srv.gql("mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": sent.body["data"]["sendMessage"]["id"] }), Some(&alice.token)).await;
         assert_eq!(srv.http.get(&url).bearer_auth(&bob.token).send().await.unwrap().status().as_u16(), 404);
+        // Uploaded and never sent, the document goes after a day.
+        let pdf_url = srv.url(pdf["url"].as_str().unwrap());
+        run_jobs(&srv.ctx).await;
+        assert_eq!(srv.http.get(&pdf_url).bearer_auth(&alice.token).send().await.unwrap().status().as_u16(), 200);
+        b.clock.advance(Span::hours(25));
+        run_jobs(&srv.ctx).await;
+        let alice_token = srv.token_valid_for(&alice, Span::minutes(5));
+        assert_eq!(srv.http.get(&pdf_url).bearer_auth(&alice_token).send().await.unwrap().status().as_u16(), 404);
     })
     .await;
 }

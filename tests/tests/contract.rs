@@ -166,10 +166,11 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("accounts", "sms_outbox"),
                 ("privacy", "analytics_events"),
                 ("privacy", "sharing_records"),
+                ("chat", "unsent_attachments"),
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[6].affected, 7);
+        assert_eq!(outcomes[7].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),

@@ -101,6 +101,7 @@ pub async fn upload(
     let row = attachment::ActiveModel {
         id: Set(id),
         conversation_id: Set(conversation),
+        message_id: Set(None),
         uploader_id: Set(me),
         kind: Set(kind.as_str().into()),
         content_type: Set(content_type.into()),
@@ -113,7 +114,11 @@ pub async fn upload(
     ctx.files.put_recorded(&key, bytes, async { Ok(row.insert(&ctx.db).await?) }).await
 }
 
-/// The uploader's attachment of `kind` in `conversation`, to go with a message.
+/// Unsent attachments are deleted after this long.
+pub const UNSENT_KEEP_HOURS: i64 = 24;
+
+/// The uploader's attachment of `kind` in `conversation`, not yet sent, to go with a message
+/// (one message each: a recall deletes it with its message).
 pub async fn for_message(
     ctx: &AppContext,
     me: Uuid,
@@ -125,11 +130,38 @@ pub async fn for_message(
         .filter(attachment::Column::UploaderId.eq(me))
         .filter(attachment::Column::ConversationId.eq(conversation))
         .filter(attachment::Column::Kind.eq(kind.as_str()))
+        .filter(attachment::Column::MessageId.is_null())
         .one(&ctx.db)
         .await?
         .ok_or_else(|| {
-            invalid("attachmentId", format!("upload the {} to this conversation first", kind.as_str())).into()
+            let what = kind.as_str();
+            invalid("attachmentId", format!("upload the {what} to this conversation first; each is sent once")).into()
         })
+}
+
+/// Ties an attachment to the message it is sent with, inside that message's transaction; false
+/// when another message took it first.
+pub(crate) async fn attach(txn: &impl sea_orm::ConnectionTrait, id: Uuid, message: Uuid) -> AppResult<bool> {
+    let tied = attachment::Entity::update_many()
+        .col_expr(attachment::Column::MessageId, sea_orm::sea_query::Expr::value(message))
+        .filter(attachment::Column::Id.eq(id))
+        .filter(attachment::Column::MessageId.is_null())
+        .exec(txn)
+        .await?;
+    Ok(tied.rows_affected == 1)
+}
+
+/// Deletes attachments uploaded before `cutoff` and never sent, bytes and rows.
+pub async fn delete_unsent_before(ctx: &AppContext, cutoff: chrono::DateTime<chrono::Utc>) -> AppResult<u64> {
+    let stale = attachment::Entity::find()
+        .filter(attachment::Column::MessageId.is_null())
+        .filter(attachment::Column::CreatedAt.lt(cutoff))
+        .all(&ctx.db)
+        .await?;
+    for a in &stale {
+        delete(ctx, a.id).await?;
+    }
+    Ok(stale.len() as u64)
 }
 
 /// An attachment's bytes, for a member of its conversation; NOT_FOUND for anyone else.

@@ -145,6 +145,7 @@ async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
         payload: Some(json!({
             "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
         })),
+        attachment: None,
         reply_to_seq: None,
         mentions: vec![],
     };

@@ -40,6 +40,10 @@ impl Module for Chat {
         Some(Arc::new(privacy::ChatData))
     }
 
+    fn retention_rules(&self, _config: &xqt_kernel::config::Config) -> Vec<xqt_kernel::module::RetentionRule> {
+        privacy::retention_rules()
+    }
+
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
         jobs::handlers()
     }

@@ -188,6 +188,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
         kind: new.kind,
         body: text,
         payload,
+        attachment: new.attachment,
         reply_to_seq: new.reply_to_seq,
         mentions,
     };
@@ -223,6 +224,8 @@ pub(crate) struct Draft {
     pub kind: Kind,
     pub body: Option<String>,
     pub payload: Option<Value>,
+    /// Tied to the message in its transaction.
+    pub attachment: Option<Uuid>,
     pub reply_to_seq: Option<i64>,
     pub mentions: Vec<Uuid>,
 }
@@ -279,6 +282,11 @@ pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft)
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(Stored::Duplicate),
         Err(e) => return Err(AppError::from(e).into()),
     };
+    if let Some(a) = draft.attachment
+        && !crate::attachments::attach(&txn, a, id).await?
+    {
+        return Err(invalid("attachmentId", "this attachment was sent with another message").into());
+    }
     if let Some(sender) = draft.sender {
         // What one sends, one has read.
         member::Entity::update_many()
@@ -305,6 +313,7 @@ pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data
         kind: Kind::System,
         body: None,
         payload: Some(payload),
+        attachment: None,
         reply_to_seq: None,
         mentions: vec![],
     };

@@ -5,8 +5,13 @@ use async_trait::async_trait;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter, QueryOrder};
 use serde_json::json;
+use std::sync::Arc;
 use uuid::Uuid;
-use xqt_kernel::module::{ClientPermission, Erasure, LegalBasis, PersonalData, Purpose};
+
+use chrono::{DateTime, Duration, Utc};
+use xqt_kernel::module::{
+    ClientPermission, Erasure, Expire, LegalBasis, PersonalData, Purpose, RetentionAction, RetentionRule,
+};
 use xqt_kernel::{AppContext, AppResult};
 
 use crate::conversations::{self, Kind as ConversationKind, Role};
@@ -35,6 +40,26 @@ pub fn client_permissions() -> Vec<ClientPermission> {
         id: "microphone",
         description: "麦克风：发送语音消息、语音与视频通话 (microphone: voice messages and calls)",
         purpose: PURPOSE,
+    }]
+}
+
+/// Attachments uploaded and never sent.
+struct UnsentAttachments;
+
+#[async_trait]
+impl Expire for UnsentAttachments {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        crate::attachments::delete_unsent_before(ctx, older_than).await
+    }
+}
+
+pub fn retention_rules() -> Vec<RetentionRule> {
+    vec![RetentionRule {
+        name: "unsent_attachments",
+        category: CONTENT,
+        keep_for: Duration::hours(crate::attachments::UNSENT_KEEP_HOURS),
+        action: RetentionAction::Delete,
+        apply: Arc::new(UnsentAttachments),
     }]
 }
 

@@ -7,6 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub conversation_id: Uuid,
+    /// The message it was sent with; `None` until sent (unsent ones are deleted after a day).
+    pub message_id: Option<Uuid>,
     pub uploader_id: Uuid,
     /// `image`, `video`, `voice` or `file`.
     pub kind: String,
