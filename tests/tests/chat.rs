@@ -1054,3 +1054,37 @@ async fn chat_a_removed_member_stops_receiving_at_once() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn chat_subscribing_while_messages_arrive_yields_each_once_in_sequence() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.chat.messages_per_minute = 1000).await;
+        let (alice, bob, c) = pair(&srv).await;
+        const TOTAL: i64 = 120;
+        // Messages keep arriving while the subscriber reads the backlog and goes live: some are
+        // both in its backlog read and on the bus, and must still come once each.
+        let sender = async {
+            for i in 1..=TOTAL {
+                send_as(&srv, &alice, &c, &format!("race-{i}"), &format!("{i}")).await;
+            }
+        };
+        let receiver = async {
+            while srv.gql(UNREAD, json!({ "c": c }), Some(&bob.token)).await.body["data"]["conversation"]["lastSeq"]
+                .as_i64()
+                < Some(20)
+            {
+                tokio::time::sleep(Duration::from_millis(5)).await;
+            }
+            let mut ws = follow(&srv, &bob, &c, "race", Some(0)).await;
+            let mut seqs = Vec::new();
+            while seqs.last() != Some(&TOTAL) {
+                seqs.push(event(&mut ws, "race").await["message"]["seq"].as_i64().unwrap());
+            }
+            assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "nothing twice");
+            seqs
+        };
+        let ((), seqs) = tokio::join!(sender, receiver);
+        assert_eq!(seqs, (1..=TOTAL).collect::<Vec<_>>(), "each once, in sequence");
+    })
+    .await;
+}
