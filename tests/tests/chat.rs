@@ -1013,10 +1013,11 @@ async fn chat_the_conversation_list_pages_most_recently_active_first() {
         assert_eq!(page["edges"][0]["node"]["unreadCount"], 1);
         let rest = srv.gql(q, json!({ "a": page["edges"][1]["cursor"] }), Some(&me.token)).await.body["data"]["conversations"].clone();
         assert_eq!(rest["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect::<Vec<_>>(), [json!(ids[0])]);
-        // A new message brings the oldest conversation to the top.
+        // A new message brings the oldest conversation to the top, as its preview.
         send_as(&srv, &me, &ids[0], "l-back", "我回来了").await;
+        let q = "{ conversations(first: 1) { edges { node { id lastMessage { seq text } } } } }";
         let page = srv.gql(q, json!({}), Some(&me.token)).await.body["data"]["conversations"].clone();
-        assert_eq!(page["edges"][0]["node"]["id"], json!(ids[0]));
+        assert_eq!(page["edges"][0]["node"], json!({ "id": ids[0], "lastMessage": { "seq": 2, "text": "我回来了" } }));
     })
     .await;
 }

@@ -350,6 +350,16 @@ pub async fn history(
         .await?)
 }
 
+/// The newest message the person has not deleted for themselves (a conversation list's preview).
+pub async fn latest_visible(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<Option<message::Model>> {
+    Ok(message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(me, conversation)))
+        .order_by_desc(message::Column::Seq)
+        .one(&ctx.db)
+        .await?)
+}
+
 /// Up to `limit` messages after `after`, oldest first, without those the person hid; with the
 /// highest sequence number and the number of rows read (hidden ones included), if any.
 pub async fn after_seq(

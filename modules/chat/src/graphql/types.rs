@@ -59,6 +59,11 @@ impl Conversation {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         Ok(messages::unread_count(app, &self.1, self.0.last_seq).await?)
     }
+    /// The newest message (not deleted for me), for the conversation list's preview.
+    async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        Ok(messages::latest_visible(app, self.1.user_id, self.0.id).await?.map(Message))
+    }
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<ChatMember>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
