@@ -19,6 +19,8 @@ const CHAT_SENDERS: usize = 8;
 const CHAT_SENDS_PER_SENDER: usize = 100;
 const CHAT_SUBSCRIBERS: usize = 20;
 const CHAT_FANOUT_MESSAGES: usize = 200;
+const LIST_CONVERSATIONS: usize = 50;
+const LIST_REQUESTS: usize = 400;
 const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }";
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
@@ -292,6 +294,58 @@ async fn chat_fanout(b: &Backend) -> String {
     row(b.name, &what, "/s", &latencies, latencies.iter().sum())
 }
 
+/// The chat list as an app opens it: one person's 50 most recent conversations, each with its
+/// unread count and last message, 4 clients at once.
+async fn chat_list(b: &Backend) -> String {
+    let srv = chat_server(b).await;
+    let me = srv.verified_person().await;
+    for i in 0..LIST_CONVERSATIONS {
+        let other = srv.verified_person().await;
+        let r = srv
+            .gql(
+                "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }",
+                json!({ "u": me.id }),
+                Some(&other.token),
+            )
+            .await;
+        let c = r.body["data"]["openDirectConversation"]["id"].clone();
+        for j in 0..3 {
+            let vars = json!({ "i": { "conversationId": c, "clientMessageId": format!("l{i}-{j}"), "kind": "TEXT", "text": "在吗" } });
+            srv.gql(SEND, vars, Some(&other.token)).await;
+        }
+    }
+    let query = format!(
+        "{{ conversations(first: {LIST_CONVERSATIONS}) {{ edges {{ node {{ id unreadCount lastMessage {{ text }} }} }} }} }}"
+    );
+    let started = Instant::now();
+    let workers: Vec<_> = (0..4)
+        .map(|_| {
+            let (http, url, token, query) = (srv.http.clone(), srv.url("/graphql"), me.token.clone(), query.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(LIST_REQUESTS / 4);
+                for _ in 0..LIST_REQUESTS / 4 {
+                    let t = Instant::now();
+                    let resp = http.post(&url).bearer_auth(&token).json(&json!({ "query": query })).send().await;
+                    let body: serde_json::Value = resp.expect("request").json().await.expect("body");
+                    let edges = body["data"]["conversations"]["edges"].as_array().expect("edges");
+                    assert!(
+                        edges.len() == LIST_CONVERSATIONS && edges.iter().all(|e| e["node"]["unreadCount"] == 3),
+                        "{body}"
+                    );
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let (all, elapsed) = gather(workers, started).await;
+    let what = format!(
+        "conversation list: {LIST_CONVERSATIONS} conversations with unread counts and last messages, {} requests, 4 concurrent",
+        all.len()
+    );
+    row(b.name, &what, "req/s", &all, elapsed)
+}
+
 #[tokio::main]
 async fn main() {
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
@@ -318,6 +372,7 @@ async fn main() {
         println!("{}", chat_sends(b, true).await);
         println!("{}", chat_sends(b, false).await);
         println!("{}", chat_fanout(b).await);
+        println!("{}", chat_list(b).await);
     })
     .await;
 }

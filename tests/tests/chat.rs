@@ -1018,6 +1018,12 @@ async fn chat_the_conversation_list_pages_most_recently_active_first() {
         let q = "{ conversations(first: 1) { edges { node { id lastMessage { seq text } } } } }";
         let page = srv.gql(q, json!({}), Some(&me.token)).await.body["data"]["conversations"].clone();
         assert_eq!(page["edges"][0]["node"], json!({ "id": ids[0], "lastMessage": { "seq": 2, "text": "我回来了" } }));
+        // Deleted for oneself, the preview falls back to the message before.
+        let newest = srv.gql("query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { id } } } }", json!({ "c": ids[0] }), Some(&me.token)).await;
+        let newest = newest.body["data"]["messages"]["edges"][0]["node"]["id"].clone();
+        srv.gql("mutation($m: ID!) { deleteMessageForMe(messageId: $m) }", json!({ "m": newest }), Some(&me.token)).await;
+        let page = srv.gql(q, json!({}), Some(&me.token)).await.body["data"]["conversations"].clone();
+        assert_eq!(page["edges"][0]["node"]["lastMessage"], json!({ "seq": 1, "text": "你好" }));
     })
     .await;
 }

@@ -36,6 +36,10 @@ impl Module for Chat {
         privacy::client_permissions()
     }
 
+    fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {
+        graphql::loaders::add(ctx, data);
+    }
+
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
         Some(Arc::new(privacy::ChatData))
     }

@@ -2,13 +2,13 @@
 //! idempotent on `(sender, clientMessageId)`, then announced live and pushed to members who are
 //! away. Edit and recall have windows; a recall leaves a tombstone with the content gone.
 
-use std::collections::HashSet;
+use std::collections::{HashMap, HashSet};
 
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqlErr, TransactionTrait,
+    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -571,21 +571,108 @@ pub async fn mark_read(ctx: &AppContext, me: Uuid, conversation: Uuid, seq: i64)
     Ok(seq)
 }
 
+/// What one conversation's unread count depends on, for one person.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct UnreadKey {
+    pub user: Uuid,
+    pub conversation: Uuid,
+    pub read_seq: i64,
+    pub last_seq: i64,
+}
+
+impl UnreadKey {
+    pub fn of(m: &member::Model, last_seq: i64) -> Self {
+        Self { user: m.user_id, conversation: m.conversation_id, read_seq: m.last_read_seq, last_seq }
+    }
+}
+
 /// Unread messages, computed from the sequence window after the read position (no counter to
 /// drift): others' messages there, less the recalled and those the person deleted.
 pub async fn unread_count(ctx: &AppContext, m: &member::Model, last_seq: i64) -> AppResult<u64> {
-    if last_seq <= m.last_read_seq {
-        return Ok(0);
+    let key = UnreadKey::of(m, last_seq);
+    Ok(unread_counts(ctx, m.user_id, &[key]).await?.get(&m.conversation_id).copied().unwrap_or(0))
+}
+
+/// `unread_count` of several of one person's conversations, in one query.
+pub async fn unread_counts(ctx: &AppContext, user: Uuid, keys: &[UnreadKey]) -> AppResult<HashMap<Uuid, u64>> {
+    let mut out: HashMap<Uuid, u64> = keys.iter().map(|k| (k.conversation, 0)).collect();
+    let mut windows = Condition::any();
+    let mut any = false;
+    for k in keys.iter().filter(|k| k.user == user && k.last_seq > k.read_seq) {
+        windows = windows.add(
+            Condition::all()
+                .add(message::Column::ConversationId.eq(k.conversation))
+                .add(message::Column::Seq.gt(k.read_seq)),
+        );
+        any = true;
     }
-    Ok(message::Entity::find()
-        .filter(message::Column::ConversationId.eq(m.conversation_id))
-        .filter(message::Column::Seq.gt(m.last_read_seq))
+    if !any {
+        return Ok(out);
+    }
+    let hidden_any = Query::select()
+        .column(hidden::Column::MessageId)
+        .from(hidden::Entity)
+        .and_where(Expr::col(hidden::Column::UserId).eq(user))
+        .to_owned();
+    let counts: Vec<(Uuid, i64)> = message::Entity::find()
+        .select_only()
+        .column(message::Column::ConversationId)
+        .column_as(Expr::col(message::Column::Id).count(), "unread")
+        .filter(windows)
         .filter(message::Column::RecalledAt.is_null())
         .filter(message::Column::Kind.ne(Kind::System.as_str()))
-        .filter(Condition::any().add(message::Column::SenderId.is_null()).add(message::Column::SenderId.ne(m.user_id)))
-        .filter(message::Column::Id.not_in_subquery(hidden_by(m.user_id, m.conversation_id)))
-        .count(&ctx.db)
-        .await?)
+        .filter(Condition::any().add(message::Column::SenderId.is_null()).add(message::Column::SenderId.ne(user)))
+        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .group_by(message::Column::ConversationId)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    for (conversation, n) in counts {
+        out.insert(conversation, u64::try_from(n).unwrap_or(0));
+    }
+    Ok(out)
+}
+
+/// `latest_visible` of several of one person's conversations, given their last sequence
+/// numbers: one query, and one more per conversation whose newest message the person deleted.
+pub async fn latest_visible_many(
+    ctx: &AppContext,
+    user: Uuid,
+    conversations: &[(Uuid, i64)],
+) -> AppResult<HashMap<Uuid, message::Model>> {
+    let mut newest = Condition::any();
+    let mut any = false;
+    for (c, last) in conversations.iter().filter(|(_, last)| *last > 0) {
+        newest = newest
+            .add(Condition::all().add(message::Column::ConversationId.eq(*c)).add(message::Column::Seq.eq(*last)));
+        any = true;
+    }
+    let mut out = HashMap::new();
+    if !any {
+        return Ok(out);
+    }
+    let hidden_any = Query::select()
+        .column(hidden::Column::MessageId)
+        .from(hidden::Entity)
+        .and_where(Expr::col(hidden::Column::UserId).eq(user))
+        .to_owned();
+    for m in message::Entity::find()
+        .filter(newest)
+        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .all(&ctx.db)
+        .await?
+    {
+        out.insert(m.conversation_id, m);
+    }
+    for (c, last) in conversations {
+        if *last > 0
+            && !out.contains_key(c)
+            && let Some(m) = latest_visible(ctx, user, *c).await?
+        {
+            out.insert(*c, m);
+        }
+    }
+    Ok(out)
 }
 
 /// Who has read the message (its sender aside).

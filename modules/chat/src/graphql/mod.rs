@@ -1,3 +1,4 @@
+pub mod loaders;
 mod mutation;
 mod query;
 mod subscription;

@@ -5,6 +5,7 @@ use serde_json::Value;
 use uuid::Uuid;
 use xqt_accounts::loaders::UserLoader;
 
+use super::loaders::{LastMessageKey, LastMessageLoader, UnreadLoader};
 use crate::entity::{call, conversation, member, message};
 use crate::live::Event;
 use crate::messages;
@@ -56,13 +57,13 @@ impl Conversation {
     }
     /// Others' messages after the read position, less recalled ones and those deleted for me.
     async fn unread_count(&self, ctx: &Context<'_>) -> Result<u64> {
-        let (app, _) = xqt_kernel::from_graphql(ctx);
-        Ok(messages::unread_count(app, &self.1, self.0.last_seq).await?)
+        let key = messages::UnreadKey::of(&self.1, self.0.last_seq);
+        Ok(ctx.data_unchecked::<DataLoader<UnreadLoader>>().load_one(key).await?.unwrap_or(0))
     }
     /// The newest message (not deleted for me), for the conversation list's preview.
     async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
-        let (app, _) = xqt_kernel::from_graphql(ctx);
-        Ok(messages::latest_visible(app, self.1.user_id, self.0.id).await?.map(Message))
+        let key = LastMessageKey { user: self.1.user_id, conversation: self.0.id, last_seq: self.0.last_seq };
+        Ok(ctx.data_unchecked::<DataLoader<LastMessageLoader>>().load_one(key).await?.map(Message))
     }
     #[graphql(complexity = "100 * child_complexity + 1")]
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<ChatMember>> {
