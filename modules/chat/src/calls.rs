@@ -232,7 +232,3 @@ pub async fn expire_if_unanswered(ctx: &AppContext, id: Uuid) -> AppResult<bool>
     }
     Ok(true)
 }
-
-pub async fn calls_of(ctx: &AppContext, conversation: Uuid) -> AppResult<Vec<call::Model>> {
-    Ok(call::Entity::find().filter(call::Column::ConversationId.eq(conversation)).all(&ctx.db).await?)
-}

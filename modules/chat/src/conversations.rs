@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
@@ -464,8 +462,4 @@ pub async fn set_muted(ctx: &AppContext, me: Uuid, conversation: Uuid, muted: bo
     let mut row: member::ActiveModel = m.into();
     row.muted = Set(muted);
     Ok(row.update(&ctx.db).await?)
-}
-
-pub async fn member_count(ctx: &AppContext, conversation: Uuid) -> AppResult<u64> {
-    Ok(member::Entity::find().filter(member::Column::ConversationId.eq(conversation)).count(&ctx.db).await?)
 }

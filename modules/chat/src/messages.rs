@@ -586,14 +586,9 @@ impl UnreadKey {
     }
 }
 
-/// Unread messages, computed from the sequence window after the read position (no counter to
-/// drift): others' messages there, less the recalled and those the person deleted.
-pub async fn unread_count(ctx: &AppContext, m: &member::Model, last_seq: i64) -> AppResult<u64> {
-    let key = UnreadKey::of(m, last_seq);
-    Ok(unread_counts(ctx, m.user_id, &[key]).await?.get(&m.conversation_id).copied().unwrap_or(0))
-}
-
-/// `unread_count` of several of one person's conversations, in one query.
+/// Unread messages of several of one person's conversations, in one query. Computed from the
+/// sequence window after each read position (no counter to drift): others' messages there, less
+/// the recalled and those the person deleted.
 pub async fn unread_counts(ctx: &AppContext, user: Uuid, keys: &[UnreadKey]) -> AppResult<HashMap<Uuid, u64>> {
     let mut out: HashMap<Uuid, u64> = keys.iter().map(|k| (k.conversation, 0)).collect();
     let mut windows = Condition::any();
