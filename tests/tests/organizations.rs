@@ -296,3 +296,37 @@ async fn col_1_sign_up_takes_a_phone_and_code_and_being_seen_takes_a_verified_re
     })
     .await;
 }
+
+#[tokio::test]
+async fn an_owner_whose_account_is_erased_hands_each_organisation_on() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, student, teacher, admin) =
+            (srv.person().await, srv.person().await, srv.person().await, srv.person().await);
+        let school = create(&srv, &owner, "SCHOOL", "交接学院").await;
+        let small = create(&srv, &owner, "SCHOOL", "只剩学生的学院").await;
+        for (org, who, role) in [
+            (&school, &student, "STUDENT"),
+            (&school, &teacher, "TEACHER"),
+            (&school, &admin, "ADMIN"),
+            (&small, &student, "STUDENT"),
+        ] {
+            let code = invite(&srv, &owner, org, role, 1).await;
+            srv.gql(JOIN, json!({ "c": code }), Some(&who.token)).await;
+        }
+        let empty = create(&srv, &owner, "ENTERPRISE", "无人公司").await;
+        srv.ctx.modules.erase(&srv.ctx, owner.id, &xqt_kernel::module::Erasure::Everything).await.unwrap();
+        let role = |who: &Person, org: &String| {
+            let (srv, token, org) = (&srv, who.token.clone(), org.clone());
+            async move {
+                srv.gql(ORG, json!({ "id": org }), Some(&token)).await.body["data"]["organization"]["myRole"].clone()
+            }
+        };
+        assert_eq!(role(&admin, &school).await, "OWNER", "the admin before the teacher and the student");
+        assert_eq!(role(&teacher, &school).await, "TEACHER");
+        assert_eq!(role(&student, &small).await, "OWNER", "a student when no one else is left");
+        let members = xqt_accounts::organizations::members(&srv.ctx, empty.parse().unwrap()).await.unwrap();
+        assert!(members.is_empty(), "an organisation with no one else stays, without members");
+    })
+    .await;
+}

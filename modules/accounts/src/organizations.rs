@@ -480,6 +480,49 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
 }
 
 /// `limit + 1` organisations in a review state, oldest first.
+/// Before a person's memberships are erased: each organisation they are the only owner of passes
+/// to its longest-standing admin, else member or teacher, else student, so none is left without
+/// an owner. Returns how many were handed over.
+pub async fn hand_over_owned(ctx: &AppContext, leaving: Uuid) -> AppResult<u64> {
+    let owned = member::Entity::find()
+        .filter(member::Column::UserId.eq(leaving))
+        .filter(member::Column::Role.eq(Role::Owner.as_str()))
+        .all(&ctx.db)
+        .await?;
+    let mut handed = 0;
+    for o in owned {
+        let others = member::Entity::find()
+            .filter(member::Column::OrganizationId.eq(o.organization_id))
+            .filter(member::Column::UserId.ne(leaving))
+            .order_by_asc(member::Column::JoinedAt)
+            .all(&ctx.db)
+            .await?;
+        if others.iter().any(|m| m.role == Role::Owner.as_str()) {
+            continue;
+        }
+        // Admins first, students last; the longest-standing within each (`others` is by join date).
+        let rank = |m: &member::Model| match Role::parse(&m.role) {
+            Some(Role::Admin) => 0,
+            Some(Role::Student) => 2,
+            _ => 1,
+        };
+        let heir = others.iter().min_by_key(|m| rank(m));
+        if let Some(heir) = heir {
+            member::Entity::update_many()
+                .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+                .filter(member::Column::OrganizationId.eq(o.organization_id))
+                .filter(member::Column::UserId.eq(heir.user_id))
+                .exec(&ctx.db)
+                .await?;
+            tracing::info!(organization = %o.organization_id, "ownership handed over on erasure");
+            handed += 1;
+        } else {
+            tracing::warn!(organization = %o.organization_id, "organisation left without members on erasure");
+        }
+    }
+    Ok(handed)
+}
+
 pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<org::Model>> {
     let q = org::Entity::find().filter(org::Column::VerificationState.eq(state.as_str()));
     Ok(page.apply(q, org::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)

@@ -169,6 +169,7 @@ impl PersonalData for AccountsData {
         }
         if erasure.covers(MEMBERSHIP) {
             use crate::entity::organization_member as member;
+            touched += crate::organizations::hand_over_owned(ctx, user_id).await?;
             touched += member::Entity::delete_many()
                 .filter(member::Column::UserId.eq(user_id))
                 .exec(&ctx.db)
