@@ -98,43 +98,33 @@ pub async fn chat_upload(req: &Request, body: Body, Data(state): Data<&ServerSta
     }
 }
 
+/// The query of a chat upload, decoded (a file name arrives percent-encoded).
+#[derive(serde::Deserialize)]
+struct ChatUpload {
+    conversation: Option<String>,
+    kind: Option<String>,
+    name: Option<String>,
+}
+
 async fn store_chat(
     req: &Request,
     body: Body,
     state: &ServerState,
 ) -> Result<xqt_chat::entity::attachment::Model, AppError> {
     let me = viewer(req, state).await?.require_person()?;
-    let conversation = query_param(req, "conversation")
-        .and_then(|c| uuid::Uuid::parse_str(c).ok())
+    let q: ChatUpload = req.params().map_err(|_| AppError::bad_input("query", "the query string could not be read"))?;
+    let conversation = q
+        .conversation
+        .and_then(|c| uuid::Uuid::parse_str(&c).ok())
         .ok_or_else(|| AppError::bad_input("conversation", "say which conversation: conversation=<id>"))?;
-    let kind = query_param(req, "kind")
+    let kind = q
+        .kind
+        .as_deref()
         .and_then(xqt_chat::messages::Kind::parse)
         .filter(|k| k.attached())
         .ok_or_else(|| AppError::bad_input("kind", "kind=image, video, voice or file"))?;
-    let name = query_param(req, "name").map(percent_decode);
     let bytes = read_upload(req, body, xqt_chat::attachments::max_bytes(kind), kind.as_str()).await?;
-    xqt_chat::attachments::upload(&state.ctx, me, conversation, kind, name.as_deref(), &bytes).await
-}
-
-/// `%XX` escapes and `+` in a query value, as a browser encodes a file name.
-fn percent_decode(raw: &str) -> String {
-    let bytes = raw.as_bytes();
-    let mut out = Vec::with_capacity(bytes.len());
-    let mut i = 0;
-    while i < bytes.len() {
-        match bytes[i] {
-            b'%' if i + 2 < bytes.len() && bytes[i + 1].is_ascii_hexdigit() && bytes[i + 2].is_ascii_hexdigit() => {
-                let hex = std::str::from_utf8(&bytes[i + 1..i + 3]).unwrap_or_default();
-                out.push(u8::from_str_radix(hex, 16).unwrap_or_default());
-                i += 3;
-                continue;
-            }
-            b'+' => out.push(b' '),
-            b => out.push(b),
-        }
-        i += 1;
-    }
-    String::from_utf8_lossy(&out).into_owned()
+    xqt_chat::attachments::upload(&state.ctx, me, conversation, kind, q.name.as_deref(), &bytes).await
 }
 
 /// `GET /chat/attachments/{id}`: for members of the attachment's conversation only.
