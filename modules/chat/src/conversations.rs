@@ -4,7 +4,9 @@
 use std::collections::BTreeSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
+use sea_orm::{
+    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
+};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
@@ -390,6 +392,25 @@ pub async fn remove_member(ctx: &AppContext, me: Uuid, conversation: Uuid, targe
     Ok(())
 }
 
+/// Makes the longest-standing admin, or else the longest-standing member, the group's owner:
+/// called once the owner is gone (leaving, or erased).
+pub(crate) async fn hand_over(db: &impl ConnectionTrait, conversation: Uuid) -> AppResult<()> {
+    let rest = member::Entity::find()
+        .filter(member::Column::ConversationId.eq(conversation))
+        .order_by_asc(member::Column::JoinedAt)
+        .all(db)
+        .await?;
+    if let Some(heir) = rest.iter().find(|r| Role::of(r) == Role::Admin).or(rest.first()) {
+        member::Entity::update_many()
+            .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+            .filter(member::Column::ConversationId.eq(conversation))
+            .filter(member::Column::UserId.eq(heir.user_id))
+            .exec(db)
+            .await?;
+    }
+    Ok(())
+}
+
 /// Leaves a group; an owner who leaves hands the group to the longest-standing admin, or else
 /// the longest-standing member.
 pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<()> {
@@ -400,20 +421,7 @@ pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<
     let txn = ctx.db.begin().await?;
     member::Entity::delete_by_id((conversation, me)).exec(&txn).await?;
     if Role::of(&m) == Role::Owner {
-        let rest = member::Entity::find()
-            .filter(member::Column::ConversationId.eq(conversation))
-            .order_by_asc(member::Column::JoinedAt)
-            .all(&txn)
-            .await?;
-        let heir = rest.iter().find(|r| Role::of(r) == Role::Admin).or(rest.first());
-        if let Some(heir) = heir {
-            member::Entity::update_many()
-                .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
-                .filter(member::Column::ConversationId.eq(conversation))
-                .filter(member::Column::UserId.eq(heir.user_id))
-                .exec(&txn)
-                .await?;
-        }
+        hand_over(&txn, conversation).await?;
     }
     txn.commit().await?;
     live::publish(ctx, conversation, &Event::Members { user_ids: vec![me], change: "left".into() }).await;

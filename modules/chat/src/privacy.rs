@@ -145,25 +145,17 @@ async fn erase_content(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
 /// The person leaves every conversation (a group they own passes to the next in line), their
 /// direct conversations stop naming them, and what they hid is forgotten.
 async fn erase_membership(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
-    let mut touched = 0;
-    for (c, m) in conversations::mine(ctx, user).await? {
-        if ConversationKind::of(&c) == ConversationKind::Group && Role::of(&m) == Role::Owner {
-            let heir = conversations::members(ctx, c.id)
-                .await?
-                .into_iter()
-                .filter(|r| r.user_id != user)
-                .max_by_key(|r| (Role::of(r) == Role::Admin, std::cmp::Reverse(r.joined_at)));
-            if let Some(heir) = heir {
-                member::Entity::update_many()
-                    .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
-                    .filter(member::Column::ConversationId.eq(c.id))
-                    .filter(member::Column::UserId.eq(heir.user_id))
-                    .exec(&ctx.db)
-                    .await?;
-            }
-        }
+    let owned: Vec<Uuid> = conversations::mine(ctx, user)
+        .await?
+        .into_iter()
+        .filter(|(c, m)| ConversationKind::of(c) == ConversationKind::Group && Role::of(m) == Role::Owner)
+        .map(|(c, _)| c.id)
+        .collect();
+    let mut touched =
+        member::Entity::delete_many().filter(member::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
+    for c in owned {
+        conversations::hand_over(&ctx.db, c).await?;
     }
-    touched += member::Entity::delete_many().filter(member::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
     touched += hidden::Entity::delete_many().filter(hidden::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
     touched += conversation::Entity::update_many()
         .col_expr(conversation::Column::DirectKey, Expr::value(Option::<String>::None))
