@@ -13,7 +13,7 @@ use crate::conversations;
 use crate::entity::call;
 use crate::error::{ChatError, invalid};
 use crate::live::{self, Event};
-use crate::messages::{self, Draft, Kind, Stored};
+use crate::messages::{self, Kind};
 
 pub const REASON_MAX: usize = 32;
 
@@ -137,22 +137,10 @@ async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
         (Some(a), Some(e)) => Some((e - a).num_seconds()),
         _ => None,
     };
-    let draft = Draft {
-        sender: c.caller_id,
-        client_message_id: None,
-        kind: Kind::Call,
-        body: None,
-        payload: Some(json!({
-            "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
-        })),
-        attachment: None,
-        reply_to_seq: None,
-        mentions: vec![],
-    };
-    let stored = messages::store(ctx, c.conversation_id, draft).await.map_err(|e| match e {
-        Stored::Duplicate => xqt_kernel::AppError::internal("call record collided"),
-        Stored::Failed(e) => e,
-    })?;
+    let payload = json!({
+        "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
+    });
+    let stored = messages::post_record(ctx, c.conversation_id, c.caller_id, Kind::Call, payload).await?;
     if c.state == "missed" {
         crate::jobs::push_later(ctx, &stored, false).await;
     }

@@ -218,7 +218,7 @@ async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-pub(crate) struct Draft {
+struct Draft {
     pub sender: Option<Uuid>,
     pub client_message_id: Option<String>,
     pub kind: Kind,
@@ -230,7 +230,7 @@ pub(crate) struct Draft {
     pub mentions: Vec<Uuid>,
 }
 
-pub(crate) enum Stored {
+enum Stored {
     Duplicate,
     Failed(AppError),
 }
@@ -243,7 +243,7 @@ impl<E: Into<AppError>> From<E> for Stored {
 
 /// Commits the message with the conversation's next sequence number, then publishes it. The
 /// counter's row lock (PostgreSQL) or the single writer (SQLite) keeps the sequence dense.
-pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
+async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
     let id = ids::new_id();
     let txn = ctx.db.begin().await.map_err(AppError::from)?;
@@ -307,10 +307,22 @@ pub(crate) async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft)
 pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data: Value) -> AppResult<message::Model> {
     let mut payload = data;
     payload["event"] = Value::String(event.to_owned());
+    post_record(ctx, conversation, None, Kind::System, payload).await
+}
+
+/// A record the server writes into the history (a system line, a call's outcome), in sequence
+/// like any message; it has no client id, so it cannot collide with a retry.
+pub(crate) async fn post_record(
+    ctx: &AppContext,
+    conversation: Uuid,
+    sender: Option<Uuid>,
+    kind: Kind,
+    payload: Value,
+) -> AppResult<message::Model> {
     let draft = Draft {
-        sender: None,
+        sender,
         client_message_id: None,
-        kind: Kind::System,
+        kind,
         body: None,
         payload: Some(payload),
         attachment: None,
@@ -318,19 +330,19 @@ pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data
         mentions: vec![],
     };
     store(ctx, conversation, draft).await.map_err(|e| match e {
-        Stored::Duplicate => AppError::internal("system message collided"),
+        Stored::Duplicate => AppError::internal("a server record collided"),
         Stored::Failed(e) => e,
     })
 }
 
-/// Messages the person hid in this conversation, as a subquery.
-fn hidden_by(me: Uuid, conversation: Uuid) -> sea_orm::sea_query::SelectStatement {
-    Query::select()
-        .column(hidden::Column::MessageId)
-        .from(hidden::Entity)
-        .and_where(Expr::col(hidden::Column::UserId).eq(me))
-        .and_where(Expr::col(hidden::Column::ConversationId).eq(conversation))
-        .to_owned()
+/// Messages the person hid (in one conversation, or in all), as a subquery.
+fn hidden_by(me: Uuid, conversation: Option<Uuid>) -> sea_orm::sea_query::SelectStatement {
+    let mut q = Query::select();
+    q.column(hidden::Column::MessageId).from(hidden::Entity).and_where(Expr::col(hidden::Column::UserId).eq(me));
+    if let Some(c) = conversation {
+        q.and_where(Expr::col(hidden::Column::ConversationId).eq(c));
+    }
+    q
 }
 
 /// One page of the conversation's history in sequence order (cursor = sequence number).
@@ -343,7 +355,7 @@ pub async fn history(
     conversations::require_member(ctx, conversation, me).await?;
     let q = message::Entity::find()
         .filter(message::Column::ConversationId.eq(conversation))
-        .filter(message::Column::Id.not_in_subquery(hidden_by(me, conversation)));
+        .filter(message::Column::Id.not_in_subquery(hidden_by(me, Some(conversation))));
     Ok(page
         .apply_keyed(q, message::Column::Seq, ListOrder::OldestFirst, |c| c.parse::<i64>().ok())?
         .all(&ctx.db)
@@ -354,7 +366,7 @@ pub async fn history(
 pub async fn latest_visible(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<Option<message::Model>> {
     Ok(message::Entity::find()
         .filter(message::Column::ConversationId.eq(conversation))
-        .filter(message::Column::Id.not_in_subquery(hidden_by(me, conversation)))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(me, Some(conversation))))
         .order_by_desc(message::Column::Seq)
         .one(&ctx.db)
         .await?)
@@ -423,16 +435,11 @@ pub async fn search(
         Some(c) => vec![conversations::require_member(ctx, c, me).await?.0.id],
         None => conversations::mine(ctx, me).await?.into_iter().map(|(c, _)| c.id).collect(),
     };
-    let hidden_any = Query::select()
-        .column(hidden::Column::MessageId)
-        .from(hidden::Entity)
-        .and_where(Expr::col(hidden::Column::UserId).eq(me))
-        .to_owned();
     Ok(message::Entity::find()
         .filter(message::Column::ConversationId.is_in(scope))
         .filter(message::Column::RecalledAt.is_null())
         .filter(Expr::col(message::Column::Body).like(LikeExpr::new(like_pattern(text)).escape('\\')))
-        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(me, None)))
         .order_by_desc(message::Column::CreatedAt)
         .limit(limit)
         .all(&ctx.db)
@@ -604,11 +611,6 @@ pub async fn unread_counts(ctx: &AppContext, user: Uuid, keys: &[UnreadKey]) -> 
     if !any {
         return Ok(out);
     }
-    let hidden_any = Query::select()
-        .column(hidden::Column::MessageId)
-        .from(hidden::Entity)
-        .and_where(Expr::col(hidden::Column::UserId).eq(user))
-        .to_owned();
     let counts: Vec<(Uuid, i64)> = message::Entity::find()
         .select_only()
         .column(message::Column::ConversationId)
@@ -617,7 +619,7 @@ pub async fn unread_counts(ctx: &AppContext, user: Uuid, keys: &[UnreadKey]) -> 
         .filter(message::Column::RecalledAt.is_null())
         .filter(message::Column::Kind.ne(Kind::System.as_str()))
         .filter(Condition::any().add(message::Column::SenderId.is_null()).add(message::Column::SenderId.ne(user)))
-        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(user, None)))
         .group_by(message::Column::ConversationId)
         .into_tuple()
         .all(&ctx.db)
@@ -646,14 +648,9 @@ pub async fn latest_visible_many(
     if !any {
         return Ok(out);
     }
-    let hidden_any = Query::select()
-        .column(hidden::Column::MessageId)
-        .from(hidden::Entity)
-        .and_where(Expr::col(hidden::Column::UserId).eq(user))
-        .to_owned();
     for m in message::Entity::find()
         .filter(newest)
-        .filter(message::Column::Id.not_in_subquery(hidden_any))
+        .filter(message::Column::Id.not_in_subquery(hidden_by(user, None)))
         .all(&ctx.db)
         .await?
     {
