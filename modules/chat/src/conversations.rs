@@ -244,7 +244,11 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
 }
 
 /// The organisation's channel, created on first use; only its members reach it.
-pub async fn organization_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResult<conversation::Model> {
+pub async fn organization_channel(
+    ctx: &AppContext,
+    me: Uuid,
+    organization: Uuid,
+) -> AppResult<(conversation::Model, member::Model)> {
     if xqt_accounts::organizations::role_of(ctx, organization, me).await?.is_none() {
         return Err(ChatError::NotFound("organization").into());
     }
@@ -268,8 +272,7 @@ pub async fn organization_channel(ctx: &AppContext, me: Uuid, organization: Uuid
             }
         }
     };
-    require_member(ctx, c.id, me).await?;
-    Ok(c)
+    require_member(ctx, c.id, me).await
 }
 
 /// All of the person's conversations, most recently active first (channels of their
@@ -452,8 +455,8 @@ pub async fn update_group(
     conversation: Uuid,
     name: Option<&str>,
     avatar: Option<Uuid>,
-) -> AppResult<conversation::Model> {
-    let (c, _) = require_group_manager(ctx, conversation, me).await?;
+) -> AppResult<(conversation::Model, member::Model)> {
+    let (c, mine) = require_group_manager(ctx, conversation, me).await?;
     let mut row: conversation::ActiveModel = c.into();
     if let Some(name) = name {
         row.name = Set(Some(check_name(name)?));
@@ -462,12 +465,17 @@ pub async fn update_group(
         xqt_accounts::uploads::owned(ctx, me, file, xqt_accounts::uploads::Purpose::Avatar).await?;
         row.avatar_file_id = Set(Some(file));
     }
-    Ok(row.update(&ctx.db).await?)
+    Ok((row.update(&ctx.db).await?, mine))
 }
 
-pub async fn set_muted(ctx: &AppContext, me: Uuid, conversation: Uuid, muted: bool) -> AppResult<member::Model> {
-    let (_, m) = require_member(ctx, conversation, me).await?;
+pub async fn set_muted(
+    ctx: &AppContext,
+    me: Uuid,
+    conversation: Uuid,
+    muted: bool,
+) -> AppResult<(conversation::Model, member::Model)> {
+    let (c, m) = require_member(ctx, conversation, me).await?;
     let mut row: member::ActiveModel = m.into();
     row.muted = Set(muted);
-    Ok(row.update(&ctx.db).await?)
+    Ok((c, row.update(&ctx.db).await?))
 }

@@ -56,6 +56,14 @@ fn collapse_key(m: &message::Model) -> String {
     format!("chat:{}", m.id)
 }
 
+/// The id a job's payload carries under `key`.
+fn id_in(payload: &Value, key: &str) -> AppResult<Uuid> {
+    payload[key]
+        .as_str()
+        .and_then(|s| Uuid::parse_str(s).ok())
+        .ok_or_else(|| AppError::internal(format!("job payload without a `{key}` id")))
+}
+
 struct PushMessage;
 
 #[async_trait]
@@ -65,10 +73,7 @@ impl JobHandler for PushMessage {
     }
 
     async fn run(&self, ctx: &AppContext, payload: &Value) -> AppResult<()> {
-        let id = payload["message"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| AppError::internal("bad payload"))?;
+        let id = id_in(payload, "message")?;
         let recalled = payload["recalled"].as_bool().unwrap_or(false);
         let Some(m) = <message::Entity as sea_orm::EntityTrait>::find_by_id(id).one(&ctx.db).await? else {
             return Ok(());
@@ -114,10 +119,7 @@ impl JobHandler for RingTimeout {
     }
 
     async fn run(&self, ctx: &AppContext, payload: &Value) -> AppResult<()> {
-        let id = payload["call"]
-            .as_str()
-            .and_then(|s| Uuid::parse_str(s).ok())
-            .ok_or_else(|| AppError::internal("bad payload"))?;
+        let id = id_in(payload, "call")?;
         crate::calls::expire_if_unanswered(ctx, id).await?;
         Ok(())
     }

@@ -31,6 +31,15 @@ pub trait PushGateway: Send + Sync + 'static {
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()>;
 }
 
+/// The outbox's column widths.
+const KIND_MAX: usize = 64;
+const TITLE_MAX: usize = 100;
+const COLLAPSE_KEY_MAX: usize = 100;
+
+fn clip(s: &str, max: usize) -> String {
+    s.chars().take(max).collect()
+}
+
 /// The built-in provider: an outbox table; a collapse key overwrites the earlier row.
 pub struct Outbox;
 
@@ -40,11 +49,11 @@ impl PushGateway for Outbox {
         let row = push_message::ActiveModel {
             id: Set(ids::new_id()),
             user_id: Set(user),
-            kind: Set(push.kind.chars().take(64).collect()),
-            title: Set(push.title.chars().take(100).collect()),
+            kind: Set(clip(push.kind, KIND_MAX)),
+            title: Set(clip(push.title, TITLE_MAX)),
             body: Set(push.body.to_owned()),
             created_at: Set(ctx.clock.now()),
-            collapse_key: Set(push.collapse_key.map(|k| k.chars().take(100).collect())),
+            collapse_key: Set(push.collapse_key.map(|k| clip(k, COLLAPSE_KEY_MAX))),
         };
         push_message::Entity::insert(row)
             .on_conflict(
@@ -66,8 +75,8 @@ impl PushGateway for Outbox {
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
         let Some(key) = push.collapse_key else { return Ok(()) };
         push_message::Entity::update_many()
-            .col_expr(push_message::Column::Kind, Expr::value(push.kind.chars().take(64).collect::<String>()))
-            .col_expr(push_message::Column::Title, Expr::value(push.title.chars().take(100).collect::<String>()))
+            .col_expr(push_message::Column::Kind, Expr::value(clip(push.kind, KIND_MAX)))
+            .col_expr(push_message::Column::Title, Expr::value(clip(push.title, TITLE_MAX)))
             .col_expr(push_message::Column::Body, Expr::value(push.body))
             .filter(push_message::Column::UserId.eq(user))
             .filter(push_message::Column::CollapseKey.eq(key))

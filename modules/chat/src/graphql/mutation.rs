@@ -91,8 +91,8 @@ impl ChatMutation {
     async fn open_organization_channel(&self, ctx: &Context<'_>, organization_id: ID) -> Result<Conversation> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
-        let c = conversations::organization_channel(app, me, parse_id("organizationId", &organization_id)?).await?;
-        let (c, m) = conversations::require_member(app, c.id, me).await?;
+        let (c, m) =
+            conversations::organization_channel(app, me, parse_id("organizationId", &organization_id)?).await?;
         Ok(Conversation(c, m))
     }
 
@@ -150,8 +150,7 @@ impl ChatMutation {
         let me = viewer.require_person()?;
         let conversation = parse_id("conversationId", &conversation_id)?;
         let avatar = avatar_file_id.as_ref().map(|a| parse_id("avatarFileId", a)).transpose()?;
-        conversations::update_group(app, me, conversation, name.as_deref(), avatar).await?;
-        let (c, m) = conversations::require_member(app, conversation, me).await?;
+        let (c, m) = conversations::update_group(app, me, conversation, name.as_deref(), avatar).await?;
         Ok(Conversation(c, m))
     }
 
@@ -165,8 +164,7 @@ impl ChatMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let conversation = parse_id("conversationId", &conversation_id)?;
-        conversations::set_muted(app, me, conversation, muted).await?;
-        let (c, m) = conversations::require_member(app, conversation, me).await?;
+        let (c, m) = conversations::set_muted(app, me, conversation, muted).await?;
         Ok(Conversation(c, m))
     }
 
