@@ -1095,3 +1095,37 @@ async fn chat_subscribing_while_messages_arrive_yields_each_once_in_sequence() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn chat_the_inbox_follows_a_group_again_after_its_member_is_removed_and_added_back() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, member) = (srv.verified_person().await, srv.verified_person().await);
+        let g = srv
+            .gql(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "去而复返", "memberIds": [member.id] } }),
+                Some(&owner.token),
+            )
+            .await;
+        let c = g.body["data"]["createGroup"]["id"].as_str().unwrap().to_owned();
+        let mut start = xqt_chat::inbox::Cursor::default();
+        start.conversations.insert(c.parse().unwrap(), 0);
+        let mut ws = srv.ws_as(&member.token).await;
+        ws.subscribe("i", INBOX, json!({ "a": start.encode() })).await;
+        assert_eq!(inbox_item(&ws.next_payload("i").await), format!("{c}#1 "), "the creation notice: live now");
+        let kick = "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }";
+        srv.gql(kick, json!({ "c": c, "u": member.id }), Some(&owner.token)).await;
+        let removed = ws.next_payload("i").await;
+        assert_eq!(removed["data"]["inboxEvents"]["conversationEvent"]["kind"], "MEMBERS");
+        let add = "mutation($c: ID!, $u: ID!) { addGroupMembers(conversationId: $c, userIds: [$u]) }";
+        srv.gql(add, json!({ "c": c, "u": member.id }), Some(&owner.token)).await;
+        send_as(&srv, &owner, &c, "back", "欢迎回来").await;
+        let mut got = Vec::new();
+        while !got.iter().any(|g: &String| g.ends_with("欢迎回来")) {
+            got.push(inbox_item(&ws.next_payload("i").await));
+        }
+        assert!(got.iter().filter(|g| g.ends_with("欢迎回来")).count() == 1, "{got:?}");
+    })
+    .await;
+}

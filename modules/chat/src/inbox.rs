@@ -17,6 +17,7 @@ use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode};
 use xqt_notifications::entity::notification;
 
 use crate::conversations;
+use crate::entity::member;
 use crate::error::invalid;
 use crate::live::{self, Event};
 
@@ -102,6 +103,12 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                         InboxItem::Conversation { conversation, event: Event::Message { message } } => {
                             cursor.conversations.insert(*conversation, message.seq);
                         }
+                        // Out of it (its part ends here): forgotten, so being added again is a join.
+                        InboxItem::Conversation { conversation, event: Event::Members { user_ids, change } }
+                            if change != "joined" && user_ids.contains(&me) =>
+                        {
+                            cursor.conversations.remove(conversation);
+                        }
                         InboxItem::Notification(n) => cursor.notification = Some(n.id),
                         _ => {}
                     }
@@ -114,22 +121,32 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                     if cursor.conversations.contains_key(&conversation) {
                         continue;
                     }
-                    // Everything in a conversation one was just put in is new to them, but for
-                    // what was said before they joined (their read position starts there).
-                    let Some(m) = conversations::membership(&ctx, conversation, me).await? else { continue };
-                    cursor.conversations.insert(conversation, m.last_read_seq);
-                    parts.push(conversation_part(&ctx, me, conversation, Some(m.last_read_seq)));
+                    let joined = conversations::membership(&ctx, conversation, me).await?;
+                    follow_joined(&ctx, me, &mut cursor, &mut parts, joined);
                 }
                 Step::Joined(Some(BusEvent::Gap)) => {
-                    for (c, m) in conversations::mine(&ctx, me).await? {
-                        if let std::collections::btree_map::Entry::Vacant(v) = cursor.conversations.entry(c.id) {
-                            v.insert(m.last_read_seq);
-                            parts.push(conversation_part(&ctx, me, c.id, Some(m.last_read_seq)));
-                        }
-                    }
+                    let all = conversations::mine(&ctx, me).await?.into_iter().map(|(_, m)| m);
+                    follow_joined(&ctx, me, &mut cursor, &mut parts, all);
                 }
                 Step::Heartbeat => live::mark_online(&ctx, me).await?,
             }
+        }
+    }
+}
+
+/// Starts following each conversation in `joined` that the cursor does not know yet. What was
+/// said there before the person joined is not new to them: their read position starts there.
+fn follow_joined(
+    ctx: &AppContext,
+    me: Uuid,
+    cursor: &mut Cursor,
+    parts: &mut SelectAll<Boxed>,
+    joined: impl IntoIterator<Item = member::Model>,
+) {
+    for m in joined {
+        if let std::collections::btree_map::Entry::Vacant(v) = cursor.conversations.entry(m.conversation_id) {
+            v.insert(m.last_read_seq);
+            parts.push(conversation_part(ctx, me, m.conversation_id, Some(m.last_read_seq)));
         }
     }
 }
