@@ -19,6 +19,7 @@ mod m20261123_000012_kernel_settings;
 mod m20261123_000013_notifications_push_outbox;
 mod m20261129_000014_notifications_push_devices;
 mod m20261129_000015_chat_create;
+mod m20261130_000016_chat_changes;
 
 pub struct Migrator;
 
@@ -41,6 +42,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261123_000013_notifications_push_outbox::Migration),
             Box::new(m20261129_000014_notifications_push_devices::Migration),
             Box::new(m20261129_000015_chat_create::Migration),
+            Box::new(m20261130_000016_chat_changes::Migration),
         ]
     }
 }

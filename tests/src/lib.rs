@@ -344,6 +344,19 @@ impl TestServer {
         self.post(&json!({ "query": query, "variables": variables }), token).await
     }
 
+    /// A step that must succeed (setup above all): any GraphQL error fails the test, so no later
+    /// assertion can pass because this silently did nothing. Returns `data`.
+    pub async fn ok(&self, query: &str, variables: Value, token: Option<&str>) -> Value {
+        let a = self.gql(query, variables, token).await;
+        assert!(
+            a.status == 200 && a.body["errors"].is_null() && a.body["data"].is_object(),
+            "a step that must succeed failed: {query}\n→ {} {}",
+            a.status,
+            a.body
+        );
+        a.body["data"].clone()
+    }
+
     /// A WebSocket speaking graphql-transport-ws, not yet initialised.
     pub async fn ws(&self) -> WsClient {
         WsClient::connect(&format!("{}/graphql/ws", self.ws_base), Some(xqt::ws::PROTOCOL)).await.expect("ws connects")

@@ -253,6 +253,10 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         assert_eq!(a.body["data"]["conversations"]["edges"], json!([]));
         let a = run.call("Query.searchMessages", "{ searchMessages(text: \"私信\") { id } }", json!({}), s).await;
         assert_eq!(a.body["data"]["searchMessages"], json!([]));
+        let a = run.call("Query.inboxCursor", "{ inboxCursor }", json!({}), s).await;
+        let cursor = xqt_chat::inbox::Cursor::decode(a.body["data"]["inboxCursor"].as_str().unwrap()).unwrap();
+        assert!(cursor.conversations.is_empty(), "a stranger's cursor names none of the victim's conversations");
+        assert_eq!(run.call("Query.inboxCursor", "{ inboxCursor }", json!({}), None).await.code(), Some("UNAUTHENTICATED"));
         let a = run.call("Query.pushDevices", "{ pushDevices { id } }", json!({}), s).await;
         assert_eq!(a.body["data"]["pushDevices"], json!([]));
         let a = run.call("Mutation.openDirectConversation", "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": victim.id }), s).await;

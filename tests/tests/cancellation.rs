@@ -216,7 +216,7 @@ async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
             assert_eq!(accounts[gone], json!([]), "{gone}");
         }
         assert!(export["privacy"]["analyticsEvents"].as_array().unwrap().is_empty());
-        assert_eq!(export["chat"], json!({ "conversations": [], "messages": [], "attachments": [], "calls": [] }));
+        assert_eq!(export["chat"], json!({ "conversations": [], "membershipChanges": [], "messages": [], "attachments": [], "calls": [] }));
         assert_eq!(export["notifications"]["pushDevices"], json!([]), "the push token went with the account");
         // The friend keeps the conversation's shape, not the content or the author.
         let h = srv

@@ -1051,7 +1051,7 @@ async fn chat_a_removed_member_stops_receiving_at_once() {
         let removed = event(&mut ws, "m").await;
         assert_eq!(
             (removed["kind"].clone(), removed["change"].clone(), removed["memberIds"].clone()),
-            (json!("MEMBERS"), json!("removed"), json!([member.id.to_string()]))
+            (json!("MEMBERS"), json!("REMOVED"), json!([member.id.to_string()]))
         );
         let WsEvent::Message(end) = ws.next().await else { panic!("the stream ends") };
         assert_eq!(end["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{end}");
@@ -1126,6 +1126,225 @@ async fn chat_the_inbox_follows_a_group_again_after_its_member_is_removed_and_ad
             got.push(inbox_item(&ws.next_payload("i").await));
         }
         assert!(got.iter().filter(|g| g.ends_with("欢迎回来")).count() == 1, "{got:?}");
+    })
+    .await;
+}
+
+const RESUME: &str = "subscription($c: ID!, $after: String, $seq: Int) { conversationEvents(conversationId: $c, after: $after, afterSeq: $seq) { cursor kind message { seq text recalled } memberIds change } }";
+const INBOX_RESUME: &str = "subscription($after: String) { inboxEvents(after: $after) { cursor conversationEvent { conversationId kind message { seq text recalled } memberIds change } } }";
+
+/// Each event as `(kind, what)`: a message's sequence and text (or `recalled`), or who joined,
+/// left or was removed.
+fn summary(e: &Value) -> (String, String) {
+    let kind = e["kind"].as_str().unwrap_or_else(|| panic!("an event: {e}")).to_owned();
+    let what = match kind.as_str() {
+        "MESSAGE" | "UPDATED" if e["message"]["recalled"] == true => format!("{} recalled", e["message"]["seq"]),
+        "MESSAGE" | "UPDATED" => format!("{} {}", e["message"]["seq"], e["message"]["text"].as_str().unwrap_or("-")),
+        _ => format!("{} {}", e["change"].as_str().unwrap_or("?"), e["memberIds"]),
+    };
+    (kind, what)
+}
+
+#[tokio::test]
+async fn chat_a_client_offline_through_edits_recalls_and_removals_learns_each_once_in_order_on_resume() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, reader, other) =
+            (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let g = srv
+            .ok(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "实习小组", "memberIds": [reader.id, other.id] } }),
+                Some(&owner.token),
+            )
+            .await;
+        let c = g["createGroup"]["id"].as_str().unwrap().to_owned();
+        let first = send_as(&srv, &owner, &c, "r-1", "第一条").await;
+
+        // The reader follows live, sees the first message, takes its cursor, and goes offline.
+        let inbox_cursor = srv.ok("{ inboxCursor }", json!({}), Some(&reader.token)).await["inboxCursor"].clone();
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("e", RESUME, json!({ "c": c, "seq": first["seq"] })).await;
+        let second = send_as(&srv, &owner, &c, "r-2", "第二条").await;
+        let seen = ws.next_payload("e").await["data"]["conversationEvents"].clone();
+        assert_eq!(summary(&seen), ("MESSAGE".into(), "3 第二条".into()));
+        let cursor = seen["cursor"].as_str().unwrap().to_owned();
+        drop(ws);
+
+        // Offline: an edit, a recall, a removal, a new message.
+        srv.ok(
+            "mutation($m: ID!) { editMessage(messageId: $m, text: \"第一条（已改）\") { id } }",
+            json!({ "m": first["id"] }),
+            Some(&owner.token),
+        )
+        .await;
+        srv.ok(
+            "mutation($m: ID!) { recallMessage(messageId: $m) { id } }",
+            json!({ "m": second["id"] }),
+            Some(&owner.token),
+        )
+        .await;
+        srv.ok(
+            "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }",
+            json!({ "c": c, "u": other.id }),
+            Some(&owner.token),
+        )
+        .await;
+        send_as(&srv, &owner, &c, "r-3", "第三条").await;
+
+        let expected: Vec<(String, String)> = [
+            ("UPDATED", "2 第一条（已改）".to_owned()),
+            ("UPDATED", "3 recalled".to_owned()),
+            ("MEMBERS", format!("REMOVED [\"{}\"]", other.id)),
+            ("MESSAGE", "4 -".to_owned()), // the system line "removed from the group"
+            ("MESSAGE", "5 第三条".to_owned()),
+        ]
+        .into_iter()
+        .map(|(k, w)| (k.to_owned(), w))
+        .collect();
+
+        // Resuming the conversation from the cursor: each change once, in order, then nothing.
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("e", RESUME, json!({ "c": c, "after": cursor })).await;
+        let mut got = Vec::new();
+        let mut cursors = Vec::new();
+        for _ in 0..expected.len() {
+            let e = ws.next_payload("e").await["data"]["conversationEvents"].clone();
+            cursors.push(e["cursor"].as_str().unwrap().to_owned());
+            got.push(summary(&e));
+        }
+        assert_eq!(got, expected);
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicate");
+        drop(ws);
+        // Cursors are opaque and move on; resuming from the last one replays nothing.
+        assert!(cursors.windows(2).all(|w| w[0] != w[1]), "{cursors:?}");
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("e", RESUME, json!({ "c": c, "after": cursors.last() })).await;
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent);
+        // A cursor is bound to its conversation.
+        let elsewhere = open_direct(&srv, &reader, &owner).await;
+        ws.subscribe("x", RESUME, json!({ "c": elsewhere, "after": cursor })).await;
+        let refused = ws.next_payload("x").await;
+        assert_eq!(refused["errors"][0]["extensions"]["code"], "BAD_USER_INPUT", "{refused}");
+        drop(ws);
+
+        // The inbox, resumed from a cursor taken before all of it, tells the same story.
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("i", INBOX_RESUME, json!({ "after": inbox_cursor })).await;
+        let mut got = Vec::new();
+        for _ in 0..expected.len() + 1 {
+            let e = ws.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+            assert_eq!(e["conversationId"], json!(c));
+            got.push(summary(&e));
+        }
+        assert_eq!(got[0], ("MESSAGE".into(), "3 recalled".into()), "the second message, as it is now");
+        assert_eq!(got[1..], expected[..]);
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "no duplicate");
+    })
+    .await;
+}
+
+/// An enterprise owned by `owner` with `members` joined through an invite; its id.
+async fn organization_with(srv: &TestServer, owner: &Person, members: &[&Person]) -> String {
+    let org = srv
+        .ok(
+            "mutation { createOrganization(kind: ENTERPRISE, input: { name: \"远航物流\" }) { id } }",
+            json!({}),
+            Some(&owner.token),
+        )
+        .await["createOrganization"]["id"]
+        .as_str()
+        .unwrap()
+        .to_owned();
+    for m in members {
+        join_organization(srv, owner, &org, m).await;
+    }
+    org
+}
+
+async fn join_organization(srv: &TestServer, owner: &Person, org: &str, member: &Person) {
+    let code = srv
+        .ok(
+            "mutation($o: ID!) { createOrganizationInvite(organizationId: $o, role: MEMBER) { code } }",
+            json!({ "o": org }),
+            Some(&owner.token),
+        )
+        .await["createOrganizationInvite"]["code"]
+        .clone();
+    srv.ok("mutation($c: String!) { joinOrganization(code: $c) { id } }", json!({ "c": code }), Some(&member.token))
+        .await;
+}
+
+async fn conversation_ids(srv: &TestServer, p: &Person) -> Vec<Value> {
+    let list = srv.ok("{ conversations { edges { node { id } } } }", json!({}), Some(&p.token)).await;
+    list["conversations"]["edges"].as_array().unwrap().iter().map(|e| e["node"]["id"].clone()).collect()
+}
+
+#[tokio::test]
+async fn chat_an_organisation_channel_lists_everyone_who_joined_before_or_after_it_was_opened() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, early, late) =
+            (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let org = organization_with(&srv, &owner, &[&early]).await;
+        let open = "mutation($o: ID!) { openOrganizationChannel(organizationId: $o) { id } }";
+        let c = srv.ok(open, json!({ "o": org }), Some(&owner.token)).await["openOrganizationChannel"]["id"].clone();
+        // Joined before the channel existed, never opened it: it is in their list all the same.
+        assert_eq!(conversation_ids(&srv, &early).await, vec![c.clone()]);
+        // Joining afterwards puts it in the list at once, and their inbox follows it.
+        let from = srv.ok("{ inboxCursor }", json!({}), Some(&late.token)).await["inboxCursor"].clone();
+        let mut ws = srv.ws_as(&late.token).await;
+        ws.subscribe("i", INBOX_RESUME, json!({ "after": from })).await;
+        join_organization(&srv, &owner, &org, &late).await;
+        assert_eq!(conversation_ids(&srv, &late).await, vec![c.clone()]);
+        let joined = ws.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+        assert_eq!(summary(&joined), ("MEMBERS".into(), format!("JOINED [\"{}\"]", late.id)));
+        send_as(&srv, &owner, c.as_str().unwrap(), "welcome", "欢迎新同事").await;
+        let said = ws.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+        assert_eq!((said["conversationId"].clone(), said["message"]["text"].clone()), (c, json!("欢迎新同事")));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn chat_someone_removed_from_the_organisation_loses_its_channel_at_once_everywhere() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, staff) = (srv.verified_person().await, srv.verified_person().await);
+        let org = organization_with(&srv, &owner, &[&staff]).await;
+        let open = "mutation($o: ID!) { openOrganizationChannel(organizationId: $o) { id } }";
+        let c = srv.ok(open, json!({ "o": org }), Some(&owner.token)).await["openOrganizationChannel"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        send_as(&srv, &owner, &c, "n-1", "内部通知").await;
+        // Staff follow the channel and their inbox, both live.
+        let mut channel = follow_live(&srv, &staff, &c, "c").await;
+        let from = srv.ok("{ inboxCursor }", json!({}), Some(&staff.token)).await["inboxCursor"].clone();
+        let mut inbox = srv.ws_as(&staff.token).await;
+        inbox.subscribe("i", INBOX_RESUME, json!({ "after": from })).await;
+        send_as(&srv, &owner, &c, "n-2", "第二条通知").await;
+        assert_eq!(event(&mut channel, "c").await["message"]["text"], "第二条通知");
+        let e = inbox.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+        assert_eq!(e["message"]["text"], "第二条通知");
+
+        srv.ok(
+            "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }",
+            json!({ "o": org, "u": staff.id }),
+            Some(&owner.token),
+        )
+        .await;
+        // The live stream says so and ends; the inbox says so; the list no longer has it — all
+        // without the person touching the channel again.
+        let removed = event(&mut channel, "c").await;
+        assert_eq!((removed["kind"].clone(), removed["change"].clone()), (json!("MEMBERS"), json!("REMOVED")));
+        let WsEvent::Message(end) = channel.next().await else { panic!("the stream ends") };
+        assert_eq!(end["payload"]["errors"][0]["extensions"]["code"], "NOT_FOUND", "{end}");
+        let e = inbox.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+        assert_eq!(summary(&e), ("MEMBERS".into(), format!("REMOVED [\"{}\"]", staff.id)));
+        assert_eq!(conversation_ids(&srv, &staff).await, Vec::<Value>::new());
+        send_as(&srv, &owner, &c, "n-3", "离职后的通知").await;
+        assert_eq!(inbox.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "nothing after removal");
     })
     .await;
 }

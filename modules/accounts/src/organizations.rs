@@ -440,6 +440,7 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
     .insert(&txn)
     .await?;
     txn.commit().await?;
+    ctx.modules.organization_joined(ctx, inv.organization_id, user).await;
     find(ctx, inv.organization_id).await?.ok_or_else(|| AppError::not_found("organization"))
 }
 
@@ -476,6 +477,7 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
         Some(_) => {}
     }
     member::Entity::delete_by_id((org_id, target)).exec(&ctx.db).await?;
+    ctx.modules.organization_left(ctx, org_id, target).await;
     Ok(())
 }
 

@@ -170,11 +170,15 @@ impl PersonalData for AccountsData {
         if erasure.covers(MEMBERSHIP) {
             use crate::entity::organization_member as member;
             touched += crate::organizations::hand_over_owned(ctx, user_id).await?;
+            let left = crate::organizations::memberships(ctx, user_id).await?;
             touched += member::Entity::delete_many()
                 .filter(member::Column::UserId.eq(user_id))
                 .exec(&ctx.db)
                 .await?
                 .rows_affected;
+            for m in left {
+                ctx.modules.organization_left(ctx, m.organization_id, user_id).await;
+            }
         }
         if erasure.covers(IDENTITY) {
             touched += crate::verification::delete_for(ctx, user_id).await?;

@@ -11,9 +11,10 @@ use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
 
+use crate::changes;
 use crate::entity::{conversation, member};
 use crate::error::{ChatError, invalid};
-use crate::live::{self, Event};
+use crate::live::{self, Event, MembershipChange};
 use crate::messages;
 
 pub const NAME_MAX: usize = 64;
@@ -119,6 +120,7 @@ fn new_conversation(
         direct_key: Set(None),
         created_by: Set(creator),
         last_seq: Set(0),
+        last_position: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
     }
@@ -151,33 +153,86 @@ pub async fn require_member(
     match (in_org, m) {
         (Some(_), Some(m)) => Ok((c, m)),
         (Some(role), None) => {
-            let role = if role.manages() { Role::Admin } else { Role::Member };
-            let m = join_channel(ctx, &c, user, role).await?;
+            let m = join_channel(ctx, &c, user, channel_role(role)).await?;
             Ok((c, m))
         }
         (None, Some(_)) => {
-            member::Entity::delete_by_id((conversation_id, user)).exec(&ctx.db).await?;
-            live::publish(ctx, conversation_id, &Event::Members { user_ids: vec![user], change: "removed".into() })
-                .await;
+            leave_channel(ctx, conversation_id, user).await?;
             Err(not_found().into())
         }
         (None, None) => Err(not_found().into()),
     }
 }
 
+/// Puts a member of the organisation into its channel (when it exists): joined at the present,
+/// since what was said before is not theirs to count as unread.
 async fn join_channel(ctx: &AppContext, c: &conversation::Model, user: Uuid, role: Role) -> AppResult<member::Model> {
+    let txn = ctx.db.begin().await?;
     let mut row = new_member(c.id, user, role, ctx.clock.now());
-    // Joins at the present: what was said before they joined is not theirs to count as unread.
     row.last_read_seq = Set(c.last_seq);
-    match row.insert(&ctx.db).await {
-        Ok(m) => {
-            live::announce_joined(ctx, c.id, &[user]).await;
-            Ok(m)
-        }
+    let m = match row.insert(&txn).await {
+        Ok(m) => m,
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            membership(ctx, c.id, user).await?.ok_or_else(|| ChatError::NotFound("conversation").into())
+            drop(txn);
+            return membership(ctx, c.id, user).await?.ok_or_else(|| ChatError::NotFound("conversation").into());
         }
-        Err(e) => Err(e.into()),
+        Err(e) => return Err(e.into()),
+    };
+    let position = changes::record_members(&txn, ctx, c.id, MembershipChange::Joined, &[user]).await?;
+    txn.commit().await?;
+    live::announce_joined(ctx, c.id, &[user]).await;
+    live::publish(
+        ctx,
+        c.id,
+        Some(position),
+        &Event::Members { user_ids: vec![user], change: MembershipChange::Joined },
+    )
+    .await;
+    Ok(m)
+}
+
+/// Takes someone no longer in the organisation out of its channel; their streams end at once.
+async fn leave_channel(ctx: &AppContext, conversation: Uuid, user: Uuid) -> AppResult<()> {
+    let txn = ctx.db.begin().await?;
+    let gone = member::Entity::delete_by_id((conversation, user)).exec(&txn).await?.rows_affected;
+    if gone == 0 {
+        return Ok(()); // taken out already (by another instance, or lazily on access)
+    }
+    let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Removed, &[user]).await?;
+    txn.commit().await?;
+    live::publish(
+        ctx,
+        conversation,
+        Some(position),
+        &Event::Members { user_ids: vec![user], change: MembershipChange::Removed },
+    )
+    .await;
+    Ok(())
+}
+
+fn channel_role(role: xqt_accounts::organizations::Role) -> Role {
+    if role.manages() { Role::Admin } else { Role::Member }
+}
+
+async fn channel_of(ctx: &AppContext, organization: Uuid) -> AppResult<Option<conversation::Model>> {
+    Ok(conversation::Entity::find().filter(conversation::Column::OrganizationId.eq(organization)).one(&ctx.db).await?)
+}
+
+/// Someone joined the organisation: they are in its channel from now on.
+pub async fn organization_joined(ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()> {
+    let Some(c) = channel_of(ctx, organization).await? else { return Ok(()) };
+    if let Some(role) = xqt_accounts::organizations::role_of(ctx, organization, user).await? {
+        join_channel(ctx, &c, user, channel_role(role)).await?;
+    }
+    Ok(())
+}
+
+/// Someone left or was removed from the organisation: out of its channel at once — live streams,
+/// inbox and conversation list.
+pub async fn organization_left(ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()> {
+    match channel_of(ctx, organization).await? {
+        Some(c) => leave_channel(ctx, c.id, user).await,
+        None => Ok(()),
     }
 }
 
@@ -243,7 +298,8 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
     Ok(c)
 }
 
-/// The organisation's channel, created on first use; only its members reach it.
+/// The organisation's channel, created on first use with every member of the organisation in
+/// it; only its members reach it.
 pub async fn organization_channel(
     ctx: &AppContext,
     me: Uuid,
@@ -252,27 +308,39 @@ pub async fn organization_channel(
     if xqt_accounts::organizations::role_of(ctx, organization, me).await?.is_none() {
         return Err(ChatError::NotFound("organization").into());
     }
-    let existing =
-        || conversation::Entity::find().filter(conversation::Column::OrganizationId.eq(organization)).one(&ctx.db);
-    let c = match existing().await? {
+    let c = match channel_of(ctx, organization).await? {
         Some(c) => c,
-        None => {
-            let org = xqt_accounts::organizations::find(ctx, organization)
-                .await?
-                .ok_or(ChatError::NotFound("organization"))?;
-            let mut row = new_conversation(Kind::Channel, Some(me), ctx.clock.now());
-            row.organization_id = Set(Some(organization));
-            row.name = Set(Some(org.name.chars().take(NAME_MAX).collect()));
-            match row.insert(&ctx.db).await {
-                Ok(c) => c,
-                Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-                    existing().await?.ok_or(ChatError::NotFound("conversation"))?
-                }
-                Err(e) => return Err(e.into()),
-            }
-        }
+        None => open_channel(ctx, me, organization).await?,
     };
     require_member(ctx, c.id, me).await
+}
+
+async fn open_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResult<conversation::Model> {
+    let org = xqt_accounts::organizations::find(ctx, organization).await?.ok_or(ChatError::NotFound("organization"))?;
+    let people = xqt_accounts::organizations::members(ctx, organization).await?;
+    let now = ctx.clock.now();
+    let txn = ctx.db.begin().await?;
+    let mut row = new_conversation(Kind::Channel, Some(me), now);
+    row.organization_id = Set(Some(organization));
+    row.name = Set(Some(org.name.chars().take(NAME_MAX).collect()));
+    let c = match row.insert(&txn).await {
+        Ok(c) => c,
+        // Opened meanwhile by someone else, members and all.
+        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
+            drop(txn);
+            return channel_of(ctx, organization).await?.ok_or_else(|| ChatError::NotFound("conversation").into());
+        }
+        Err(e) => return Err(e.into()),
+    };
+    let mut users = Vec::with_capacity(people.len());
+    for p in &people {
+        let Some(role) = xqt_accounts::organizations::Role::parse(&p.role) else { continue };
+        new_member(c.id, p.user_id, channel_role(role), now).insert(&txn).await?;
+        users.push(p.user_id);
+    }
+    txn.commit().await?;
+    live::announce_joined(ctx, c.id, &users).await;
+    Ok(c)
 }
 
 /// All of the person's conversations, most recently active first (channels of their
@@ -361,6 +429,9 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
     for u in &added {
         require_account(ctx, *u, "userIds").await?;
     }
+    if added.is_empty() {
+        return Ok(added);
+    }
     let now = ctx.clock.now();
     let last_seq = find(ctx, conversation).await?.map_or(0, |c| c.last_seq);
     let txn = ctx.db.begin().await?;
@@ -369,13 +440,12 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
         row.last_read_seq = Set(last_seq);
         row.insert(&txn).await?;
     }
+    let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Joined, &added).await?;
     txn.commit().await?;
-    if !added.is_empty() {
-        live::announce_joined(ctx, conversation, &added).await;
-        live::publish(ctx, conversation, &Event::Members { user_ids: added.clone(), change: "joined".into() }).await;
-        messages::post_system(ctx, conversation, "group.joined", serde_json::json!({ "by": me, "users": added }))
-            .await?;
-    }
+    live::announce_joined(ctx, conversation, &added).await;
+    let joined = Event::Members { user_ids: added.clone(), change: MembershipChange::Joined };
+    live::publish(ctx, conversation, Some(position), &joined).await;
+    messages::post_system(ctx, conversation, "group.joined", serde_json::json!({ "by": me, "users": added })).await?;
     Ok(added)
 }
 
@@ -389,8 +459,12 @@ pub async fn remove_member(ctx: &AppContext, me: Uuid, conversation: Uuid, targe
     if Role::of(&theirs) >= Role::of(&mine) {
         return Err(ChatError::NotAllowed("you can only remove people below your role").into());
     }
-    member::Entity::delete_by_id((conversation, target)).exec(&ctx.db).await?;
-    live::publish(ctx, conversation, &Event::Members { user_ids: vec![target], change: "removed".into() }).await;
+    let txn = ctx.db.begin().await?;
+    member::Entity::delete_by_id((conversation, target)).exec(&txn).await?;
+    let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Removed, &[target]).await?;
+    txn.commit().await?;
+    let removed = Event::Members { user_ids: vec![target], change: MembershipChange::Removed };
+    live::publish(ctx, conversation, Some(position), &removed).await;
     messages::post_system(ctx, conversation, "group.removed", serde_json::json!({ "by": me, "user": target })).await?;
     Ok(())
 }
@@ -426,8 +500,10 @@ pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<
     if Role::of(&m) == Role::Owner {
         hand_over(&txn, conversation).await?;
     }
+    let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Left, &[me]).await?;
     txn.commit().await?;
-    live::publish(ctx, conversation, &Event::Members { user_ids: vec![me], change: "left".into() }).await;
+    let left = Event::Members { user_ids: vec![me], change: MembershipChange::Left };
+    live::publish(ctx, conversation, Some(position), &left).await;
     messages::post_system(ctx, conversation, "group.left", serde_json::json!({ "user": me })).await?;
     Ok(())
 }

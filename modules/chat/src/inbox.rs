@@ -16,15 +16,15 @@ use xqt_kernel::bus::BusEvent;
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode};
 use xqt_notifications::entity::notification;
 
-use crate::conversations;
 use crate::entity::member;
 use crate::error::invalid;
 use crate::live::{self, Event};
+use crate::{changes, conversations, messages};
 
 /// Longest cursor accepted, encoded (a person in a few thousand conversations).
 pub const CURSOR_MAX: usize = 256 * 1024;
 
-/// Where a client is: the last sequence number per conversation, the last notification.
+/// Where a client is: the last change position per conversation, the last notification.
 #[derive(Debug, Clone, Default, PartialEq, Eq, Serialize, Deserialize)]
 pub struct Cursor {
     #[serde(rename = "c", default)]
@@ -50,7 +50,7 @@ impl Cursor {
 
 #[derive(Debug, Clone)]
 pub enum InboxItem {
-    Conversation { conversation: Uuid, event: Event },
+    Conversation { conversation: Uuid, position: i64, event: Event },
     Notification(notification::Model),
 }
 
@@ -60,7 +60,7 @@ type Boxed = Pin<Box<dyn Stream<Item = AppResult<InboxItem>> + Send>>;
 fn conversation_part(ctx: &AppContext, me: Uuid, conversation: Uuid, after: Option<i64>) -> Boxed {
     live::follow_with(ctx.clone(), me, conversation, after, false)
         .take_while(|r| futures::future::ready(!matches!(r, Err(e) if e.code() == ErrorCode::NotFound)))
-        .map(move |r| r.map(|event| InboxItem::Conversation { conversation, event }))
+        .map(move |r| r.map(|d| InboxItem::Conversation { conversation, position: d.position, event: d.item }))
         .boxed()
 }
 
@@ -70,20 +70,28 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
     async_stream::try_stream! {
         // Subscribe to joins first, so a conversation joined while we start is not missed.
         let mut joins = ctx.bus.subscribe(&live::user_topic(me)).await?;
-        let resuming = after.is_some();
-        let mut cursor = after.unwrap_or_default();
+        let mut cursor = match after {
+            Some(after) => after,
+            None => now(&ctx, me).await?,
+        };
         let mut parts: SelectAll<Boxed> = SelectAll::new();
+        let mut unknown = Vec::new();
+        let mut gone = cursor.conversations.clone();
         for (c, m) in conversations::mine(&ctx, me).await? {
-            // Resuming: from the cursor, or from the read position for a conversation it does
-            // not know yet. Starting fresh: from now on.
-            let from = match cursor.conversations.get(&c.id) {
-                Some(seq) => *seq,
-                None if resuming => m.last_read_seq,
-                None => c.last_seq,
-            };
-            cursor.conversations.insert(c.id, from);
-            parts.push(conversation_part(&ctx, me, c.id, Some(from)));
+            match gone.remove(&c.id) {
+                Some(position) => parts.push(conversation_part(&ctx, me, c.id, Some(position))),
+                // Joined since the cursor was made: from what the person last read there.
+                None => unknown.push(m),
+            }
         }
+        // Out of these since the cursor was made: told how, once, then forgotten.
+        for (conversation, position) in gone {
+            cursor.conversations.remove(&conversation);
+            if let Some((position, event)) = changes::departure(&ctx, conversation, me, position).await? {
+                yield (InboxItem::Conversation { conversation, position, event }, cursor.clone());
+            }
+        }
+        follow_joined(&ctx, me, &mut cursor, &mut parts, unknown).await?;
         let notifications = xqt_notifications::service::follow(ctx.clone(), me, cursor.notification)
             .map(|r| r.map(InboxItem::Notification));
         parts.push(notifications.boxed());
@@ -100,17 +108,16 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                 Step::Item(Some(item)) => {
                     let item = *item?;
                     match &item {
-                        InboxItem::Conversation { conversation, event: Event::Message { message } } => {
-                            cursor.conversations.insert(*conversation, message.seq);
-                        }
                         // Out of it (its part ends here): forgotten, so being added again is a join.
-                        InboxItem::Conversation { conversation, event: Event::Members { user_ids, change } }
-                            if change != "joined" && user_ids.contains(&me) =>
+                        InboxItem::Conversation { conversation, event: Event::Members { user_ids, change }, .. }
+                            if change.departs() && user_ids.contains(&me) =>
                         {
                             cursor.conversations.remove(conversation);
                         }
+                        InboxItem::Conversation { conversation, position, .. } => {
+                            cursor.conversations.insert(*conversation, *position);
+                        }
                         InboxItem::Notification(n) => cursor.notification = Some(n.id),
-                        _ => {}
                     }
                     yield (item, cursor.clone());
                 }
@@ -122,11 +129,11 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                         continue;
                     }
                     let joined = conversations::membership(&ctx, conversation, me).await?;
-                    follow_joined(&ctx, me, &mut cursor, &mut parts, joined);
+                    follow_joined(&ctx, me, &mut cursor, &mut parts, joined).await?;
                 }
                 Step::Joined(Some(BusEvent::Gap)) => {
                     let all = conversations::mine(&ctx, me).await?.into_iter().map(|(_, m)| m);
-                    follow_joined(&ctx, me, &mut cursor, &mut parts, all);
+                    follow_joined(&ctx, me, &mut cursor, &mut parts, all).await?;
                 }
                 Step::Heartbeat => live::mark_online(&ctx, me).await?,
             }
@@ -135,20 +142,31 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
 }
 
 /// Starts following each conversation in `joined` that the cursor does not know yet. What was
-/// said there before the person joined is not new to them: their read position starts there.
-fn follow_joined(
+/// said there before the person joined is not new to them: they start from what they last read.
+async fn follow_joined(
     ctx: &AppContext,
     me: Uuid,
     cursor: &mut Cursor,
     parts: &mut SelectAll<Boxed>,
     joined: impl IntoIterator<Item = member::Model>,
-) {
+) -> AppResult<()> {
     for m in joined {
-        if let std::collections::btree_map::Entry::Vacant(v) = cursor.conversations.entry(m.conversation_id) {
-            v.insert(m.last_read_seq);
-            parts.push(conversation_part(ctx, me, m.conversation_id, Some(m.last_read_seq)));
+        if cursor.conversations.contains_key(&m.conversation_id) {
+            continue;
         }
+        let from = messages::position_of(ctx, m.conversation_id, m.last_read_seq).await?.unwrap_or(0);
+        cursor.conversations.insert(m.conversation_id, from);
+        parts.push(conversation_part(ctx, me, m.conversation_id, Some(from)));
     }
+    Ok(())
+}
+
+/// A cursor at the present: a client that takes it before it first subscribes misses nothing
+/// that happens in between.
+pub async fn now(ctx: &AppContext, me: Uuid) -> AppResult<Cursor> {
+    let conversations = conversations::mine(ctx, me).await?.into_iter().map(|(c, _)| (c.id, c.last_position)).collect();
+    let notification = xqt_notifications::service::newest_id(ctx, me).await?;
+    Ok(Cursor { conversations, notification })
 }
 
 enum Step {

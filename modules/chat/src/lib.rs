@@ -4,6 +4,7 @@
 
 pub mod attachments;
 pub mod calls;
+pub mod changes;
 pub mod conversations;
 pub mod entity;
 mod error;
@@ -17,7 +18,7 @@ pub mod privacy;
 use std::sync::Arc;
 
 use xqt_kernel::Module;
-use xqt_kernel::module::{ClientPermission, PersonalData, Purpose};
+use xqt_kernel::module::{ClientPermission, OrganizationMembership, PersonalData, Purpose};
 
 pub use error::ChatError;
 
@@ -50,5 +51,33 @@ impl Module for Chat {
 
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
         jobs::handlers()
+    }
+
+    fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
+        Some(Arc::new(ChannelMembership))
+    }
+}
+
+/// An organisation's channel follows the organisation, both ways, at once.
+struct ChannelMembership;
+
+#[async_trait::async_trait]
+impl OrganizationMembership for ChannelMembership {
+    async fn joined(
+        &self,
+        ctx: &xqt_kernel::AppContext,
+        organization: uuid::Uuid,
+        user: uuid::Uuid,
+    ) -> xqt_kernel::AppResult<()> {
+        conversations::organization_joined(ctx, organization, user).await
+    }
+
+    async fn left(
+        &self,
+        ctx: &xqt_kernel::AppContext,
+        organization: uuid::Uuid,
+        user: uuid::Uuid,
+    ) -> xqt_kernel::AppResult<()> {
+        conversations::organization_left(ctx, organization, user).await
     }
 }

@@ -1,23 +1,21 @@
 //! Live delivery. Every change to a conversation is published on its bus topic after it is
-//! committed; a follower first reads what it missed from the database, then goes live, and
-//! re-reads on any gap, so it sees every message once, in sequence order. Typing and presence
-//! are ephemeral: never stored.
+//! committed, with its change position; a follower is the kernel's backfill-then-live driver over
+//! the conversation's change log (`changes.rs`), so it sees every change once, in order. Typing,
+//! read receipts, call signals and presence pass by: never replayed.
 
 use std::time::Duration as StdDuration;
 
+use async_trait::async_trait;
 use bytes::Bytes;
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use xqt_kernel::bus::BusEvent;
+use xqt_kernel::live::{Arrival, Delivered, Feed, Scan, scan_then_live};
 use xqt_kernel::{AppContext, AppError, AppResult};
 
 use crate::entity::{call, message};
 use crate::error::ChatError;
-use crate::{conversations, messages};
-
-/// Rows read per query while catching a follower up.
-const BACKFILL_BATCH: u64 = 200;
+use crate::{changes, conversations};
 
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
@@ -47,18 +45,60 @@ pub enum Event {
     /// People joined, left or were removed.
     Members {
         user_ids: Vec<Uuid>,
-        change: String,
+        change: MembershipChange,
     },
+}
+
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+pub enum MembershipChange {
+    Joined,
+    Left,
+    Removed,
+}
+
+impl MembershipChange {
+    /// Whether the people it names are out of the conversation.
+    pub fn departs(self) -> bool {
+        self != MembershipChange::Joined
+    }
+}
+
+/// An event as it travels on the bus: stored ones carry their change position.
+#[derive(Serialize, Deserialize)]
+struct Announcement {
+    #[serde(rename = "at", default, skip_serializing_if = "Option::is_none")]
+    position: Option<i64>,
+    event: Event,
+}
+
+fn cursor_list(conversation: Uuid) -> String {
+    format!("events.{conversation}")
+}
+
+/// An opaque cursor for a position in the conversation's changes.
+pub fn cursor(conversation: Uuid, position: i64) -> String {
+    xqt_kernel::pagination::encode_cursor(&cursor_list(conversation), &position.to_string())
+}
+
+/// The position a cursor of this conversation's events names (another's is refused).
+pub fn parse_cursor(conversation: Uuid, cursor: &str) -> AppResult<i64> {
+    xqt_kernel::pagination::decode_cursor(&cursor_list(conversation), cursor, "after")?
+        .parse::<i64>()
+        .ok()
+        .filter(|p| *p >= 0)
+        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
 }
 
 pub fn topic(conversation: Uuid) -> String {
     format!("chat:{conversation}")
 }
 
-/// Publishes an event about a committed change; a failure only delays live delivery (followers
-/// re-read the database on their next gap or resume), so it is logged, not returned.
-pub async fn publish(ctx: &AppContext, conversation: Uuid, event: &Event) {
-    let payload = match serde_json::to_vec(event) {
+/// Publishes an event: a committed change with its position, or a passing one (`None`). A
+/// failure only delays live delivery (followers re-read the database on their next gap or
+/// resume), so it is logged, not returned.
+pub async fn publish(ctx: &AppContext, conversation: Uuid, position: Option<i64>, event: &Event) {
+    let payload = match serde_json::to_vec(&Announcement { position, event: event.clone() }) {
         Ok(p) => p,
         Err(e) => return tracing::error!(error = %e, "unencodable chat event"),
     };
@@ -115,21 +155,58 @@ pub async fn typing(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult
     let fresh =
         ctx.cache.set_if_absent(&key, Bytes::from_static(b"1"), StdDuration::from_secs(TYPING_EVERY_SECS)).await?;
     if fresh {
-        publish(ctx, conversation, &Event::Typing { user_id: me }).await;
+        publish(ctx, conversation, None, &Event::Typing { user_id: me }).await;
     }
     Ok(fresh)
 }
 
-/// The conversation's events for a member: with `after_seq`, every message after it from the
-/// database first, then live events; without, live events from now. Messages arrive once each,
-/// in sequence order, with no gap. Ends with an error when the person leaves or is removed.
+/// A conversation's changes and passing events as one member sees them.
+struct ConversationFeed {
+    ctx: AppContext,
+    me: Uuid,
+    conversation: Uuid,
+}
+
+#[async_trait]
+impl Feed for ConversationFeed {
+    type Item = Event;
+    type Position = i64;
+
+    async fn scan(&self, after: &i64, limit: u64) -> AppResult<Scan<Event, i64>> {
+        changes::since(&self.ctx, self.me, self.conversation, *after, limit).await
+    }
+
+    fn decode(&self, payload: &[u8]) -> Arrival<Event, i64> {
+        match serde_json::from_slice::<Announcement>(payload) {
+            Err(e) => {
+                tracing::warn!(error = %e, "undecodable chat event on the bus");
+                Arrival::Skip
+            }
+            Ok(Announcement { event: Event::Typing { user_id }, .. }) if user_id == self.me => Arrival::Skip,
+            Ok(Announcement { position: Some(p), event }) => Arrival::Stored(p, event),
+            Ok(Announcement { position: None, event }) => Arrival::Passing(event),
+        }
+    }
+
+    fn is_next(&self, last: &i64, at: &i64) -> bool {
+        *at == last + 1
+    }
+
+    async fn on_gap(&self) -> AppResult<()> {
+        conversations::require_member(&self.ctx, self.conversation, self.me).await.map(|_| ())
+    }
+}
+
+/// The conversation's events for a member after `after` (a change position), or from now on:
+/// every stored change after it from the database first, then live, each once, in order, with
+/// the position to resume from. Ends with `NOT_FOUND` once the person is out of it.
 pub fn follow(
     ctx: AppContext,
     me: Uuid,
     conversation: Uuid,
-    after_seq: Option<i64>,
-) -> impl Stream<Item = AppResult<Event>> {
-    follow_with(ctx, me, conversation, after_seq, true)
+    after: Option<i64>,
+) -> impl Stream<Item = AppResult<Delivered<Event, i64>>> {
+    follow_with(ctx, me, conversation, after, true)
 }
 
 /// `follow`; `presence` says whether this stream keeps the person marked online (the inbox
@@ -138,72 +215,42 @@ pub(crate) fn follow_with(
     ctx: AppContext,
     me: Uuid,
     conversation: Uuid,
-    after_seq: Option<i64>,
+    after: Option<i64>,
     presence: bool,
-) -> impl Stream<Item = AppResult<Event>> {
+) -> impl Stream<Item = AppResult<Delivered<Event, i64>>> {
     async_stream::try_stream! {
-        // Subscribe before reading, so nothing committed meanwhile falls between the two.
-        let mut live = ctx.bus.subscribe(&topic(conversation)).await?;
         let (c, _) = conversations::require_member(&ctx, conversation, me).await?;
-        if after_seq.is_some_and(|s| s < 0) {
-            Err(AppError::from(crate::error::invalid("afterSeq", "a sequence number, 0 or more")))?;
+        if after.is_some_and(|p| p < 0) {
+            Err(AppError::from(crate::error::invalid("after", "a cursor from conversationEvents")))?;
         }
-        let mut last = after_seq.unwrap_or(c.last_seq);
-        let mut catch_up = after_seq.is_some();
+        // From now on: the driver reads anything committed since this read before going live.
+        let from = after.unwrap_or(c.last_position);
+        let feed = ConversationFeed { ctx: ctx.clone(), me, conversation };
+        let mut events = Box::pin(scan_then_live(ctx.bus.clone(), topic(conversation), feed, from));
         if presence {
             mark_online(&ctx, me).await?;
         }
         let mut heartbeat = presence_heartbeat(&ctx).await;
         loop {
-            while catch_up {
-                let (rows, scanned) = messages::after_seq(&ctx, me, conversation, last, BACKFILL_BATCH).await?;
-                catch_up = scanned.is_some_and(|s| s.1 == BACKFILL_BATCH);
-                if let Some((highest, _)) = scanned {
-                    last = last.max(highest);
-                }
-                for message in rows {
-                    yield Event::Message { message };
-                }
-            }
             // `None` from the heartbeat: refresh presence and wait again.
-            let event = tokio::select! {
-                event = live.recv() => Some(event),
+            let next = tokio::select! {
+                next = events.next() => Some(next),
                 _ = heartbeat.tick(), if presence => None,
             };
-            let Some(event) = event else {
+            let Some(next) = next else {
                 mark_online(&ctx, me).await?;
                 continue;
             };
-            match event {
-                None => break,
-                Some(BusEvent::Gap) => {
-                    conversations::require_member(&ctx, conversation, me).await?;
-                    catch_up = true;
-                }
-                Some(BusEvent::Message(bytes)) => {
-                    let event = match serde_json::from_slice::<Event>(&bytes) {
-                        Ok(e) => e,
-                        Err(e) => {
-                            tracing::warn!(error = %e, "undecodable chat event on the bus");
-                            continue;
-                        }
-                    };
-                    match event {
-                        Event::Message { message } if message.seq <= last => {}
-                        Event::Message { message } if message.seq == last + 1 => {
-                            last = message.seq;
-                            yield Event::Message { message };
-                        }
-                        // A message overtook one still in flight: read them in order.
-                        Event::Message { .. } => catch_up = true,
-                        Event::Typing { user_id } if user_id == me => {}
-                        Event::Members { ref user_ids, ref change } if change != "joined" && user_ids.contains(&me) => {
-                            yield event.clone();
-                            Err(AppError::from(ChatError::NotFound("conversation")))?;
-                        }
-                        other => yield other,
-                    }
-                }
+            let Some(delivered) = next else { break };
+            let delivered = delivered?;
+            let out_of_it = matches!(
+                &delivered.item,
+                Event::Members { user_ids, change } if change.departs() && user_ids.contains(&me)
+            );
+            yield delivered;
+            // Out of it, unless added back since (a resume may replay an old removal).
+            if out_of_it && conversations::membership(&ctx, conversation, me).await?.is_none() {
+                Err(AppError::from(ChatError::NotFound("conversation")))?;
             }
         }
     }

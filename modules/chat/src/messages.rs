@@ -15,6 +15,7 @@ use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
 
+use crate::changes;
 use crate::conversations::{self, Kind as ConversationKind, Role};
 use crate::entity::{conversation, hidden, member, message};
 use crate::error::{ChatError, invalid};
@@ -241,30 +242,36 @@ impl<E: Into<AppError>> From<E> for Stored {
     }
 }
 
-/// Commits the message with the conversation's next sequence number, then publishes it. The
-/// counter's row lock (PostgreSQL) or the single writer (SQLite) keeps the sequence dense.
+/// Commits the message with the conversation's next sequence number and change position, then
+/// publishes it. The counters' row lock (PostgreSQL) or the single writer (SQLite) keeps both
+/// dense.
 async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
     let id = ids::new_id();
     let txn = ctx.db.begin().await.map_err(AppError::from)?;
     conversation::Entity::update_many()
         .col_expr(conversation::Column::LastSeq, Expr::col(conversation::Column::LastSeq).add(1))
+        .col_expr(conversation::Column::LastPosition, Expr::col(conversation::Column::LastPosition).add(1))
         .col_expr(conversation::Column::LastActivity, Expr::value(id))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(conversation_id))
         .exec(&txn)
         .await
         .map_err(AppError::from)?;
-    let seq = conversation::Entity::find_by_id(conversation_id)
+    let (seq, position) = conversation::Entity::find_by_id(conversation_id)
+        .select_only()
+        .column(conversation::Column::LastSeq)
+        .column(conversation::Column::LastPosition)
+        .into_tuple::<(i64, i64)>()
         .one(&txn)
         .await
         .map_err(AppError::from)?
-        .ok_or(ChatError::NotFound("conversation"))?
-        .last_seq;
+        .ok_or(ChatError::NotFound("conversation"))?;
     let row = message::ActiveModel {
         id: Set(id),
         conversation_id: Set(conversation_id),
         seq: Set(seq),
+        position: Set(position),
         sender_id: Set(draft.sender),
         client_message_id: Set(draft.client_message_id),
         kind: Set(draft.kind.as_str().into()),
@@ -299,7 +306,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
             .map_err(AppError::from)?;
     }
     txn.commit().await.map_err(AppError::from)?;
-    live::publish(ctx, conversation_id, &Event::Message { message: stored.clone() }).await;
+    live::publish(ctx, conversation_id, Some(position), &Event::Message { message: stored.clone() }).await;
     Ok(stored)
 }
 
@@ -372,36 +379,19 @@ pub async fn latest_visible(ctx: &AppContext, me: Uuid, conversation: Uuid) -> A
         .await?)
 }
 
-/// Up to `limit` messages after `after`, oldest first, without those the person hid; with the
-/// highest sequence number and the number of rows read (hidden ones included), if any.
-pub async fn after_seq(
-    ctx: &AppContext,
-    me: Uuid,
-    conversation: Uuid,
-    after: i64,
-    limit: u64,
-) -> AppResult<(Vec<message::Model>, Option<(i64, u64)>)> {
-    let rows = message::Entity::find()
+/// The change position of the message with sequence number `seq` (0 before the first).
+pub async fn position_of(ctx: &AppContext, conversation: Uuid, seq: i64) -> AppResult<Option<i64>> {
+    if seq == 0 {
+        return Ok(Some(0));
+    }
+    Ok(message::Entity::find()
+        .select_only()
+        .column(message::Column::Position)
         .filter(message::Column::ConversationId.eq(conversation))
-        .filter(message::Column::Seq.gt(after))
-        .order_by_asc(message::Column::Seq)
-        .limit(limit)
-        .all(&ctx.db)
-        .await?;
-    let Some(highest) = rows.last().map(|m| m.seq) else { return Ok((rows, None)) };
-    let read = rows.len() as u64;
-    let hidden: HashSet<Uuid> = hidden::Entity::find()
-        .filter(hidden::Column::UserId.eq(me))
-        .filter(hidden::Column::ConversationId.eq(conversation))
-        .filter(hidden::Column::Seq.gt(after))
-        .filter(hidden::Column::Seq.lte(highest))
-        .all(&ctx.db)
-        .await?
-        .into_iter()
-        .map(|h| h.message_id)
-        .collect();
-    let visible = rows.into_iter().filter(|m| !hidden.contains(&m.id)).collect();
-    Ok((visible, Some((highest, read))))
+        .filter(message::Column::Seq.eq(seq))
+        .into_tuple::<i64>()
+        .one(&ctx.db)
+        .await?)
 }
 
 fn like_pattern(text: &str) -> String {
@@ -488,8 +478,11 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     let mut row: message::ActiveModel = m.into();
     row.body = Set(Some(text.to_owned()));
     row.edited_at = Set(Some(ctx.clock.now()));
-    let updated = row.update(&ctx.db).await?;
-    live::publish(ctx, conversation, &Event::Updated { message: updated.clone() }).await;
+    let txn = ctx.db.begin().await?;
+    let updated = row.update(&txn).await?;
+    let position = changes::record_update(&txn, ctx, conversation, updated.id).await?;
+    txn.commit().await?;
+    live::publish(ctx, conversation, Some(position), &Event::Updated { message: updated.clone() }).await;
     Ok(updated)
 }
 
@@ -521,11 +514,14 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
     row.edited_at = Set(None);
     row.recalled_at = Set(Some(ctx.clock.now()));
     row.recalled_by = Set(Some(me));
-    let updated = row.update(&ctx.db).await?;
+    let txn = ctx.db.begin().await?;
+    let updated = row.update(&txn).await?;
+    let position = changes::record_update(&txn, ctx, c.id, updated.id).await?;
+    txn.commit().await?;
     if let Some(a) = attachment {
         crate::attachments::delete(ctx, a).await?;
     }
-    live::publish(ctx, c.id, &Event::Updated { message: updated.clone() }).await;
+    live::publish(ctx, c.id, Some(position), &Event::Updated { message: updated.clone() }).await;
     crate::jobs::push_later(ctx, &updated, true).await;
     Ok(updated)
 }
@@ -573,7 +569,7 @@ pub async fn mark_read(ctx: &AppContext, me: Uuid, conversation: Uuid, seq: i64)
         .await?
         .rows_affected;
     if moved > 0 {
-        live::publish(ctx, conversation, &Event::Read { user_id: me, seq }).await;
+        live::publish(ctx, conversation, None, &Event::Read { user_id: me, seq }).await;
     }
     Ok(seq)
 }

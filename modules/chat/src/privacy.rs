@@ -85,8 +85,10 @@ impl PersonalData for ChatData {
             .await?;
         let attachments = crate::attachments::uploaded_by(ctx, user).await?;
         let calls = call::Entity::find().filter(call::Column::CallerId.eq(user)).all(&ctx.db).await?;
+        let membership_changes = crate::changes::naming(ctx, user).await?;
         Ok(json!({
             "conversations": conversations,
+            "membershipChanges": membership_changes,
             "messages": messages,
             "attachments": attachments,
             "calls": calls,
@@ -156,6 +158,7 @@ async fn erase_membership(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
     for c in owned {
         conversations::hand_over(&ctx.db, c).await?;
     }
+    touched += crate::changes::forget_person(ctx, user).await?;
     touched += hidden::Entity::delete_many().filter(hidden::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
     touched += conversation::Entity::update_many()
         .col_expr(conversation::Column::DirectKey, Expr::value(Option::<String>::None))

@@ -13,6 +13,7 @@ pub mod error;
 pub mod files;
 pub mod ids;
 pub mod jobs;
+pub mod live;
 pub mod mask;
 pub mod module;
 pub mod operation;

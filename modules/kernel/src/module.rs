@@ -141,6 +141,15 @@ pub trait Authenticator: Send + Sync + 'static {
     async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool>;
 }
 
+/// How a module follows people joining and leaving organisations (an organisation's channel,
+/// its attendance groups). Called after the change is committed; a module must also hold if a
+/// call is missed (check membership where it matters).
+#[async_trait]
+pub trait OrganizationMembership: Send + Sync + 'static {
+    async fn joined(&self, ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()>;
+    async fn left(&self, ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()>;
+}
+
 pub trait Module: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     fn purposes(&self) -> Vec<Purpose> {
@@ -187,6 +196,10 @@ pub trait Module: Send + Sync + 'static {
     }
     /// The consent gate, audit log and request guard; exactly one module provides them.
     fn privacy_hooks(&self) -> Option<PrivacyHooks> {
+        None
+    }
+    /// Follows people joining and leaving organisations.
+    fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
         None
     }
 }
@@ -395,6 +408,29 @@ impl Modules {
             }
         }
         Ok(())
+    }
+
+    /// Tells every module that `user` joined `organization` (committed already): a module that
+    /// fails is logged, not undone, and catches up where it checks membership.
+    pub async fn organization_joined(&self, ctx: &AppContext, organization: Uuid, user: Uuid) {
+        for m in &self.modules {
+            if let Some(follower) = m.organization_membership()
+                && let Err(e) = follower.joined(ctx, organization, user).await
+            {
+                tracing::warn!(module = m.name(), error = ?e, %organization, "organisation join not followed");
+            }
+        }
+    }
+
+    /// Tells every module that `user` is out of `organization` (committed already).
+    pub async fn organization_left(&self, ctx: &AppContext, organization: Uuid, user: Uuid) {
+        for m in &self.modules {
+            if let Some(follower) = m.organization_membership()
+                && let Err(e) = follower.left(ctx, organization, user).await
+            {
+                tracing::warn!(module = m.name(), error = ?e, %organization, "organisation departure not followed");
+            }
+        }
     }
 
     /// Resolves an opaque token through the modules that issue them.

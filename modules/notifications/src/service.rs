@@ -1,20 +1,18 @@
 //! The inbox: other modules call `notify`; people page, count, mark read and follow it live.
 
+use async_trait::async_trait;
 use bytes::Bytes;
 use chrono::{DateTime, Utc};
-use futures::Stream;
+use futures::{Stream, StreamExt};
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
-use xqt_kernel::bus::BusEvent;
+use xqt_kernel::live::{Arrival, Feed, Scan, scan_then_live};
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::entity::notification::{self, Entity as Notifications};
 use crate::error::{BODY_MAX, KIND_MAX, NotificationError, TITLE_MAX};
-
-/// Rows read per query while catching a subscriber up.
-const BACKFILL_BATCH: u64 = 500;
 
 pub struct NewNotification {
     pub user_id: Uuid,
@@ -105,16 +103,8 @@ pub async fn mark_read(ctx: &AppContext, user: Uuid, up_to: Option<Uuid>) -> App
     Ok(q.exec(&ctx.db).await?.rows_affected)
 }
 
-/// Oldest first, strictly after `after`.
-async fn oldest_after(ctx: &AppContext, user: Uuid, after: Option<Uuid>) -> AppResult<Vec<notification::Model>> {
-    let mut q = Notifications::find().filter(notification::Column::UserId.eq(user));
-    if let Some(after) = after {
-        q = q.filter(notification::Column::Id.gt(after));
-    }
-    Ok(q.order_by_asc(notification::Column::Id).limit(BACKFILL_BATCH).all(&ctx.db).await?)
-}
-
-async fn newest_id(ctx: &AppContext, user: Uuid) -> AppResult<Option<Uuid>> {
+/// The id of the person's newest notification: where a stream from now on starts.
+pub async fn newest_id(ctx: &AppContext, user: Uuid) -> AppResult<Option<Uuid>> {
     Ok(Notifications::find()
         .filter(notification::Column::UserId.eq(user))
         .order_by_desc(notification::Column::Id)
@@ -123,38 +113,53 @@ async fn newest_id(ctx: &AppContext, user: Uuid) -> AppResult<Option<Uuid>> {
         .map(|n| n.id))
 }
 
+/// A person's stored notifications, positioned by id (UUIDv7: time-ordered, with holes).
+struct Inbox {
+    ctx: AppContext,
+    user: Uuid,
+}
+
+#[async_trait]
+impl Feed for Inbox {
+    type Item = notification::Model;
+    type Position = Option<Uuid>;
+
+    async fn scan(&self, after: &Option<Uuid>, limit: u64) -> AppResult<Scan<notification::Model, Option<Uuid>>> {
+        let mut q = Notifications::find().filter(notification::Column::UserId.eq(self.user));
+        if let Some(after) = after {
+            q = q.filter(notification::Column::Id.gt(*after));
+        }
+        let rows = q.order_by_asc(notification::Column::Id).limit(limit).all(&self.ctx.db).await?;
+        Ok(Scan::of(rows.into_iter().map(|n| (Some(n.id), n)).collect(), limit))
+    }
+
+    fn decode(&self, payload: &[u8]) -> Arrival<notification::Model, Option<Uuid>> {
+        match serde_json::from_slice::<notification::Model>(payload) {
+            Ok(row) => Arrival::Stored(Some(row.id), row),
+            Err(e) => {
+                tracing::warn!(error = %e, "undecodable notification on the bus");
+                Arrival::Skip
+            }
+        }
+    }
+
+    fn is_next(&self, last: &Option<Uuid>, at: &Option<Uuid>) -> bool {
+        at > last
+    }
+}
+
 /// The person's notifications after `after` (or from now on when `None`), oldest first: first
-/// the stored ones, then live ones, with no gap and no duplicate. Subscribes before it reads, so
-/// anything committed while it catches up arrives live and is dropped if already sent.
+/// the stored ones, then live ones, with no gap and no duplicate (the kernel's driver).
 pub fn follow(ctx: AppContext, user: Uuid, after: Option<Uuid>) -> impl Stream<Item = AppResult<notification::Model>> {
     async_stream::try_stream! {
-        let mut live = ctx.bus.subscribe(&topic(user)).await?;
-        let mut last = match after {
+        let from = match after {
             Some(id) => Some(id),
             None => newest_id(&ctx, user).await?,
         };
-        let mut catch_up = after.is_some();
-        loop {
-            while catch_up {
-                let rows = oldest_after(&ctx, user, last).await?;
-                catch_up = rows.len() as u64 == BACKFILL_BATCH;
-                for row in rows {
-                    last = Some(row.id);
-                    yield row;
-                }
-            }
-            match live.recv().await {
-                None => break,
-                Some(BusEvent::Gap) => catch_up = true,
-                Some(BusEvent::Message(bytes)) => match serde_json::from_slice::<notification::Model>(&bytes) {
-                    Ok(row) if last.is_none_or(|l| row.id > l) => {
-                        last = Some(row.id);
-                        yield row;
-                    }
-                    Ok(_) => {}
-                    Err(e) => tracing::warn!(error = %e, "undecodable notification on the bus"),
-                },
-            }
+        let feed = Inbox { ctx: ctx.clone(), user };
+        let mut rows = Box::pin(scan_then_live(ctx.bus.clone(), topic(user), feed, from));
+        while let Some(delivered) = rows.next().await {
+            yield delivered?.item;
         }
     }
 }

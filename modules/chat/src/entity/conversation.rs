@@ -15,6 +15,9 @@ pub struct Model {
     pub created_by: Option<Uuid>,
     /// The sequence number of the newest message; the next one gets `last_seq + 1`.
     pub last_seq: i64,
+    /// The newest change's position: every stored change (a message, an edit or recall, people
+    /// joining or leaving) takes `last_position + 1`; live streams resume from a position.
+    pub last_position: i64,
     /// The newest message's id, or the conversation's own before any (UUIDv7: lists of
     /// conversations page by it, most recently active first).
     pub last_activity: Uuid,

@@ -8,6 +8,8 @@ pub struct Model {
     pub conversation_id: Uuid,
     /// Dense per conversation, assigned in the transaction that stores the message.
     pub seq: i64,
+    /// The conversation's change position this message took when it was stored.
+    pub position: i64,
     /// `None`: a system message, or an author whose account was erased.
     pub sender_id: Option<Uuid>,
     pub client_message_id: Option<String>,

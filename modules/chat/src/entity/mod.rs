@@ -1,5 +1,6 @@
 pub mod attachment;
 pub mod call;
+pub mod change;
 pub mod conversation;
 pub mod hidden;
 pub mod member;

@@ -88,4 +88,12 @@ impl ChatQuery {
         }
         Ok(out)
     }
+
+    /// A cursor at the present for `inboxEvents(after:)`: take it (with the data the app shows),
+    /// then subscribe with it, and nothing that happens in between is missed.
+    async fn inbox_cursor(&self, ctx: &Context<'_>) -> Result<String> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        Ok(crate::inbox::now(app, me).await?.encode())
+    }
 }

@@ -1,5 +1,6 @@
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
+use xqt_kernel::AppError;
 use xqt_kernel::ids::parse_id;
 
 use super::types::{ConversationEvent, InboxEvent};
@@ -10,13 +11,16 @@ pub struct ChatSubscription;
 
 #[Subscription]
 impl ChatSubscription {
-    /// A conversation's events for a member. With `afterSeq` (the last sequence number the
-    /// client has), every message after it comes first from storage, then live events, with no
-    /// gap or duplicate; without it, live events from now.
+    /// A conversation's events for a member. With `after` (the `cursor` of the last event the
+    /// client has), every change since — new messages, edits, recalls, people joining, leaving or
+    /// removed — comes first from storage, each once, in order, then live events; without it,
+    /// live events from now.
     async fn conversation_events(
         &self,
         ctx: &Context<'_>,
         conversation_id: ID,
+        after: Option<String>,
+        #[graphql(deprecation = "pass `after`, the cursor of the last event; this replays from that message on")]
         after_seq: Option<i64>,
     ) -> Result<impl Stream<Item = Result<ConversationEvent>> + use<>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
@@ -24,8 +28,18 @@ impl ChatSubscription {
         let conversation = parse_id("conversationId", &conversation_id)?;
         // Refused before the stream starts: a non-member gets an error, not an empty stream.
         crate::conversations::require_member(app, conversation, me).await?;
-        Ok(live::follow(app.clone(), me, conversation, after_seq)
-            .map(move |r| r.map(|event| ConversationEvent { conversation, event }).map_err(Into::into)))
+        let from = match (after, after_seq) {
+            (Some(cursor), _) => Some(live::parse_cursor(conversation, &cursor)?),
+            (None, Some(seq)) => Some(
+                crate::messages::position_of(app, conversation, seq)
+                    .await?
+                    .ok_or_else(|| AppError::bad_input("afterSeq", "no such message in this conversation"))?,
+            ),
+            (None, None) => None,
+        };
+        Ok(live::follow(app.clone(), me, conversation, from).map(move |r| {
+            r.map(|d| ConversationEvent { conversation, position: d.position, event: d.item }).map_err(Into::into)
+        }))
     }
 
     /// Everything arriving for the signed-in person: events of every conversation they are in

@@ -292,11 +292,17 @@ pub enum ConversationEventKind {
 /// receipt, someone typing, a call signal, or people joining or leaving.
 pub struct ConversationEvent {
     pub conversation: Uuid,
+    /// The change position reached with this event.
+    pub position: i64,
     pub event: Event,
 }
 
 #[Object]
 impl ConversationEvent {
+    /// Pass as `after` when subscribing again to continue from here, missing nothing.
+    async fn cursor(&self) -> String {
+        crate::live::cursor(self.conversation, self.position)
+    }
     async fn kind(&self) -> ConversationEventKind {
         match self.event {
             Event::Message { .. } => ConversationEventKind::Message,
@@ -345,16 +351,17 @@ impl ConversationEvent {
             _ => None,
         }
     }
-    /// For `MEMBERS`: who, and `joined`, `left` or `removed`.
+    /// For `MEMBERS`: who.
     async fn member_ids(&self) -> Option<Vec<ID>> {
         match &self.event {
             Event::Members { user_ids, .. } => Some(user_ids.iter().copied().map(id).collect()),
             _ => None,
         }
     }
-    async fn change(&self) -> Option<&str> {
+    /// For `MEMBERS`: whether they joined, left or were removed.
+    async fn change(&self) -> Option<crate::live::MembershipChange> {
         match &self.event {
-            Event::Members { change, .. } => Some(change),
+            Event::Members { change, .. } => Some(*change),
             _ => None,
         }
     }
@@ -381,8 +388,8 @@ impl InboxEvent {
     }
     async fn conversation_event(&self) -> Option<ConversationEvent> {
         match &self.item {
-            crate::inbox::InboxItem::Conversation { conversation, event } => {
-                Some(ConversationEvent { conversation: *conversation, event: event.clone() })
+            crate::inbox::InboxItem::Conversation { conversation, position, event } => {
+                Some(ConversationEvent { conversation: *conversation, position: *position, event: event.clone() })
             }
             _ => None,
         }
