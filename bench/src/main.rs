@@ -85,7 +85,7 @@ async fn guard_checks(srv: &TestServer, name: &str) -> String {
     const CALLS: usize = 20_000;
     let person = srv.person().await;
     let viewer = xqt_kernel::Viewer::User { user_id: person.id, session_id: person.session };
-    let guard = &srv.ctx.modules.privacy().guard;
+    let guard = &srv.ctx.modules.privacy().standing;
     let mut latencies = Vec::with_capacity(CALLS);
     let started = Instant::now();
     for _ in 0..CALLS {

@@ -1,8 +1,8 @@
 //! Assembles one GraphQL schema from the modules, with the query limits. No HTTP in here:
 //! the server mounts it, tests execute it directly.
 
-pub mod guard;
 pub mod limits;
+pub mod root_fields;
 
 use std::sync::Arc;
 
@@ -28,9 +28,9 @@ macro_rules! modules {
         }
 
         /// Which module declared each root field, read from the modules' own roots.
-        pub fn field_owners() -> guard::FieldOwners {
+        pub fn field_owners() -> root_fields::FieldOwners {
             use async_graphql::{OutputType, SubscriptionType};
-            let mut owners = guard::FieldOwners::default();
+            let mut owners = root_fields::FieldOwners::default();
             $(
                 let name = $krate::$module.name();
                 owners.add("Query", name, |r| <$krate::graphql::Query as OutputType>::create_type_info(r));
@@ -51,7 +51,7 @@ pub fn build(ctx: AppContext) -> AppSchema {
     let config = Arc::clone(&ctx.config);
     let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
         .extension(limits::QueryLimits::new(&config.limits))
-        .extension(guard::RequestGuard::new(field_owners()))
+        .extension(root_fields::RootFieldGate::new(field_owners()))
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();

@@ -128,7 +128,7 @@ async fn main() -> anyhow::Result<()> {
         }
         Command::Admin { command: AdminCommand::Create { phone } } => {
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
-            let admin = xqt_accounts::service::create_admin(&ctx, &phone)
+            let admin = xqt_accounts::users::create_admin(&ctx, &phone)
                 .await
                 .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!(
@@ -141,7 +141,7 @@ async fn main() -> anyhow::Result<()> {
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
             let fail = |e: xqt_kernel::AppError| anyhow::anyhow!("{}", e.message());
             let parsed = xqt_accounts::phone::Phone::parse(&phone).map_err(|e| fail(e.into()))?;
-            let user = xqt_accounts::service::find_by_phone(&ctx, &parsed)
+            let user = xqt_accounts::users::find_by_phone(&ctx, &parsed)
                 .await
                 .map_err(fail)?
                 .filter(|u| u.role == "admin")
@@ -155,7 +155,7 @@ async fn main() -> anyhow::Result<()> {
             }
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
             let done =
-                xqt_privacy::operation::cease(&ctx, &notice).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+                xqt_privacy::ceasing::cease(&ctx, &notice).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
             println!(
                 "operation ceased{}: {} users told, erasure queued for {} (the job runner carries it out)",
                 if done.newly { "" } else { " (already)" },

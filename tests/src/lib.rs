@@ -265,7 +265,7 @@ impl TestServer {
     /// A platform admin (made as `xqt admin create` does), signed in.
     pub async fn admin(&self) -> Person {
         let phone = random_phone();
-        xqt_accounts::service::create_admin(&self.ctx, &phone).await.expect("create admin");
+        xqt_accounts::users::create_admin(&self.ctx, &phone).await.expect("create admin");
         self.sign_in(&phone).await
     }
 

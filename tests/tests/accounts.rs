@@ -88,7 +88,7 @@ async fn every_code_refusal_has_a_clear_code() {
 
         let stored = xqt_accounts::phone::Phone::parse(&phone).unwrap();
         assert!(
-            xqt_accounts::service::find_by_phone(&srv.ctx, &stored).await.unwrap().is_none(),
+            xqt_accounts::users::find_by_phone(&srv.ctx, &stored).await.unwrap().is_none(),
             "no account from failed sign-ins"
         );
     })

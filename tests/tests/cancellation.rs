@@ -78,7 +78,7 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
         let now = state(&srv, &p).await;
         assert_eq!(now["state"], "ON_HOLD", "halted, not carried out");
         assert!(now["reason"].as_str().unwrap().contains("fraud"), "{now}");
-        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "active");
+        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "active");
 
         // The dispute is settled: the cancellation goes ahead.
         let admin_token = srv.token_valid_for(&admin, Span::minutes(5));
@@ -99,7 +99,7 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
             Value::Null,
             "carried out: the account and its requests are gone from reach"
         );
-        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
     })
     .await;
 }
@@ -167,7 +167,7 @@ async fn rts_4_a_person_cancels_their_own_account_and_the_runner_carries_it_out(
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (p, ..) = cancelled(b, &srv).await;
-        assert_eq!(xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
         let done = xqt_privacy::requests::find(&srv.ctx, uuid_of(&srv, &p).await).await.unwrap().unwrap();
         assert_eq!(done.state, "completed");
         assert!(done.response.unwrap().contains("账号已注销"));
@@ -196,7 +196,7 @@ async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
             )
             .await;
         assert_eq!(refresh.code(), Some("UNAUTHENTICATED"));
-        let old = xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap();
+        let old = xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap();
         assert_eq!(
             (old.status.as_str(), old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id),
             ("erased", None, None, None, None, None)

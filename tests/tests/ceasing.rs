@@ -13,7 +13,7 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
         let newcomer = random_phone();
 
         let done =
-            xqt_privacy::operation::cease(&srv.ctx, "校企通将于 2026 年 12 月 31 日停止运营，届时删除全部个人信息。")
+            xqt_privacy::ceasing::cease(&srv.ctx, "校企通将于 2026 年 12 月 31 日停止运营，届时删除全部个人信息。")
                 .await
                 .unwrap();
         assert!(done.newly);
@@ -66,10 +66,10 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
         // The runner erases everyone; their tokens stop working.
         run_jobs(&srv.ctx).await;
         for person in [&admin, &p, &q] {
-            assert_eq!(xqt_accounts::service::find(&srv.ctx, person.id).await.unwrap().unwrap().status, "erased");
+            assert_eq!(xqt_accounts::users::find(&srv.ctx, person.id).await.unwrap().unwrap().status, "erased");
             assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&person.token)).await.code(), Some("UNAUTHENTICATED"));
         }
-        let again = xqt_privacy::operation::cease(&srv.ctx, "重复执行").await.unwrap();
+        let again = xqt_privacy::ceasing::cease(&srv.ctx, "重复执行").await.unwrap();
         assert_eq!(
             (again.newly, again.notified, again.erasures_queued),
             (false, 0, 0),

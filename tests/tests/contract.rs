@@ -146,7 +146,10 @@ async fn the_registry_collects_and_calls_every_hook() {
         let export = m.export(&ctx, user).await.unwrap();
         assert_eq!(export["probe"], json!({ "user": user }));
         assert_eq!(export["notifications"], json!({ "notifications": [], "pushes": [], "pushDevices": [] }));
-        assert_eq!(export["chat"], json!({ "conversations": [], "membershipChanges": [], "messages": [], "attachments": [], "calls": [] }));
+        assert_eq!(
+            export["chat"],
+            json!({ "conversations": [], "membershipChanges": [], "messages": [], "attachments": [], "calls": [] })
+        );
         let erased = m.erase(&ctx, user, &Erasure::Categories(vec!["probe_data".into()])).await.unwrap();
         assert_eq!(erased.get("probe"), Some(&1));
         assert_eq!(erased.get("notifications"), Some(&0), "notification content was not asked for");

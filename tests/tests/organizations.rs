@@ -253,7 +253,7 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
         }
         // The lookup hash finds without decrypting: the phone signs in, the code is unique.
         assert!(
-            xqt_accounts::service::find_by_phone(&srv.ctx, &xqt_accounts::phone::Phone::parse(&owner.phone).unwrap())
+            xqt_accounts::users::find_by_phone(&srv.ctx, &xqt_accounts::phone::Phone::parse(&owner.phone).unwrap())
                 .await
                 .unwrap()
                 .is_some()

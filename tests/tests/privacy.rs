@@ -803,7 +803,7 @@ async fn min_3_a_guardian_who_withdraws_suspends_the_account_and_queues_its_eras
         );
         // The runner carries the erasure out: the account is gone and its phone is free.
         xqt_tests::run_jobs(&srv.ctx).await;
-        assert_eq!(xqt_accounts::service::find(&srv.ctx, kid.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(xqt_accounts::users::find(&srv.ctx, kid.id).await.unwrap().unwrap().status, "erased");
     })
     .await;
 }

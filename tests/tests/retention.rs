@@ -106,7 +106,7 @@ async fn child(srv: &TestServer) -> Person {
 }
 
 async fn status(srv: &TestServer, p: &Person) -> String {
-    xqt_accounts::service::find(&srv.ctx, p.id).await.unwrap().unwrap().status
+    xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status
 }
 
 #[tokio::test]

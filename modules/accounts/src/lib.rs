@@ -9,14 +9,15 @@ pub mod loaders;
 pub mod organizations;
 pub mod partners;
 mod password;
+mod personal_data;
 pub mod phone;
-mod privacy;
 pub mod profile;
 pub mod reports;
 pub mod review;
-pub mod service;
+pub mod sessions;
 pub mod sms;
 pub mod uploads;
+pub mod users;
 pub mod verification;
 
 use std::sync::Arc;
@@ -31,7 +32,7 @@ pub use error::AccountsError;
 
 /// The data categories accounts declares, for other modules' purposes and sharing register.
 pub mod categories {
-    pub use crate::privacy::{ACCOUNT, IDENTITY, MEMBERSHIP, PROFILE, SECURITY_LOG, SMS, UPLOADS};
+    pub use crate::personal_data::{ACCOUNT, IDENTITY, MEMBERSHIP, PROFILE, SECURITY_LOG, SMS, UPLOADS};
 }
 
 /// Partners holding this scope may read verified organisations' public profiles.
@@ -45,7 +46,7 @@ impl Module for Accounts {
     }
 
     fn purposes(&self) -> Vec<Purpose> {
-        privacy::purposes()
+        personal_data::purposes()
     }
 
     fn scopes(&self) -> Vec<Scope> {
@@ -57,23 +58,23 @@ impl Module for Accounts {
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
-        Some(Arc::new(privacy::AccountsData))
+        Some(Arc::new(personal_data::AccountsData))
     }
 
     fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
-        privacy::retention_rules(config.accounts.security_log_days)
+        personal_data::retention_rules(config.accounts.security_log_days)
     }
 
     fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {
-        Some(Arc::new(privacy::ReportsAndRestrictions))
+        Some(Arc::new(personal_data::ReportsAndRestrictions))
     }
 
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
-        Some(Arc::new(privacy::Credentials))
+        Some(Arc::new(personal_data::Credentials))
     }
 
     fn client_permissions(&self) -> Vec<ClientPermission> {
-        privacy::client_permissions()
+        personal_data::client_permissions()
     }
 
     /// Signing in and out and seeing one's own account work in every state.

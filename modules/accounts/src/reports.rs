@@ -93,7 +93,7 @@ pub async fn file(
         return Err(AppError::bad_input("userId", "you cannot report yourself"));
     }
     if let Some(user) = subject.responsible_user
-        && crate::service::find(ctx, user).await?.is_none()
+        && crate::users::find(ctx, user).await?.is_none()
     {
         return Err(AppError::not_found("account"));
     }

@@ -87,8 +87,8 @@ fn check_name(name: &str) -> Result<String, ChatError> {
 }
 
 async fn require_account(ctx: &AppContext, user: Uuid, field: &'static str) -> AppResult<()> {
-    match xqt_accounts::service::find(ctx, user).await? {
-        Some(u) if u.status == xqt_accounts::service::STATUS_ACTIVE => Ok(()),
+    match xqt_accounts::users::find(ctx, user).await? {
+        Some(u) if u.status == xqt_accounts::users::STATUS_ACTIVE => Ok(()),
         _ => Err(invalid(field, format!("no account {user}")).into()),
     }
 }

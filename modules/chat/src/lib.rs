@@ -13,7 +13,7 @@ pub mod inbox;
 pub mod jobs;
 pub mod live;
 pub mod messages;
-pub mod privacy;
+pub mod personal_data;
 
 use std::sync::Arc;
 
@@ -30,11 +30,11 @@ impl Module for Chat {
     }
 
     fn purposes(&self) -> Vec<Purpose> {
-        privacy::purposes()
+        personal_data::purposes()
     }
 
     fn client_permissions(&self) -> Vec<ClientPermission> {
-        privacy::client_permissions()
+        personal_data::client_permissions()
     }
 
     fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {
@@ -42,11 +42,11 @@ impl Module for Chat {
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
-        Some(Arc::new(privacy::ChatData))
+        Some(Arc::new(personal_data::ChatData))
     }
 
     fn retention_rules(&self, _config: &xqt_kernel::config::Config) -> Vec<xqt_kernel::module::RetentionRule> {
-        privacy::retention_rules()
+        personal_data::retention_rules()
     }
 
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {

@@ -46,7 +46,7 @@ pub trait Audit: Send + Sync + 'static {
 
 /// Runs before every root field a signed-in person calls: `Ok` or the error to answer with.
 #[async_trait]
-pub trait RequestGuard: Send + Sync + 'static {
+pub trait StandingCheck: Send + Sync + 'static {
     /// `module` declared `field` on the `root` type (`Query`, `Mutation`, `Subscription`);
     /// `essential` when that module lists it as essential (sign-in, sign-out, `me`, reading
     /// policies, the guardian step), which keeps working in every state.
@@ -66,7 +66,7 @@ pub trait RequestGuard: Send + Sync + 'static {
 pub struct PrivacyHooks {
     pub consent: Arc<dyn ConsentGate>,
     pub audit: Arc<dyn Audit>,
-    pub guard: Arc<dyn RequestGuard>,
+    pub standing: Arc<dyn StandingCheck>,
 }
 
 /// Fails every check: without a privacy module nothing personal may be collected or read.
@@ -91,7 +91,7 @@ impl Audit for FailClosed {
 }
 
 #[async_trait]
-impl RequestGuard for FailClosed {
+impl StandingCheck for FailClosed {
     async fn check(&self, _: &AppContext, _: &Viewer, _: &str, _: &str, _: &str, _: bool) -> AppResult<()> {
         Ok(())
     }
@@ -100,7 +100,7 @@ impl RequestGuard for FailClosed {
 impl PrivacyHooks {
     pub fn fail_closed() -> Self {
         let f = Arc::new(FailClosed);
-        Self { consent: f.clone(), audit: f.clone(), guard: f }
+        Self { consent: f.clone(), audit: f.clone(), standing: f }
     }
 }
 
@@ -129,12 +129,12 @@ pub async fn record_reads(
 }
 
 /// The cache key of a person's guard state; whoever changes what it derives from deletes it.
-pub fn guard_state_key(user: Uuid) -> String {
+pub fn standing_key(user: Uuid) -> String {
     format!("privacy:guard:{user}")
 }
 
 /// Tells the guard a person's state changed (birth date, guardian consent, policy acceptance),
 /// so the next request sees it on every instance.
 pub async fn guard_state_changed(ctx: &AppContext, user: Uuid) -> AppResult<()> {
-    ctx.cache.delete(&guard_state_key(user)).await.map(|_| ())
+    ctx.cache.delete(&standing_key(user)).await.map(|_| ())
 }

@@ -4,7 +4,7 @@
 pub mod entity;
 mod error;
 pub mod graphql;
-pub mod privacy;
+pub mod personal_data;
 pub mod push;
 pub mod service;
 
@@ -26,7 +26,7 @@ impl Module for Notifications {
     }
 
     fn purposes(&self) -> Vec<Purpose> {
-        privacy::purposes()
+        personal_data::purposes()
     }
 
     fn scopes(&self) -> Vec<Scope> {
@@ -34,14 +34,14 @@ impl Module for Notifications {
     }
 
     fn client_permissions(&self) -> Vec<xqt_kernel::module::ClientPermission> {
-        privacy::client_permissions()
+        personal_data::client_permissions()
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
-        Some(Arc::new(privacy::Inbox))
+        Some(Arc::new(personal_data::Inbox))
     }
 
     fn retention_rules(&self, _config: &xqt_kernel::config::Config) -> Vec<RetentionRule> {
-        privacy::retention_rules()
+        personal_data::retention_rules()
     }
 }

@@ -11,7 +11,7 @@ use uuid::Uuid;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::entity::{push_device, push_message};
-use crate::privacy::PUSH_PURPOSE;
+use crate::personal_data::PUSH_PURPOSE;
 
 /// One push. Pushes with the same `collapse_key` replace each other on the device (APNs
 /// `apns-collapse-id`, FCM `collapse_key`): how a recalled chat message's notice is withdrawn.

@@ -138,8 +138,8 @@ pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str)
     if !(REASON_MIN..=REASON_MAX).contains(&reason.chars().count()) {
         return Err(PrivacyError::Invalid { field: "reason", message: "why, in 4 to 500 characters".into() }.into());
     }
-    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
-    let phone = xqt_accounts::service::phone_of(ctx, &account)?.map(|p| p.as_str().to_owned());
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let phone = xqt_accounts::users::phone_of(ctx, &account)?.map(|p| p.as_str().to_owned());
     let identity = xqt_accounts::verification::latest(ctx, user).await?;
     let (real_name, id_number) = match identity {
         Some(iv) => (Some(ctx.keys.open(&iv.real_name_sealed)?), Some(ctx.keys.open(&iv.id_number_sealed)?)),

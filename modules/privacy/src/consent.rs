@@ -307,7 +307,7 @@ impl ConsentGate for Gate {
             // A check naming no registered purpose is a programming error, never a pass.
             return Err(AppError::internal(format!("consent check for unregistered purpose `{purpose}`")));
         };
-        if xqt_kernel::operation::ceased(ctx).await? {
+        if xqt_kernel::ceasing::ceased(ctx).await? {
             return Err(consent_required(purpose, partner).with("reason", "SERVICE_CEASED"));
         }
         if p.legal_basis != LegalBasis::Consent {

@@ -91,7 +91,7 @@ pub async fn notify_affected(ctx: &AppContext, id: Uuid, people: &[Uuid]) -> App
     let incident = find(ctx, id).await?;
     let mut told = 0;
     for &user in people {
-        if xqt_accounts::service::find(ctx, user).await?.is_none() {
+        if xqt_accounts::users::find(ctx, user).await?.is_none() {
             continue;
         }
         let row = incident_notice::ActiveModel {

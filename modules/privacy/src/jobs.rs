@@ -15,9 +15,9 @@ use xqt_kernel::{AppContext, AppResult};
 
 use crate::consent;
 use crate::entity::erasure_request;
-use crate::guard::{MINOR_AGE, today};
 use crate::purposes::GUARDIAN;
 use crate::requests::deletable_categories;
+use crate::standing::{MINOR_AGE, today};
 
 pub const ERASURE: &str = "privacy.erasure";
 pub const RETENTION: &str = "privacy.retention";
@@ -62,7 +62,7 @@ pub async fn run_erasures(ctx: &AppContext) -> AppResult<u64> {
     for row in due {
         if row.categories == "*" {
             // The whole account goes: nothing it signed in with may keep working.
-            xqt_accounts::service::end_all_sessions(ctx, row.user_id, "erased").await?;
+            xqt_accounts::sessions::end_all_sessions(ctx, row.user_id, "erased").await?;
         }
         let touched: u64 = ctx.modules.erase(ctx, row.user_id, &erasure_of(&row.categories, ctx)).await?.values().sum();
         erasure_request::Entity::update_many()
@@ -84,7 +84,7 @@ pub async fn expire_unconfirmed_children(ctx: &AppContext) -> AppResult<u64> {
     let cutoff = ctx.clock.now() - Duration::days(ctx.config.privacy.guardian_confirm_days);
     let mut queued = 0;
     // A pending child can change nothing, so `updated_at` is when the birth date made them one.
-    for (user, since) in xqt_accounts::service::born_after(ctx, born_after).await? {
+    for (user, since) in xqt_accounts::users::born_after(ctx, born_after).await? {
         if since > cutoff || consent::state_of(ctx, user, GUARDIAN, None).await?.is_some() {
             continue;
         }
@@ -96,7 +96,7 @@ pub async fn expire_unconfirmed_children(ctx: &AppContext) -> AppResult<u64> {
         if already.is_some() {
             continue;
         }
-        xqt_accounts::service::end_all_sessions(ctx, user, "guardian_not_confirmed").await?;
+        xqt_accounts::sessions::end_all_sessions(ctx, user, "guardian_not_confirmed").await?;
         consent::queue_erasure(ctx, user, "*", "guardian_not_confirmed").await?;
         queued += 1;
     }

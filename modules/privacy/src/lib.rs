@@ -5,22 +5,22 @@
 
 pub mod analytics;
 pub mod audit;
+pub mod ceasing;
 pub mod chain;
 pub mod consent;
 pub mod entity;
 mod error;
 pub mod export;
 pub mod graphql;
-pub mod guard;
 pub mod incidents;
 pub mod jobs;
 pub mod minors;
-pub mod operation;
+mod personal_data;
 pub mod policies;
-mod privacy;
 pub mod purposes;
 pub mod requests;
 pub mod sharing;
+pub mod standing;
 pub mod visibility;
 
 use std::sync::Arc;
@@ -48,11 +48,11 @@ impl Module for Privacy {
     }
 
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
-        Some(Arc::new(privacy::PrivacyData))
+        Some(Arc::new(personal_data::PrivacyData))
     }
 
     fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
-        privacy::retention_rules(config)
+        personal_data::retention_rules(config)
     }
 
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
@@ -64,7 +64,7 @@ impl Module for Privacy {
     }
 
     fn startup(&self) -> Option<Arc<dyn StartupTask>> {
-        Some(Arc::new(privacy::SeedPolicies))
+        Some(Arc::new(personal_data::SeedPolicies))
     }
 
     fn essential_fields(&self) -> &'static [&'static str] {
@@ -88,7 +88,7 @@ impl Module for Privacy {
         Some(PrivacyHooks {
             consent: Arc::new(consent::Gate),
             audit: Arc::new(audit::AuditLog),
-            guard: Arc::new(guard::Guard),
+            standing: Arc::new(standing::AccountStanding),
         })
     }
 }

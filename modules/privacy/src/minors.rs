@@ -10,8 +10,8 @@ use xqt_kernel::{AppContext, AppError, AppResult};
 use crate::consent::{self, Action, Entry, Provenance, State};
 use crate::entity::consent_record;
 use crate::error::PrivacyError;
-use crate::guard::{today, under_age};
 use crate::purposes::GUARDIAN;
+use crate::standing::{today, under_age};
 
 fn phone_hash(ctx: &AppContext, phone: &Phone) -> String {
     hex::encode(phone.lookup_hash(ctx))
@@ -43,7 +43,7 @@ pub async fn confirm(
         );
     }
     let phone = Phone::parse(guardian_phone).map_err(|_| bad_phone("guardianPhone"))?;
-    let account = xqt_accounts::service::find(ctx, child).await?.ok_or_else(AppError::unauthenticated)?;
+    let account = xqt_accounts::users::find(ctx, child).await?.ok_or_else(AppError::unauthenticated)?;
     if !account.birth_date.is_some_and(|b| under_age(b, today(ctx))) {
         return Err(PrivacyError::NotAMinor.into());
     }
@@ -80,7 +80,7 @@ pub async fn withdraw(
     let child_phone = Phone::parse(child_phone).map_err(|_| bad_phone("childPhone"))?;
     // The code first: nothing about the child is revealed to someone who does not hold the phone.
     xqt_accounts::codes::verify(ctx, &guardian, code).await?;
-    let child = xqt_accounts::service::find_by_phone(ctx, &child_phone).await?.ok_or(PrivacyError::NotTheGuardian)?;
+    let child = xqt_accounts::users::find_by_phone(ctx, &child_phone).await?.ok_or(PrivacyError::NotTheGuardian)?;
     let latest_grant = consent_record::Entity::find()
         .filter(consent_record::Column::UserId.eq(child.id))
         .filter(consent_record::Column::Action.eq(Action::GuardianGrant.as_str()))
@@ -101,7 +101,7 @@ pub async fn withdraw(
     };
     let row = consent::append(ctx, Action::GuardianWithdraw, entry, how).await?;
     xqt_kernel::privacy::guard_state_changed(ctx, child.id).await?;
-    xqt_accounts::service::end_all_sessions(ctx, child.id, "guardian_withdrew").await?;
+    xqt_accounts::sessions::end_all_sessions(ctx, child.id, "guardian_withdrew").await?;
     consent::queue_erasure(ctx, child.id, "*", "guardian_withdrew").await?;
     tracing::warn!(user = %child.id, "guardian withdrew consent: account suspended, erasure queued");
     Ok(row)

@@ -238,7 +238,7 @@ async fn announce(ctx: &AppContext, v: &policy_version::Model) -> AppResult<u64>
         v.summary
     );
     let title = format!("《{}》重大变更，请查阅并确认", v.title);
-    crate::operation::notify_everyone(ctx, "privacy.policy_major", &title, &body).await
+    crate::ceasing::notify_everyone(ctx, "privacy.policy_major", &title, &body).await
 }
 
 pub async fn version(ctx: &AppContext, id: Uuid) -> AppResult<Option<policy_version::Model>> {
@@ -327,7 +327,7 @@ pub fn pending_among(majors: &[Major], accepted: &[Uuid], signed_up: DateTime<Ut
 }
 
 pub async fn pending(ctx: &AppContext, user: Uuid) -> AppResult<Vec<policy_version::Model>> {
-    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
     let ids = pending_among(&majors(ctx).await?, &accepted(ctx, user).await?, account.created_at);
     let mut out = Vec::new();
     for id in ids {

@@ -192,8 +192,8 @@ async fn owned(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<privacy_requ
 }
 
 async fn account_phone(ctx: &AppContext, user: Uuid) -> AppResult<xqt_accounts::phone::Phone> {
-    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
-    xqt_accounts::service::phone_of(ctx, &account)?.ok_or_else(|| AppError::conflict("the account has no phone"))
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
+    xqt_accounts::users::phone_of(ctx, &account)?.ok_or_else(|| AppError::conflict("the account has no phone"))
 }
 
 /// Files a request and texts a code to the account's phone to prove it is the person.
@@ -528,7 +528,7 @@ fn is_held(p: &xqt_kernel::module::Purpose) -> bool {
 /// Carries a cancellation out: every session and token ends at once, every module erases what
 /// it holds except what the law keeps, and the phone number is free for an unrelated account.
 async fn cancel_account(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
-    xqt_accounts::service::end_all_sessions(ctx, user, "account_cancelled").await?;
+    xqt_accounts::sessions::end_all_sessions(ctx, user, "account_cancelled").await?;
     let erasable = categories_except(ctx, is_held).into_iter().map(str::to_owned).collect();
     let touched: u64 = ctx.modules.erase(ctx, user, &Erasure::Categories(erasable)).await?.values().sum();
     tracing::warn!(user = %user, touched, "account cancelled");

@@ -18,10 +18,10 @@ use crate::audit;
 use crate::consent::{self, State};
 use crate::entity::{partner_processing, sharing_record};
 use crate::error::{PrivacyError, consent_required};
-use crate::guard::today;
 use crate::purposes::{
     CAT_ACCOUNT, CAT_IDENTITY, CAT_PROFILE, PARTNER_SHARING, SCOPE_PEOPLE_READ, SCOPE_STATISTICS_READ,
 };
+use crate::standing::today;
 
 const LEDGER_MAX: u64 = 200;
 /// What a partner can be given at all: the categories `partnerPerson` knows how to show.
@@ -29,7 +29,7 @@ pub const SHAREABLE: [&str; 3] = [CAT_ACCOUNT, CAT_PROFILE, CAT_IDENTITY];
 /// What the platform itself hands to an entrusted processor (委托处理) to deliver a service the
 /// person consented to: device push tokens to the push provider (PRM-2). Listed in the register,
 /// never readable through the partner API.
-pub const ENTRUSTED: [&str; 1] = [xqt_notifications::privacy::PUSH_TOKENS];
+pub const ENTRUSTED: [&str; 1] = [xqt_notifications::personal_data::PUSH_TOKENS];
 
 fn split(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
@@ -140,7 +140,7 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
             allowed.push((entry.purpose.clone(), basis_name(p.legal_basis), shared));
         }
     }
-    let account = xqt_accounts::service::find(ctx, user).await?.filter(|u| u.status != "erased");
+    let account = xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != "erased");
     if allowed.is_empty() || account.is_none() {
         let entry =
             AuditEntry { subject: Some(user), action: "read", resource, fields: vec![], reason: None, allowed: false };
@@ -160,7 +160,7 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
         fields.extend(["nickname", "gender"]);
     }
     if has(CAT_ACCOUNT) {
-        out.phone = xqt_accounts::service::phone_of(ctx, &account)?
+        out.phone = xqt_accounts::users::phone_of(ctx, &account)?
             .map(|p| for_viewer(viewer, user, PersonalField::Phone, p.as_str()));
         fields.push("phone");
     }
@@ -257,7 +257,7 @@ pub async fn statistics(ctx: &AppContext, viewer: &Viewer, dimension: Dimension)
     viewer.require_scope(SCOPE_STATISTICS_READ)?;
     let today = today(ctx);
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
-    for (gender, birth) in xqt_accounts::service::demographics(ctx).await? {
+    for (gender, birth) in xqt_accounts::users::demographics(ctx).await? {
         let key = match dimension {
             Dimension::Gender => gender.unwrap_or_else(|| "unknown".into()),
             Dimension::AgeBand => age_band(birth, today).to_owned(),

@@ -75,7 +75,7 @@ pub struct PublicProfile {
 
 /// What anyone may see of a person: only what they made public. `None` for no such account.
 pub async fn public_profile(ctx: &AppContext, viewer: &Viewer, user: Uuid) -> AppResult<Option<PublicProfile>> {
-    let Some(account) = xqt_accounts::service::find(ctx, user).await?.filter(|u| u.status != "erased") else {
+    let Some(account) = xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != "erased") else {
         return Ok(None);
     };
     let fields = public_fields(ctx, user).await?;

@@ -5,7 +5,7 @@ use xqt_kernel::ids::parse_id;
 
 use super::types::{AuthPayload, DeviceInput, Gender, IdentityVerification, Me, ReviewAction};
 use crate::profile::{self, Change, ProfileChange};
-use crate::service;
+use crate::{sessions, users};
 
 #[derive(InputObject)]
 pub struct SignInWithCodeInput {
@@ -48,8 +48,8 @@ fn meta<'a>(ctx: &'a Context<'_>) -> std::borrow::Cow<'a, RequestMeta> {
         .map_or_else(|| std::borrow::Cow::Owned(RequestMeta::default()), std::borrow::Cow::Borrowed)
 }
 
-fn payload(app: &xqt_kernel::AppContext, signed_in: service::SignedIn) -> Result<AuthPayload> {
-    let phone = service::phone_of(app, &signed_in.user)?.map(|p| p.as_str().to_owned());
+fn payload(app: &xqt_kernel::AppContext, signed_in: sessions::SignedIn) -> Result<AuthPayload> {
+    let phone = users::phone_of(app, &signed_in.user)?.map(|p| p.as_str().to_owned());
     Ok(AuthPayload::new(signed_in, phone))
 }
 
@@ -62,28 +62,29 @@ impl AccountsMutation {
     /// ten a day). Signing in with it creates the account if there is none.
     async fn request_sign_in_code(&self, ctx: &Context<'_>, phone: String) -> Result<bool> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        service::request_sign_in_code(app, &phone).await?;
+        sessions::request_sign_in_code(app, &phone).await?;
         Ok(true)
     }
 
     async fn sign_in_with_code(&self, ctx: &Context<'_>, input: SignInWithCodeInput) -> Result<AuthPayload> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let signed_in =
-            service::sign_in_with_code(app, &meta(ctx), &input.phone, &input.code, input.device.into()).await?;
+            sessions::sign_in_with_code(app, &meta(ctx), &input.phone, &input.code, input.device.into()).await?;
         payload(app, signed_in)
     }
 
     async fn sign_in_with_password(&self, ctx: &Context<'_>, input: SignInWithPasswordInput) -> Result<AuthPayload> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let signed_in =
-            service::sign_in_with_password(app, &meta(ctx), &input.login, &input.password, input.device.into()).await?;
+            sessions::sign_in_with_password(app, &meta(ctx), &input.login, &input.password, input.device.into())
+                .await?;
         payload(app, signed_in)
     }
 
     /// New tokens for a refresh token. Each refresh token works once.
     async fn refresh_session(&self, ctx: &Context<'_>, refresh_token: String) -> Result<AuthPayload> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        payload(app, service::refresh(app, &refresh_token).await?)
+        payload(app, sessions::refresh(app, &refresh_token).await?)
     }
 
     /// Ends the current session.
@@ -91,20 +92,20 @@ impl AccountsMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let session = viewer.session_id().ok_or_else(xqt_kernel::AppError::unauthenticated)?;
-        Ok(service::end_session(app, user, session, "signed_out").await?)
+        Ok(sessions::end_session(app, user, session, "signed_out").await?)
     }
 
     /// Ends every session of the person, this one included. Returns how many ended.
     async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<u64> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        Ok(service::end_all_sessions(app, viewer.require_person()?, "signed_out_everywhere").await?)
+        Ok(sessions::end_all_sessions(app, viewer.require_person()?, "signed_out_everywhere").await?)
     }
 
     /// Ends one of the person's sessions (e.g. a lost phone).
     async fn end_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
-        if !service::end_session(app, user, parse_id("id", &id)?, "ended_by_user").await? {
+        if !sessions::end_session(app, user, parse_id("id", &id)?, "ended_by_user").await? {
             return Err(crate::error::AccountsError::SessionNotFound.into());
         }
         Ok(true)
@@ -113,8 +114,8 @@ impl AccountsMutation {
     /// Moves the account to a new phone number, proven by a code sent to it (requestSignInCode).
     async fn change_phone(&self, ctx: &Context<'_>, new_phone: String, code: String) -> Result<Me> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let user = service::change_phone(app, viewer.require_person()?, &new_phone, &code).await?;
-        let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
+        let user = users::change_phone(app, viewer.require_person()?, &new_phone, &code).await?;
+        let phone = users::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
         Ok(Me { user, phone })
     }
 
@@ -126,7 +127,7 @@ impl AccountsMutation {
         new_password: String,
     ) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        service::set_password(app, viewer.require_person()?, current_password.as_deref(), &new_password).await?;
+        users::set_password(app, viewer.require_person()?, current_password.as_deref(), &new_password).await?;
         Ok(true)
     }
 
@@ -145,7 +146,7 @@ impl AccountsMutation {
             birth_date: change(input.birth_date, |v| v),
         };
         let user = profile::update(app, viewer.require_person()?, change).await?;
-        let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
+        let phone = users::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
         Ok(Me { user, phone })
     }
 

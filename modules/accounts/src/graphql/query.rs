@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 use xqt_kernel::pagination::{self, PageArgs};
 
 use super::types::{IdentityVerification, Me, ReviewState, SecurityEvent, Session};
-use crate::service;
+use crate::{sessions, users};
 
 const SECURITY_LOG: &str = "securityLog";
 const IDENTITY_QUEUE: &str = "identityQueue";
@@ -17,8 +17,8 @@ impl AccountsQuery {
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user =
-            service::find(app, viewer.require_person()?).await?.ok_or_else(xqt_kernel::AppError::unauthenticated)?;
-        let phone = service::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
+            users::find(app, viewer.require_person()?).await?.ok_or_else(xqt_kernel::AppError::unauthenticated)?;
+        let phone = users::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
         Ok(Me { user, phone })
     }
 
@@ -27,7 +27,7 @@ impl AccountsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let current = viewer.session_id();
-        let rows = service::live_sessions(app, user).await?;
+        let rows = sessions::live_sessions(app, user).await?;
         Ok(rows.into_iter().map(|row| Session { current: Some(row.id) == current, row }).collect())
     }
 
@@ -44,7 +44,7 @@ impl AccountsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let page = PageArgs { first, after, last, before }.validate(SECURITY_LOG, &app.config.limits)?;
-        let rows = service::security_log(app, user, &page).await?.into_iter().map(SecurityEvent).collect();
+        let rows = sessions::security_log(app, user, &page).await?.into_iter().map(SecurityEvent).collect();
         Ok(page.connection(SECURITY_LOG, rows, |e| e.0.id.to_string()))
     }
 

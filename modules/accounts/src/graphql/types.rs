@@ -5,7 +5,7 @@ use xqt_kernel::mask::{PersonalField, for_viewer};
 use crate::entity::{identity_verification, security_event, session, user};
 use crate::profile::Gender as DomainGender;
 use crate::review::{ReviewAction as DomainAction, ReviewState as DomainState};
-use crate::service::{DeviceInfo, SignedIn};
+use crate::sessions::{DeviceInfo, SignedIn};
 
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
 pub enum Gender {

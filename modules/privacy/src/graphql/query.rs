@@ -5,8 +5,8 @@ use xqt_kernel::AppContext;
 use xqt_kernel::ids::parse_id;
 
 use super::types::*;
-use crate::guard::{account_state, person_state, today};
 use crate::policies::{self, Document};
+use crate::standing::{account_state, person_state, today};
 use crate::{audit, consent, sharing, visibility};
 
 pub async fn partner_names(app: &AppContext) -> Result<HashMap<uuid::Uuid, String>> {

@@ -3,8 +3,8 @@ use chrono::{DateTime, Utc};
 use xqt_kernel::module::{ClientPermission, LegalBasis, Purpose};
 
 use crate::entity::{audit_record, consent_record, consent_state, partner_processing, policy_version};
-use crate::guard::AccountState as DomainAccountState;
 use crate::policies::{self, Document, MajorKind};
+use crate::standing::AccountState as DomainAccountState;
 
 pub struct PolicyVersion(pub policy_version::Model);
 

@@ -16,7 +16,7 @@ const BATCH: u64 = 500;
 pub async fn notify_everyone(ctx: &AppContext, kind: &str, title: &str, body: &str) -> AppResult<u64> {
     let (mut after, mut sent) = (None, 0u64);
     loop {
-        let batch = xqt_accounts::service::account_ids_after(ctx, after, BATCH).await?;
+        let batch = xqt_accounts::users::account_ids_after(ctx, after, BATCH).await?;
         let Some(last) = batch.last().copied() else { break };
         for user_id in batch {
             let n = NewNotification {
@@ -53,7 +53,7 @@ pub async fn cease(ctx: &AppContext, notice: &str) -> AppResult<Ceased> {
         }
         .into());
     }
-    let newly = xqt_kernel::operation::cease(ctx).await?;
+    let newly = xqt_kernel::ceasing::cease(ctx).await?;
     let notified = if newly {
         notify_everyone(ctx, "privacy.service_ceased", "校企通停止运营通知", notice).await?
     } else {
@@ -61,7 +61,7 @@ pub async fn cease(ctx: &AppContext, notice: &str) -> AppResult<Ceased> {
     };
     let (mut after, mut queued): (Option<Uuid>, u64) = (None, 0);
     loop {
-        let batch = xqt_accounts::service::account_ids_after(ctx, after, BATCH).await?;
+        let batch = xqt_accounts::users::account_ids_after(ctx, after, BATCH).await?;
         let Some(last) = batch.last().copied() else { break };
         for user in batch {
             let already = consent::queued_erasures(ctx, user).await?.iter().any(|q| q.reason == "service_ceased");

@@ -9,7 +9,7 @@ use bytes::Bytes;
 use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use xqt_kernel::privacy::{RequestGuard, guard_state_key};
+use xqt_kernel::privacy::{StandingCheck, standing_key};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer};
 
 use crate::consent::{self, State};
@@ -58,13 +58,13 @@ pub fn account_state(state: &PersonState, today: NaiveDate) -> AccountState {
 }
 
 pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState> {
-    let key = guard_state_key(user);
+    let key = standing_key(user);
     if let Some(raw) = ctx.cache.get(&key).await?
         && let Ok(state) = serde_json::from_slice(&raw)
     {
         return Ok(state);
     }
-    let account = xqt_accounts::service::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
     let state = PersonState {
         birth_date: account.birth_date,
         signed_up: account.created_at,
@@ -86,10 +86,10 @@ pub fn blocking(majors: &[Major], state: &PersonState, module: &str, now: DateTi
         .collect()
 }
 
-pub struct Guard;
+pub struct AccountStanding;
 
 #[async_trait]
-impl RequestGuard for Guard {
+impl StandingCheck for AccountStanding {
     async fn check(
         &self,
         ctx: &AppContext,
@@ -105,8 +105,8 @@ impl RequestGuard for Guard {
         }
         // Once operation has ceased nothing more is collected: reading and the person's rights
         // remain (POL-4).
-        if root == "Mutation" && module != "privacy" && xqt_kernel::operation::ceased(ctx).await? {
-            return Err(xqt_kernel::operation::ceased_error());
+        if root == "Mutation" && module != "privacy" && xqt_kernel::ceasing::ceased(ctx).await? {
+            return Err(xqt_kernel::ceasing::ceased_error());
         }
         let state = person_state(ctx, *user_id).await?;
         match account_state(&state, today(ctx)) {

@@ -16,7 +16,7 @@ use xqt_kernel::module::{
 use xqt_kernel::{AppContext, AppResult};
 
 use crate::entity::{security_event, session, sms_message, user};
-use crate::service;
+use crate::{sessions, users};
 
 pub const ACCOUNT: &str = "account_identity";
 pub const PROFILE: &str = "profile";
@@ -106,8 +106,8 @@ pub struct AccountsData;
 #[async_trait]
 impl PersonalData for AccountsData {
     async fn export(&self, ctx: &AppContext, user_id: Uuid) -> AppResult<serde_json::Value> {
-        let Some(u) = service::find(ctx, user_id).await? else { return Ok(json!(null)) };
-        let phone = service::phone_of(ctx, &u)?;
+        let Some(u) = users::find(ctx, user_id).await? else { return Ok(json!(null)) };
+        let phone = users::phone_of(ctx, &u)?;
         let sessions = session::Entity::find()
             .filter(session::Column::UserId.eq(user_id))
             .order_by_asc(session::Column::CreatedAt)
@@ -150,7 +150,7 @@ impl PersonalData for AccountsData {
     }
 
     async fn erase(&self, ctx: &AppContext, user_id: Uuid, erasure: &Erasure) -> AppResult<u64> {
-        let Some(u) = service::find(ctx, user_id).await? else { return Ok(0) };
+        let Some(u) = users::find(ctx, user_id).await? else { return Ok(0) };
         let mut touched = 0;
         if erasure.covers(SMS)
             && let Some(hash) = &u.phone_hash
@@ -184,7 +184,7 @@ impl PersonalData for AccountsData {
             touched += crate::verification::delete_for(ctx, user_id).await?;
         }
         if erasure.covers(SECURITY_LOG) {
-            service::end_all_sessions(ctx, user_id, "erased").await?;
+            sessions::end_all_sessions(ctx, user_id, "erased").await?;
             touched += security_event::Entity::delete_many()
                 .filter(security_event::Column::UserId.eq(user_id))
                 .exec(&ctx.db)
@@ -231,7 +231,7 @@ struct SecurityLogRetention;
 #[async_trait]
 impl Expire for SecurityLogRetention {
     async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
-        service::delete_security_log_before(ctx, older_than).await
+        sessions::delete_security_log_before(ctx, older_than).await
     }
 }
 
@@ -286,6 +286,6 @@ impl Authenticator for Credentials {
     }
 
     async fn session_active(&self, ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool> {
-        service::session_active(ctx, user, session).await
+        sessions::session_active(ctx, user, session).await
     }
 }

@@ -37,23 +37,23 @@ impl FieldOwners {
     }
 }
 
-pub struct RequestGuard {
+pub struct RootFieldGate {
     owners: Arc<FieldOwners>,
 }
 
-impl RequestGuard {
+impl RootFieldGate {
     pub fn new(owners: FieldOwners) -> Self {
         Self { owners: Arc::new(owners) }
     }
 }
 
-impl ExtensionFactory for RequestGuard {
+impl ExtensionFactory for RootFieldGate {
     fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(RequestGuardExtension { owners: Arc::clone(&self.owners) })
+        Arc::new(StandingCheckExtension { owners: Arc::clone(&self.owners) })
     }
 }
 
-struct RequestGuardExtension {
+struct StandingCheckExtension {
     owners: Arc<FieldOwners>,
 }
 
@@ -82,11 +82,11 @@ async fn check(
 ) -> Result<(), async_graphql::Error> {
     let Some(module) = owners.owner(root, field) else { return Ok(()) };
     let essential = app.modules.is_essential(module, field);
-    app.modules.privacy().guard.check(app, viewer, root, module, field, essential).await.map_err(Into::into)
+    app.modules.privacy().standing.check(app, viewer, root, module, field, essential).await.map_err(Into::into)
 }
 
 #[async_trait::async_trait]
-impl Extension for RequestGuardExtension {
+impl Extension for StandingCheckExtension {
     async fn parse_query(
         &self,
         ctx: &ExtensionContext<'_>,
