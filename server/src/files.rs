@@ -7,6 +7,7 @@ use poem::web::{Data, Path};
 use poem::{Body, Request, Response, handler};
 use serde_json::json;
 use xqt_accounts::uploads::{self, MAX_UPLOAD_BYTES, Purpose};
+use xqt_chat::entity::message::MessageKind;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::{AppError, ErrorCode, Viewer};
 
@@ -120,10 +121,11 @@ async fn store_chat(
     let kind = q
         .kind
         .as_deref()
-        .and_then(xqt_chat::messages::Kind::parse)
+        .and_then(|k| <MessageKind as sea_orm::ActiveEnum>::try_from_value(&k.to_owned()).ok())
         .filter(|k| k.attached())
         .ok_or_else(|| AppError::bad_input("kind", "kind=image, video, voice or file"))?;
-    let bytes = read_upload(req, body, xqt_chat::attachments::max_bytes(kind), kind.as_str()).await?;
+    let bytes =
+        read_upload(req, body, xqt_chat::attachments::max_bytes(kind), &sea_orm::ActiveEnum::to_value(&kind)).await?;
     xqt_chat::attachments::upload(&state.ctx, me, conversation, kind, q.name.as_deref(), &bytes).await
 }
 
@@ -143,7 +145,7 @@ pub async fn chat_download(req: &Request, Path(id): Path<String>, Data(state): D
                 .content_type(a.content_type)
                 .header(header::CACHE_CONTROL, "private, max-age=300")
                 .header("x-content-type-options", "nosniff");
-            if a.kind == "file" {
+            if a.kind == MessageKind::File {
                 r = r.header(header::CONTENT_DISPOSITION, "attachment");
             }
             r.body(bytes)

@@ -217,7 +217,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let direct = srv.gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": third.id }), Some(&victim.token)).await.body["data"]["openDirectConversation"]["id"].clone();
         let group = srv.gql("mutation($u: ID!) { createGroup(input: { name: \"受害者的群\", memberIds: [$u] }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await.body["data"]["createGroup"]["id"].clone();
         let said = srv.gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"v-1\", kind: TEXT, text: \"受害者的私信\" }) { id } }", json!({ "c": direct }), Some(&victim.token)).await.body["data"]["sendMessage"]["id"].clone();
-        let call = srv.gql("mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": group }), Some(&victim.token)).await.body["data"]["inviteCall"]["id"].clone();
+        let call = srv.gql("mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id } }", json!({ "c": group }), Some(&victim.token)).await.body["data"]["inviteCall"]["id"].clone();
         assert!(!said.is_null() && !call.is_null() && !group.is_null());
         let chat: Vec<(&str, &str, Value)> = vec![
             ("Query.conversation", "query($c: ID!) { conversation(id: $c) { id } }", json!({ "c": direct })),
@@ -237,7 +237,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.markConversationRead", "mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 1) }", json!({ "c": direct })),
             ("Mutation.sendTyping", "mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": direct })),
             ("Mutation.reportMessage", "mutation($m: ID!) { reportMessage(messageId: $m, category: \"spam\", description: \"看不到的消息\") }", json!({ "m": said })),
-            ("Mutation.inviteCall", "mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": direct })),
+            ("Mutation.inviteCall", "mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id } }", json!({ "c": direct })),
             ("Mutation.callRinging", "mutation($i: ID!) { callRinging(callId: $i) { id } }", json!({ "i": call })),
             ("Mutation.acceptCall", "mutation($i: ID!) { acceptCall(callId: $i) { id } }", json!({ "i": call })),
             ("Mutation.rejectCall", "mutation($i: ID!) { rejectCall(callId: $i) { id } }", json!({ "i": call })),
@@ -271,7 +271,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         assert_eq!(victims_chat.body["data"]["conversation"], json!({ "muted": false, "lastSeq": 1 }));
         assert_eq!(victims_chat.body["data"]["messages"]["edges"], json!([{ "node": { "text": "受害者的私信", "recalled": false } }]));
         let members = srv.gql("query($c: ID!) { conversation(id: $c) { name members { role } } }", json!({ "c": group }), Some(&victim.token)).await;
-        assert_eq!(members.body["data"]["conversation"], json!({ "name": "受害者的群", "members": [{ "role": "owner" }, { "role": "member" }] }));
+        assert_eq!(members.body["data"]["conversation"], json!({ "name": "受害者的群", "members": [{ "role": "OWNER" }, { "role": "MEMBER" }] }));
 
         // Self-scoped writes change only the caller.
         run.call("Mutation.markNotificationsRead", "mutation { markNotificationsRead }", json!({}), s).await;

@@ -28,7 +28,7 @@ async fn open_direct(srv: &TestServer, from: &Person, to: &Person) -> String {
             Some(&from.token),
         )
         .await;
-    assert_eq!(r.body["data"]["openDirectConversation"]["kind"], "direct", "{:?}", r.body);
+    assert_eq!(r.body["data"]["openDirectConversation"]["kind"], "DIRECT", "{:?}", r.body);
     r.body["data"]["openDirectConversation"]["id"].as_str().unwrap().to_owned()
 }
 
@@ -299,7 +299,7 @@ async fn chat_group_owners_and_admins_recall_any_message_at_any_time() {
             .gql("mutation($i: CreateGroupInput!) { createGroup(input: $i) { id myRole } }", json!({ "i": { "name": "2026届订单班", "memberIds": [admin.id, member.id] } }), Some(&owner.token))
             .await;
         let c = g.body["data"]["createGroup"]["id"].as_str().unwrap().to_owned();
-        assert_eq!(g.body["data"]["createGroup"]["myRole"], "owner");
+        assert_eq!(g.body["data"]["createGroup"]["myRole"], "OWNER");
         let promote = "mutation($c: ID!, $u: ID!, $a: Boolean!) { setGroupAdmin(conversationId: $c, userId: $u, admin: $a) }";
         assert_eq!(srv.gql(promote, json!({ "c": c, "u": member.id, "a": true }), Some(&admin.token)).await.code(), Some("FORBIDDEN"));
         assert_eq!(srv.gql(promote, json!({ "c": c, "u": admin.id, "a": true }), Some(&owner.token)).await.body["data"]["setGroupAdmin"], true);
@@ -317,10 +317,10 @@ async fn chat_group_owners_and_admins_recall_any_message_at_any_time() {
         let leave = "mutation($c: ID!) { leaveConversation(conversationId: $c) }";
         assert_eq!(srv.gql(leave, json!({ "c": c }), Some(&owner.token)).await.body["data"]["leaveConversation"], true);
         let r = srv.gql("query($c: ID!) { conversation(id: $c) { myRole members { userId role } } }", json!({ "c": c }), Some(&admin.token)).await;
-        assert_eq!(r.body["data"]["conversation"], json!({ "myRole": "owner", "members": [{ "userId": admin.id.to_string(), "role": "owner" }] }));
+        assert_eq!(r.body["data"]["conversation"], json!({ "myRole": "OWNER", "members": [{ "userId": admin.id.to_string(), "role": "OWNER" }] }));
         let events: Vec<Value> = {
             let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { node { kind systemEvent } } } }", json!({ "c": c }), Some(&admin.token)).await;
-            h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "system").map(|e| e["node"]["systemEvent"]["event"].clone()).collect()
+            h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "SYSTEM").map(|e| e["node"]["systemEvent"]["event"].clone()).collect()
         };
         assert_eq!(events, [json!("group.created"), json!("group.removed"), json!("group.left")]);
     })
@@ -341,7 +341,7 @@ async fn chat_non_members_can_neither_read_history_nor_subscribe() {
             ("query($c: ID!) { searchMessages(text: \"鲍勃\", conversationId: $c) { id } }", json!({ "c": c })),
             ("mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 1) }", json!({ "c": c })),
             ("mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": c })),
-            ("mutation($c: ID!) { inviteCall(conversationId: $c, media: \"audio\") { id } }", json!({ "c": c })),
+            ("mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id } }", json!({ "c": c })),
             ("mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": secret["id"] })),
             ("mutation($m: ID!) { deleteMessageForMe(messageId: $m) }", json!({ "m": secret["id"] })),
             (
@@ -465,7 +465,7 @@ async fn chat_only_verified_real_names_send_and_restricted_people_cannot() {
         let r = srv
             .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "loc", "kind": "LOCATION", "location": { "latitude": 39.9, "longitude": 116.4, "name": "实习单位" } } }), Some(&verified.token))
             .await;
-        assert_eq!(r.body["data"]["sendMessage"]["kind"], "location", "{:?}", r.body);
+        assert_eq!(r.body["data"]["sendMessage"]["kind"], "LOCATION", "{:?}", r.body);
     })
     .await;
 }
@@ -477,14 +477,14 @@ async fn chat_calls_ring_until_answered_or_missed_and_land_in_history() {
         let (alice, bob, c) = pair(&srv).await;
         send_as(&srv, &alice, &c, "c-0", "方便通话吗").await;
         let mut ws = follow_live(&srv, &bob, &c, "b").await;
-        let invite = "mutation($c: ID!) { inviteCall(conversationId: $c, media: \"video\") { id state } }";
+        let invite = "mutation($c: ID!) { inviteCall(conversationId: $c, media: VIDEO) { id state } }";
         let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
-        assert_eq!(call["state"], "ringing");
+        assert_eq!(call["state"], "RINGING");
         let e = event(&mut ws, "b").await;
-        assert_eq!((e["kind"].clone(), e["signal"].clone(), e["call"]["id"].clone()), (json!("CALL"), json!("invite"), call["id"].clone()));
+        assert_eq!((e["kind"].clone(), e["signal"].clone(), e["call"]["id"].clone()), (json!("CALL"), json!("INVITE"), call["id"].clone()));
         assert_eq!(srv.gql(invite, json!({ "c": c }), Some(&bob.token)).await.code(), Some("CONFLICT"), "one call at a time");
         srv.gql("mutation($i: ID!) { callRinging(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
-        assert_eq!(event(&mut ws, "b").await["signal"], "ringing");
+        assert_eq!(event(&mut ws, "b").await["signal"], "RINGING");
 
         // Nobody answers: after the ring timeout the runner marks it missed, in the history.
         b.clock.advance(Span::seconds(61));
@@ -492,39 +492,39 @@ async fn chat_calls_ring_until_answered_or_missed_and_land_in_history() {
         assert_eq!(late.code(), Some("CONFLICT"));
         run_jobs(&srv.ctx).await;
         let missed = event(&mut ws, "b").await;
-        assert_eq!((missed["signal"].clone(), missed["call"]["state"].clone()), (json!("missed"), json!("missed")));
+        assert_eq!((missed["signal"].clone(), missed["call"]["state"].clone()), (json!("MISSED"), json!("MISSED")));
         let record = event(&mut ws, "b").await;
         assert_eq!(record["message"]["seq"], 2);
 
         // Answered, then hung up with a reason: an ended call with its duration.
         let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
         let accepted = srv.gql("mutation($i: ID!) { acceptCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
-        assert_eq!(accepted.body["data"]["acceptCall"]["state"], "accepted");
+        assert_eq!(accepted.body["data"]["acceptCall"]["state"], "ACCEPTED");
         b.clock.advance(Span::seconds(95));
         let bad = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"Not A Reason!\") { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
         assert_eq!(bad.code(), Some("BAD_USER_INPUT"));
         let ended = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { state endReason } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
-        assert_eq!(ended.body["data"]["hangUpCall"], json!({ "state": "ended", "endReason": "normal" }));
+        assert_eq!(ended.body["data"]["hangUpCall"], json!({ "state": "ENDED", "endReason": "normal" }));
         // Declined, and called off before anyone answered.
         let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
         let r = srv.gql("mutation($i: ID!) { cancelCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
         assert_eq!(r.code(), Some("FORBIDDEN"), "only the caller cancels");
         let r = srv.gql("mutation($i: ID!) { rejectCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&bob.token)).await;
-        assert_eq!(r.body["data"]["rejectCall"]["state"], "rejected");
+        assert_eq!(r.body["data"]["rejectCall"]["state"], "REJECTED");
         let r = srv.gql("mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
         assert_eq!(r.code(), Some("CONFLICT"), "a declined call cannot be hung up");
         let call = srv.gql(invite, json!({ "c": c }), Some(&alice.token)).await.body["data"]["inviteCall"].clone();
         let r = srv.gql("mutation($i: ID!) { cancelCall(callId: $i) { state } }", json!({ "i": call["id"] }), Some(&alice.token)).await;
-        assert_eq!(r.body["data"]["cancelCall"]["state"], "cancelled");
+        assert_eq!(r.body["data"]["cancelCall"]["state"], "CANCELLED");
         let h = srv.gql("query($c: ID!) { messages(conversationId: $c) { edges { node { kind call { media outcome durationSecs } } } } }", json!({ "c": c }), Some(&bob.token)).await;
-        let calls: Vec<Value> = h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "call").map(|e| e["node"]["call"].clone()).collect();
+        let calls: Vec<Value> = h.body["data"]["messages"]["edges"].as_array().unwrap().iter().filter(|e| e["node"]["kind"] == "CALL").map(|e| e["node"]["call"].clone()).collect();
         assert_eq!(
             calls,
             [
-                json!({ "media": "video", "outcome": "missed", "durationSecs": null }),
-                json!({ "media": "video", "outcome": "ended", "durationSecs": 95 }),
-                json!({ "media": "video", "outcome": "rejected", "durationSecs": null }),
-                json!({ "media": "video", "outcome": "cancelled", "durationSecs": null }),
+                json!({ "media": "VIDEO", "outcome": "MISSED", "durationSecs": null }),
+                json!({ "media": "VIDEO", "outcome": "ENDED", "durationSecs": 95 }),
+                json!({ "media": "VIDEO", "outcome": "REJECTED", "durationSecs": null }),
+                json!({ "media": "VIDEO", "outcome": "CANCELLED", "durationSecs": null }),
             ]
         );
     })
@@ -556,7 +556,7 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
         let sent = srv
             .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "img", "kind": "IMAGE", "attachmentId": image["id"] } }), Some(&alice.token))
             .await;
-        assert_eq!(sent.body["data"]["sendMessage"]["kind"], "image", "{:?}", sent.body);
+        assert_eq!(sent.body["data"]["sendMessage"]["kind"], "IMAGE", "{:?}", sent.body);
         let url = srv.url(image["url"].as_str().unwrap());
         let got = srv.http.get(&url).bearer_auth(&bob.token).send().await.unwrap();
         assert_eq!(got.status().as_u16(), 200);
@@ -898,7 +898,7 @@ async fn chat_an_organisation_channel_holds_exactly_its_members() {
             .clone();
         assert_eq!(
             (ch["kind"].clone(), ch["name"].clone(), ch["myRole"].clone()),
-            (json!("channel"), json!("星火科技"), json!("admin"))
+            (json!("CHANNEL"), json!("星火科技"), json!("ADMIN"))
         );
         let c = ch["id"].as_str().unwrap().to_owned();
         send_as(&srv, &owner, &c, "ch-1", "全员通知：周五团建").await;
@@ -906,7 +906,7 @@ async fn chat_an_organisation_channel_holds_exactly_its_members() {
         let again =
             srv.gql(open, json!({ "o": org }), Some(&staff.token)).await.body["data"]["openOrganizationChannel"]
                 .clone();
-        assert_eq!((again["id"].clone(), again["myRole"].clone()), (json!(c), json!("member")));
+        assert_eq!((again["id"].clone(), again["myRole"].clone()), (json!(c), json!("MEMBER")));
         let h = srv
             .gql(
                 "query($c: ID!) { messages(conversationId: $c) { edges { node { text } } } }",

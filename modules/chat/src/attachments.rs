@@ -3,7 +3,7 @@
 //! kind has a size limit; only the conversation's members can download.
 
 use bytes::Bytes;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
 use xqt_kernel::files::clean_image;
@@ -11,8 +11,8 @@ use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
 
 use crate::conversations;
 use crate::entity::attachment;
+use crate::entity::message::MessageKind;
 use crate::error::{ChatError, invalid};
-use crate::messages::Kind;
 
 pub const IMAGE_MAX: usize = 10 * 1024 * 1024;
 pub const VOICE_MAX: usize = 2 * 1024 * 1024;
@@ -21,34 +21,34 @@ pub const FILE_MAX: usize = 20 * 1024 * 1024;
 const FILE_NAME_MAX: usize = 255;
 
 /// The largest upload of a kind.
-pub fn max_bytes(kind: Kind) -> usize {
+pub fn max_bytes(kind: MessageKind) -> usize {
     match kind {
-        Kind::Image => IMAGE_MAX,
-        Kind::Voice => VOICE_MAX,
-        Kind::Video => VIDEO_MAX,
+        MessageKind::Image => IMAGE_MAX,
+        MessageKind::Voice => VOICE_MAX,
+        MessageKind::Video => VIDEO_MAX,
         _ => FILE_MAX,
     }
 }
 
 /// The content type of audio, video and documents, by their first bytes.
-pub fn sniff(kind: Kind, raw: &[u8]) -> Option<&'static str> {
+pub fn sniff(kind: MessageKind, raw: &[u8]) -> Option<&'static str> {
     let starts = |m: &[u8]| raw.starts_with(m);
     let ftyp = raw.len() > 12 && &raw[4..8] == b"ftyp";
     match kind {
-        Kind::Voice if starts(b"#!AMR") => Some("audio/amr"),
-        Kind::Voice if starts(b"OggS") => Some("audio/ogg"),
-        Kind::Voice if starts(b"ID3") || starts(&[0xFF, 0xFB]) || starts(&[0xFF, 0xF3]) => Some("audio/mpeg"),
-        Kind::Voice if starts(&[0xFF, 0xF1]) || starts(&[0xFF, 0xF9]) => Some("audio/aac"),
-        Kind::Voice if ftyp && (raw[8..12] == *b"M4A " || raw[8..12] == *b"mp42" || raw[8..12] == *b"isom") => {
+        MessageKind::Voice if starts(b"#!AMR") => Some("audio/amr"),
+        MessageKind::Voice if starts(b"OggS") => Some("audio/ogg"),
+        MessageKind::Voice if starts(b"ID3") || starts(&[0xFF, 0xFB]) || starts(&[0xFF, 0xF3]) => Some("audio/mpeg"),
+        MessageKind::Voice if starts(&[0xFF, 0xF1]) || starts(&[0xFF, 0xF9]) => Some("audio/aac"),
+        MessageKind::Voice if ftyp && (raw[8..12] == *b"M4A " || raw[8..12] == *b"mp42" || raw[8..12] == *b"isom") => {
             Some("audio/mp4")
         }
-        Kind::Voice if starts(b"RIFF") && raw.len() > 12 && &raw[8..12] == b"WAVE" => Some("audio/wav"),
-        Kind::Video if ftyp && raw[8..12] == *b"qt  " => Some("video/quicktime"),
-        Kind::Video if ftyp => Some("video/mp4"),
-        Kind::File if starts(b"%PDF-") => Some("application/pdf"),
-        Kind::File if starts(b"PK\x03\x04") => Some("application/zip"),
-        Kind::File if starts(&[0xD0, 0xCF, 0x11, 0xE0]) => Some("application/x-ole-storage"),
-        Kind::File if !raw.contains(&0) && std::str::from_utf8(raw).is_ok() => Some("text/plain; charset=utf-8"),
+        MessageKind::Voice if starts(b"RIFF") && raw.len() > 12 && &raw[8..12] == b"WAVE" => Some("audio/wav"),
+        MessageKind::Video if ftyp && raw[8..12] == *b"qt  " => Some("video/quicktime"),
+        MessageKind::Video if ftyp => Some("video/mp4"),
+        MessageKind::File if starts(b"%PDF-") => Some("application/pdf"),
+        MessageKind::File if starts(b"PK\x03\x04") => Some("application/zip"),
+        MessageKind::File if starts(&[0xD0, 0xCF, 0x11, 0xE0]) => Some("application/x-ole-storage"),
+        MessageKind::File if !raw.contains(&0) && std::str::from_utf8(raw).is_ok() => Some("text/plain; charset=utf-8"),
         _ => None,
     }
 }
@@ -66,7 +66,7 @@ pub async fn upload(
     ctx: &AppContext,
     me: Uuid,
     conversation: Uuid,
-    kind: Kind,
+    kind: MessageKind,
     file_name: Option<&str>,
     raw: &[u8],
 ) -> AppResult<attachment::Model> {
@@ -76,7 +76,7 @@ pub async fn upload(
     if raw.len() > max_bytes(kind) {
         return Err(AppError::new(
             ErrorCode::PayloadTooLarge,
-            format!("a {} may be at most {} bytes", kind.as_str(), max_bytes(kind)),
+            format!("a {} may be at most {} bytes", kind.to_value(), max_bytes(kind)),
         ));
     }
     if raw.is_empty() {
@@ -86,13 +86,13 @@ pub async fn upload(
     conversations::require_member(ctx, conversation, me).await?;
     xqt_accounts::verification::require_verified(ctx, me).await?;
     let (bytes, content_type) = match kind {
-        Kind::Image => {
+        MessageKind::Image => {
             let clean = clean_image(raw)?;
             (clean.bytes, clean.content_type)
         }
         _ => {
-            let t =
-                sniff(kind, raw).ok_or_else(|| invalid("file", format!("not a supported {} format", kind.as_str())))?;
+            let t = sniff(kind, raw)
+                .ok_or_else(|| invalid("file", format!("not a supported {} format", kind.to_value())))?;
             (Bytes::copy_from_slice(raw), t)
         }
     };
@@ -103,7 +103,7 @@ pub async fn upload(
         conversation_id: Set(conversation),
         message_id: Set(None),
         uploader_id: Set(me),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         content_type: Set(content_type.into()),
         file_name: Set(file_name),
         size: Set(bytes.len() as i64),
@@ -124,17 +124,17 @@ pub async fn for_message(
     me: Uuid,
     conversation: Uuid,
     id: Uuid,
-    kind: Kind,
+    kind: MessageKind,
 ) -> AppResult<attachment::Model> {
     attachment::Entity::find_by_id(id)
         .filter(attachment::Column::UploaderId.eq(me))
         .filter(attachment::Column::ConversationId.eq(conversation))
-        .filter(attachment::Column::Kind.eq(kind.as_str()))
+        .filter(attachment::Column::Kind.eq(kind))
         .filter(attachment::Column::MessageId.is_null())
         .one(&ctx.db)
         .await?
         .ok_or_else(|| {
-            let what = kind.as_str();
+            let what = kind.to_value();
             invalid("attachmentId", format!("upload the {what} to this conversation first; each is sent once")).into()
         })
 }
@@ -191,12 +191,12 @@ mod tests {
 
     #[test]
     fn types_come_from_the_content() {
-        assert_eq!(sniff(Kind::Voice, b"#!AMR\n\x3c"), Some("audio/amr"));
-        assert_eq!(sniff(Kind::Video, b"\0\0\0\x18ftypmp42\0\0\0\0"), Some("video/mp4"));
-        assert_eq!(sniff(Kind::File, b"%PDF-1.7"), Some("application/pdf"));
-        assert_eq!(sniff(Kind::File, "实习协议".as_bytes()), Some("text/plain; charset=utf-8"));
-        assert_eq!(sniff(Kind::File, b"MZ\x90\0\x03\0"), None, "executables are refused");
-        assert_eq!(sniff(Kind::Voice, b"%PDF-1.7"), None, "a document is not a voice message");
+        assert_eq!(sniff(MessageKind::Voice, b"#!AMR\n\x3c"), Some("audio/amr"));
+        assert_eq!(sniff(MessageKind::Video, b"\0\0\0\x18ftypmp42\0\0\0\0"), Some("video/mp4"));
+        assert_eq!(sniff(MessageKind::File, b"%PDF-1.7"), Some("application/pdf"));
+        assert_eq!(sniff(MessageKind::File, "实习协议".as_bytes()), Some("text/plain; charset=utf-8"));
+        assert_eq!(sniff(MessageKind::File, b"MZ\x90\0\x03\0"), None, "executables are refused");
+        assert_eq!(sniff(MessageKind::Voice, b"%PDF-1.7"), None, "a document is not a voice message");
     }
 
     #[test]

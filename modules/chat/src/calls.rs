@@ -5,19 +5,24 @@
 use chrono::Duration;
 use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde::{Deserialize, Serialize};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::conversations;
-use crate::entity::call;
+use crate::entity::call::{self, CallMedia, CallState};
+use crate::entity::message::MessageKind;
 use crate::error::{ChatError, invalid};
 use crate::live::{self, Event};
-use crate::messages::{self, Kind};
+use crate::messages;
 
 pub const REASON_MAX: usize = 32;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+/// A step in a call's signalling, as members see it.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
+#[serde(rename_all = "snake_case")]
+#[graphql(name = "CallSignal")]
 pub enum Signal {
     Invite,
     Ringing,
@@ -28,23 +33,6 @@ pub enum Signal {
     Missed,
 }
 
-impl Signal {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Signal::Invite => "invite",
-            Signal::Ringing => "ringing",
-            Signal::Accept => "accept",
-            Signal::Reject => "reject",
-            Signal::Cancel => "cancel",
-            Signal::Hangup => "hangup",
-            Signal::Missed => "missed",
-        }
-    }
-}
-
-const RINGING: &str = "ringing";
-const ACCEPTED: &str = "accepted";
-
 async fn find(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
     let c = call::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(ChatError::NotFound("call"))?;
     conversations::require_member(ctx, c.conversation_id, me).await.map_err(|_| ChatError::NotFound("call"))?;
@@ -52,27 +40,23 @@ async fn find(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
 }
 
 async fn announce(ctx: &AppContext, c: &call::Model, signal: Signal, by: Option<Uuid>) {
-    live::publish(ctx, c.conversation_id, None, &Event::Call { call: c.clone(), signal: signal.as_str().into(), by })
-        .await;
+    live::publish(ctx, c.conversation_id, None, &Event::Call { call: c.clone(), signal, by }).await;
 }
 
 /// Starts a call in a conversation; one call at a time per conversation.
-pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: &str) -> AppResult<call::Model> {
-    if !matches!(media, "audio" | "video") {
-        return Err(invalid("media", "audio or video").into());
-    }
+pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallMedia) -> AppResult<call::Model> {
     conversations::require_member(ctx, conversation, me).await?;
     xqt_accounts::verification::require_verified(ctx, me).await?;
     xqt_accounts::reports::require_unrestricted(ctx, me, "chat").await?;
     let open = call::Entity::find()
         .filter(call::Column::ConversationId.eq(conversation))
-        .filter(call::Column::State.is_in([RINGING, ACCEPTED]))
+        .filter(call::Column::State.is_in([CallState::Ringing, CallState::Accepted]))
         .all(&ctx.db)
         .await?;
     for c in open {
         // A ringing call past its timeout is missed already, whether or not its job has run.
         if !expire_if_unanswered(ctx, c.id).await? {
-            return Err(ChatError::CallState(format!("already {} in this conversation", c.state)).into());
+            return Err(ChatError::CallState(c.state).into());
         }
     }
     let now = ctx.clock.now();
@@ -80,8 +64,8 @@ pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: &str)
         id: Set(ids::new_id()),
         conversation_id: Set(conversation),
         caller_id: Set(Some(me)),
-        media: Set(media.into()),
-        state: Set(RINGING.into()),
+        media: Set(media),
+        state: Set(CallState::Ringing),
         created_at: Set(now),
         ring_until: Set(now + Duration::seconds(ctx.config.chat.ring_timeout_secs)),
         answered_at: Set(None),
@@ -99,7 +83,7 @@ pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: &str)
 /// A callee's device says it is ringing.
 pub async fn ringing(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
     let c = find(ctx, me, id).await?;
-    if c.state != RINGING || c.caller_id == Some(me) {
+    if c.state != CallState::Ringing || c.caller_id == Some(me) {
         return Err(ChatError::CallState(c.state).into());
     }
     announce(ctx, &c, Signal::Ringing, Some(me)).await;
@@ -110,14 +94,14 @@ pub async fn ringing(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mo
 async fn transition(
     ctx: &AppContext,
     c: &call::Model,
-    from: &str,
-    to: &str,
+    from: CallState,
+    to: CallState,
     by: Option<Uuid>,
     reason: Option<&str>,
 ) -> AppResult<Option<call::Model>> {
     let now = ctx.clock.now();
     let mut q = call::Entity::update_many().col_expr(call::Column::State, Expr::value(to));
-    if to == ACCEPTED {
+    if to == CallState::Accepted {
         q = q.col_expr(call::Column::AnsweredAt, Expr::value(now));
     } else {
         q = q
@@ -141,8 +125,8 @@ async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
     let payload = json!({
         "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
     });
-    let stored = messages::post_record(ctx, c.conversation_id, c.caller_id, Kind::Call, payload).await?;
-    if c.state == "missed" {
+    let stored = messages::post_record(ctx, c.conversation_id, c.caller_id, MessageKind::Call, payload).await?;
+    if c.state == CallState::Missed {
         crate::jobs::push_later(ctx, &stored, false).await;
     }
     Ok(())
@@ -151,18 +135,18 @@ async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
 async fn finish(
     ctx: &AppContext,
     c: &call::Model,
-    from: &str,
-    to: &str,
+    from: CallState,
+    to: CallState,
     signal: Signal,
     by: Option<Uuid>,
     reason: Option<&str>,
 ) -> AppResult<call::Model> {
     let Some(done) = transition(ctx, c, from, to, by, reason).await? else {
-        let now = call::Entity::find_by_id(c.id).one(&ctx.db).await?.map_or_else(|| c.state.clone(), |r| r.state);
+        let now = call::Entity::find_by_id(c.id).one(&ctx.db).await?.map_or(c.state, |r| r.state);
         return Err(ChatError::CallState(now).into());
     };
     announce(ctx, &done, signal, by).await;
-    if to != ACCEPTED {
+    if to != CallState::Accepted {
         record(ctx, &done).await?;
     }
     Ok(done)
@@ -175,9 +159,9 @@ pub async fn accept(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
         return Err(ChatError::NotAllowed("the caller cannot answer their own call").into());
     }
     if expire_if_unanswered(ctx, c.id).await? {
-        return Err(ChatError::CallState("missed".into()).into());
+        return Err(ChatError::CallState(CallState::Missed).into());
     }
-    finish(ctx, &c, RINGING, ACCEPTED, Signal::Accept, Some(me), None).await
+    finish(ctx, &c, CallState::Ringing, CallState::Accepted, Signal::Accept, Some(me), None).await
 }
 
 pub async fn reject(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
@@ -185,7 +169,7 @@ pub async fn reject(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
     if c.caller_id == Some(me) {
         return Err(ChatError::NotAllowed("the caller cancels instead").into());
     }
-    finish(ctx, &c, RINGING, "rejected", Signal::Reject, Some(me), None).await
+    finish(ctx, &c, CallState::Ringing, CallState::Rejected, Signal::Reject, Some(me), None).await
 }
 
 pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
@@ -193,7 +177,7 @@ pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
     if c.caller_id != Some(me) {
         return Err(ChatError::NotAllowed("only the caller can cancel").into());
     }
-    finish(ctx, &c, RINGING, "cancelled", Signal::Cancel, Some(me), None).await
+    finish(ctx, &c, CallState::Ringing, CallState::Cancelled, Signal::Cancel, Some(me), None).await
 }
 
 /// Either side ends an answered call, saying why (`normal`, `network`, `busy`, …).
@@ -203,19 +187,19 @@ pub async fn hang_up(ctx: &AppContext, me: Uuid, id: Uuid, reason: &str) -> AppR
         return Err(invalid("reason", format!("1 to {REASON_MAX} of a-z and `_`, e.g. normal, network")).into());
     }
     let c = find(ctx, me, id).await?;
-    finish(ctx, &c, ACCEPTED, "ended", Signal::Hangup, Some(me), Some(reason)).await
+    finish(ctx, &c, CallState::Accepted, CallState::Ended, Signal::Hangup, Some(me), Some(reason)).await
 }
 
 /// Marks a call missed if it is still ringing past its timeout; true when it is (now) missed.
 pub async fn expire_if_unanswered(ctx: &AppContext, id: Uuid) -> AppResult<bool> {
     let Some(c) = call::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(false) };
-    if c.state == "missed" {
+    if c.state == CallState::Missed {
         return Ok(true);
     }
-    if c.state != RINGING || ctx.clock.now() < c.ring_until {
+    if c.state != CallState::Ringing || ctx.clock.now() < c.ring_until {
         return Ok(false);
     }
-    if let Some(missed) = transition(ctx, &c, RINGING, "missed", None, Some("timeout")).await? {
+    if let Some(missed) = transition(ctx, &c, CallState::Ringing, CallState::Missed, None, Some("timeout")).await? {
         announce(ctx, &missed, Signal::Missed, None).await;
         record(ctx, &missed).await?;
     }

@@ -12,6 +12,8 @@ use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::changes;
+use crate::entity::conversation::ConversationKind;
+use crate::entity::member::ChatRole;
 use crate::entity::{conversation, member};
 use crate::error::{ChatError, invalid};
 use crate::live::{self, Event, MembershipChange};
@@ -21,55 +23,10 @@ pub const NAME_MAX: usize = 64;
 /// People added in one call.
 pub const ADD_MAX: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Direct,
-    Group,
-    Channel,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Direct => "direct",
-            Kind::Group => "group",
-            Kind::Channel => "channel",
-        }
-    }
-    pub fn of(c: &conversation::Model) -> Self {
-        match c.kind.as_str() {
-            "direct" => Kind::Direct,
-            "channel" => Kind::Channel,
-            _ => Kind::Group,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Member,
-    Admin,
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-        }
-    }
-    pub fn of(m: &member::Model) -> Self {
-        match m.role.as_str() {
-            "owner" => Role::Owner,
-            "admin" => Role::Admin,
-            _ => Role::Member,
-        }
-    }
+impl ChatRole {
     /// Owners and admins manage members and may recall anyone's message at any time.
     pub fn manages(self) -> bool {
-        self >= Role::Admin
+        self >= ChatRole::Admin
     }
 }
 
@@ -93,11 +50,16 @@ async fn require_account(ctx: &AppContext, user: Uuid, field: &'static str) -> A
     }
 }
 
-fn new_member(conversation: Uuid, user: Uuid, role: Role, now: chrono::DateTime<chrono::Utc>) -> member::ActiveModel {
+fn new_member(
+    conversation: Uuid,
+    user: Uuid,
+    role: ChatRole,
+    now: chrono::DateTime<chrono::Utc>,
+) -> member::ActiveModel {
     member::ActiveModel {
         conversation_id: Set(conversation),
         user_id: Set(user),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         last_read_seq: Set(0),
         muted: Set(false),
         joined_at: Set(now),
@@ -105,7 +67,7 @@ fn new_member(conversation: Uuid, user: Uuid, role: Role, now: chrono::DateTime<
 }
 
 fn new_conversation(
-    kind: Kind,
+    kind: ConversationKind,
     creator: Option<Uuid>,
     now: chrono::DateTime<chrono::Utc>,
 ) -> conversation::ActiveModel {
@@ -113,7 +75,7 @@ fn new_conversation(
     conversation::ActiveModel {
         id: Set(id),
         last_activity: Set(id),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         name: Set(None),
         avatar_file_id: Set(None),
         organization_id: Set(None),
@@ -145,7 +107,7 @@ pub async fn require_member(
     let not_found = || ChatError::NotFound("conversation");
     let c = find(ctx, conversation_id).await?.ok_or_else(not_found)?;
     let m = membership(ctx, conversation_id, user).await?;
-    if Kind::of(&c) != Kind::Channel {
+    if c.kind != ConversationKind::Channel {
         return Ok((c, m.ok_or_else(not_found)?));
     }
     let org = c.organization_id.ok_or_else(not_found)?;
@@ -166,7 +128,12 @@ pub async fn require_member(
 
 /// Puts a member of the organisation into its channel (when it exists): joined at the present,
 /// since what was said before is not theirs to count as unread.
-async fn join_channel(ctx: &AppContext, c: &conversation::Model, user: Uuid, role: Role) -> AppResult<member::Model> {
+async fn join_channel(
+    ctx: &AppContext,
+    c: &conversation::Model,
+    user: Uuid,
+    role: ChatRole,
+) -> AppResult<member::Model> {
     let txn = ctx.db.begin().await?;
     let mut row = new_member(c.id, user, role, ctx.clock.now());
     row.last_read_seq = Set(c.last_seq);
@@ -210,8 +177,8 @@ async fn leave_channel(ctx: &AppContext, conversation: Uuid, user: Uuid) -> AppR
     Ok(())
 }
 
-fn channel_role(role: xqt_accounts::organizations::Role) -> Role {
-    if role.manages() { Role::Admin } else { Role::Member }
+fn channel_role(role: xqt_accounts::organizations::Role) -> ChatRole {
+    if role.manages() { ChatRole::Admin } else { ChatRole::Member }
 }
 
 async fn channel_of(ctx: &AppContext, organization: Uuid) -> AppResult<Option<conversation::Model>> {
@@ -250,7 +217,7 @@ pub async fn open_direct(ctx: &AppContext, me: Uuid, other: Uuid) -> AppResult<c
     }
     let now = ctx.clock.now();
     let txn = ctx.db.begin().await?;
-    let mut row = new_conversation(Kind::Direct, Some(me), now);
+    let mut row = new_conversation(ConversationKind::Direct, Some(me), now);
     row.direct_key = Set(Some(key.clone()));
     let c = match row.insert(&txn).await {
         Ok(c) => c,
@@ -261,7 +228,7 @@ pub async fn open_direct(ctx: &AppContext, me: Uuid, other: Uuid) -> AppResult<c
         Err(e) => return Err(e.into()),
     };
     for user in [me, other] {
-        new_member(c.id, user, Role::Member, now).insert(&txn).await?;
+        new_member(c.id, user, ChatRole::Member, now).insert(&txn).await?;
     }
     txn.commit().await?;
     live::announce_joined(ctx, c.id, &[me, other]).await;
@@ -285,12 +252,12 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
     }
     let now = ctx.clock.now();
     let txn = ctx.db.begin().await?;
-    let mut row = new_conversation(Kind::Group, Some(me), now);
+    let mut row = new_conversation(ConversationKind::Group, Some(me), now);
     row.name = Set(Some(name.clone()));
     let c = row.insert(&txn).await?;
-    new_member(c.id, me, Role::Owner, now).insert(&txn).await?;
+    new_member(c.id, me, ChatRole::Owner, now).insert(&txn).await?;
     for u in &others {
-        new_member(c.id, *u, Role::Member, now).insert(&txn).await?;
+        new_member(c.id, *u, ChatRole::Member, now).insert(&txn).await?;
     }
     txn.commit().await?;
     live::announce_joined(ctx, c.id, &[me].into_iter().chain(others.iter().copied()).collect::<Vec<_>>()).await;
@@ -320,7 +287,7 @@ async fn open_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResu
     let people = xqt_accounts::organizations::members(ctx, organization).await?;
     let now = ctx.clock.now();
     let txn = ctx.db.begin().await?;
-    let mut row = new_conversation(Kind::Channel, Some(me), now);
+    let mut row = new_conversation(ConversationKind::Channel, Some(me), now);
     row.organization_id = Set(Some(organization));
     row.name = Set(Some(org.name.chars().take(NAME_MAX).collect()));
     let c = match row.insert(&txn).await {
@@ -404,10 +371,10 @@ async fn require_group_manager(
     me: Uuid,
 ) -> AppResult<(conversation::Model, member::Model)> {
     let (c, m) = require_member(ctx, conversation, me).await?;
-    if Kind::of(&c) != Kind::Group {
+    if c.kind != ConversationKind::Group {
         return Err(ChatError::NotAllowed("only groups have members to manage").into());
     }
-    if !Role::of(&m).manages() {
+    if !m.role.manages() {
         return Err(ChatError::NotAllowed("only the group's owner and admins can do this").into());
     }
     Ok((c, m))
@@ -436,7 +403,7 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
     let last_seq = find(ctx, conversation).await?.map_or(0, |c| c.last_seq);
     let txn = ctx.db.begin().await?;
     for u in &added {
-        let mut row = new_member(conversation, *u, Role::Member, now);
+        let mut row = new_member(conversation, *u, ChatRole::Member, now);
         row.last_read_seq = Set(last_seq);
         row.insert(&txn).await?;
     }
@@ -456,7 +423,7 @@ pub async fn remove_member(ctx: &AppContext, me: Uuid, conversation: Uuid, targe
         return Err(invalid("userId", "use leaveConversation to leave").into());
     }
     let theirs = membership(ctx, conversation, target).await?.ok_or(ChatError::NotFound("member"))?;
-    if Role::of(&theirs) >= Role::of(&mine) {
+    if theirs.role >= mine.role {
         return Err(ChatError::NotAllowed("you can only remove people below your role").into());
     }
     let txn = ctx.db.begin().await?;
@@ -477,9 +444,9 @@ pub(crate) async fn hand_over(db: &impl ConnectionTrait, conversation: Uuid) -> 
         .order_by_asc(member::Column::JoinedAt)
         .all(db)
         .await?;
-    if let Some(heir) = rest.iter().find(|r| Role::of(r) == Role::Admin).or(rest.first()) {
+    if let Some(heir) = rest.iter().find(|r| r.role == ChatRole::Admin).or(rest.first()) {
         member::Entity::update_many()
-            .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+            .col_expr(member::Column::Role, Expr::value(ChatRole::Owner))
             .filter(member::Column::ConversationId.eq(conversation))
             .filter(member::Column::UserId.eq(heir.user_id))
             .exec(db)
@@ -492,12 +459,12 @@ pub(crate) async fn hand_over(db: &impl ConnectionTrait, conversation: Uuid) -> 
 /// the longest-standing member.
 pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<()> {
     let (c, m) = require_member(ctx, conversation, me).await?;
-    if Kind::of(&c) != Kind::Group {
+    if c.kind != ConversationKind::Group {
         return Err(ChatError::NotAllowed("only groups can be left").into());
     }
     let txn = ctx.db.begin().await?;
     member::Entity::delete_by_id((conversation, me)).exec(&txn).await?;
-    if Role::of(&m) == Role::Owner {
+    if m.role == ChatRole::Owner {
         hand_over(&txn, conversation).await?;
     }
     let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Left, &[me]).await?;
@@ -509,14 +476,14 @@ pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<
 }
 
 /// The owner makes a member an admin or an admin a member again.
-pub async fn set_role(ctx: &AppContext, me: Uuid, conversation: Uuid, target: Uuid, role: Role) -> AppResult<()> {
+pub async fn set_role(ctx: &AppContext, me: Uuid, conversation: Uuid, target: Uuid, role: ChatRole) -> AppResult<()> {
     let (_, mine) = require_group_manager(ctx, conversation, me).await?;
-    if Role::of(&mine) != Role::Owner || role == Role::Owner || target == me {
+    if mine.role != ChatRole::Owner || role == ChatRole::Owner || target == me {
         return Err(ChatError::NotAllowed("only the owner makes and unmakes admins").into());
     }
     membership(ctx, conversation, target).await?.ok_or(ChatError::NotFound("member"))?;
     member::Entity::update_many()
-        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .col_expr(member::Column::Role, Expr::value(role))
         .filter(member::Column::ConversationId.eq(conversation))
         .filter(member::Column::UserId.eq(target))
         .exec(&ctx.db)

@@ -23,8 +23,8 @@ pub enum ChatError {
     GroupFull(usize),
     /// The `clientMessageId` was used for a message in another conversation.
     ClientIdReused,
-    /// The call is no longer in a state that allows this.
-    CallState(String),
+    /// The call is no longer in a state that allows this (or one is under way already).
+    CallState(crate::entity::call::CallState),
 }
 
 impl From<ChatError> for AppError {
@@ -46,7 +46,8 @@ impl From<ChatError> for AppError {
                     .with("field", "clientMessageId")
             }
             ChatError::CallState(state) => {
-                AppError::conflict(format!("the call is {state}")).with("state", serde_json::Value::String(state))
+                let name = sea_orm::ActiveEnum::to_value(&state);
+                AppError::conflict(format!("the call is {name}")).with("state", name.to_uppercase())
             }
         }
     }

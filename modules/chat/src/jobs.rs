@@ -11,10 +11,11 @@ use xqt_kernel::jobs::{JobHandler, enqueue};
 use xqt_kernel::{AppContext, AppError, AppResult};
 use xqt_notifications::push::{Push, gateway};
 
-use crate::conversations::{self, Kind as ConversationKind};
+use crate::conversations;
+use crate::entity::conversation::ConversationKind;
 use crate::entity::message;
+use crate::entity::message::MessageKind;
 use crate::live;
-use crate::messages::Kind;
 
 pub const PUSH: &str = "chat.push";
 pub const RING_TIMEOUT: &str = "chat.ring_timeout";
@@ -26,7 +27,7 @@ pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
 /// Queues the push for a stored message (or, `recalled`, the replacement of its push). The
 /// message is committed already; a failure here is logged and the message still delivered live.
 pub async fn push_later(ctx: &AppContext, m: &message::Model, recalled: bool) {
-    if m.kind == Kind::System.as_str() {
+    if m.kind == MessageKind::System {
         return;
     }
     let dedupe = format!("{PUSH}:{}:{}", m.id, if recalled { "recall" } else { "send" });
@@ -39,15 +40,15 @@ pub async fn push_later(ctx: &AppContext, m: &message::Model, recalled: bool) {
 /// What the push says: who and where, never the content — message content goes to no one
 /// outside the conversation, the push provider included (COL-2).
 fn wording(m: &message::Model, conversation: &str, mentioned: bool) -> (String, &'static str) {
-    let body = match Kind::parse(&m.kind) {
+    let body = match m.kind {
         _ if mentioned => "有人@了你",
-        Some(Kind::Call) => "邀请你通话",
-        Some(Kind::Image) => "发来一张图片",
-        Some(Kind::Voice) => "发来一段语音",
-        Some(Kind::Video) => "发来一段视频",
-        Some(Kind::File) => "发来一个文件",
-        Some(Kind::Location) => "发来一个位置",
-        _ => "发来一条消息",
+        MessageKind::Call => "邀请你通话",
+        MessageKind::Image => "发来一张图片",
+        MessageKind::Voice => "发来一段语音",
+        MessageKind::Video => "发来一段视频",
+        MessageKind::File => "发来一个文件",
+        MessageKind::Location => "发来一个位置",
+        MessageKind::Text | MessageKind::System => "发来一条消息",
     };
     (conversation.to_owned(), body)
 }
@@ -79,7 +80,7 @@ impl JobHandler for PushMessage {
             return Ok(());
         };
         let Some(c) = conversations::find(ctx, m.conversation_id).await? else { return Ok(()) };
-        let title = match ConversationKind::of(&c) {
+        let title = match c.kind {
             ConversationKind::Direct => "私信".to_owned(),
             _ => c.name.clone().unwrap_or_else(|| "群聊".into()),
         };

@@ -39,7 +39,7 @@ pub enum Event {
     /// A call signal (`invite`, `ringing`, `accept`, …) with the call's state after it.
     Call {
         call: call::Model,
-        signal: String,
+        signal: crate::calls::Signal,
         by: Option<Uuid>,
     },
     /// People joined, left or were removed.

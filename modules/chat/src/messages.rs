@@ -7,8 +7,8 @@ use std::collections::{HashMap, HashSet};
 use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    TransactionTrait,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
+    SqlErr, TransactionTrait,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -16,7 +16,9 @@ use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
 
 use crate::changes;
-use crate::conversations::{self, Kind as ConversationKind, Role};
+use crate::conversations;
+use crate::entity::conversation::ConversationKind;
+use crate::entity::message::MessageKind;
 use crate::entity::{conversation, hidden, member, message};
 use crate::error::{ChatError, invalid};
 use crate::live::{self, Event};
@@ -27,39 +29,10 @@ pub const VOICE_MAX_SECS: i32 = 60;
 pub const SEARCH_MAX: u64 = 50;
 const PLACE_MAX: usize = 100;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    Text,
-    Image,
-    Video,
-    Voice,
-    File,
-    Location,
-    System,
-    Call,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Text => "text",
-            Kind::Image => "image",
-            Kind::Video => "video",
-            Kind::Voice => "voice",
-            Kind::File => "file",
-            Kind::Location => "location",
-            Kind::System => "system",
-            Kind::Call => "call",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Kind::Text, Kind::Image, Kind::Video, Kind::Voice, Kind::File, Kind::Location, Kind::System, Kind::Call]
-            .into_iter()
-            .find(|k| k.as_str() == s)
-    }
+impl MessageKind {
     /// Kinds that carry an attachment.
     pub fn attached(self) -> bool {
-        matches!(self, Kind::Image | Kind::Video | Kind::Voice | Kind::File)
+        matches!(self, MessageKind::Image | MessageKind::Video | MessageKind::Voice | MessageKind::File)
     }
 }
 
@@ -77,7 +50,7 @@ pub struct NewMessage {
     pub conversation: Uuid,
     /// The client's own id for the message; a retry with the same id returns the first copy.
     pub client_message_id: String,
-    pub kind: Kind,
+    pub kind: MessageKind,
     /// The text, or a caption for an attachment.
     pub text: Option<String>,
     pub attachment: Option<Uuid>,
@@ -101,18 +74,20 @@ pub fn validate(new: &NewMessage, max_text: usize) -> Result<Option<String>, Cha
         return Err(invalid("text", format!("at most {max_text} characters")));
     }
     match new.kind {
-        Kind::Text if text.is_none() => return Err(invalid("text", "a text message needs text")),
-        Kind::System | Kind::Call => return Err(invalid("kind", "system and call messages come from the server")),
+        MessageKind::Text if text.is_none() => return Err(invalid("text", "a text message needs text")),
+        MessageKind::System | MessageKind::Call => {
+            return Err(invalid("kind", "system and call messages come from the server"));
+        }
         k if k.attached() && new.attachment.is_none() => {
-            return Err(invalid("attachmentId", format!("a {} message needs an attachment", k.as_str())));
+            return Err(invalid("attachmentId", format!("a {} message needs an attachment", k.to_value())));
         }
         k if !k.attached() && new.attachment.is_some() => {
-            return Err(invalid("attachmentId", format!("a {} message has no attachment", k.as_str())));
+            return Err(invalid("attachmentId", format!("a {} message has no attachment", k.to_value())));
         }
-        Kind::Voice if !new.duration_secs.is_some_and(|d| (1..=VOICE_MAX_SECS).contains(&d)) => {
+        MessageKind::Voice if !new.duration_secs.is_some_and(|d| (1..=VOICE_MAX_SECS).contains(&d)) => {
             return Err(invalid("durationSecs", format!("a voice message lasts 1 to {VOICE_MAX_SECS} seconds")));
         }
-        Kind::Location => {
+        MessageKind::Location => {
             let Some(l) = &new.location else { return Err(invalid("location", "a location card needs a location")) };
             if !(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude) {
                 return Err(invalid("location", "latitude -90 to 90, longitude -180 to 180"));
@@ -178,7 +153,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
                 "fileName": a.file_name, "durationSecs": new.duration_secs,
             }))
         }
-        Kind::Location => new.location.as_ref().map(|l| {
+        MessageKind::Location => new.location.as_ref().map(|l| {
             json!({ "latitude": l.latitude, "longitude": l.longitude, "name": l.name.trim(), "address": l.address })
         }),
         _ => None,
@@ -222,7 +197,7 @@ async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
 struct Draft {
     pub sender: Option<Uuid>,
     pub client_message_id: Option<String>,
-    pub kind: Kind,
+    pub kind: MessageKind,
     pub body: Option<String>,
     pub payload: Option<Value>,
     /// Tied to the message in its transaction.
@@ -274,7 +249,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
         position: Set(position),
         sender_id: Set(draft.sender),
         client_message_id: Set(draft.client_message_id),
-        kind: Set(draft.kind.as_str().into()),
+        kind: Set(draft.kind),
         body: Set(draft.body),
         payload: Set(draft.payload.map(|p| p.to_string())),
         reply_to_seq: Set(draft.reply_to_seq),
@@ -314,7 +289,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
 pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data: Value) -> AppResult<message::Model> {
     let mut payload = data;
     payload["event"] = Value::String(event.to_owned());
-    post_record(ctx, conversation, None, Kind::System, payload).await
+    post_record(ctx, conversation, None, MessageKind::System, payload).await
 }
 
 /// A record the server writes into the history (a system line, a call's outcome), in sequence
@@ -323,7 +298,7 @@ pub(crate) async fn post_record(
     ctx: &AppContext,
     conversation: Uuid,
     sender: Option<Uuid>,
-    kind: Kind,
+    kind: MessageKind,
     payload: Value,
 ) -> AppResult<message::Model> {
     let draft = Draft {
@@ -462,7 +437,7 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     if m.recalled_at.is_some() {
         return Err(ChatError::Recalled.into());
     }
-    if m.kind != Kind::Text.as_str() {
+    if m.kind != MessageKind::Text {
         return Err(invalid("messageId", "only text messages can be edited").into());
     }
     let window = ctx.config.chat.edit_window_secs;
@@ -493,10 +468,10 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
     if m.recalled_at.is_some() {
         return Err(ChatError::Recalled.into());
     }
-    if matches!(Kind::parse(&m.kind), Some(Kind::System | Kind::Call)) {
+    if matches!(Some(m.kind), Some(MessageKind::System | MessageKind::Call)) {
         return Err(invalid("messageId", "system and call records cannot be recalled").into());
     }
-    let manager = ConversationKind::of(&c) != ConversationKind::Direct && Role::of(&mine).manages();
+    let manager = c.kind != ConversationKind::Direct && mine.role.manages();
     if !manager {
         if m.sender_id != Some(me) {
             return Err(ChatError::NotAllowed("only the sender or a group's owner and admins can recall").into());
@@ -613,7 +588,7 @@ pub async fn unread_counts(ctx: &AppContext, user: Uuid, keys: &[UnreadKey]) -> 
         .column_as(Expr::col(message::Column::Id).count(), "unread")
         .filter(windows)
         .filter(message::Column::RecalledAt.is_null())
-        .filter(message::Column::Kind.ne(Kind::System.as_str()))
+        .filter(message::Column::Kind.ne(MessageKind::System))
         .filter(Condition::any().add(message::Column::SenderId.is_null()).add(message::Column::SenderId.ne(user)))
         .filter(message::Column::Id.not_in_subquery(hidden_by(user, None)))
         .group_by(message::Column::ConversationId)
@@ -708,7 +683,7 @@ mod tests {
         NewMessage {
             conversation: Uuid::nil(),
             client_message_id: "c-1".into(),
-            kind: Kind::Text,
+            kind: MessageKind::Text,
             text: Some(t.into()),
             attachment: None,
             duration_secs: None,
@@ -738,14 +713,14 @@ mod tests {
             field(validate(&NewMessage { client_message_id: "a".repeat(65), ..text("x") }, 10)),
             "clientMessageId"
         );
-        assert_eq!(field(validate(&NewMessage { kind: Kind::Image, ..text("x") }, 10)), "attachmentId");
-        let voice = NewMessage { kind: Kind::Voice, attachment: Some(Uuid::nil()), text: None, ..text("") };
+        assert_eq!(field(validate(&NewMessage { kind: MessageKind::Image, ..text("x") }, 10)), "attachmentId");
+        let voice = NewMessage { kind: MessageKind::Voice, attachment: Some(Uuid::nil()), text: None, ..text("") };
         assert_eq!(field(validate(&voice, 10)), "durationSecs");
         assert!(validate(&NewMessage { duration_secs: Some(60), ..voice.clone() }, 10).is_ok());
         assert_eq!(field(validate(&NewMessage { duration_secs: Some(61), ..voice }, 10)), "durationSecs");
-        assert_eq!(field(validate(&NewMessage { kind: Kind::System, ..text("x") }, 10)), "kind");
+        assert_eq!(field(validate(&NewMessage { kind: MessageKind::System, ..text("x") }, 10)), "kind");
         let place = |lat: f64| NewMessage {
-            kind: Kind::Location,
+            kind: MessageKind::Location,
             text: None,
             location: Some(Location { latitude: lat, longitude: 116.4, name: "天安门".into(), address: None }),
             ..text("")

@@ -14,7 +14,9 @@ use xqt_kernel::module::{
 };
 use xqt_kernel::{AppContext, AppResult};
 
-use crate::conversations::{self, Kind as ConversationKind, Role};
+use crate::conversations;
+use crate::entity::conversation::ConversationKind;
+use crate::entity::member::ChatRole;
 use crate::entity::{call, conversation, hidden, member, message};
 
 pub const PURPOSE: &str = "chat";
@@ -150,7 +152,7 @@ async fn erase_membership(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
     let owned: Vec<Uuid> = conversations::mine(ctx, user)
         .await?
         .into_iter()
-        .filter(|(c, m)| ConversationKind::of(c) == ConversationKind::Group && Role::of(m) == Role::Owner)
+        .filter(|(c, m)| c.kind == ConversationKind::Group && m.role == ChatRole::Owner)
         .map(|(c, _)| c.id)
         .collect();
     let mut touched =

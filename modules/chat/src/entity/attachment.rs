@@ -11,7 +11,8 @@ pub struct Model {
     pub message_id: Option<Uuid>,
     pub uploader_id: Uuid,
     /// `image`, `video`, `voice` or `file`.
-    pub kind: String,
+    /// Image, video, voice or file.
+    pub kind: super::message::MessageKind,
     pub content_type: String,
     pub file_name: Option<String>,
     pub size: i64,

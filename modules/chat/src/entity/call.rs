@@ -8,10 +8,8 @@ pub struct Model {
     pub id: Uuid,
     pub conversation_id: Uuid,
     pub caller_id: Option<Uuid>,
-    /// `audio` or `video`.
-    pub media: String,
-    /// `ringing`, `accepted`, `rejected`, `cancelled`, `missed` or `ended`.
-    pub state: String,
+    pub media: CallMedia,
+    pub state: CallState,
     pub created_at: DateTimeUtc,
     /// Unanswered by then, the call is missed.
     pub ring_until: DateTimeUtc,
@@ -25,3 +23,59 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// What a call carries.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum CallMedia {
+    #[sea_orm(string_value = "audio")]
+    Audio,
+    #[sea_orm(string_value = "video")]
+    Video,
+}
+
+/// Where a call stands; every state but `RINGING` and `ACCEPTED` is final.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum CallState {
+    #[sea_orm(string_value = "ringing")]
+    Ringing,
+    #[sea_orm(string_value = "accepted")]
+    Accepted,
+    #[sea_orm(string_value = "rejected")]
+    Rejected,
+    #[sea_orm(string_value = "cancelled")]
+    Cancelled,
+    /// Nobody answered within the ring timeout.
+    #[sea_orm(string_value = "missed")]
+    Missed,
+    /// Answered, then hung up.
+    #[sea_orm(string_value = "ended")]
+    Ended,
+}

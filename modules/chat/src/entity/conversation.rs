@@ -5,8 +5,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    /// `direct`, `group` or `channel` (one per organisation, every member in it).
-    pub kind: String,
+    pub kind: ConversationKind,
     pub name: Option<String>,
     pub avatar_file_id: Option<Uuid>,
     pub organization_id: Option<Uuid>,
@@ -30,3 +29,31 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A conversation between two people, a group, or an organisation's channel.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum ConversationKind {
+    /// One per pair of people.
+    #[sea_orm(string_value = "direct")]
+    Direct,
+    /// An owner, admins and members.
+    #[sea_orm(string_value = "group")]
+    Group,
+    /// One per organisation, every member of it in it.
+    #[sea_orm(string_value = "channel")]
+    Channel,
+}

@@ -1,33 +1,12 @@
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use xqt_kernel::ids::parse_id;
 
 use super::types::{Call, Conversation, Message};
-use crate::conversations::{self, Role};
-use crate::messages::{self, Kind, Location, NewMessage};
+use crate::conversations;
+use crate::entity::member::ChatRole;
+use crate::entity::message::MessageKind;
+use crate::messages::{self, Location, NewMessage};
 use crate::{calls, live};
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum MessageKind {
-    Text,
-    Image,
-    Video,
-    Voice,
-    File,
-    Location,
-}
-
-impl From<MessageKind> for Kind {
-    fn from(k: MessageKind) -> Self {
-        match k {
-            MessageKind::Text => Kind::Text,
-            MessageKind::Image => Kind::Image,
-            MessageKind::Video => Kind::Video,
-            MessageKind::Voice => Kind::Voice,
-            MessageKind::File => Kind::File,
-            MessageKind::Location => Kind::Location,
-        }
-    }
-}
 
 #[derive(InputObject)]
 pub struct LocationInput {
@@ -132,7 +111,7 @@ impl ChatMutation {
     /// The owner makes a member an admin (`admin: true`) or a member again.
     async fn set_group_admin(&self, ctx: &Context<'_>, conversation_id: ID, user_id: ID, admin: bool) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let role = if admin { Role::Admin } else { Role::Member };
+        let role = if admin { ChatRole::Admin } else { ChatRole::Member };
         let (c, u) = (parse_id("conversationId", &conversation_id)?, parse_id("userId", &user_id)?);
         conversations::set_role(app, viewer.require_person()?, c, u, role).await?;
         Ok(true)
@@ -175,7 +154,7 @@ impl ChatMutation {
         let new = NewMessage {
             conversation: parse_id("conversationId", &input.conversation_id)?,
             client_message_id: input.client_message_id,
-            kind: input.kind.into(),
+            kind: input.kind,
             text: input.text,
             attachment: input.attachment_id.as_ref().map(|a| parse_id("attachmentId", a)).transpose()?,
             duration_secs: input.duration_secs,
@@ -239,10 +218,15 @@ impl ChatMutation {
     }
 
     /// Starts an `audio` or `video` call in a conversation; it rings until answered or timed out.
-    async fn invite_call(&self, ctx: &Context<'_>, conversation_id: ID, media: String) -> Result<Call> {
+    async fn invite_call(
+        &self,
+        ctx: &Context<'_>,
+        conversation_id: ID,
+        media: crate::entity::call::CallMedia,
+    ) -> Result<Call> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
-        Ok(Call(calls::invite(app, me, parse_id("conversationId", &conversation_id)?, &media).await?))
+        Ok(Call(calls::invite(app, me, parse_id("conversationId", &conversation_id)?, media).await?))
     }
 
     async fn call_ringing(&self, ctx: &Context<'_>, call_id: ID) -> Result<Call> {

@@ -6,6 +6,10 @@ use uuid::Uuid;
 use xqt_accounts::loaders::UserLoader;
 
 use super::loaders::{LastMessageKey, LastMessageLoader, UnreadLoader};
+use crate::entity::call::{CallMedia, CallState};
+use crate::entity::conversation::ConversationKind;
+use crate::entity::member::ChatRole;
+use crate::entity::message::MessageKind;
 use crate::entity::{call, conversation, member, message};
 use crate::live::Event;
 use crate::messages;
@@ -25,9 +29,8 @@ impl Conversation {
     async fn id(&self) -> ID {
         id(self.0.id)
     }
-    /// `direct`, `group` or `channel`.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> ConversationKind {
+        self.0.kind
     }
     async fn name(&self) -> Option<&str> {
         self.0.name.as_deref()
@@ -45,9 +48,8 @@ impl Conversation {
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
     }
-    /// `owner`, `admin` or `member`.
-    async fn my_role(&self) -> &str {
-        &self.1.role
+    async fn my_role(&self) -> ChatRole {
+        self.1.role
     }
     async fn last_read_seq(&self) -> i64 {
         self.1.last_read_seq
@@ -84,7 +86,7 @@ impl Conversation {
 #[derive(SimpleObject)]
 pub struct ChatMember {
     pub user_id: ID,
-    pub role: String,
+    pub role: ChatRole,
     pub last_read_seq: i64,
     pub joined_at: DateTime<Utc>,
 }
@@ -118,9 +120,9 @@ pub struct LocationCard {
 #[derive(SimpleObject)]
 pub struct CallRecord {
     pub call_id: ID,
-    pub media: String,
-    /// `missed`, `rejected`, `cancelled` or `ended`.
-    pub outcome: String,
+    pub media: CallMedia,
+    /// `MISSED`, `REJECTED`, `CANCELLED` or `ENDED`.
+    pub outcome: CallState,
     pub duration_secs: Option<i64>,
     pub reason: Option<String>,
 }
@@ -136,9 +138,8 @@ impl Message {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
-    /// `text`, `image`, `video`, `voice`, `file`, `location`, `system` or `call`.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> MessageKind {
+        self.0.kind
     }
     /// `None` for system messages and authors whose account was erased.
     async fn sender_id(&self) -> Option<ID> {
@@ -147,7 +148,7 @@ impl Message {
     /// The author's nickname; a placeholder once their account is erased.
     async fn sender_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
         let Some(sender) = self.0.sender_id else {
-            let system = self.0.kind == messages::Kind::System.as_str();
+            let system = self.0.kind == MessageKind::System;
             return Ok((!system).then(|| ERASED_AUTHOR.to_owned()));
         };
         let user = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(sender).await?;
@@ -184,7 +185,7 @@ impl Message {
         self.payload()?["durationSecs"].as_i64()
     }
     async fn location(&self) -> Option<LocationCard> {
-        if self.0.kind != messages::Kind::Location.as_str() {
+        if self.0.kind != MessageKind::Location {
             return None;
         }
         let p = self.payload()?;
@@ -196,21 +197,21 @@ impl Message {
         })
     }
     async fn call(&self) -> Option<CallRecord> {
-        if self.0.kind != messages::Kind::Call.as_str() {
+        if self.0.kind != MessageKind::Call {
             return None;
         }
         let p = self.payload()?;
         Some(CallRecord {
             call_id: ID(p["callId"].as_str()?.to_owned()),
-            media: p["media"].as_str()?.to_owned(),
-            outcome: p["outcome"].as_str()?.to_owned(),
+            media: serde_json::from_value(p["media"].clone()).ok()?,
+            outcome: serde_json::from_value(p["outcome"].clone()).ok()?,
             duration_secs: p["durationSecs"].as_i64(),
             reason: p["reason"].as_str().map(str::to_owned),
         })
     }
     /// For system messages: what happened (`group.created`, `group.joined`, …) and its details.
     async fn system_event(&self) -> Option<Json<Value>> {
-        (self.0.kind == messages::Kind::System.as_str()).then(|| Json(self.payload().unwrap_or(Value::Null)))
+        (self.0.kind == MessageKind::System).then(|| Json(self.payload().unwrap_or(Value::Null)))
     }
     async fn reply_to_seq(&self) -> Option<i64> {
         self.0.reply_to_seq
@@ -253,13 +254,11 @@ impl Call {
     async fn caller_id(&self) -> Option<ID> {
         self.0.caller_id.map(id)
     }
-    /// `audio` or `video`.
-    async fn media(&self) -> &str {
-        &self.0.media
+    async fn media(&self) -> CallMedia {
+        self.0.media
     }
-    /// `ringing`, `accepted`, `rejected`, `cancelled`, `missed` or `ended`.
-    async fn state(&self) -> &str {
-        &self.0.state
+    async fn state(&self) -> CallState {
+        self.0.state
     }
     async fn created_at(&self) -> DateTime<Utc> {
         self.0.created_at
@@ -344,10 +343,10 @@ impl ConversationEvent {
             _ => None,
         }
     }
-    /// For `CALL`: `invite`, `ringing`, `accept`, `reject`, `cancel`, `hangup` or `missed`.
-    async fn signal(&self) -> Option<&str> {
+    /// For `CALL`: the signal.
+    async fn signal(&self) -> Option<crate::calls::Signal> {
         match &self.event {
-            Event::Call { signal, .. } => Some(signal),
+            Event::Call { signal, .. } => Some(*signal),
             _ => None,
         }
     }
