@@ -45,6 +45,20 @@ pub async fn on_each_backend(test: impl AsyncFn(&Backend)) {
     }
 }
 
+/// Runs `test` on PostgreSQL + Redis only: for what needs two instances sharing live delivery.
+/// Such a test is `#[ignore]`d (`.ci/run`'s PostgreSQL + Redis stage runs it with
+/// `--run-ignored all`); run without the variables, it fails instead of passing vacuously.
+pub async fn on_shared_backend(test: impl AsyncFn(&Backend)) {
+    let backend = Backend::create(true).await.expect(NEEDS_SHARED);
+    assert!(backend.has_redis(), "{NEEDS_SHARED}");
+    eprintln!("-- backend: {}", backend.name);
+    test(&backend).await;
+}
+
+/// What an ignored test that needs PostgreSQL + Redis says when run without them.
+pub const NEEDS_SHARED: &str = "this test needs XQT_TEST_DATABASE_URL and XQT_TEST_REDIS_URL \
+     (see README: the PostgreSQL + Redis run uses --run-ignored all)";
+
 /// True when this run also covers PostgreSQL + Redis.
 pub fn external_configured() -> bool {
     std::env::var_os("XQT_TEST_DATABASE_URL").is_some() || std::env::var_os("XQT_TEST_REDIS_URL").is_some()

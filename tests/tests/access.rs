@@ -42,21 +42,21 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let stranger = srv.person().await;
 
         // The victim's data, everywhere.
-        srv.gql("mutation { updateProfile(input: { nickname: \"受害者\" }) { id } }", json!({}), Some(&victim.token)).await;
-        srv.gql("mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"t.secret\", title: \"给受害者的通知\" }) { id } }", json!({ "u": victim.id }), Some(&admin.token)).await;
+        srv.ok("mutation { updateProfile(input: { nickname: \"受害者\" }) { id } }", json!({}), Some(&victim.token)).await;
+        srv.ok("mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"t.secret\", title: \"给受害者的通知\" }) { id } }", json!({ "u": victim.id }), Some(&admin.token)).await;
         let org = |name: &str| format!("mutation {{ createOrganization(kind: SCHOOL, input: {{ name: \"{name}\", address: \"保密地址\" }}) {{ id }} }}");
         let hidden = srv.gql(&org("受害者的未认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
         let public = srv.gql(&org("受害者的已认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
-        srv.gql("mutation($id: ID!) { submitOrganizationVerification(id: $id, creditCode: \"91350100M000100Y43\") { id } }", json!({ "id": public }), Some(&victim.token)).await;
+        srv.ok("mutation($id: ID!) { submitOrganizationVerification(id: $id, creditCode: \"91350100M000100Y43\") { id } }", json!({ "id": public }), Some(&victim.token)).await;
         for a in ["START", "APPROVE"] {
-            srv.gql("mutation($id: ID!, $a: ReviewAction!) { reviewOrganizationVerification(id: $id, action: $a) { id } }", json!({ "id": public, "a": a }), Some(&admin.token)).await;
+            srv.ok("mutation($id: ID!, $a: ReviewAction!) { reviewOrganizationVerification(id: $id, action: $a) { id } }", json!({ "id": public, "a": a }), Some(&admin.token)).await;
         }
         let report = srv.gql("mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"受害者提交的举报\" }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await;
         let report_id = report.body["data"]["report"]["id"].clone();
         let victim_iv = xqt_accounts::verification::latest(&srv.ctx, victim.id).await.unwrap().unwrap().id;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&victim.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&victim.token)).await;
         let events = json!([{ "name": "page_view", "occurredAt": chrono::Utc::now().to_rfc3339() }, { "name": "click", "occurredAt": chrono::Utc::now().to_rfc3339() }]);
-        srv.gql("mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }", json!({ "e": events }), Some(&victim.token)).await;
+        srv.ok("mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }", json!({ "e": events }), Some(&victim.token)).await;
         let policy = srv.gql("{ policyDocuments { current { id } } }", json!({}), None).await.body["data"]["policyDocuments"][0]["current"]["id"].clone();
         let victim_request = srv.gql("mutation { submitPrivacyRequest(input: { kind: EXPLANATION, description: \"受害者的请求\" }) { id } }", json!({}), Some(&victim.token)).await.body["data"]["submitPrivacyRequest"]["id"].clone();
 

@@ -58,7 +58,7 @@ async fn every_code_refusal_has_a_clear_code() {
         let a = sign_in_with_code(&srv, &phone, "123456", json!({})).await;
         assert_eq!((a.code(), reason(&a)), (Some("BAD_USER_INPUT"), Some("CODE_MISSING")));
 
-        srv.gql(REQUEST, json!({ "p": phone }), None).await;
+        srv.ok(REQUEST, json!({ "p": phone }), None).await;
         let code = srv.sms_code(&phone).await;
         let wrong = if code == "000000" { "111111" } else { "000000" };
         let a = sign_in_with_code(&srv, &phone, wrong, json!({})).await;
@@ -80,7 +80,7 @@ async fn every_code_refusal_has_a_clear_code() {
         );
 
         b.clock.advance(Span::seconds(61));
-        srv.gql(REQUEST, json!({ "p": phone }), None).await;
+        srv.ok(REQUEST, json!({ "p": phone }), None).await;
         let code = srv.sms_code(&phone).await;
         b.clock.advance(Span::minutes(5) + Span::seconds(1));
         let a = sign_in_with_code(&srv, &phone, &code, json!({})).await;
@@ -118,7 +118,7 @@ async fn sec_9_sms_and_sign_in_limits_lockout_and_new_device_alert() {
 
         // Password lockout after five failures in a row.
         let person = srv.person().await;
-        srv.gql(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&person.token)).await;
+        srv.ok(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&person.token)).await;
         for i in 1..=5 {
             let a = password_sign_in(&srv, &person.phone, "Wrong-pass-1!", json!({})).await;
             assert_eq!(a.code(), Some("UNAUTHENTICATED"), "failure {i}");
@@ -324,7 +324,7 @@ async fn col_6_each_sign_in_records_the_device_and_the_log_is_kept_six_months_th
     on_each_backend(async |b| {
         let srv = b.start().await;
         let phone = random_phone();
-        srv.gql(REQUEST, json!({ "p": phone }), None).await;
+        srv.ok(REQUEST, json!({ "p": phone }), None).await;
         let code = srv.sms_code(&phone).await;
         let device = json!({ "deviceId": "inst-1", "model": "HUAWEI Mate 70", "os": "HarmonyOS 5.0", "appVersion": "2.3.1", "network": "5g" });
         let a = sign_in_with_code(&srv, &phone, &code, device).await;
@@ -339,7 +339,7 @@ async fn col_6_each_sign_in_records_the_device_and_the_log_is_kept_six_months_th
 
         // Used for new-device alerts: a second device is noticed.
         b.clock.advance(Span::seconds(61));
-        srv.gql(REQUEST, json!({ "p": phone }), None).await;
+        srv.ok(REQUEST, json!({ "p": phone }), None).await;
         let code = srv.sms_code(&phone).await;
         let a = sign_in_with_code(&srv, &phone, &code, json!({ "deviceId": "inst-2", "model": "iPhone 17", "os": "iOS 26" })).await;
         assert_eq!(a.body["data"]["signInWithCode"]["newDevice"], true);
@@ -398,7 +398,7 @@ async fn the_profile_is_the_persons_to_edit_and_nothing_in_it_is_required() {
         let a = srv.gql(update, json!({ "i": { "nickname": "x" } }), None).await;
         assert_eq!(a.code(), Some("UNAUTHENTICATED"));
         // Signing in by username works once there is a password.
-        srv.gql(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&person.token)).await;
+        srv.ok(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&person.token)).await;
         let a = password_sign_in(&srv, "Xiao_Ming", "Xq7!tong-2026", json!({})).await;
         assert_eq!(a.body["data"]["signInWithPassword"]["me"]["id"], person.id.to_string());
     })
@@ -446,8 +446,8 @@ async fn can_4_erasing_an_account_ends_its_sessions_at_once_and_removes_its_reco
         let srv = b.start().await;
         let victim = srv.verified_person().await;
         let q = "mutation($i: UpdateProfileInput!) { updateProfile(input: $i) { id } }";
-        srv.gql(q, json!({ "i": { "nickname": "将注销", "username": "leaving_user" } }), Some(&victim.token)).await;
-        srv.gql(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&victim.token)).await;
+        srv.ok(q, json!({ "i": { "nickname": "将注销", "username": "leaving_user" } }), Some(&victim.token)).await;
+        srv.ok(SET_PASSWORD, json!({ "n": "Xq7!tong-2026" }), Some(&victim.token)).await;
         let img = {
             let mut out = std::io::Cursor::new(Vec::new());
             image::RgbImage::from_pixel(8, 8, image::Rgb([9, 9, 9]))
@@ -466,8 +466,8 @@ async fn can_4_erasing_an_account_ends_its_sessions_at_once_and_removes_its_reco
             .json()
             .await
             .unwrap();
-        srv.gql(q, json!({ "i": { "avatarFileId": up["id"] } }), Some(&victim.token)).await;
-        srv.gql(
+        srv.ok(q, json!({ "i": { "avatarFileId": up["id"] } }), Some(&victim.token)).await;
+        srv.ok(
             "mutation { createOrganization(kind: SCHOOL, input: { name: \"注销者的学校\" }) { id } }",
             json!({}),
             Some(&victim.token),

@@ -43,8 +43,8 @@ async fn can_1_the_precheck_lists_exactly_what_blocks_cancellation_and_nothing_e
         let srv = b.start().await;
         let (admin, p, reporter) = (srv.admin().await, srv.verified_person().await, srv.person().await);
         // Owning an organisation, verification, consents: none of these block cancellation.
-        srv.gql("mutation { createOrganization(kind: SCHOOL, input: { name: \"我的学校\" }) { id } }", json!({}), Some(&p.token)).await;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { createOrganization(kind: SCHOOL, input: { name: \"我的学校\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         assert_eq!(srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"], json!([]));
 
         let report_id = report(&srv, &reporter, &p).await;
@@ -82,7 +82,7 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
 
         // The dispute is settled: the cancellation goes ahead.
         let admin_token = srv.token_valid_for(&admin, Span::minutes(5));
-        srv.gql(
+        srv.ok(
             "mutation($id: ID!) { reviewReport(id: $id, decision: DISMISS, reason: \"不成立\") { state } }",
             json!({ "id": report_id }),
             Some(&admin_token),
@@ -123,7 +123,7 @@ async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> (Person, Person,
         .gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"old-1\", kind: TEXT, text: \"旧消息内容\" }) { id } }", json!({ "c": c }), Some(&p.token))
         .await;
     assert!(said.body["errors"].is_null(), "{:?}", said.body);
-    srv.gql("mutation { grantConsent(input: { purpose: \"push_notifications\" }) { id } }", json!({}), Some(&p.token))
+    srv.ok("mutation { grantConsent(input: { purpose: \"push_notifications\" }) { id } }", json!({}), Some(&p.token))
         .await;
     let device = srv
         .gql(
@@ -133,14 +133,14 @@ async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> (Person, Person,
         )
         .await;
     assert!(device.body["errors"].is_null(), "{:?}", device.body);
-    srv.gql(
+    srv.ok(
         "mutation { updateProfile(input: { nickname: \"旧昵称\", username: \"old_name\" }) { id } }",
         json!({}),
         Some(&p.token),
     )
     .await;
-    srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
-    srv.gql(
+    srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+    srv.ok(
         "mutation { createOrganization(kind: ENTERPRISE, input: { name: \"旧公司\" }) { id } }",
         json!({}),
         Some(&p.token),

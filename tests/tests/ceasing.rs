@@ -9,7 +9,7 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (admin, p, q) = (srv.admin().await, srv.person().await, srv.person().await);
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         let newcomer = random_phone();
 
         let done =
@@ -36,7 +36,7 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
             (a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()),
             (Some("FORBIDDEN"), Some("SERVICE_CEASED"))
         );
-        srv.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": newcomer }), None).await;
+        srv.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": newcomer }), None).await;
         let code = srv.sms_code(&newcomer).await;
         let a = srv
             .gql(

@@ -53,8 +53,8 @@ async fn every_response_carries_a_request_id_and_echoes_a_sane_one() {
 async fn metrics_count_requests_errors_and_sockets() {
     on_each_backend(async |b| {
         let srv = b.start().await;
-        srv.gql("{ nope }", json!({}), None).await;
-        srv.gql("{ __typename }", json!({}), None).await;
+        assert_eq!(srv.gql("{ nope }", json!({}), None).await.code(), Some("GRAPHQL_VALIDATION_FAILED"));
+        srv.ok("{ __typename }", json!({}), None).await;
         let _ws = srv.ws().await;
         let text = srv.http.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
         assert!(text.contains(r#"xqt_http_requests_total{route="/graphql",status="200"} 1"#), "{text}");

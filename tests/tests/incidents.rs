@@ -57,12 +57,12 @@ async fn sec_7_an_incident_reaches_each_affected_person_with_every_field_and_is_
 
         assert_eq!(srv.gql("{ incidentNotices { title } }", json!({}), None).await.body["data"]["incidentNotices"], json!([]));
         let publish = "mutation($id: ID!) { publishIncidentNotice(id: $id, notice: \"关于简历附件存储桶配置错误的公告……\") { publicNoticeAt } }";
-        srv.gql(publish, json!({ "id": id }), Some(&admin.token)).await;
+        srv.ok(publish, json!({ "id": id }), Some(&admin.token)).await;
         let a = srv.gql("{ incidentNotices { title notice contact } }", json!({}), None).await;
         assert_eq!(a.body["data"]["incidentNotices"], json!([{ "title": "简历附件存储桶配置错误", "notice": "关于简历附件存储桶配置错误的公告……", "contact": "隐私保护负责人 privacy@example.com" }]));
 
         let report = "mutation($id: ID!, $t: DateTime!) { recordRegulatorReport(id: $id, authority: \"省网信办\", reference: \"网信报〔2026〕17号\", reportedAt: $t) { regulatorAuthority regulatorReference } }";
-        srv.gql(report, json!({ "id": id, "t": srv.ctx.clock.now().to_rfc3339() }), Some(&admin.token)).await;
+        srv.ok(report, json!({ "id": id, "t": srv.ctx.clock.now().to_rfc3339() }), Some(&admin.token)).await;
         let a = srv.gql("{ incidents { id notifiedCount regulatorAuthority regulatorReference publicNotice } }", json!({}), Some(&admin.token)).await;
         let kept = &a.body["data"]["incidents"][0];
         assert_eq!((kept["notifiedCount"].as_u64(), kept["regulatorAuthority"].as_str(), kept["regulatorReference"].as_str()), (Some(2), Some("省网信办"), Some("网信报〔2026〕17号")));

@@ -46,8 +46,8 @@ async fn invite(srv: &TestServer, by: &Person, org: &str, role: &str, uses: i32)
 }
 
 async fn approve(srv: &TestServer, owner: &Person, admin: &Person, org: &str, seed: u64) {
-    srv.gql(SUBMIT, json!({ "id": org, "c": credit_code(seed) }), Some(&owner.token)).await;
-    srv.gql(REVIEW, json!({ "id": org, "a": "START" }), Some(&admin.token)).await;
+    srv.ok(SUBMIT, json!({ "id": org, "c": credit_code(seed) }), Some(&owner.token)).await;
+    srv.ok(REVIEW, json!({ "id": org, "a": "START" }), Some(&admin.token)).await;
     let a = srv.gql(REVIEW, json!({ "id": org, "a": "APPROVE" }), Some(&admin.token)).await;
     assert_eq!(a.body["data"]["reviewOrganizationVerification"]["verification"], "APPROVED", "{:?}", a.body);
 }
@@ -65,7 +65,7 @@ async fn invites_bring_members_in_with_their_roles_and_managers_manage_them() {
         assert_eq!((a.code(), a.body["errors"][0]["extensions"]["field"].as_str()), (Some("BAD_USER_INPUT"), Some("code")), "used up");
 
         let code = invite(&srv, &owner, &school, "STUDENT", 5).await;
-        srv.gql(JOIN, json!({ "c": code }), Some(&student.token)).await;
+        srv.ok(JOIN, json!({ "c": code }), Some(&student.token)).await;
         assert_eq!(srv.gql(JOIN, json!({ "c": code }), Some(&student.token)).await.code(), Some("CONFLICT"), "already a member");
         let unused = invite(&srv, &owner, &school, "STUDENT", 5).await;
 
@@ -120,7 +120,7 @@ async fn verification_by_credit_code_and_what_outsiders_see() {
         let queue = srv.gql("{ organizationVerificationQueue(first: 10) { edges { node { id name creditCode } } } }", json!({}), Some(&admin.token)).await;
         let node = &queue.body["data"]["organizationVerificationQueue"]["edges"][0]["node"];
         assert_eq!(node["creditCode"], format!("{}**********{}", &code[..4], &code[14..]), "reviewers see it masked");
-        srv.gql(REVIEW, json!({ "id": company, "a": "START" }), Some(&admin.token)).await;
+        srv.ok(REVIEW, json!({ "id": company, "a": "START" }), Some(&admin.token)).await;
         let a = srv.gql(REVIEW, json!({ "id": company, "a": "REJECT", "r": "营业执照照片不清晰" }), Some(&admin.token)).await;
         assert_eq!(a.body["data"]["reviewOrganizationVerification"]["verification"], "REJECTED");
         let mine = srv.gql("query($id: ID!) { organization(id: $id) { verification verificationReason } }", json!({ "id": company }), Some(&owner.token)).await;
@@ -191,7 +191,7 @@ async fn listing_members_loads_people_in_one_query() {
         let code = invite(&srv, &owner, &school, "STUDENT", 100).await;
         for _ in 0..15 {
             let student = srv.person().await;
-            srv.gql(JOIN, json!({ "c": code }), Some(&student.token)).await;
+            srv.ok(JOIN, json!({ "c": code }), Some(&student.token)).await;
         }
         user_selects.store(0, Ordering::SeqCst);
         let members = srv.gql(MEMBERS, json!({ "id": school }), Some(&owner.token)).await;
@@ -208,7 +208,7 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
         let (owner, admin) = (srv.person().await, srv.admin().await);
         // ID number (valid sample) and credit code; the real name is approved before the organisation.
         let id = "11010519491231002X";
-        srv.gql(
+        srv.ok(
             "mutation($i: String!) { submitIdentityVerification(realName: \"测试\", idNumber: $i) { id } }",
             json!({ "i": id }),
             Some(&owner.token),
@@ -216,7 +216,7 @@ async fn sec_6_phone_id_and_licence_numbers_are_encrypted_at_rest_with_lookup_ha
         .await;
         let ivs = xqt_accounts::entity::identity_verification::Entity::find().all(&srv.ctx.db).await.unwrap();
         for action in ["START", "APPROVE"] {
-            srv.gql(
+            srv.ok(
                 "mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }",
                 json!({ "id": ivs[0].id, "a": action }),
                 Some(&admin.token),
@@ -285,12 +285,12 @@ async fn col_1_sign_up_takes_a_phone_and_code_and_being_seen_takes_a_verified_re
         let a = srv.gql("mutation($i: String!) { submitIdentityVerification(realName: \"周九\", idNumber: $i) { id } }", json!({ "i": "11010519491231002X" }), Some(&person.token)).await;
         let iv = a.body["data"]["submitIdentityVerification"]["id"].clone();
         for action in ["START", "APPROVE"] {
-            srv.gql("mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }", json!({ "id": iv, "a": action }), Some(&admin.token)).await;
+            srv.ok("mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }", json!({ "id": iv, "a": action }), Some(&admin.token)).await;
         }
         let a = srv.gql(SUBMIT, json!({ "id": company, "c": credit_code(5) }), Some(&person.token)).await;
         assert_eq!(a.body["data"]["submitOrganizationVerification"]["verification"], "SUBMITTED", "{:?}", a.body);
         for action in ["START", "APPROVE"] {
-            srv.gql(REVIEW, json!({ "id": company, "a": action }), Some(&admin.token)).await;
+            srv.ok(REVIEW, json!({ "id": company, "a": action }), Some(&admin.token)).await;
         }
         assert_eq!(srv.gql(ORG, json!({ "id": company }), Some(&partner)).await.body["data"]["organization"]["name"], "尚未认证的公司");
     })
@@ -312,7 +312,7 @@ async fn an_owner_whose_account_is_erased_hands_each_organisation_on() {
             (&small, &student, "STUDENT"),
         ] {
             let code = invite(&srv, &owner, org, role, 1).await;
-            srv.gql(JOIN, json!({ "c": code }), Some(&who.token)).await;
+            srv.ok(JOIN, json!({ "c": code }), Some(&who.token)).await;
         }
         let empty = create(&srv, &owner, "ENTERPRISE", "无人公司").await;
         srv.ctx.modules.erase(&srv.ctx, owner.id, &xqt_kernel::module::Erasure::Everything).await.unwrap();

@@ -27,14 +27,14 @@ async fn approved_org(srv: &TestServer, admin: &Person) -> String {
     let owner = srv.verified_person().await;
     let a = srv.gql("mutation { createOrganization(kind: ENTERPRISE, input: { name: \"合作企业\", address: \"不公开的地址\" }) { id } }", json!({}), Some(&owner.token)).await;
     let id = a.body["data"]["createOrganization"]["id"].as_str().unwrap().to_owned();
-    srv.gql(
+    srv.ok(
         "mutation($id: ID!) { submitOrganizationVerification(id: $id, creditCode: \"91350100M000100Y43\") { id } }",
         json!({ "id": id }),
         Some(&owner.token),
     )
     .await;
     for action in ["START", "APPROVE"] {
-        srv.gql(
+        srv.ok(
             "mutation($id: ID!, $a: ReviewAction!) { reviewOrganizationVerification(id: $id, action: $a) { id } }",
             json!({ "id": id, "a": action }),
             Some(&admin.token),

@@ -108,7 +108,7 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
         // The person deletes theirs; another person's stay.
         let other = srv.person().await;
         grant(&srv, &other, "analytics", None).await;
-        srv.gql(EVENTS, json!({ "e": events(1) }), Some(&other.token)).await;
+        srv.ok(EVENTS, json!({ "e": events(1) }), Some(&other.token)).await;
         let a = srv.gql("mutation { deleteMyAnalyticsData }", json!({}), Some(&p.token)).await;
         assert_eq!(a.body["data"]["deleteMyAnalyticsData"], 3);
         assert_eq!(stored_events(&srv, &p).await, 0);
@@ -120,8 +120,8 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
         let a = srv.gql(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
         assert_eq!(a.body["data"]["recordAnalyticsEvents"], json!({ "stored": 0, "dropped": 2 }));
         // The person's export holds the ledger and the events; erasing the category removes them.
-        srv.gql(GRANT, json!({ "p": "analytics" }), Some(&p.token)).await;
-        srv.gql(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
+        srv.ok(GRANT, json!({ "p": "analytics" }), Some(&p.token)).await;
+        srv.ok(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
         let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();
         assert_eq!(export["privacy"]["analyticsEvents"].as_array().unwrap().len(), 2);
         let actions: Vec<&str> = export["privacy"]["consentRecords"]
@@ -236,7 +236,7 @@ async fn shr_1_a_partner_reads_a_person_only_under_their_consent_and_every_discl
         let srv = b.start().await;
         let admin = srv.admin().await;
         let person = srv.verified_person().await;
-        srv.gql(
+        srv.ok(
             "mutation { updateProfile(input: { nickname: \"小明\", gender: MALE }) { id } }",
             json!({}),
             Some(&person.token),
@@ -303,7 +303,7 @@ async fn shr_1_a_partner_reads_a_person_only_under_their_consent_and_every_discl
         );
 
         // Withdrawal takes effect at once.
-        srv.gql(WITHDRAW, json!({ "p": "partner_sharing", "partner": esign }), Some(&person.token)).await;
+        srv.ok(WITHDRAW, json!({ "p": "partner_sharing", "partner": esign }), Some(&person.token)).await;
         assert_eq!(
             srv.gql(PARTNER_PERSON, json!({ "u": person.id }), Some(&esign_token)).await.code(),
             Some("CONSENT_REQUIRED")
@@ -312,7 +312,7 @@ async fn shr_1_a_partner_reads_a_person_only_under_their_consent_and_every_discl
         // A purpose on a non-consent basis the registry declares lets a registered partner read
         // without consent; the ledger says on which basis.
         let (school, school_token) = partner_with_token(&srv, &admin, "学校教务系统", &["privacy:people.read"]).await;
-        srv.gql(
+        srv.ok(
             REGISTER,
             json!({ "p": school, "purpose": "real_name_verification", "c": ["real_name_identity"] }),
             Some(&admin.token),
@@ -333,7 +333,7 @@ async fn shr_2_the_partner_register_lists_each_partner_purpose_and_data_category
         let srv = b.start().await;
         let admin = srv.admin().await;
         let (esign, _) = partner_with_token(&srv, &admin, "电子签约服务商", &["privacy:people.read"]).await;
-        srv.gql(REGISTER, json!({ "p": esign, "purpose": "partner_sharing", "c": ["real_name_identity", "account_identity"] }), Some(&admin.token)).await;
+        srv.ok(REGISTER, json!({ "p": esign, "purpose": "partner_sharing", "c": ["real_name_identity", "account_identity"] }), Some(&admin.token)).await;
         let a = srv.gql("{ partnerRegister { partnerId partnerName purpose legalBasis dataCategories description } }", json!({}), None).await;
         assert_eq!(
             a.body["data"]["partnerRegister"],
@@ -363,7 +363,7 @@ async fn shr_3_profile_fields_are_private_until_the_person_makes_them_public() {
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (owner, viewer) = (srv.verified_person().await, srv.person().await);
-        srv.gql("mutation { updateProfile(input: { nickname: \"公开昵称\", gender: FEMALE }) { id } }", json!({}), Some(&owner.token)).await;
+        srv.ok("mutation { updateProfile(input: { nickname: \"公开昵称\", gender: FEMALE }) { id } }", json!({}), Some(&owner.token)).await;
         let q = "query($u: ID!) { publicProfile(userId: $u) { id nickname gender realName } }";
         let nothing = json!({ "id": owner.id, "nickname": null, "gender": null, "realName": null });
         for who in [Some(viewer.token.as_str()), None] {
@@ -378,9 +378,9 @@ async fn shr_3_profile_fields_are_private_until_the_person_makes_them_public() {
         }
         let a = srv.gql(q, json!({ "u": owner.id }), Some(&viewer.token)).await;
         assert_eq!(a.body["data"]["publicProfile"], json!({ "id": owner.id, "nickname": "公开昵称", "gender": null, "realName": "测**" }));
-        srv.gql(set, json!({ "f": "NICKNAME", "v": false }), Some(&owner.token)).await;
+        srv.ok(set, json!({ "f": "NICKNAME", "v": false }), Some(&owner.token)).await;
         assert_eq!(srv.gql(q, json!({ "u": owner.id }), None).await.body["data"]["publicProfile"]["nickname"], Value::Null);
-        srv.gql(WITHDRAW, json!({ "p": "public_profile" }), Some(&owner.token)).await;
+        srv.ok(WITHDRAW, json!({ "p": "public_profile" }), Some(&owner.token)).await;
         assert_eq!(srv.gql(q, json!({ "u": owner.id }), None).await.body["data"]["publicProfile"], nothing, "withdrawal hides everything");
         assert_eq!(srv.gql(q, json!({ "u": uuid::Uuid::now_v7() }), None).await.body["data"]["publicProfile"], Value::Null);
     })
@@ -394,7 +394,7 @@ async fn shr_4_statistics_for_partners_leave_out_groups_below_the_minimum() {
         let admin = srv.admin().await;
         for gender in ["MALE", "MALE", "MALE", "FEMALE"] {
             let p = srv.person().await;
-            srv.gql("mutation($g: Gender!) { updateProfile(input: { gender: $g }) { id } }", json!({ "g": gender }), Some(&p.token)).await;
+            srv.ok("mutation($g: Gender!) { updateProfile(input: { gender: $g }) { id } }", json!({ "g": gender }), Some(&p.token)).await;
         }
         let (_, token) = partner_with_token(&srv, &admin, "统计合作方", &["privacy:statistics.read"]).await;
         let q = "query($d: StatisticsDimension!) { peopleStatistics(dimension: $d) { groups { key count } suppressedGroups minGroupSize } }";
@@ -575,7 +575,7 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
 
         // A version that takes effect later holds nothing back until then.
         let later = version_input("PRIVACY_POLICY", "3.0", &["SERVICE_MODEL"], &["notifications", "accounts"], srv.ctx.clock.now() + Span::days(2));
-        srv.gql(PUBLISH, json!({ "i": later }), Some(&admin.token)).await;
+        srv.ok(PUBLISH, json!({ "i": later }), Some(&admin.token)).await;
         assert_eq!(srv.gql("{ unreadNotificationCount }", json!({}), Some(&person.token)).await.code(), None);
         b.clock.advance(Span::days(3));
         let fresh = srv.token_valid_for(&person, Span::minutes(5));
@@ -597,7 +597,7 @@ async fn pol_3_a_major_version_records_its_kinds_notifies_everyone_and_stays_pen
         let people = [srv.person().await, srv.person().await];
         b.clock.advance(Span::seconds(1));
         let minor = version_input("PRIVACY_POLICY", "1.1", &[], &[], srv.ctx.clock.now());
-        srv.gql(PUBLISH, json!({ "i": minor }), Some(&admin.token)).await;
+        srv.ok(PUBLISH, json!({ "i": minor }), Some(&admin.token)).await;
         let major = version_input(
             "PRIVACY_POLICY",
             "2.0",
@@ -634,12 +634,8 @@ async fn pol_3_a_major_version_records_its_kinds_notifies_everyone_and_stays_pen
             let a = srv.gql("{ privacyStatus { pendingPolicies { id version } } }", json!({}), Some(&p.token)).await;
             assert_eq!(a.body["data"]["privacyStatus"]["pendingPolicies"], json!([{ "id": id, "version": "2.0" }]));
         }
-        srv.gql(
-            "mutation($v: ID!) { acceptPolicy(versionId: $v) { seq } }",
-            json!({ "v": id }),
-            Some(&people[0].token),
-        )
-        .await;
+        srv.ok("mutation($v: ID!) { acceptPolicy(versionId: $v) { seq } }", json!({ "v": id }), Some(&people[0].token))
+            .await;
         let q = "{ pendingPolicies { id } }";
         assert_eq!(srv.gql(q, json!({}), Some(&people[0].token)).await.body["data"]["pendingPolicies"], json!([]));
         let a = srv.gql(q, json!({}), Some(&people[1].token)).await;
@@ -768,7 +764,7 @@ async fn min_3_a_guardian_who_withdraws_suspends_the_account_and_queues_its_eras
         let kid = child(&srv).await;
         let guardian = random_phone();
         let code = guardian_code(&srv, &guardian).await;
-        srv.gql(CONFIRM, json!({ "g": guardian, "c": code }), Some(&kid.token)).await;
+        srv.ok(CONFIRM, json!({ "g": guardian, "c": code }), Some(&kid.token)).await;
 
         let stranger = random_phone();
         let code = guardian_code(&srv, &stranger).await;
@@ -822,7 +818,7 @@ async fn the_consent_ledger_and_audit_log_reveal_a_record_altered_in_the_databas
         for a in futures::future::join_all(grants).await {
             assert_eq!(a.body["data"]["grantConsent"]["action"], "grant", "{:?}", a.body);
         }
-        srv.gql("{ identityVerificationQueue { edges { cursor } } }", json!({}), Some(&admin.token)).await;
+        srv.ok("{ identityVerificationQueue { edges { cursor } } }", json!({}), Some(&admin.token)).await;
         xqt_privacy::audit::unmask(
             &srv.ctx,
             &xqt_kernel::Viewer::Admin { user_id: admin.id, session_id: admin.session },

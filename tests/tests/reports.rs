@@ -107,7 +107,7 @@ async fn open_reports_and_restrictions_block_cancellation_and_nothing_else_does(
             "filing a report blocks nobody's own cancellation"
         );
 
-        srv.gql(REVIEW, json!({ "id": id, "d": "DISMISS", "r": "证据不足" }), Some(&admin.token)).await;
+        srv.ok(REVIEW, json!({ "id": id, "d": "DISMISS", "r": "证据不足" }), Some(&admin.token)).await;
         assert_eq!(blocker_codes(&srv, target.id).await, Vec::<String>::new());
 
         let a = srv
@@ -118,7 +118,7 @@ async fn open_reports_and_restrictions_block_cancellation_and_nothing_else_does(
             )
             .await;
         let id = a.body["data"]["report"]["id"].as_str().unwrap().to_owned();
-        srv.gql(
+        srv.ok(
             REVIEW,
             json!({ "id": id, "d": "UPHOLD", "r": "属实", "x": { "actions": ["chat"] } }),
             Some(&admin.token),

@@ -154,15 +154,15 @@ async fn rts_2_a_deletion_request_erases_the_chosen_categories_through_every_mod
     on_each_backend(async |b| {
         let srv = b.start().await;
         let p = srv.person().await;
-        srv.gql(
+        srv.ok(
             "mutation { updateProfile(input: { nickname: \"要删掉的昵称\", gender: MALE }) { id } }",
             json!({}),
             Some(&p.token),
         )
         .await;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         let events = json!([{ "name": "page_view", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
-        srv.gql(
+        srv.ok(
             "mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }",
             json!({ "e": events }),
             Some(&p.token),
@@ -197,14 +197,14 @@ async fn rts_7_an_access_request_yields_every_modules_data_behind_a_short_lived_
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (admin, p, friend) = (srv.admin().await, srv.verified_person().await, srv.verified_person().await);
-        srv.gql("mutation { updateProfile(input: { nickname: \"<b>小明</b>\" }) { id } }", json!({}), Some(&p.token))
+        srv.ok("mutation { updateProfile(input: { nickname: \"<b>小明</b>\" }) { id } }", json!({}), Some(&p.token))
             .await;
         let c = srv.gql("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": friend.id }), Some(&p.token)).await;
         let c = c.body["data"]["openDirectConversation"]["id"].clone();
-        srv.gql("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"x-1\", kind: TEXT, text: \"导出我的聊天\" }) { id } }", json!({ "c": c }), Some(&p.token)).await;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation($c: ID!) { sendMessage(input: { conversationId: $c, clientMessageId: \"x-1\", kind: TEXT, text: \"导出我的聊天\" }) { id } }", json!({ "c": c }), Some(&p.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         let events = json!([{ "name": "click:apply", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
-        srv.gql(
+        srv.ok(
             "mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }",
             json!({ "e": events }),
             Some(&p.token),
@@ -272,7 +272,7 @@ async fn rts_1_the_person_sees_every_personal_field_unmasked_and_can_correct_eac
         let p = srv.person().await;
         let fields = "id phone username nickname gender birthDate hasPassword identityVerification { realName idNumber }";
         let id_number = xqt_tests::id_number(6998);
-        srv.gql("mutation($n: String!) { submitIdentityVerification(realName: \"欧阳娜娜\", idNumber: $n) { id } }", json!({ "n": id_number }), Some(&p.token)).await;
+        srv.ok("mutation($n: String!) { submitIdentityVerification(realName: \"欧阳娜娜\", idNumber: $n) { id } }", json!({ "n": id_number }), Some(&p.token)).await;
         let a = srv
             .gql(
                 &format!("mutation {{ updateProfile(input: {{ username: \"nana_ouyang\", nickname: \"娜娜\", gender: FEMALE, birthDate: \"2001-05-04\" }}) {{ {fields} }} }}"),
@@ -284,10 +284,10 @@ async fn rts_1_the_person_sees_every_personal_field_unmasked_and_can_correct_eac
         assert_eq!(me["phone"], p.phone.as_str(), "unmasked to the person");
         assert_eq!((me["username"].as_str(), me["nickname"].as_str(), me["gender"].as_str(), me["birthDate"].as_str()), (Some("nana_ouyang"), Some("娜娜"), Some("FEMALE"), Some("2001-05-04")));
         assert_eq!(me["identityVerification"], json!({ "realName": "欧阳娜娜", "idNumber": id_number }));
-        srv.gql("mutation { setPassword(newPassword: \"Nana#2026x\") }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { setPassword(newPassword: \"Nana#2026x\") }", json!({}), Some(&p.token)).await;
         b.clock.advance(Span::seconds(61));
         let new_phone = xqt_tests::random_phone();
-        srv.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": new_phone }), None).await;
+        srv.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": new_phone }), None).await;
         let code = srv.sms_code(&new_phone).await;
         let a = srv.gql("mutation($p: String!, $c: String!) { changePhone(newPhone: $p, code: $c) { phone hasPassword } }", json!({ "p": new_phone, "c": code }), Some(&p.token)).await;
         assert_eq!(a.body["data"]["changePhone"], json!({ "phone": new_phone, "hasPassword": true }));
@@ -302,9 +302,9 @@ async fn col_9_device_records_logs_and_analytics_linked_to_a_person_are_exported
     on_each_backend(async |b| {
         let srv = b.start().await;
         let p = srv.person().await;
-        srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
         let events = json!([{ "name": "page_view", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
-        srv.gql(
+        srv.ok(
             "mutation($e: [AnalyticsEventInput!]!) { recordAnalyticsEvents(events: $e) { stored } }",
             json!({ "e": events }),
             Some(&p.token),

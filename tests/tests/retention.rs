@@ -7,7 +7,7 @@ use serde_json::json;
 use xqt_tests::{Person, TestServer, on_each_backend, run_jobs};
 
 async fn with_analytics(srv: &TestServer, p: &Person) {
-    srv.gql("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
+    srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token)).await;
     let events = json!([{ "name": "page_view", "occurredAt": srv.ctx.clock.now().to_rfc3339() }]);
     let a = srv
         .gql(
@@ -58,7 +58,7 @@ async fn rts_3_a_withdrawal_stops_collection_at_once_and_the_runner_deletes_the_
         let (p, other) = (srv.person().await, srv.person().await);
         with_analytics(&srv, &p).await;
         with_analytics(&srv, &other).await;
-        srv.gql("mutation { withdrawConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token))
+        srv.ok("mutation { withdrawConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&p.token))
             .await;
         let events = json!([{ "name": "page_view", "occurredAt": Utc::now().to_rfc3339() }]);
         let a = srv
@@ -96,7 +96,7 @@ async fn rts_3_a_withdrawal_stops_collection_at_once_and_the_runner_deletes_the_
 async fn child(srv: &TestServer) -> Person {
     let p = srv.person().await;
     let birth = (srv.ctx.clock.now() - Span::days(365 * 9)).date_naive();
-    srv.gql(
+    srv.ok(
         "mutation($d: NaiveDate!) { updateProfile(input: { birthDate: $d }) { id } }",
         json!({ "d": birth }),
         Some(&p.token),
@@ -115,7 +115,7 @@ async fn min_2_a_child_account_no_guardian_confirmed_in_time_is_erased() {
         let srv = b.start_with(|c| c.privacy.guardian_confirm_days = 7).await;
         let (late, confirmed) = (child(&srv).await, child(&srv).await);
         let guardian = xqt_tests::random_phone();
-        srv.gql("mutation($g: String!) { requestGuardianCode(guardianPhone: $g) }", json!({ "g": guardian }), None).await;
+        srv.ok("mutation($g: String!) { requestGuardianCode(guardianPhone: $g) }", json!({ "g": guardian }), None).await;
         let code = srv.sms_code(&guardian).await;
         let a = srv.gql("mutation($g: String!, $c: String!) { confirmGuardianConsent(input: { guardianPhone: $g, code: $c, relationship: \"父亲\" }) { action } }", json!({ "g": guardian, "c": code }), Some(&confirmed.token)).await;
         assert_eq!(a.body["data"]["confirmGuardianConsent"]["action"], "guardian_grant", "{:?}", a.body);

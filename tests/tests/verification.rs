@@ -54,7 +54,7 @@ async fn a_rejection_states_its_reason_and_the_person_may_resubmit() {
         let again = srv.gql(SUBMIT, json!({ "n": "李四", "i": id_number(202) }), Some(&person.token)).await;
         assert_eq!(again.code(), Some("CONFLICT"), "one open submission at a time");
 
-        srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
+        srv.ok(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
         let a = srv.gql(REVIEW, json!({ "id": vid, "a": "REJECT" }), Some(&admin.token)).await;
         assert_eq!(
             (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
@@ -130,8 +130,8 @@ async fn one_identity_cannot_verify_two_accounts() {
         let id = id_number(404);
         let a = srv.gql(SUBMIT, json!({ "n": "钱七", "i": id }), Some(&first.token)).await;
         let vid = a.body["data"]["submitIdentityVerification"]["id"].as_str().unwrap().to_owned();
-        srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
-        srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await;
+        srv.ok(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
+        srv.ok(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await;
         let a = srv.gql(SUBMIT, json!({ "n": "钱七", "i": id.to_lowercase() }), Some(&second.token)).await;
         assert_eq!(
             (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
@@ -147,7 +147,7 @@ async fn id_numbers_and_real_names_are_stored_sealed_with_a_lookup_hash() {
         let srv = b.start().await;
         let person = srv.person().await;
         let id = id_number(505);
-        srv.gql(SUBMIT, json!({ "n": "孙八", "i": id }), Some(&person.token)).await;
+        srv.ok(SUBMIT, json!({ "n": "孙八", "i": id }), Some(&person.token)).await;
         let rows = xqt_accounts::entity::identity_verification::Entity::find().all(&srv.ctx.db).await.unwrap();
         assert_eq!(rows.len(), 1);
         let row = &rows[0];
