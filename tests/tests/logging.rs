@@ -30,7 +30,7 @@ impl<'a> tracing_subscriber::fmt::MakeWriter<'a> for Lines {
 #[tokio::test]
 async fn every_log_line_of_a_request_carries_its_request_id() {
     let lines = Lines::default();
-    let config = Config { log_format: LogFormat::Json, log_filter: "info".into(), ..Config::default() };
+    let config = Config { log_format: LogFormat::Json, log_filter: "info,xqt_chat=debug".into(), ..Config::default() };
     xqt::init_tracing_to(&config, lines.clone());
 
     xqt_tests::on_each_backend(async |b| {
@@ -49,6 +49,34 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
                 "the request's completion is logged with its id {id}"
             );
         }
+        // Lines written by a service (an account created while signing in) and by a DataLoader's
+        // batch task (its own tokio task) name the request that caused them.
+        let phone = xqt_tests::random_phone();
+        srv.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": phone }), None).await;
+        let code = srv.sms_code(&phone).await;
+        let sign_in = json!({
+            "query": "mutation($i: SignInWithCodeInput!) { signInWithCode(input: $i) { accessToken } }",
+            "variables": { "i": { "phone": phone, "code": code, "device": { "deviceId": "log-test" } } },
+        });
+        let resp = srv.http.post(srv.url("/graphql")).json(&sign_in).send().await.unwrap();
+        let signed_in = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        let body: Value = resp.json().await.unwrap();
+        assert!(body["data"]["signInWithCode"]["accessToken"].is_string(), "signed in: {body}");
+        let (alice, bob) = (srv.verified_person().await, srv.verified_person().await);
+        let open = "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }";
+        srv.ok(open, json!({ "u": bob.id }), Some(&alice.token)).await;
+        let list = json!({ "query": "{ conversations { edges { node { unreadCount } } } }" });
+        let resp = srv.http.post(srv.url("/graphql")).bearer_auth(&alice.token).json(&list).send().await.unwrap();
+        let listed = resp.headers()["x-request-id"].to_str().unwrap().to_owned();
+        assert!(resp.json::<Value>().await.unwrap()["errors"].is_null());
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let parsed: Vec<Value> = text.lines().map(|l| serde_json::from_str(l).expect("each line is JSON")).collect();
+        let request_of = |message: &str| -> Vec<Value> {
+            parsed.iter().filter(|l| l["message"] == message).map(|l| l["span"]["request_id"].clone()).collect()
+        };
+        assert!(request_of("account created").contains(&json!(signed_in)), "a service's line: {text}");
+        assert_eq!(request_of("unread counts loaded in one batch"), vec![json!(listed)], "a DataLoader task's line");
+
         // Nothing logged from inside a request handler lacks the id.
         let served_without_id =
             parsed.iter().filter(|l| l["target"] == "xqt::observe" && l["span"]["request_id"].is_null()).count();

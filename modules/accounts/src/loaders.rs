@@ -42,6 +42,6 @@ impl Loader<Uuid> for OrganizationLoader {
 }
 
 pub fn add(ctx: &AppContext, data: &mut async_graphql::Data) {
-    data.insert(DataLoader::new(UserLoader(ctx.clone()), tokio::spawn));
-    data.insert(DataLoader::new(OrganizationLoader(ctx.clone()), tokio::spawn));
+    data.insert(DataLoader::new(UserLoader(ctx.clone()), xqt_kernel::spawn));
+    data.insert(DataLoader::new(OrganizationLoader(ctx.clone()), xqt_kernel::spawn));
 }

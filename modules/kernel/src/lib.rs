@@ -27,6 +27,16 @@ pub use error::{AppError, AppResult, ErrorCode};
 pub use module::{Module, Modules};
 pub use viewer::Viewer;
 
+/// `tokio::spawn` that keeps the caller's span on the task, so what the task logs still names the
+/// request it serves (DataLoader batches, work a request starts in the background).
+pub fn spawn<F>(task: F) -> tokio::task::JoinHandle<F::Output>
+where
+    F: std::future::Future + Send + 'static,
+    F::Output: Send + 'static,
+{
+    tokio::spawn(tracing::Instrument::in_current_span(task))
+}
+
 /// The context and viewer a resolver works with, taken from the GraphQL context in one call.
 pub fn from_graphql<'a>(ctx: &'a async_graphql::Context<'_>) -> (&'a AppContext, &'a Viewer) {
     let app = ctx.data_unchecked::<AppContext>();

@@ -218,7 +218,7 @@ pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -
     if row.major {
         let (ctx, version) = (ctx.clone(), row.clone());
         // Stored first: anyone the notice misses still finds the version in `pendingPolicies`.
-        tokio::spawn(async move {
+        xqt_kernel::spawn(async move {
             if let Err(e) = announce(&ctx, &version).await {
                 tracing::error!(error = ?e, version = %version.id, "major policy notice interrupted");
             }

@@ -20,6 +20,7 @@ impl Loader<UnreadKey> for UnreadLoader {
         let mut users: Vec<Uuid> = keys.iter().map(|k| k.user).collect();
         users.sort();
         users.dedup();
+        tracing::debug!(conversations = keys.len(), "unread counts loaded in one batch");
         let mut out = HashMap::with_capacity(keys.len());
         for user in users {
             let counts = messages::unread_counts(&self.0, user, keys).await?;
@@ -65,6 +66,6 @@ impl Loader<LastMessageKey> for LastMessageLoader {
 }
 
 pub fn add(ctx: &AppContext, data: &mut async_graphql::Data) {
-    data.insert(DataLoader::new(UnreadLoader(ctx.clone()), tokio::spawn));
-    data.insert(DataLoader::new(LastMessageLoader(ctx.clone()), tokio::spawn));
+    data.insert(DataLoader::new(UnreadLoader(ctx.clone()), xqt_kernel::spawn));
+    data.insert(DataLoader::new(LastMessageLoader(ctx.clone()), xqt_kernel::spawn));
 }
