@@ -5,9 +5,10 @@
 use std::time::Duration as StdDuration;
 
 use bytes::Bytes;
-use chrono::{DateTime, Duration, FixedOffset, Utc};
+use chrono::{DateTime, Duration, Utc};
 use serde::{Deserialize, Serialize};
 use xqt_kernel::crypto::token_hash;
+use xqt_kernel::rate;
 use xqt_kernel::{AppContext, AppError, AppResult};
 
 use crate::error::AccountsError;
@@ -39,11 +40,6 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
-/// The calendar day in China, which is when the daily cap resets.
-fn china_day(at: DateTime<Utc>) -> String {
-    at.with_timezone(&FixedOffset::east_opt(8 * 3600).expect("UTC+8")).format("%Y%m%d").to_string()
-}
-
 async fn load(ctx: &AppContext, key: &str) -> AppResult<Option<Pending>> {
     match ctx.cache.get(key).await? {
         Some(raw) => Ok(serde_json::from_slice(&raw).ok()),
@@ -68,9 +64,8 @@ pub async fn request(ctx: &AppContext, phone: &Phone) -> AppResult<()> {
             return Err(AccountsError::ResendTooSoon { retry_after_secs: wait }.into());
         }
     }
-    let day_key = format!("accounts:code-day:{}:{}", china_day(now), hex_of(&hash));
-    let sent_today = ctx.cache.incr(&day_key, 1, StdDuration::from_secs(26 * 3600)).await?;
-    if sent_today > DAILY_CAP {
+    let daily = rate::Limit { name: "accounts.codes-a-day", max: DAILY_CAP, window: rate::Window::ChinaDay };
+    if rate::hit(ctx, daily, &hex_of(&hash)).await?.is_err() {
         return Err(AccountsError::DailyCapReached.into());
     }
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
@@ -106,15 +101,4 @@ pub async fn verify(ctx: &AppContext, phone: &Phone, code: &str) -> AppResult<()
     ctx.cache.delete(&key).await?;
     ctx.cache.delete(&attempts_key).await?;
     Ok(())
-}
-
-#[cfg(test)]
-mod tests {
-    #[test]
-    fn the_daily_cap_resets_at_midnight_in_china() {
-        let before = "2026-11-22T15:59:59Z".parse().unwrap();
-        let after = "2026-11-22T16:00:00Z".parse().unwrap();
-        assert_eq!(super::china_day(before), "20261122");
-        assert_eq!(super::china_day(after), "20261123");
-    }
 }

@@ -15,6 +15,7 @@ use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xqt_kernel::auth::Authenticated;
 use xqt_kernel::crypto::token_hash;
+use xqt_kernel::rate;
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer, ids};
 
 use crate::entity::{api_token, partner};
@@ -211,14 +212,11 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> AppResult<Option<Authenti
     if live.expires_at <= now {
         return Err(refused("has expired"));
     }
-    let window = now.timestamp() / 60;
-    let rate_key = format!("accounts:pat-rate:{}:{window}", live.id);
-    let used = ctx.cache.incr(&rate_key, 1, StdDuration::from_secs(120)).await?;
-    let limit = ctx.config.accounts.partner_requests_per_minute;
-    if used > limit {
-        return Err(AppError::new(ErrorCode::RateLimited, format!("at most {limit} requests a minute per token"))
-            .with("retryAfter", 60 - now.timestamp() % 60));
-    }
+    let max = ctx.config.accounts.partner_requests_per_minute;
+    let limit = rate::Limit { name: "accounts.partner-token", max, window: rate::Window::Minute };
+    rate::hit(ctx, limit, &live.id.to_string())
+        .await?
+        .map_err(|e| e.error(format!("at most {max} requests a minute per token")))?;
     if live.last_used_at.is_none_or(|at| now - at >= LAST_USED_GRANULARITY) {
         api_token::Entity::update_many()
             .col_expr(api_token::Column::LastUsedAt, Expr::value(now))

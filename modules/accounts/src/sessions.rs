@@ -16,6 +16,7 @@ use uuid::Uuid;
 use xqt_kernel::auth::{RequestMeta, Role, session_ended_topic};
 use xqt_kernel::crypto::token_hash;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
+use xqt_kernel::rate::{self, Window::Minute};
 use xqt_kernel::{AppContext, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -85,16 +86,15 @@ fn ip_of(meta: &RequestMeta) -> Option<String> {
 
 /// Refuses a client (by address) or a login (phone or username) that tries too often.
 async fn throttle_sign_in(ctx: &AppContext, meta: &RequestMeta, login_hash: &[u8]) -> AppResult<()> {
-    let minute = StdDuration::from_secs(60);
-    let by_login = format!("accounts:sign-in-login:{}", URL_SAFE_NO_PAD.encode(login_hash));
-    let mut checks = vec![(by_login, SIGN_INS_PER_MINUTE_PER_LOGIN)];
+    let by_login = rate::Limit { name: "accounts.sign-in-login", max: SIGN_INS_PER_MINUTE_PER_LOGIN, window: Minute };
+    let mut checks = vec![(by_login, URL_SAFE_NO_PAD.encode(login_hash))];
     if let Some(ip) = meta.ip {
-        checks.push((format!("accounts:sign-in-ip:{ip}"), ctx.config.accounts.sign_ins_per_minute_per_ip));
+        let max = ctx.config.accounts.sign_ins_per_minute_per_ip;
+        checks.push((rate::Limit { name: "accounts.sign-in-ip", max, window: Minute }, ip.to_string()));
     }
-    for (key, limit) in checks {
-        if ctx.cache.incr(&key, 1, minute).await? > limit {
-            let retry = ctx.cache.ttl(&key).await?.map_or(60, |t| t.as_secs().max(1) as i64);
-            return Err(AccountsError::SignInRateLimited { retry_after_secs: retry }.into());
+    for (limit, subject) in checks {
+        if let Err(e) = rate::hit(ctx, limit, &subject).await? {
+            return Err(AccountsError::SignInRateLimited { retry_after_secs: e.retry_after_secs }.into());
         }
     }
     Ok(())

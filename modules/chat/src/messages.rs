@@ -13,7 +13,8 @@ use sea_orm::{
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
+use xqt_kernel::rate;
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::changes;
 use crate::conversations;
@@ -183,15 +184,9 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
 
 /// At most `chat.messages_per_minute` new messages per person per clock minute.
 async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
-    let now = ctx.clock.now();
-    let key = format!("chat:send-rate:{sender}:{}", now.timestamp() / 60);
-    let used = ctx.cache.incr(&key, 1, std::time::Duration::from_secs(120)).await?;
-    let limit = ctx.config.chat.messages_per_minute;
-    if used > limit {
-        return Err(AppError::new(ErrorCode::RateLimited, format!("at most {limit} messages a minute"))
-            .with("retryAfter", 60 - now.timestamp() % 60));
-    }
-    Ok(())
+    let max = ctx.config.chat.messages_per_minute;
+    let limit = rate::Limit { name: "chat.send", max, window: rate::Window::Minute };
+    rate::hit(ctx, limit, &sender.to_string()).await?.map_err(|e| e.error(format!("at most {max} messages a minute")))
 }
 
 struct Draft {

@@ -19,6 +19,7 @@ pub mod mask;
 pub mod module;
 pub mod pagination;
 pub mod privacy;
+pub mod rate;
 pub mod redis_conn;
 pub mod viewer;
 
