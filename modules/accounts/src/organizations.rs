@@ -15,6 +15,8 @@ use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
+use crate::entity::organization::OrganizationKind;
+use crate::entity::organization_member::MemberRole;
 use crate::entity::{organization as org, organization_invite as invite, organization_member as member};
 use crate::error::AccountsError;
 use crate::review::{ReviewAction, ReviewState, check_reason};
@@ -24,50 +26,14 @@ pub const INVITE_PREFIX: &str = "xqt_inv_";
 const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Kind {
-    School,
-    Enterprise,
-}
-
-impl Kind {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::School => "school",
-            Kind::Enterprise => "enterprise",
-        }
-    }
-}
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq, PartialOrd, Ord)]
-pub enum Role {
-    Student,
-    Member,
-    Teacher,
-    Admin,
-    Owner,
-}
-
-impl Role {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Role::Owner => "owner",
-            Role::Admin => "admin",
-            Role::Member => "member",
-            Role::Teacher => "teacher",
-            Role::Student => "student",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Role::Owner, Role::Admin, Role::Member, Role::Teacher, Role::Student].into_iter().find(|r| r.as_str() == s)
-    }
+impl MemberRole {
     /// Owners and admins run the organisation: edit it, invite, change roles, verify it.
     pub fn manages(self) -> bool {
-        matches!(self, Role::Owner | Role::Admin)
+        matches!(self, MemberRole::Owner | MemberRole::Admin)
     }
     /// Teacher and student exist only in schools.
-    fn fits(self, kind: &str) -> bool {
-        kind == Kind::School.as_str() || !matches!(self, Role::Teacher | Role::Student)
+    fn fits(self, kind: OrganizationKind) -> bool {
+        kind == OrganizationKind::School || !matches!(self, MemberRole::Teacher | MemberRole::Student)
     }
 }
 
@@ -139,8 +105,8 @@ pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<org::Model>> {
 }
 
 /// The person's role in the organisation, if a member.
-pub async fn role_of(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<Option<Role>> {
-    Ok(member::Entity::find_by_id((org_id, user)).one(&ctx.db).await?.and_then(|m| Role::parse(&m.role)))
+pub async fn role_of(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<Option<MemberRole>> {
+    Ok(member::Entity::find_by_id((org_id, user)).one(&ctx.db).await?.map(|m| m.role))
 }
 
 /// A member who manages the organisation; anyone else gets NOT_FOUND or FORBIDDEN.
@@ -157,7 +123,12 @@ async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResul
     }
 }
 
-pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Details) -> AppResult<org::Model> {
+pub async fn create(
+    ctx: &AppContext,
+    creator: Uuid,
+    kind: OrganizationKind,
+    details: Details,
+) -> AppResult<org::Model> {
     crate::reports::require_unrestricted(ctx, creator, "create_organization").await?;
     let d = details.validated()?;
     let name =
@@ -166,7 +137,7 @@ pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Detail
     let txn = ctx.db.begin().await?;
     let row = org::ActiveModel {
         id: Set(ids::new_id()),
-        kind: Set(kind.as_str().into()),
+        kind: Set(kind),
         name: Set(name),
         region: Set(d.region),
         address: Set(d.address),
@@ -190,7 +161,7 @@ pub async fn create(ctx: &AppContext, creator: Uuid, kind: Kind, details: Detail
     member::ActiveModel {
         organization_id: Set(row.id),
         user_id: Set(creator),
-        role: Set(Role::Owner.as_str().into()),
+        role: Set(MemberRole::Owner),
         joined_at: Set(now),
     }
     .insert(&txn)
@@ -311,7 +282,7 @@ pub async fn review(
 async fn managers(ctx: &AppContext, org_id: Uuid) -> AppResult<Vec<Uuid>> {
     Ok(member::Entity::find()
         .filter(member::Column::OrganizationId.eq(org_id))
-        .filter(member::Column::Role.is_in([Role::Owner.as_str(), Role::Admin.as_str()]))
+        .filter(member::Column::Role.is_in([MemberRole::Owner, MemberRole::Admin]))
         .select_only()
         .column(member::Column::UserId)
         .into_tuple()
@@ -327,7 +298,7 @@ pub async fn is_approved(ctx: &AppContext, org_id: Uuid) -> AppResult<bool> {
 /// public profile, and an unapproved one not at all.
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
 pub enum Visibility {
-    Member(Role),
+    Member(MemberRole),
     Public,
 }
 
@@ -367,12 +338,12 @@ pub async fn create_invite(
     ctx: &AppContext,
     user: Uuid,
     org_id: Uuid,
-    role: Role,
+    role: MemberRole,
     max_uses: i32,
     valid_hours: i64,
 ) -> AppResult<(String, invite::Model)> {
     let organization = require_manager(ctx, org_id, user).await?;
-    if role == Role::Owner || !role.fits(&organization.kind) {
+    if role == MemberRole::Owner || !role.fits(organization.kind) {
         return Err(AccountsError::Invalid {
             field: "role",
             message: "that role cannot be given by invite here".into(),
@@ -391,7 +362,7 @@ pub async fn create_invite(
         id: Set(ids::new_id()),
         organization_id: Set(org_id),
         code_hash: Set(token_hash(&code)),
-        role: Set(role.as_str().into()),
+        role: Set(role),
         max_uses: Set(max_uses),
         uses: Set(0),
         expires_at: Set(now + Duration::hours(valid_hours)),
@@ -444,13 +415,13 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
     find(ctx, inv.organization_id).await?.ok_or_else(|| AppError::not_found("organization"))
 }
 
-pub async fn change_role(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uuid, role: Role) -> AppResult<()> {
+pub async fn change_role(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uuid, role: MemberRole) -> AppResult<()> {
     let organization = require_manager(ctx, org_id, user).await?;
     let current = role_of(ctx, org_id, target).await?.ok_or_else(|| AppError::not_found("member"))?;
-    if current == Role::Owner || role == Role::Owner {
+    if current == MemberRole::Owner || role == MemberRole::Owner {
         return Err(AppError::forbidden("the owner's role is not changed here"));
     }
-    if !role.fits(&organization.kind) {
+    if !role.fits(organization.kind) {
         return Err(AccountsError::Invalid {
             field: "role",
             message: "teacher and student exist only in schools".into(),
@@ -458,7 +429,7 @@ pub async fn change_role(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uui
         .into());
     }
     member::Entity::update_many()
-        .col_expr(member::Column::Role, Expr::value(role.as_str()))
+        .col_expr(member::Column::Role, Expr::value(role))
         .filter(member::Column::OrganizationId.eq(org_id))
         .filter(member::Column::UserId.eq(target))
         .exec(&ctx.db)
@@ -473,7 +444,7 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
     }
     match role_of(ctx, org_id, target).await? {
         None => return Err(AppError::not_found("member")),
-        Some(Role::Owner) => return Err(AppError::conflict("the owner cannot leave or be removed")),
+        Some(MemberRole::Owner) => return Err(AppError::conflict("the owner cannot leave or be removed")),
         Some(_) => {}
     }
     member::Entity::delete_by_id((org_id, target)).exec(&ctx.db).await?;
@@ -488,7 +459,7 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
 pub async fn hand_over_owned(ctx: &AppContext, leaving: Uuid) -> AppResult<u64> {
     let owned = member::Entity::find()
         .filter(member::Column::UserId.eq(leaving))
-        .filter(member::Column::Role.eq(Role::Owner.as_str()))
+        .filter(member::Column::Role.eq(MemberRole::Owner))
         .all(&ctx.db)
         .await?;
     let mut handed = 0;
@@ -499,19 +470,19 @@ pub async fn hand_over_owned(ctx: &AppContext, leaving: Uuid) -> AppResult<u64> 
             .order_by_asc(member::Column::JoinedAt)
             .all(&ctx.db)
             .await?;
-        if others.iter().any(|m| m.role == Role::Owner.as_str()) {
+        if others.iter().any(|m| m.role == MemberRole::Owner) {
             continue;
         }
         // Admins first, students last; the longest-standing within each (`others` is by join date).
-        let rank = |m: &member::Model| match Role::parse(&m.role) {
-            Some(Role::Admin) => 0,
-            Some(Role::Student) => 2,
+        let rank = |m: &member::Model| match m.role {
+            MemberRole::Admin => 0,
+            MemberRole::Student => 2,
             _ => 1,
         };
         let heir = others.iter().min_by_key(|m| rank(m));
         if let Some(heir) = heir {
             member::Entity::update_many()
-                .col_expr(member::Column::Role, Expr::value(Role::Owner.as_str()))
+                .col_expr(member::Column::Role, Expr::value(MemberRole::Owner))
                 .filter(member::Column::OrganizationId.eq(o.organization_id))
                 .filter(member::Column::UserId.eq(heir.user_id))
                 .exec(&ctx.db)
@@ -546,7 +517,11 @@ mod tests {
 
     #[test]
     fn roles() {
-        assert!(Role::Owner.manages() && Role::Admin.manages() && !Role::Teacher.manages());
-        assert!(Role::Student.fits("school") && !Role::Student.fits("enterprise") && Role::Member.fits("enterprise"));
+        assert!(MemberRole::Owner.manages() && MemberRole::Admin.manages() && !MemberRole::Teacher.manages());
+        assert!(
+            MemberRole::Student.fits(OrganizationKind::School)
+                && !MemberRole::Student.fits(OrganizationKind::Enterprise)
+                && MemberRole::Member.fits(OrganizationKind::Enterprise)
+        );
     }
 }

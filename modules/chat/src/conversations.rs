@@ -177,7 +177,7 @@ async fn leave_channel(ctx: &AppContext, conversation: Uuid, user: Uuid) -> AppR
     Ok(())
 }
 
-fn channel_role(role: xqt_accounts::organizations::Role) -> ChatRole {
+fn channel_role(role: xqt_accounts::entity::organization_member::MemberRole) -> ChatRole {
     if role.manages() { ChatRole::Admin } else { ChatRole::Member }
 }
 
@@ -301,8 +301,7 @@ async fn open_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResu
     };
     let mut users = Vec::with_capacity(people.len());
     for p in &people {
-        let Some(role) = xqt_accounts::organizations::Role::parse(&p.role) else { continue };
-        new_member(c.id, p.user_id, channel_role(role), now).insert(&txn).await?;
+        new_member(c.id, p.user_id, channel_role(p.role), now).insert(&txn).await?;
         users.push(p.user_id);
     }
     txn.commit().await?;

@@ -1,4 +1,4 @@
-//! The per-request guard: a child under 14 without a guardian's consent can do nothing but the
+//! The account's standing, checked before every root field: a child under 14 without a guardian's consent can do nothing but the
 //! guardian step (MIN-1), a child whose guardian withdrew is suspended (MIN-3), and a major
 //! policy version holds back the modules it names until the person accepts it (POL-2).
 

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     /// `school` or `enterprise`.
-    pub kind: String,
+    pub kind: OrganizationKind,
     pub name: String,
     pub region: Option<String>,
     pub address: Option<String>,
@@ -34,3 +34,26 @@ pub struct Model {
 pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
+
+/// A school or an enterprise: the two sides of 校企合作.
+#[derive(
+    Debug,
+    Clone,
+    Copy,
+    PartialEq,
+    Eq,
+    Hash,
+    EnumIter,
+    DeriveActiveEnum,
+    async_graphql::Enum,
+    serde::Serialize,
+    serde::Deserialize,
+)]
+#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+#[serde(rename_all = "snake_case")]
+pub enum OrganizationKind {
+    #[sea_orm(string_value = "school")]
+    School,
+    #[sea_orm(string_value = "enterprise")]
+    Enterprise,
+}

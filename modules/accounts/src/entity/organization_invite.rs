@@ -9,7 +9,7 @@ pub struct Model {
     pub organization_id: Uuid,
     /// SHA-256 of the code; the code is shown once to whoever created it.
     pub code_hash: String,
-    pub role: String,
+    pub role: super::organization_member::MemberRole,
     pub max_uses: i32,
     pub uses: i32,
     pub expires_at: DateTimeUtc,

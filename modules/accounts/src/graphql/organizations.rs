@@ -7,51 +7,14 @@ use xqt_kernel::pagination::{self, PageArgs};
 use xqt_kernel::{AppContext, AppError};
 
 use super::types::{ReviewAction, ReviewState};
+use crate::entity::organization::OrganizationKind;
+use crate::entity::organization_member::MemberRole;
 use crate::entity::{organization, organization_member, user};
 use crate::loaders::{OrganizationLoader, UserLoader};
-use crate::organizations::{self as orgs, Details, Kind, Role, Visibility};
+use crate::organizations::{self as orgs, Details, Visibility};
 use crate::review::ReviewState as DomainState;
 
 const QUEUE: &str = "organizationQueue";
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "OrganizationKind")]
-pub enum OrganizationKind {
-    School,
-    Enterprise,
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-#[graphql(name = "MemberRole")]
-pub enum MemberRole {
-    Owner,
-    Admin,
-    Member,
-    Teacher,
-    Student,
-}
-
-impl From<MemberRole> for Role {
-    fn from(r: MemberRole) -> Self {
-        match r {
-            MemberRole::Owner => Role::Owner,
-            MemberRole::Admin => Role::Admin,
-            MemberRole::Member => Role::Member,
-            MemberRole::Teacher => Role::Teacher,
-            MemberRole::Student => Role::Student,
-        }
-    }
-}
-
-fn gql_role(r: Role) -> MemberRole {
-    match r {
-        Role::Owner => MemberRole::Owner,
-        Role::Admin => MemberRole::Admin,
-        Role::Member => MemberRole::Member,
-        Role::Teacher => MemberRole::Teacher,
-        Role::Student => MemberRole::Student,
-    }
-}
 
 /// `UNVERIFIED` until the credit code is submitted, then the review states.
 #[derive(Enum, Copy, Clone, Eq, PartialEq)]
@@ -94,7 +57,7 @@ impl Organization {
         ID(self.row.id.to_string())
     }
     async fn kind(&self) -> OrganizationKind {
-        if self.row.kind == Kind::School.as_str() { OrganizationKind::School } else { OrganizationKind::Enterprise }
+        self.row.kind
     }
     async fn name(&self) -> &str {
         &self.row.name
@@ -143,7 +106,7 @@ impl Organization {
     /// The viewer's role here, if a member.
     async fn my_role(&self) -> Option<MemberRole> {
         match self.visibility {
-            Visibility::Member(r) => Some(gql_role(r)),
+            Visibility::Member(r) => Some(r),
             Visibility::Public => None,
         }
     }
@@ -172,7 +135,7 @@ pub struct MemberProfile {
 #[Object]
 impl Member {
     async fn role(&self) -> MemberRole {
-        gql_role(Role::parse(&self.0.role).unwrap_or(Role::Member))
+        self.0.role
     }
     async fn joined_at(&self) -> DateTime<Utc> {
         self.0.joined_at
@@ -188,11 +151,11 @@ pub struct Membership(pub organization_member::Model);
 #[Object]
 impl Membership {
     async fn role(&self) -> MemberRole {
-        gql_role(Role::parse(&self.0.role).unwrap_or(Role::Member))
+        self.0.role
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         let row = ctx.data_unchecked::<DataLoader<OrganizationLoader>>().load_one(self.0.organization_id).await?;
-        let role = Role::parse(&self.0.role).unwrap_or(Role::Member);
+        let role = self.0.role;
         Ok(row.map(|row| Organization { row, visibility: Visibility::Member(role), reviewer: false }))
     }
 }
@@ -288,12 +251,8 @@ impl OrganizationsMutation {
         input: OrganizationInput,
     ) -> Result<Organization> {
         let (app, user) = app_and_person(ctx)?;
-        let kind = match kind {
-            OrganizationKind::School => Kind::School,
-            OrganizationKind::Enterprise => Kind::Enterprise,
-        };
         let row = orgs::create(app, user, kind, input.details()?).await?;
-        Ok(Organization { row, visibility: Visibility::Member(Role::Owner), reviewer: false })
+        Ok(Organization { row, visibility: Visibility::Member(MemberRole::Owner), reviewer: false })
     }
 
     /// Owners and admins edit the organisation; omitted fields stay.
@@ -301,7 +260,7 @@ impl OrganizationsMutation {
         let (app, user) = app_and_person(ctx)?;
         let org_id = parse_id("id", &id)?;
         let row = orgs::update(app, user, org_id, input.details()?).await?;
-        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(Role::Member);
+        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(MemberRole::Member);
         Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
     }
 
@@ -318,7 +277,7 @@ impl OrganizationsMutation {
         let org_id = parse_id("id", &id)?;
         let licence = licence_file_id.as_ref().map(|f| parse_id("licenceFileId", f)).transpose()?;
         let row = orgs::submit_verification(app, user, org_id, &credit_code, licence).await?;
-        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(Role::Member);
+        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(MemberRole::Member);
         Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
     }
 
@@ -347,22 +306,16 @@ impl OrganizationsMutation {
     ) -> Result<Invite> {
         let (app, user) = app_and_person(ctx)?;
         let (max_uses, valid_hours) = (max_uses.unwrap_or(1), valid_hours.unwrap_or(72));
-        let (code, row) = orgs::create_invite(
-            app,
-            user,
-            parse_id("organizationId", &organization_id)?,
-            role.into(),
-            max_uses,
-            valid_hours,
-        )
-        .await?;
+        let (code, row) =
+            orgs::create_invite(app, user, parse_id("organizationId", &organization_id)?, role, max_uses, valid_hours)
+                .await?;
         Ok(Invite { code, role, max_uses: row.max_uses, expires_at: row.expires_at })
     }
 
     async fn join_organization(&self, ctx: &Context<'_>, code: String) -> Result<Organization> {
         let (app, user) = app_and_person(ctx)?;
         let row = orgs::join(app, user, &code).await?;
-        let role = orgs::role_of(app, row.id, user).await?.unwrap_or(Role::Member);
+        let role = orgs::role_of(app, row.id, user).await?.unwrap_or(MemberRole::Member);
         Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
     }
 
@@ -379,7 +332,7 @@ impl OrganizationsMutation {
             user,
             parse_id("organizationId", &organization_id)?,
             parse_id("userId", &user_id)?,
-            role.into(),
+            role,
         )
         .await?;
         Ok(true)
