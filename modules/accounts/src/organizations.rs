@@ -405,7 +405,7 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
     member::ActiveModel {
         organization_id: Set(inv.organization_id),
         user_id: Set(user),
-        role: Set(inv.role.clone()),
+        role: Set(inv.role),
         joined_at: Set(now),
     }
     .insert(&txn)
