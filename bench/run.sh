@@ -26,6 +26,8 @@ Command: \`target/release/xqt-bench\` (harness: \`bench/src/main.rs\`)
 
 $load
 
+$(cat bench/history.md 2>/dev/null)
+
 ## Reading the numbers
 
 - Client and server share the machine's cores, so throughput is a floor, not a ceiling; runs

@@ -44,3 +44,27 @@ pub fn from_graphql<'a>(ctx: &'a async_graphql::Context<'_>) -> (&'a AppContext,
     let viewer = ctx.data_opt::<Viewer>().unwrap_or(&Viewer::Anonymous);
     (app, viewer)
 }
+
+/// A closed set, one enum from the column to the SDL: stored as its lower-case string
+/// (sea-orm), a GraphQL enum (upper case), snake_case in JSON. Each variant names its stored
+/// string: `Text = "text"`. Extra derives (`PartialOrd, Ord`) and docs go on top as usual.
+#[macro_export]
+macro_rules! closed_set {
+    (
+        $(#[$meta:meta])*
+        $vis:vis enum $name:ident {
+            $( $(#[$variant_meta:meta])* $variant:ident = $stored:literal ),+ $(,)?
+        }
+    ) => {
+        $(#[$meta])*
+        #[derive(
+            Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
+            async_graphql::Enum, serde::Serialize, serde::Deserialize,
+        )]
+        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
+        #[serde(rename_all = "snake_case")]
+        $vis enum $name {
+            $( $(#[$variant_meta])* #[sea_orm(string_value = $stored)] $variant ),+
+        }
+    };
+}

@@ -35,25 +35,10 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// A school or an enterprise: the two sides of 校企合作.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum OrganizationKind {
-    #[sea_orm(string_value = "school")]
-    School,
-    #[sea_orm(string_value = "enterprise")]
-    Enterprise,
+xqt_kernel::closed_set! {
+    /// A school or an enterprise: the two sides of 校企合作.
+    pub enum OrganizationKind {
+        School = "school",
+        Enterprise = "enterprise",
+    }
 }

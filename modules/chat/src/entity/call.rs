@@ -24,58 +24,24 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// What a call carries.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum CallMedia {
-    #[sea_orm(string_value = "audio")]
-    Audio,
-    #[sea_orm(string_value = "video")]
-    Video,
+xqt_kernel::closed_set! {
+    /// What a call carries.
+    pub enum CallMedia {
+        Audio = "audio",
+        Video = "video",
+    }
 }
 
-/// Where a call stands; every state but `RINGING` and `ACCEPTED` is final.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum CallState {
-    #[sea_orm(string_value = "ringing")]
-    Ringing,
-    #[sea_orm(string_value = "accepted")]
-    Accepted,
-    #[sea_orm(string_value = "rejected")]
-    Rejected,
-    #[sea_orm(string_value = "cancelled")]
-    Cancelled,
-    /// Nobody answered within the ring timeout.
-    #[sea_orm(string_value = "missed")]
-    Missed,
-    /// Answered, then hung up.
-    #[sea_orm(string_value = "ended")]
-    Ended,
+xqt_kernel::closed_set! {
+    /// Where a call stands; every state but `RINGING` and `ACCEPTED` is final.
+    pub enum CallState {
+        Ringing = "ringing",
+        Accepted = "accepted",
+        Rejected = "rejected",
+        Cancelled = "cancelled",
+        /// Nobody answered within the ring timeout.
+        Missed = "missed",
+        /// Answered, then hung up.
+        Ended = "ended",
+    }
 }

@@ -17,19 +17,14 @@ pub struct Model {
     pub created_at: DateTimeUtc,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, EnumIter, DeriveActiveEnum, serde::Serialize, serde::Deserialize)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum ChangeKind {
-    /// A message was edited or recalled.
-    #[sea_orm(string_value = "updated")]
-    Updated,
-    #[sea_orm(string_value = "joined")]
-    Joined,
-    #[sea_orm(string_value = "left")]
-    Left,
-    #[sea_orm(string_value = "removed")]
-    Removed,
+xqt_kernel::closed_set! {
+    pub enum ChangeKind {
+        /// A message was edited or recalled.
+        Updated = "updated",
+        Joined = "joined",
+        Left = "left",
+        Removed = "removed",
+    }
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

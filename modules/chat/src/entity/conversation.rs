@@ -30,30 +30,14 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// A conversation between two people, a group, or an organisation's channel.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum ConversationKind {
-    /// One per pair of people.
-    #[sea_orm(string_value = "direct")]
-    Direct,
-    /// An owner, admins and members.
-    #[sea_orm(string_value = "group")]
-    Group,
-    /// One per organisation, every member of it in it.
-    #[sea_orm(string_value = "channel")]
-    Channel,
+xqt_kernel::closed_set! {
+    /// A conversation between two people, a group, or an organisation's channel.
+    pub enum ConversationKind {
+        /// One per pair of people.
+        Direct = "direct",
+        /// An owner, admins and members.
+        Group = "group",
+        /// One per organisation, every member of it in it.
+        Channel = "channel",
+    }
 }

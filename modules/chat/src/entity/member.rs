@@ -19,30 +19,13 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// A member's place in a conversation, lowest first (the order compares roles).
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    PartialOrd,
-    Ord,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum ChatRole {
-    #[sea_orm(string_value = "member")]
-    Member,
-    /// Manages members; recalls anyone's message at any time.
-    #[sea_orm(string_value = "admin")]
-    Admin,
-    #[sea_orm(string_value = "owner")]
-    Owner,
+xqt_kernel::closed_set! {
+    /// A member's place in a conversation, lowest first (the order compares roles).
+    #[derive(PartialOrd, Ord)]
+    pub enum ChatRole {
+        Member = "member",
+        /// Manages members; recalls anyone's message at any time.
+        Admin = "admin",
+        Owner = "owner",
+    }
 }

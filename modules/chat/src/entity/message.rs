@@ -32,40 +32,19 @@ pub enum Relation {}
 
 impl ActiveModelBehavior for ActiveModel {}
 
-/// What a message is; clients send the first six, the server writes `SYSTEM` and `CALL` records.
-#[derive(
-    Debug,
-    Clone,
-    Copy,
-    PartialEq,
-    Eq,
-    Hash,
-    EnumIter,
-    DeriveActiveEnum,
-    async_graphql::Enum,
-    serde::Serialize,
-    serde::Deserialize,
-)]
-#[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-#[serde(rename_all = "snake_case")]
-pub enum MessageKind {
-    #[sea_orm(string_value = "text")]
-    Text,
-    #[sea_orm(string_value = "image")]
-    Image,
-    #[sea_orm(string_value = "video")]
-    Video,
-    #[sea_orm(string_value = "voice")]
-    Voice,
-    #[sea_orm(string_value = "file")]
-    File,
-    /// A place card: coordinates, name, address.
-    #[sea_orm(string_value = "location")]
-    Location,
-    /// A line the server writes (someone joined, a group was created).
-    #[sea_orm(string_value = "system")]
-    System,
-    /// A call's outcome.
-    #[sea_orm(string_value = "call")]
-    Call,
+xqt_kernel::closed_set! {
+    /// What a message is; clients send the first six, the server writes `SYSTEM` and `CALL` records.
+    pub enum MessageKind {
+        Text = "text",
+        Image = "image",
+        Video = "video",
+        Voice = "voice",
+        File = "file",
+        /// A place card: coordinates, name, address.
+        Location = "location",
+        /// A line the server writes (someone joined, a group was created).
+        System = "system",
+        /// A call's outcome.
+        Call = "call",
+    }
 }
