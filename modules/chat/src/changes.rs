@@ -83,6 +83,11 @@ async fn record(
     Ok(position)
 }
 
+/// The people a membership change names.
+fn users_of(c: &change::Model) -> Vec<Uuid> {
+    c.user_ids.as_deref().and_then(|u| serde_json::from_str(u).ok()).unwrap_or_default()
+}
+
 fn membership_change(kind: ChangeKind) -> Option<MembershipChange> {
     match kind {
         ChangeKind::Updated => None,
@@ -167,10 +172,7 @@ pub async fn since(
         let c = changes.next().expect("peeked");
         reached = Some(c.position);
         let event = match (membership_change(c.kind), c.message_id) {
-            (Some(change), _) => {
-                let user_ids = c.user_ids.as_deref().and_then(|u| serde_json::from_str(u).ok()).unwrap_or_default();
-                Some(Event::Members { user_ids, change })
-            }
+            (Some(change), _) => Some(Event::Members { user_ids: users_of(&c), change }),
             // Edited, then recalled: each change shows the message as it is now.
             (None, Some(id)) if !hidden.contains(&id) => {
                 current.get(&id).map(|message| Event::Updated { message: message.clone() })
@@ -187,19 +189,17 @@ pub async fn since(
 /// How the person came to be out of the conversation after `after`: the latest change in which
 /// they left or were removed, as the event they would have seen.
 pub async fn departure(ctx: &AppContext, conversation: Uuid, me: Uuid, after: i64) -> AppResult<Option<(i64, Event)>> {
-    let rows = change::Entity::find()
+    let latest = change::Entity::find()
         .filter(change::Column::ConversationId.eq(conversation))
         .filter(change::Column::Position.gt(after))
         .filter(change::Column::Kind.is_in([ChangeKind::Left, ChangeKind::Removed]))
         .filter(change::Column::UserIds.contains(me.to_string().as_str()))
         .order_by_desc(change::Column::Position)
-        .limit(1)
-        .all(&ctx.db)
+        .one(&ctx.db)
         .await?;
-    Ok(rows.into_iter().next().and_then(|c| {
+    Ok(latest.and_then(|c| {
         let change = membership_change(c.kind)?;
-        let user_ids = c.user_ids.as_deref().and_then(|u| serde_json::from_str(u).ok()).unwrap_or_default();
-        Some((c.position, Event::Members { user_ids, change }))
+        Some((c.position, Event::Members { user_ids: users_of(&c), change }))
     }))
 }
 
@@ -217,7 +217,7 @@ pub async fn naming(ctx: &AppContext, user: Uuid) -> AppResult<Vec<change::Model
 pub(crate) async fn forget_person(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
     let mut touched = 0;
     for row in naming(ctx, user).await? {
-        let users: Vec<Uuid> = row.user_ids.as_deref().and_then(|u| serde_json::from_str(u).ok()).unwrap_or_default();
+        let users = users_of(&row);
         let kept: Vec<Uuid> = users.into_iter().map(|u| if u == user { Uuid::nil() } else { u }).collect();
         let mut active: change::ActiveModel = row.into();
         active.user_ids = Set(Some(json!(kept).to_string()));
