@@ -20,6 +20,7 @@ mod m20261123_000013_notifications_push_outbox;
 mod m20261129_000014_notifications_push_devices;
 mod m20261129_000015_chat_create;
 mod m20261130_000016_chat_changes;
+mod m20261130_000017_closed_sets;
 
 pub struct Migrator;
 
@@ -43,6 +44,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000014_notifications_push_devices::Migration),
             Box::new(m20261129_000015_chat_create::Migration),
             Box::new(m20261130_000016_chat_changes::Migration),
+            Box::new(m20261130_000017_closed_sets::Migration),
         ]
     }
 }

@@ -144,7 +144,7 @@ async fn main() -> anyhow::Result<()> {
             let user = xqt_accounts::users::find_by_phone(&ctx, &parsed)
                 .await
                 .map_err(fail)?
-                .filter(|u| u.role == "admin")
+                .filter(|u| u.role == xqt_kernel::auth::Role::Admin)
                 .ok_or_else(|| anyhow::anyhow!("no admin with that phone; run `xqt admin create` first"))?;
             xqt_privacy::audit::grant_permission(&ctx, user.id, &permission, None).await.map_err(fail)?;
             println!("granted `{permission}` to admin {} ({})", user.id, parsed.masked());
@@ -166,10 +166,9 @@ async fn main() -> anyhow::Result<()> {
         Command::SeedPolicies => {
             // `prepare` seeds at start-up; this says what it found.
             let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
-            for doc in xqt_privacy::policies::Document::ALL {
-                let versions = xqt_privacy::policies::versions(&ctx, doc.as_str())
-                    .await
-                    .map_err(|e| anyhow::anyhow!("{}", e.message()))?;
+            for doc in <xqt_privacy::policies::Document as sea_orm::Iterable>::iter() {
+                let versions =
+                    xqt_privacy::policies::versions(&ctx, doc).await.map_err(|e| anyhow::anyhow!("{}", e.message()))?;
                 println!("{:32} {} version(s)", doc.as_str(), versions.len());
             }
         }

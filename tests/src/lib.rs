@@ -394,9 +394,7 @@ pub async fn live_inbox(srv: &TestServer, person: &Person, id: &str) -> WsClient
     let send = "mutation($i: SendNotificationInput!) { sendNotification(input: $i) { id } }";
     let mut ids = Vec::new();
     for title in ["warm-up 1", "warm-up 2"] {
-        let a = srv
-            .gql(send, json!({ "i": { "userId": user, "kind": "test.warm_up", "title": title } }), Some(&admin))
-            .await;
+        let a = srv.gql(send, json!({ "i": { "userId": user, "title": title } }), Some(&admin)).await;
         ids.push(a.body["data"]["sendNotification"]["id"].clone());
     }
     let mut ws = srv.ws_as(&person.token).await;

@@ -43,7 +43,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
 
         // The victim's data, everywhere.
         srv.ok("mutation { updateProfile(input: { nickname: \"受害者\" }) { id } }", json!({}), Some(&victim.token)).await;
-        srv.ok("mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"t.secret\", title: \"给受害者的通知\" }) { id } }", json!({ "u": victim.id }), Some(&admin.token)).await;
+        srv.ok("mutation($u: ID!) { sendNotification(input: { userId: $u, title: \"给受害者的通知\" }) { id } }", json!({ "u": victim.id }), Some(&admin.token)).await;
         let org = |name: &str| format!("mutation {{ createOrganization(kind: SCHOOL, input: {{ name: \"{name}\", address: \"保密地址\" }}) {{ id }} }}");
         let hidden = srv.gql(&org("受害者的未认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
         let public = srv.gql(&org("受害者的已认证学校"), json!({}), Some(&victim.token)).await.body["data"]["createOrganization"]["id"].clone();
@@ -51,7 +51,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         for a in ["START", "APPROVE"] {
             srv.ok("mutation($id: ID!, $a: ReviewAction!) { reviewOrganizationVerification(id: $id, action: $a) { id } }", json!({ "id": public, "a": a }), Some(&admin.token)).await;
         }
-        let report = srv.gql("mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"受害者提交的举报\" }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await;
+        let report = srv.gql("mutation($u: ID!) { report(input: { userId: $u, category: SPAM, description: \"受害者提交的举报\" }) { id } }", json!({ "u": third.id }), Some(&victim.token)).await;
         let report_id = report.body["data"]["report"]["id"].clone();
         let victim_iv = xqt_accounts::verification::latest(&srv.ctx, victim.id).await.unwrap().unwrap().id;
         srv.ok("mutation { grantConsent(input: { purpose: \"analytics\" }) { id } }", json!({}), Some(&victim.token)).await;
@@ -78,7 +78,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.revokePartnerToken", "mutation($id: ID!) { revokePartnerToken(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })),
             ("Mutation.reviewReport", "mutation($id: ID!) { reviewReport(id: $id, decision: DISMISS, reason: \"x\") { state } }", json!({ "id": report_id })),
             ("Mutation.liftRestriction", "mutation($id: ID!) { liftRestriction(id: $id) }", json!({ "id": uuid::Uuid::now_v7() })),
-            ("Mutation.sendNotification", "mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"x.y\", title: \"伪造通知\" }) { id } }", json!({ "u": victim.id })),
+            ("Mutation.sendNotification", "mutation($u: ID!) { sendNotification(input: { userId: $u, title: \"伪造通知\" }) { id } }", json!({ "u": victim.id })),
             ("Query.auditLog", "query($u: ID) { auditLog(subjectUserId: $u) { action } }", json!({ "u": victim.id })),
             ("Query.partnerPerson", "query($u: ID!) { partnerPerson(userId: $u) { phone } }", json!({ "u": victim.id })),
             ("Query.peopleStatistics", "{ peopleStatistics(dimension: GENDER) { suppressedGroups } }", json!({})),
@@ -236,13 +236,13 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.deleteMessageForMe", "mutation($m: ID!) { deleteMessageForMe(messageId: $m) }", json!({ "m": said })),
             ("Mutation.markConversationRead", "mutation($c: ID!) { markConversationRead(conversationId: $c, seq: 1) }", json!({ "c": direct })),
             ("Mutation.sendTyping", "mutation($c: ID!) { sendTyping(conversationId: $c) }", json!({ "c": direct })),
-            ("Mutation.reportMessage", "mutation($m: ID!) { reportMessage(messageId: $m, category: \"spam\", description: \"看不到的消息\") }", json!({ "m": said })),
+            ("Mutation.reportMessage", "mutation($m: ID!) { reportMessage(messageId: $m, category: SPAM, description: \"看不到的消息\") }", json!({ "m": said })),
             ("Mutation.inviteCall", "mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id } }", json!({ "c": direct })),
             ("Mutation.callRinging", "mutation($i: ID!) { callRinging(callId: $i) { id } }", json!({ "i": call })),
             ("Mutation.acceptCall", "mutation($i: ID!) { acceptCall(callId: $i) { id } }", json!({ "i": call })),
             ("Mutation.rejectCall", "mutation($i: ID!) { rejectCall(callId: $i) { id } }", json!({ "i": call })),
             ("Mutation.cancelCall", "mutation($i: ID!) { cancelCall(callId: $i) { id } }", json!({ "i": call })),
-            ("Mutation.hangUpCall", "mutation($i: ID!) { hangUpCall(callId: $i, reason: \"normal\") { id } }", json!({ "i": call })),
+            ("Mutation.hangUpCall", "mutation($i: ID!) { hangUpCall(callId: $i, reason: NORMAL) { id } }", json!({ "i": call })),
         ];
         for (field, query, vars) in &chat {
             let a = run.call(field, query, vars.clone(), s).await;
@@ -263,7 +263,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         assert_eq!(a.code(), Some("FORBIDDEN"), "an unverified stranger cannot start chatting");
         let a = run.call("Mutation.createGroup", "mutation($u: ID!) { createGroup(input: { name: \"陌生人的群\", memberIds: [$u] }) { id } }", json!({ "u": victim.id }), s).await;
         assert_eq!(a.code(), Some("FORBIDDEN"));
-        let a = run.call("Mutation.registerPushDevice", "mutation { registerPushDevice(platform: \"apns\", token: \"stranger-token\") { id } }", json!({}), s).await;
+        let a = run.call("Mutation.registerPushDevice", "mutation { registerPushDevice(platform: APNS, token: \"stranger-token\") { id } }", json!({}), s).await;
         assert_eq!(a.code(), Some("CONSENT_REQUIRED"));
         let a = run.call("Mutation.unregisterPushDevice", "mutation($i: ID!) { unregisterPushDevice(id: $i) }", json!({ "i": uuid::Uuid::now_v7() }), s).await;
         assert_eq!(a.body["data"]["unregisterPushDevice"], false);
@@ -279,7 +279,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         run.call("Mutation.updateProfile", "mutation { updateProfile(input: { nickname: \"陌生人\" }) { id } }", json!({}), s).await;
         run.call("Mutation.submitIdentityVerification", "mutation { submitIdentityVerification(realName: \"陌生人\", idNumber: \"110105194912310021\") { id } }", json!({}), s).await;
         run.call("Mutation.createOrganization", "mutation { createOrganization(kind: SCHOOL, input: { name: \"陌生人的学校\" }) { id } }", json!({}), s).await;
-        run.call("Mutation.report", "mutation($u: ID!) { report(input: { userId: $u, category: \"spam\", description: \"陌生人的举报\" }) { id } }", json!({ "u": third.id }), s).await;
+        run.call("Mutation.report", "mutation($u: ID!) { report(input: { userId: $u, category: SPAM, description: \"陌生人的举报\" }) { id } }", json!({ "u": third.id }), s).await;
         run.call("Mutation.signOutEverywhere", "mutation { signOutEverywhere }", json!({}), s).await;
         run.call("Mutation.signOut", "mutation { signOut }", json!({}), s).await;
 

@@ -130,7 +130,7 @@ async fn sec_9_sms_and_sign_in_limits_lockout_and_new_device_alert() {
             "even the right password while locked"
         );
         let kinds = notification_kinds(&srv, &person).await;
-        assert!(kinds.contains(&"security.locked".to_owned()), "{kinds:?}");
+        assert!(kinds.contains(&"SECURITY_LOCKED".to_owned()), "{kinds:?}");
         b.clock.advance(Span::minutes(16));
         let a = password_sign_in(
             &srv,
@@ -156,7 +156,7 @@ async fn sec_9_sms_and_sign_in_limits_lockout_and_new_device_alert() {
             ..person.clone()
         };
         let kinds = notification_kinds(&srv, &fresh).await;
-        assert!(kinds.contains(&"security.new_device".to_owned()), "{kinds:?}");
+        assert!(kinds.contains(&"SECURITY_NEW_DEVICE".to_owned()), "{kinds:?}");
 
         // Too many sign-in attempts for one login in a minute are throttled.
         b.clock.advance(Span::minutes(2));
@@ -334,7 +334,7 @@ async fn col_6_each_sign_in_records_the_device_and_the_log_is_kept_six_months_th
         let log = srv.gql("{ mySecurityLog(first: 10) { edges { node { kind deviceModel os appVersion network ip } } } }", json!({}), Some(&token)).await;
         assert_eq!(
             log.body["data"]["mySecurityLog"]["edges"][0]["node"],
-            json!({ "kind": "sign_in", "deviceModel": "HUAWEI Mate 70", "os": "HarmonyOS 5.0", "appVersion": "2.3.1", "network": "5g", "ip": "127.0.0.1" })
+            json!({ "kind": "SIGN_IN", "deviceModel": "HUAWEI Mate 70", "os": "HarmonyOS 5.0", "appVersion": "2.3.1", "network": "5g", "ip": "127.0.0.1" })
         );
 
         // Used for new-device alerts: a second device is noticed.
@@ -503,9 +503,9 @@ async fn can_4_erasing_an_account_ends_its_sessions_at_once_and_removes_its_reco
                 row.nickname,
                 row.password_hash,
                 row.avatar_file_id,
-                row.status.as_str()
+                row.status
             ),
-            (None, None, None, None, None, None, "erased")
+            (None, None, None, None, None, None, xqt_accounts::users::AccountStatus::Erased)
         );
         let export = srv.ctx.modules.export(&srv.ctx, victim.id).await.unwrap();
         for key in ["sessions", "securityLog", "uploads", "memberships", "identityVerifications", "smsMessages"] {

@@ -14,7 +14,7 @@ const PRECHECK: &str = "{ cancellationPrecheck { module code description } }";
 async fn report(srv: &TestServer, by: &Person, target: &Person) -> String {
     let a = srv
         .gql(
-            "mutation($u: ID!) { report(input: { userId: $u, category: \"fraud\", description: \"冒充企业招聘\" }) { id } }",
+            "mutation($u: ID!) { report(input: { userId: $u, category: FRAUD, description: \"冒充企业招聘\" }) { id } }",
             json!({ "u": target.id }),
             Some(&by.token),
         )
@@ -57,7 +57,7 @@ async fn can_1_the_precheck_lists_exactly_what_blocks_cancellation_and_nothing_e
         assert_eq!(a.body["errors"][0]["extensions"]["blockers"][0]["code"], "open_report");
 
         // Upheld with a restriction: the restriction is what blocks now.
-        let a = srv.gql("mutation($id: ID!) { reviewReport(id: $id, decision: UPHOLD, reason: \"查实\", restrict: { actions: [\"post\"], days: 30 }) { state } }", json!({ "id": report_id }), Some(&admin.token)).await;
+        let a = srv.gql("mutation($id: ID!) { reviewReport(id: $id, decision: UPHOLD, reason: \"查实\", restrict: { actions: [POST], days: 30 }) { state } }", json!({ "id": report_id }), Some(&admin.token)).await;
         assert_eq!(a.body["data"]["reviewReport"]["state"], "UPHELD", "{:?}", a.body);
         let codes: Vec<Value> = srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"].as_array().unwrap().iter().map(|b| b["code"].clone()).collect();
         assert_eq!(codes, [json!("restricted")]);
@@ -78,7 +78,10 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
         let now = state(&srv, &p).await;
         assert_eq!(now["state"], "ON_HOLD", "halted, not carried out");
         assert!(now["reason"].as_str().unwrap().contains("fraud"), "{now}");
-        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "active");
+        assert_eq!(
+            xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status,
+            xqt_accounts::users::AccountStatus::Active
+        );
 
         // The dispute is settled: the cancellation goes ahead.
         let admin_token = srv.token_valid_for(&admin, Span::minutes(5));
@@ -99,7 +102,10 @@ async fn can_2_a_report_filed_while_the_request_is_open_puts_it_on_hold_with_the
             Value::Null,
             "carried out: the account and its requests are gone from reach"
         );
-        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(
+            xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status,
+            xqt_accounts::users::AccountStatus::Erased
+        );
     })
     .await;
 }
@@ -127,7 +133,7 @@ async fn cancelled(b: &xqt_tests::Backend, srv: &TestServer) -> (Person, Person,
         .await;
     let device = srv
         .gql(
-            "mutation { registerPushDevice(platform: \"huawei\", token: \"old-push-token-0001\") { id } }",
+            "mutation { registerPushDevice(platform: HUAWEI, token: \"old-push-token-0001\") { id } }",
             json!({}),
             Some(&p.token),
         )
@@ -167,9 +173,12 @@ async fn rts_4_a_person_cancels_their_own_account_and_the_runner_carries_it_out(
     on_each_backend(async |b| {
         let srv = b.start().await;
         let (p, ..) = cancelled(b, &srv).await;
-        assert_eq!(xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(
+            xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status,
+            xqt_accounts::users::AccountStatus::Erased
+        );
         let done = xqt_privacy::requests::find(&srv.ctx, uuid_of(&srv, &p).await).await.unwrap().unwrap();
-        assert_eq!(done.state, "completed");
+        assert_eq!(done.state, xqt_privacy::requests::RequestState::Completed);
         assert!(done.response.unwrap().contains("账号已注销"));
     })
     .await;
@@ -198,8 +207,8 @@ async fn can_4_sign_in_tokens_profile_and_history_are_gone_at_once() {
         assert_eq!(refresh.code(), Some("UNAUTHENTICATED"));
         let old = xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap();
         assert_eq!(
-            (old.status.as_str(), old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id),
-            ("erased", None, None, None, None, None)
+            (old.status, old.phone_hash, old.phone_sealed, old.nickname, old.username, old.avatar_file_id),
+            (xqt_accounts::users::AccountStatus::Erased, None, None, None, None, None)
         );
         // What any module still holds: an anonymous shell and, under legal hold, the security log.
         let export = srv.ctx.modules.export(&srv.ctx, p.id).await.unwrap();

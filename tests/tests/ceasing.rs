@@ -56,7 +56,7 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
                 .iter()
                 .filter_map(|e| e["node"]["kind"].as_str())
                 .collect();
-            assert!(kinds.contains(&"privacy.service_ceased"), "{:?}", a.body);
+            assert!(kinds.contains(&"SERVICE_CEASED"), "{:?}", a.body);
         }
         let a = srv
             .gql("mutation { submitPrivacyRequest(input: { kind: ACCESS }) { state } }", json!({}), Some(&p.token))
@@ -66,7 +66,10 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
         // The runner erases everyone; their tokens stop working.
         run_jobs(&srv.ctx).await;
         for person in [&admin, &p, &q] {
-            assert_eq!(xqt_accounts::users::find(&srv.ctx, person.id).await.unwrap().unwrap().status, "erased");
+            assert_eq!(
+                xqt_accounts::users::find(&srv.ctx, person.id).await.unwrap().unwrap().status,
+                xqt_accounts::users::AccountStatus::Erased
+            );
             assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&person.token)).await.code(), Some("UNAUTHENTICATED"));
         }
         let again = xqt_privacy::ceasing::cease(&srv.ctx, "重复执行").await.unwrap();

@@ -248,7 +248,7 @@ async fn without_a_privacy_module_consent_and_audit_fail_closed() {
         assert_eq!(err.code(), xqt_kernel::ErrorCode::Internal);
         let entry = xqt_kernel::privacy::AuditEntry {
             subject: None,
-            action: "read",
+            action: xqt_kernel::privacy::AuditAction::Read,
             resource: "x".into(),
             fields: vec![],
             reason: None,
@@ -266,7 +266,7 @@ async fn notifications_export_erase_and_expire_through_the_contract() {
         let (alice, bob) = (Uuid::now_v7(), Uuid::now_v7());
         let note = |user, title: &str| NewNotification {
             user_id: user,
-            kind: "test.note".into(),
+            kind: xqt_notifications::NotificationKind::Notice,
             title: title.into(),
             body: "正文".into(),
         };

@@ -40,7 +40,7 @@ async fn sec_7_an_incident_reaches_each_affected_person_with_every_field_and_is_
         let q = "{ notifications { edges { node { kind title body } } } }";
         for p in [&hit, &also_hit] {
             let a = srv.gql(q, json!({}), Some(&p.token)).await;
-            let notice = a.body["data"]["notifications"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["kind"] == "privacy.incident").expect("told").clone();
+            let notice = a.body["data"]["notifications"]["edges"].as_array().unwrap().iter().find(|e| e["node"]["kind"] == "PRIVACY_INCIDENT").expect("told").clone();
             let body = notice["node"]["body"].as_str().unwrap();
             for part in ["一个存储桶被错误设为公开读取", "简历附件中的姓名", "运维变更未经复核", "附件可能被未授权下载", "已恢复私有权限", "警惕冒充招聘方", "号码保护服务", "privacy@example.com"] {
                 assert!(body.contains(part), "the notice says {part}: {body}");
@@ -53,7 +53,7 @@ async fn sec_7_an_incident_reaches_each_affected_person_with_every_field_and_is_
         }
         assert!(xqt_notifications::push::sent_to(&srv.ctx, spared.id).await.unwrap().is_empty());
         let a = srv.gql(q, json!({}), Some(&spared.token)).await;
-        assert!(!a.body.to_string().contains("privacy.incident"), "only the affected are told");
+        assert!(!a.body.to_string().contains("PRIVACY_INCIDENT"), "only the affected are told");
 
         assert_eq!(srv.gql("{ incidentNotices { title } }", json!({}), None).await.body["data"]["incidentNotices"], json!([]));
         let publish = "mutation($id: ID!) { publishIncidentNotice(id: $id, notice: \"关于简历附件存储桶配置错误的公告……\") { publicNoticeAt } }";

@@ -11,8 +11,7 @@ const SEND: &str =
 const FOLLOW: &str = "subscription($after: ID) { notificationAdded(after: $after) { id title } }";
 
 async fn send(srv: &TestServer, admin: &str, user: Uuid, title: &str) -> String {
-    let a =
-        srv.gql(SEND, json!({ "input": { "userId": user, "kind": "test.note", "title": title } }), Some(admin)).await;
+    let a = srv.gql(SEND, json!({ "input": { "userId": user, "title": title } }), Some(admin)).await;
     assert_eq!(a.status, 200, "{:?}", a.body);
     a.body["data"]["sendNotification"]["id"].as_str().unwrap_or_else(|| panic!("sent: {:?}", a.body)).to_owned()
 }
@@ -63,7 +62,7 @@ async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
         let srv = b.start().await;
         let person = srv.person().await;
         let user = person.id;
-        let input = json!({ "input": { "userId": user, "kind": "test.note", "title": "hi" } });
+        let input = json!({ "input": { "userId": user, "title": "hi" } });
         let a = srv.gql(SEND, input.clone(), Some(&person.token)).await;
         assert_eq!(a.code(), Some("FORBIDDEN"));
         let a = srv.gql(SEND, input, None).await;
@@ -71,10 +70,11 @@ async fn sending_needs_the_admin_role_or_the_scope_and_valid_input() {
 
         let admin = srv.admin().await.token;
         for (input, field) in [
-            (json!({ "userId": user, "kind": "test.note", "title": "   " }), "title"),
-            (json!({ "userId": user, "kind": "Not A Kind", "title": "t" }), "kind"),
-            (json!({ "userId": "not-a-uuid", "kind": "test.note", "title": "t" }), "userId"),
-            (json!({ "userId": user, "kind": "test.note", "title": "t", "body": "b".repeat(2001) }), "body"),
+            (json!({ "userId": user, "title": "   " }), "title"),
+            // Only the platform itself says an account is locked: a forged one is refused.
+            (json!({ "userId": user, "kind": "SECURITY_LOCKED", "title": "t" }), "kind"),
+            (json!({ "userId": "not-a-uuid", "title": "t" }), "userId"),
+            (json!({ "userId": user, "title": "t", "body": "b".repeat(2001) }), "body"),
         ] {
             let a = srv.gql(SEND, json!({ "input": input }), Some(&admin)).await;
             assert_eq!(a.code(), Some("BAD_USER_INPUT"), "{:?}", a.body);
@@ -146,6 +146,27 @@ async fn a_notification_sent_through_one_instance_reaches_a_subscriber_on_anothe
         let mut ws = live_inbox(&two, &alice, "x").await;
         let id = send(&one, &one.admin().await.token, alice.id, "across instances").await;
         assert_eq!(ws.next_payload("x").await["data"]["notificationAdded"]["id"], Value::String(id));
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_kind_written_before_the_set_closed_reads_back_as_a_notice() {
+    use sea_orm::{ConnectionTrait, Statement};
+    use xqt_migrations::MigratorTrait;
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await.token;
+        let person = srv.person().await;
+        send(&srv, &admin, person.id, "旧通知").await;
+        // As the code before the closed sets would have stored it: any kind a sender chose.
+        xqt_migrations::Migrator::down(&srv.ctx.db, Some(1)).await.unwrap();
+        let backend = srv.ctx.db.get_database_backend();
+        let forged = Statement::from_string(backend, "UPDATE notifications SET kind = 'test.free_text'");
+        assert_eq!(srv.ctx.db.execute_raw(forged).await.unwrap().rows_affected(), 1);
+        xqt_migrations::Migrator::up(&srv.ctx.db, None).await.unwrap();
+        let a = srv.ok("{ notifications { edges { node { kind title } } } }", json!({}), Some(&person.token)).await;
+        assert_eq!(a["notifications"]["edges"], json!([{ "node": { "kind": "NOTICE", "title": "旧通知" } }]));
     })
     .await;
 }

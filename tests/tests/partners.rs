@@ -8,7 +8,7 @@ use xqt_tests::{Person, TestServer, on_each_backend};
 
 const CREATE_PARTNER: &str = "mutation($n: String!) { createPartner(name: $n) { id } }";
 const CREATE_TOKEN: &str = "mutation($p: ID!, $n: String!, $s: [String!]!, $d: Int!) { createPartnerToken(partnerId: $p, name: $n, scopes: $s, validDays: $d) { secret token { id prefix scopes expiresAt } } }";
-const SEND: &str = "mutation($u: ID!) { sendNotification(input: { userId: $u, kind: \"partner.note\", title: \"来自合作方\" }) { id } }";
+const SEND: &str = "mutation($u: ID!) { sendNotification(input: { userId: $u, title: \"来自合作方\" }) { id } }";
 const ORG: &str = "query($id: ID!) { organization(id: $id) { name address } }";
 
 async fn partner(srv: &TestServer, admin: &Person, name: &str) -> String {

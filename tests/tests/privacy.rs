@@ -83,7 +83,7 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
 
         let a = grant(&srv, &p, "analytics", None).await;
         let receipt = &a.body["data"]["grantConsent"];
-        assert_eq!(receipt["action"], "grant", "{:?}", a.body);
+        assert_eq!(receipt["action"], "GRANT", "{:?}", a.body);
         assert_eq!(receipt["hash"].as_str().unwrap().len(), 64);
         assert!(receipt["policyVersionId"].is_string(), "the consent names the policy version it was given under");
 
@@ -116,7 +116,7 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
 
         // Withdrawal stops collection at once and queues the purpose's data for deletion.
         let a = srv.gql(WITHDRAW, json!({ "p": "analytics" }), Some(&p.token)).await;
-        assert_eq!(a.body["data"]["withdrawConsent"]["action"], "withdraw", "{:?}", a.body);
+        assert_eq!(a.body["data"]["withdrawConsent"]["action"], "WITHDRAW", "{:?}", a.body);
         let a = srv.gql(EVENTS, json!({ "e": events(2) }), Some(&p.token)).await;
         assert_eq!(a.body["data"]["recordAnalyticsEvents"], json!({ "stored": 0, "dropped": 2 }));
         // The person's export holds the ledger and the events; erasing the category removes them.
@@ -220,7 +220,7 @@ async fn col_11_each_purpose_shows_its_legal_basis_and_only_consent_can_be_withd
         let prompts = "{ privacyStatus { consentPrompts } }";
         assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "analytics", "public_profile"]));
         let a = srv.gql("mutation { refuseConsent(input: { purpose: \"analytics\" }) { action } }", json!({}), Some(&p.token)).await;
-        assert_eq!(a.body["data"]["refuseConsent"]["action"], "refuse");
+        assert_eq!(a.body["data"]["refuseConsent"]["action"], "REFUSE");
         assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "public_profile"]));
         let a = srv.gql("{ myConsents { purpose decision } }", json!({}), Some(&p.token)).await;
         assert_eq!(a.body["data"]["myConsents"], json!([{ "purpose": "analytics", "decision": "REFUSED" }]));
@@ -286,7 +286,7 @@ async fn shr_1_a_partner_reads_a_person_only_under_their_consent_and_every_discl
         assert_eq!(ledger.len(), 1);
         assert_eq!(
             (ledger[0]["partnerName"].as_str(), ledger[0]["legalBasis"].as_str()),
-            (Some("电子签约服务商"), Some("consent"))
+            (Some("电子签约服务商"), Some("CONSENT"))
         );
 
         // Another partner, or a token without the scope, gets nothing.
@@ -446,7 +446,7 @@ async fn sec_4_identifiers_are_masked_for_all_but_the_person_and_unmasking_needs
         let a = srv.gql(unmask, json!({ "u": person.id, "r": "好奇看看这个人" }), Some(&person.token)).await;
         assert_eq!(a.code(), Some("FORBIDDEN"), "people cannot unmask anyone");
         let a = srv.gql("query($u: ID) { auditLog(subjectUserId: $u) { action allowed reason actorKind } }", json!({ "u": person.id }), Some(&admin.token)).await;
-        assert_eq!(a.body["data"]["auditLog"][0], json!({ "action": "unmask", "allowed": true, "reason": "处理投诉工单 #123", "actorKind": "admin" }));
+        assert_eq!(a.body["data"]["auditLog"][0], json!({ "action": "UNMASK", "allowed": true, "reason": "处理投诉工单 #123", "actorKind": "ADMIN" }));
     })
     .await;
 }
@@ -565,7 +565,7 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
         assert_eq!(srv.gql("{ unreadNotificationCount }", json!({}), Some(&newcomer.token)).await.code(), None);
 
         let a = srv.gql("mutation($v: ID!) { acceptPolicy(versionId: $v) { action policyVersionId seq } }", json!({ "v": id }), Some(&person.token)).await;
-        assert_eq!(a.body["data"]["acceptPolicy"]["action"], "accept_policy");
+        assert_eq!(a.body["data"]["acceptPolicy"]["action"], "ACCEPT_POLICY");
         let seq = a.body["data"]["acceptPolicy"]["seq"].clone();
         let again = srv.gql("mutation($v: ID!) { acceptPolicy(versionId: $v) { seq } }", json!({ "v": id }), Some(&person.token)).await;
         assert_eq!(again.body["data"]["acceptPolicy"]["seq"], seq, "accepting twice records once");
@@ -621,7 +621,7 @@ async fn pol_3_a_major_version_records_its_kinds_notifies_everyone_and_stays_pen
                     .as_array()
                     .unwrap()
                     .iter()
-                    .filter(|e| e["node"]["kind"] == "privacy.policy_major")
+                    .filter(|e| e["node"]["kind"] == "POLICY_MAJOR")
                     .map(|e| e["node"].clone())
                     .collect();
                 if !titles.is_empty() {
@@ -734,7 +734,7 @@ async fn min_1_a_child_under_14_can_use_nothing_but_the_guardian_step_until_a_gu
         let a = srv.gql(CONFIRM, json!({ "g": guardian, "c": code }), Some(&kid.token)).await;
         assert_eq!(
             a.body["data"]["confirmGuardianConsent"],
-            json!({ "action": "guardian_grant", "purpose": "minor_guardian_consent" })
+            json!({ "action": "GUARDIAN_GRANT", "purpose": "minor_guardian_consent" })
         );
         let a =
             srv.gql("{ unreadNotificationCount privacyStatus { accountState } }", json!({}), Some(&kid.token)).await;
@@ -779,7 +779,7 @@ async fn min_3_a_guardian_who_withdraws_suspends_the_account_and_queues_its_eras
         b.clock.advance(Span::seconds(61));
         let code = guardian_code(&srv, &guardian).await;
         let a = srv.gql(WITHDRAW_GUARDIAN, json!({ "child": kid.phone, "g": guardian, "c": code }), None).await;
-        assert_eq!(a.body["data"]["withdrawGuardianConsent"]["action"], "guardian_withdraw", "{:?}", a.body);
+        assert_eq!(a.body["data"]["withdrawGuardianConsent"]["action"], "GUARDIAN_WITHDRAW", "{:?}", a.body);
 
         assert_eq!(
             srv.gql("{ me { id } }", json!({}), Some(&kid.token)).await.code(),
@@ -799,7 +799,10 @@ async fn min_3_a_guardian_who_withdraws_suspends_the_account_and_queues_its_eras
         );
         // The runner carries the erasure out: the account is gone and its phone is free.
         xqt_tests::run_jobs(&srv.ctx).await;
-        assert_eq!(xqt_accounts::users::find(&srv.ctx, kid.id).await.unwrap().unwrap().status, "erased");
+        assert_eq!(
+            xqt_accounts::users::find(&srv.ctx, kid.id).await.unwrap().unwrap().status,
+            xqt_accounts::users::AccountStatus::Erased
+        );
     })
     .await;
 }
@@ -816,7 +819,7 @@ async fn the_consent_ledger_and_audit_log_reveal_a_record_altered_in_the_databas
         }
         let grants = people.iter().map(|p| grant(&srv, p, "analytics", None));
         for a in futures::future::join_all(grants).await {
-            assert_eq!(a.body["data"]["grantConsent"]["action"], "grant", "{:?}", a.body);
+            assert_eq!(a.body["data"]["grantConsent"]["action"], "GRANT", "{:?}", a.body);
         }
         srv.ok("{ identityVerificationQueue { edges { cursor } } }", json!({}), Some(&admin.token)).await;
         xqt_privacy::audit::unmask(

@@ -37,7 +37,7 @@ async fn reports_are_reviewed_with_reasons_and_an_upheld_one_restricts_the_accou
         let srv = b.start().await;
         let (reporter, target, admin) = (srv.person().await, srv.person().await, srv.admin().await);
         let file = evidence(&srv, &reporter).await;
-        let input = json!({ "userId": target.id, "category": "fraud", "description": "冒充招聘方收取报名费", "evidenceFileId": file["id"] });
+        let input = json!({ "userId": target.id, "category": "FRAUD", "description": "冒充招聘方收取报名费", "evidenceFileId": file["id"] });
         let a = srv.gql(REPORT, json!({ "i": input }), Some(&reporter.token)).await;
         let filed = a.body["data"]["report"].clone();
         assert_eq!((filed["state"].as_str(), filed["workingDaysLeft"].as_i64()), (Some("OPEN"), Some(15)), "{:?}", a.body);
@@ -46,11 +46,13 @@ async fn reports_are_reviewed_with_reasons_and_an_upheld_one_restricts_the_accou
         let id = filed["id"].as_str().unwrap().to_owned();
 
         assert_eq!(srv.gql(REPORT, json!({ "i": input }), Some(&reporter.token)).await.code(), Some("CONFLICT"), "one open report per subject");
-        let own = json!({ "userId": reporter.id, "category": "spam", "description": "举报我自己试试" });
+        let own = json!({ "userId": reporter.id, "category": "SPAM", "description": "举报我自己试试" });
         assert_eq!(srv.gql(REPORT, json!({ "i": own }), Some(&reporter.token)).await.code(), Some("BAD_USER_INPUT"));
         let bad = json!({ "userId": target.id, "category": "rude", "description": "分类不对的举报" });
-        assert_eq!(srv.gql(REPORT, json!({ "i": bad }), Some(&reporter.token)).await.body["errors"][0]["extensions"]["field"], "category");
-        let foreign = json!({ "userId": admin.id, "category": "spam", "description": "用别人的证据图片", "evidenceFileId": file["id"] });
+        let refused = srv.gql(REPORT, json!({ "i": bad }), Some(&reporter.token)).await;
+        assert_eq!(refused.code(), Some("GRAPHQL_VALIDATION_FAILED"), "a category outside the set");
+        assert!(refused.body["errors"][0]["message"].as_str().unwrap().contains("ReportCategory"), "{:?}", refused.body);
+        let foreign = json!({ "userId": admin.id, "category": "SPAM", "description": "用别人的证据图片", "evidenceFileId": file["id"] });
         assert_eq!(srv.gql(REPORT, json!({ "i": foreign }), Some(&target.token)).await.code(), Some("NOT_FOUND"), "evidence must be one's own upload");
 
         let queue = srv.gql("{ reportQueue { edges { node { id targetUserId workingDaysLeft } } } }", json!({}), Some(&admin.token)).await;
@@ -63,7 +65,7 @@ async fn reports_are_reviewed_with_reasons_and_an_upheld_one_restricts_the_accou
         assert_eq!(srv.gql(REVIEW, json!({ "id": id, "d": "INVESTIGATE" }), Some(&admin.token)).await.body["data"]["reviewReport"]["state"], "INVESTIGATING");
         let a = srv.gql(REVIEW, json!({ "id": id, "d": "UPHOLD" }), Some(&admin.token)).await;
         assert_eq!(a.body["errors"][0]["extensions"]["field"], "reason", "an outcome needs a reason");
-        let restrict = json!({ "actions": ["create_organization", "post"], "days": 30 });
+        let restrict = json!({ "actions": ["CREATE_ORGANIZATION", "POST"], "days": 30 });
         let a = srv.gql(REVIEW, json!({ "id": id, "d": "UPHOLD", "r": "核实存在收费行为", "x": restrict }), Some(&admin.token)).await;
         assert_eq!(a.body["data"]["reviewReport"], json!({ "state": "UPHELD", "resolution": "核实存在收费行为" }));
         assert_eq!(srv.gql(REVIEW, json!({ "id": id, "d": "DISMISS", "r": "改主意" }), Some(&admin.token)).await.code(), Some("CONFLICT"));
@@ -71,11 +73,11 @@ async fn reports_are_reviewed_with_reasons_and_an_upheld_one_restricts_the_accou
         let mine = srv.gql("{ myReports { state resolution } }", json!({}), Some(&reporter.token)).await;
         assert_eq!(mine.body["data"]["myReports"], json!([{ "state": "UPHELD", "resolution": "核实存在收费行为" }]));
         let notes = srv.gql("{ notifications(first: 3) { edges { node { kind } } } }", json!({}), Some(&reporter.token)).await;
-        assert_eq!(notes.body["data"]["notifications"]["edges"][0]["node"]["kind"], "report.upheld");
+        assert_eq!(notes.body["data"]["notifications"]["edges"][0]["node"]["kind"], "REPORT_UPHELD");
 
         // The restriction is in force: the account may not create organisations for 30 days.
         let r = srv.gql("{ myRestrictions { actions reason } }", json!({}), Some(&target.token)).await;
-        assert_eq!(r.body["data"]["myRestrictions"], json!([{ "actions": ["create_organization", "post"], "reason": "核实存在收费行为" }]));
+        assert_eq!(r.body["data"]["myRestrictions"], json!([{ "actions": ["CREATE_ORGANIZATION", "POST"], "reason": "核实存在收费行为" }]));
         let create = "mutation { createOrganization(kind: ENTERPRISE, input: { name: \"新公司\" }) { id } }";
         let a = srv.gql(create, json!({}), Some(&target.token)).await;
         assert_eq!((a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()), (Some("FORBIDDEN"), Some("RESTRICTED")));
@@ -95,7 +97,7 @@ async fn open_reports_and_restrictions_block_cancellation_and_nothing_else_does(
         let a = srv
             .gql(
                 REPORT,
-                json!({ "i": { "userId": target.id, "category": "harassment", "description": "多次发送骚扰消息" } }),
+                json!({ "i": { "userId": target.id, "category": "HARASSMENT", "description": "多次发送骚扰消息" } }),
                 Some(&reporter.token),
             )
             .await;
@@ -113,14 +115,14 @@ async fn open_reports_and_restrictions_block_cancellation_and_nothing_else_does(
         let a = srv
             .gql(
                 REPORT,
-                json!({ "i": { "userId": target.id, "category": "harassment", "description": "再次发送骚扰消息" } }),
+                json!({ "i": { "userId": target.id, "category": "HARASSMENT", "description": "再次发送骚扰消息" } }),
                 Some(&reporter.token),
             )
             .await;
         let id = a.body["data"]["report"]["id"].as_str().unwrap().to_owned();
         srv.ok(
             REVIEW,
-            json!({ "id": id, "d": "UPHOLD", "r": "属实", "x": { "actions": ["chat"] } }),
+            json!({ "id": id, "d": "UPHOLD", "r": "属实", "x": { "actions": ["CHAT"] } }),
             Some(&admin.token),
         )
         .await;
@@ -146,7 +148,7 @@ async fn the_deadline_counts_chinese_working_days_across_golden_week() {
         let a = srv
             .gql(
                 REPORT,
-                json!({ "i": { "userId": target.id, "category": "spam", "description": "群发广告信息" } }),
+                json!({ "i": { "userId": target.id, "category": "SPAM", "description": "群发广告信息" } }),
                 Some(&reporter.token),
             )
             .await;

@@ -57,7 +57,7 @@ async fn rts_5_a_request_moves_past_identity_unverified_only_after_a_fresh_sms_c
         assert_eq!((a.code(), a.body["errors"][0]["extensions"]["requestId"].as_str()), (Some("CONFLICT"), Some(id.as_str())));
         // Every transition is in the audit log.
         let audit = xqt_privacy::audit::list(&srv.ctx, Some(p.id), 50).await.unwrap();
-        let steps: Vec<&str> = audit.iter().filter(|r| r.action == "request").filter_map(|r| r.reason.as_deref()).collect();
+        let steps: Vec<&str> = audit.iter().filter(|r| r.action == xqt_kernel::privacy::AuditAction::Request).filter_map(|r| r.reason.as_deref()).collect();
         assert_eq!(steps, ["identity_unverified → pending: identity verified by SMS code", "filed (identity_unverified)"]);
     })
     .await;
@@ -138,7 +138,7 @@ async fn rts_8_a_refusal_needs_a_reason_and_the_person_is_told_it() {
         );
         let n = srv.gql("{ notifications { edges { node { kind body } } } }", json!({}), Some(&p.token)).await;
         let notice = &n.body["data"]["notifications"]["edges"][0]["node"];
-        assert_eq!(notice["kind"], "privacy.request_denied");
+        assert_eq!(notice["kind"], "PRIVACY_REQUEST_DENIED");
         assert!(notice["body"].as_str().unwrap().contains(reason));
         assert_eq!(
             srv.gql(ACT, json!({ "id": id, "a": "START" }), Some(&admin.token)).await.code(),
@@ -246,7 +246,7 @@ async fn rts_7_an_access_request_yields_every_modules_data_behind_a_short_lived_
             .await
             .unwrap()
             .into_iter()
-            .filter(|r| r.action == "download")
+            .filter(|r| r.action == xqt_kernel::privacy::AuditAction::Download)
             .count();
         assert_eq!(downloads, 2);
         let q = srv.gql("{ privacyRequestQueue { exportJsonUrl } }", json!({}), Some(&admin.token)).await;

@@ -4,6 +4,7 @@
 
 use chrono::{Duration as Span, Utc};
 use serde_json::json;
+use xqt_accounts::users::AccountStatus;
 use xqt_tests::{Person, TestServer, on_each_backend, run_jobs};
 
 async fn with_analytics(srv: &TestServer, p: &Person) {
@@ -105,7 +106,7 @@ async fn child(srv: &TestServer) -> Person {
     p
 }
 
-async fn status(srv: &TestServer, p: &Person) -> String {
+async fn status(srv: &TestServer, p: &Person) -> AccountStatus {
     xqt_accounts::users::find(&srv.ctx, p.id).await.unwrap().unwrap().status
 }
 
@@ -118,18 +119,18 @@ async fn min_2_a_child_account_no_guardian_confirmed_in_time_is_erased() {
         srv.ok("mutation($g: String!) { requestGuardianCode(guardianPhone: $g) }", json!({ "g": guardian }), None).await;
         let code = srv.sms_code(&guardian).await;
         let a = srv.gql("mutation($g: String!, $c: String!) { confirmGuardianConsent(input: { guardianPhone: $g, code: $c, relationship: \"父亲\" }) { action } }", json!({ "g": guardian, "c": code }), Some(&confirmed.token)).await;
-        assert_eq!(a.body["data"]["confirmGuardianConsent"]["action"], "guardian_grant", "{:?}", a.body);
+        assert_eq!(a.body["data"]["confirmGuardianConsent"]["action"], "GUARDIAN_GRANT", "{:?}", a.body);
 
         b.clock.advance(Span::days(6));
         let recent = child(&srv).await;
         run_jobs(&srv.ctx).await;
-        assert_eq!(status(&srv, &late).await, "active", "six days: still waiting for a guardian");
+        assert_eq!(status(&srv, &late).await, AccountStatus::Active, "six days: still waiting for a guardian");
 
         b.clock.advance(Span::days(2));
         run_jobs(&srv.ctx).await;
-        assert_eq!(status(&srv, &late).await, "erased");
-        assert_eq!(status(&srv, &confirmed).await, "active");
-        assert_eq!(status(&srv, &recent).await, "active", "its seven days have not passed");
+        assert_eq!(status(&srv, &late).await, AccountStatus::Erased);
+        assert_eq!(status(&srv, &confirmed).await, AccountStatus::Active);
+        assert_eq!(status(&srv, &recent).await, AccountStatus::Active, "its seven days have not passed");
         let old_token = srv.token_valid_for(&late, Span::minutes(5));
         assert_eq!(srv.gql("{ me { id } }", json!({}), Some(&old_token)).await.code(), Some("UNAUTHENTICATED"));
         let again = srv.sign_in(&late.phone).await;

@@ -39,7 +39,7 @@ async fn submit_review_approve_and_the_person_is_verified() {
         assert_eq!(a.code(), Some("CONFLICT"), "already verified");
 
         let notes = srv.gql("{ notifications(first: 5) { edges { node { kind } } } }", json!({}), Some(&person.token)).await;
-        assert_eq!(notes.body["data"]["notifications"]["edges"][0]["node"]["kind"], "verification.identity_approved");
+        assert_eq!(notes.body["data"]["notifications"]["edges"][0]["node"]["kind"], "IDENTITY_APPROVED");
     })
     .await;
 }
@@ -70,7 +70,7 @@ async fn a_rejection_states_its_reason_and_the_person_may_resubmit() {
             .gql("{ notifications(first: 5) { edges { node { kind body } } } }", json!({}), Some(&person.token))
             .await;
         let latest = &notes.body["data"]["notifications"]["edges"][0]["node"];
-        assert_eq!(latest["kind"], "verification.identity_rejected");
+        assert_eq!(latest["kind"], "IDENTITY_REJECTED");
         assert!(latest["body"].as_str().unwrap().contains("姓名与证件不一致"));
 
         let a = srv.gql(SUBMIT, json!({ "n": "李四", "i": id_number(203) }), Some(&person.token)).await;

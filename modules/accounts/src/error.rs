@@ -31,8 +31,8 @@ pub enum AccountsError {
     },
     UsernameTaken,
     ReviewTransition {
-        from: &'static str,
-        action: &'static str,
+        from: crate::review::ReviewState,
+        action: crate::review::ReviewAction,
     },
 }
 
@@ -86,7 +86,7 @@ impl From<AccountsError> for AppError {
             Invalid { field, message } => AppError::bad_input(field, message),
             UsernameTaken => AppError::conflict("that username is taken").with("field", "username"),
             ReviewTransition { from, action } => {
-                AppError::conflict(format!("cannot {action} a submission that is {from}"))
+                AppError::conflict(format!("cannot {} a submission that is {from}", action.verb()))
             }
         }
     }

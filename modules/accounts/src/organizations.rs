@@ -13,15 +13,15 @@ use uuid::Uuid;
 use xqt_kernel::crypto::token_hash;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_notifications::NotificationKind;
 use xqt_notifications::service::{NewNotification, notify};
 
-use crate::entity::organization::OrganizationKind;
+use crate::entity::organization::{OrganizationKind, OrganizationVerification};
 use crate::entity::organization_member::MemberRole;
 use crate::entity::{organization as org, organization_invite as invite, organization_member as member};
 use crate::error::AccountsError;
 use crate::review::{ReviewAction, ReviewState, check_reason};
 
-pub const UNVERIFIED: &str = "unverified";
 pub const INVITE_PREFIX: &str = "xqt_inv_";
 const CREDIT_CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
 const CREDIT_WEIGHTS: [u32; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
@@ -116,7 +116,7 @@ async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResul
         Some(role) if role.manages() => Ok(organization),
         Some(_) => Err(AppError::forbidden("only the organisation's owner and admins may do this")),
         // Not a member: do not even confirm it exists unless it is public.
-        None if organization.verification_state == ReviewState::Approved.as_str() => {
+        None if organization.verification_state == OrganizationVerification::Approved => {
             Err(AppError::forbidden("only the organisation's owner and admins may do this"))
         }
         None => Err(AppError::not_found("organization")),
@@ -129,7 +129,7 @@ pub async fn create(
     kind: OrganizationKind,
     details: Details,
 ) -> AppResult<org::Model> {
-    crate::reports::require_unrestricted(ctx, creator, "create_organization").await?;
+    crate::reports::require_unrestricted(ctx, creator, crate::reports::RestrictedAction::CreateOrganization).await?;
     let d = details.validated()?;
     let name =
         d.name.ok_or(AccountsError::Invalid { field: "name", message: "an organisation needs a name".into() })?;
@@ -146,7 +146,7 @@ pub async fn create(
         longitude: Set(d.location.map(|l| l.1)),
         credit_code_hash: Set(None),
         credit_code_sealed: Set(None),
-        verification_state: Set(UNVERIFIED.into()),
+        verification_state: Set(OrganizationVerification::Unverified),
         verification_reason: Set(None),
         reviewer_id: Set(None),
         submitted_at: Set(None),
@@ -209,7 +209,7 @@ pub async fn submit_verification(
         Some(id) => Some(crate::uploads::owned(ctx, user, id, crate::uploads::Purpose::Licence).await?.id),
         None => None,
     };
-    if let Some(state) = ReviewState::parse(&current.verification_state)
+    if let Some(state) = current.verification_state.review()
         && (state.is_open() || state == ReviewState::Approved)
     {
         return Err(AppError::conflict(format!("the organisation's verification is already {}", state.as_str())));
@@ -219,7 +219,7 @@ pub async fn submit_verification(
         .col_expr(org::Column::CreditCodeHash, Expr::value(ctx.keys.lookup_hash("credit_code", &code)))
         .col_expr(org::Column::CreditCodeSealed, Expr::value(ctx.keys.seal(&code)))
         .col_expr(org::Column::LicenceFileId, Expr::value(licence))
-        .col_expr(org::Column::VerificationState, Expr::value(ReviewState::Submitted.as_str()))
+        .col_expr(org::Column::VerificationState, Expr::value(OrganizationVerification::Submitted))
         .col_expr(org::Column::VerificationReason, Expr::value(Option::<String>::None))
         .col_expr(org::Column::SubmittedAt, Expr::value(now))
         .col_expr(org::Column::ReviewedAt, Expr::value(Option::<chrono::DateTime<chrono::Utc>>::None))
@@ -246,14 +246,16 @@ pub async fn review(
 ) -> AppResult<org::Model> {
     let reason = check_reason(action, reason)?;
     let current = find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))?;
-    let from = ReviewState::parse(&current.verification_state)
+    let from = current
+        .verification_state
+        .review()
         .ok_or_else(|| AppError::conflict("the organisation has not submitted anything to review"))?;
     let to = from.after(action)?;
     let mut update = org::Entity::update_many()
-        .col_expr(org::Column::VerificationState, Expr::value(to.as_str()))
+        .col_expr(org::Column::VerificationState, Expr::value(OrganizationVerification::from(to)))
         .col_expr(org::Column::ReviewerId, Expr::value(reviewer))
         .filter(org::Column::Id.eq(org_id))
-        .filter(org::Column::VerificationState.eq(from.as_str()));
+        .filter(org::Column::VerificationState.eq(OrganizationVerification::from(from)));
     if action != ReviewAction::Start {
         update = update
             .col_expr(org::Column::ReviewedAt, Expr::value(ctx.clock.now()))
@@ -263,16 +265,20 @@ pub async fn review(
         return Err(AppError::conflict("the verification changed meanwhile; reload it"));
     }
     let outcome = match to {
-        ReviewState::Approved => Some(("机构认证已通过", format!("「{}」的机构认证已通过。", current.name))),
+        ReviewState::Approved => Some((
+            NotificationKind::OrganizationApproved,
+            "机构认证已通过",
+            format!("「{}」的机构认证已通过。", current.name),
+        )),
         ReviewState::Rejected => Some((
+            NotificationKind::OrganizationRejected,
             "机构认证未通过",
             format!("「{}」的机构认证未通过：{}。可修改后重新提交。", current.name, reason.unwrap_or_default()),
         )),
         _ => None,
     };
-    if let Some((title, body)) = outcome {
+    if let Some((kind, title, body)) = outcome {
         for manager in managers(ctx, org_id).await? {
-            let kind = format!("verification.organization_{}", to.as_str());
             notify(ctx, NewNotification { user_id: manager, kind, title: title.into(), body: body.clone() }).await?;
         }
     }
@@ -291,7 +297,7 @@ async fn managers(ctx: &AppContext, org_id: Uuid) -> AppResult<Vec<Uuid>> {
 }
 
 pub async fn is_approved(ctx: &AppContext, org_id: Uuid) -> AppResult<bool> {
-    Ok(find(ctx, org_id).await?.is_some_and(|o| o.verification_state == ReviewState::Approved.as_str()))
+    Ok(find(ctx, org_id).await?.is_some_and(|o| o.verification_state == OrganizationVerification::Approved))
 }
 
 /// What a viewer may see of an organisation: members everything, others an approved one's
@@ -313,7 +319,7 @@ pub async fn visible(
     {
         return Ok(Some((o, Visibility::Member(role))));
     }
-    Ok((o.verification_state == ReviewState::Approved.as_str()).then_some((o, Visibility::Public)))
+    Ok((o.verification_state == OrganizationVerification::Approved).then_some((o, Visibility::Public)))
 }
 
 /// Organisations the person belongs to, with their role.
@@ -497,7 +503,7 @@ pub async fn hand_over_owned(ctx: &AppContext, leaving: Uuid) -> AppResult<u64> 
 }
 
 pub async fn queue(ctx: &AppContext, state: ReviewState, page: &PageRequest) -> AppResult<Vec<org::Model>> {
-    let q = org::Entity::find().filter(org::Column::VerificationState.eq(state.as_str()));
+    let q = org::Entity::find().filter(org::Column::VerificationState.eq(OrganizationVerification::from(state)));
     Ok(page.apply(q, org::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?)
 }
 

@@ -184,7 +184,7 @@ impl PersonalData for AccountsData {
             touched += crate::verification::delete_for(ctx, user_id).await?;
         }
         if erasure.covers(SECURITY_LOG) {
-            sessions::end_all_sessions(ctx, user_id, "erased").await?;
+            sessions::end_all_sessions(ctx, user_id, crate::entity::security_event::SecurityEventKind::Erased).await?;
             touched += security_event::Entity::delete_many()
                 .filter(security_event::Column::UserId.eq(user_id))
                 .exec(&ctx.db)
@@ -212,7 +212,7 @@ impl PersonalData for AccountsData {
             update = update
                 .col_expr(user::Column::PhoneHash, Expr::value(Option::<Vec<u8>>::None))
                 .col_expr(user::Column::PhoneSealed, Expr::value(Option::<Vec<u8>>::None))
-                .col_expr(user::Column::Status, Expr::value("erased"));
+                .col_expr(user::Column::Status, Expr::value(crate::users::AccountStatus::Erased));
             changed = true;
         }
         if changed {

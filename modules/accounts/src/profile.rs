@@ -16,23 +16,11 @@ pub enum Change<T> {
     Set(T),
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Gender {
-    Male,
-    Female,
-    Undisclosed,
-}
-
-impl Gender {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Gender::Male => "male",
-            Gender::Female => "female",
-            Gender::Undisclosed => "undisclosed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [Gender::Male, Gender::Female, Gender::Undisclosed].into_iter().find(|g| g.as_str() == s)
+xqt_kernel::closed_set! {
+    pub enum Gender {
+        Male = "male",
+        Female = "female",
+        Undisclosed = "undisclosed",
     }
 }
 
@@ -96,7 +84,7 @@ pub async fn update(ctx: &AppContext, user_id: Uuid, change: ProfileChange) -> A
     let today = xqt_kernel::clock::china_date(ctx.clock.now());
     let nickname = apply(change.nickname, |n| check_nickname(&n))?;
     let username = apply(change.username, |u| check_username(&u))?;
-    let gender = apply(change.gender, |g| Ok(g.as_str().to_owned()))?;
+    let gender = apply(change.gender, Ok)?;
     let birth_date = apply(change.birth_date, |d| check_birth_date(d, today))?;
 
     let avatar = match change.avatar {

@@ -17,31 +17,48 @@ use crate::error::AccountsError;
 
 /// Reports are handled within this many working days of filing.
 pub const HANDLE_WITHIN_WORKING_DAYS: u32 = 15;
-pub const CATEGORIES: [&str; 6] = ["spam", "fraud", "harassment", "illegal", "impersonation", "other"];
-pub const ACTIONS: [&str; 3] = ["post", "chat", "create_organization"];
-
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum State {
-    Open,
-    Investigating,
-    Upheld,
-    Dismissed,
+xqt_kernel::closed_set! {
+    pub enum ReportState {
+        Open = "open",
+        Investigating = "investigating",
+        Upheld = "upheld",
+        Dismissed = "dismissed",
+    }
 }
 
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Open => "open",
-            State::Investigating => "investigating",
-            State::Upheld => "upheld",
-            State::Dismissed => "dismissed",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [State::Open, State::Investigating, State::Upheld, State::Dismissed].into_iter().find(|st| st.as_str() == s)
-    }
+impl ReportState {
     pub fn is_open(self) -> bool {
-        matches!(self, State::Open | State::Investigating)
+        matches!(self, ReportState::Open | ReportState::Investigating)
+    }
+}
+
+xqt_kernel::closed_set! {
+    pub enum ReportCategory {
+        Spam = "spam",
+        Fraud = "fraud",
+        Harassment = "harassment",
+        Illegal = "illegal",
+        Impersonation = "impersonation",
+        Other = "other",
+    }
+}
+
+xqt_kernel::closed_set! {
+    /// What a report is about. Modules that hold reportable things add their kind here.
+    pub enum ReportSubject {
+        Account = "account",
+        Organization = "organization",
+        /// A chat message.
+        Message = "message",
+    }
+}
+
+xqt_kernel::closed_set! {
+    /// What a restriction can forbid.
+    pub enum RestrictedAction {
+        Post = "post",
+        Chat = "chat",
+        CreateOrganization = "create_organization",
     }
 }
 
@@ -49,7 +66,7 @@ impl State {
 #[derive(Debug, Clone)]
 pub struct Subject {
     pub module: &'static str,
-    pub kind: &'static str,
+    pub kind: ReportSubject,
     pub id: Option<Uuid>,
     pub responsible_user: Option<Uuid>,
     pub organization: Option<Uuid>,
@@ -58,12 +75,13 @@ pub struct Subject {
 /// A restriction to impose with an upheld report.
 #[derive(Debug, Clone)]
 pub struct RestrictionSpec {
-    pub actions: Vec<String>,
+    pub actions: Vec<RestrictedAction>,
     /// `None`: until lifted.
     pub days: Option<i64>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
+#[graphql(name = "ReportDecision")]
 pub enum Decision {
     Investigate,
     Uphold,
@@ -76,15 +94,10 @@ pub async fn file(
     ctx: &AppContext,
     reporter: Uuid,
     subject: Subject,
-    category: &str,
+    category: ReportCategory,
     description: &str,
     evidence: Option<Uuid>,
 ) -> AppResult<report::Model> {
-    if !CATEGORIES.contains(&category) {
-        return Err(
-            AccountsError::Invalid { field: "category", message: format!("one of {}", CATEGORIES.join(", ")) }.into()
-        );
-    }
     let description = description.trim();
     if !(5..=1000).contains(&description.chars().count()) {
         return Err(AccountsError::Invalid { field: "description", message: "5 to 1000 characters".into() }.into());
@@ -110,7 +123,7 @@ pub async fn file(
         .filter(report::Column::ReporterId.eq(reporter))
         .filter(report::Column::SubjectModule.eq(subject.module))
         .filter(report::Column::SubjectKind.eq(subject.kind))
-        .filter(report::Column::State.is_in([State::Open.as_str(), State::Investigating.as_str()]));
+        .filter(report::Column::State.is_in([ReportState::Open, ReportState::Investigating]));
     same = match (subject.id, subject.responsible_user, subject.organization) {
         (Some(id), _, _) => same.filter(report::Column::SubjectId.eq(id)),
         (None, Some(u), _) => same.filter(report::Column::TargetUserId.eq(u)),
@@ -127,12 +140,12 @@ pub async fn file(
         target_user_id: Set(subject.responsible_user),
         target_organization_id: Set(subject.organization),
         subject_module: Set(subject.module.into()),
-        subject_kind: Set(subject.kind.into()),
+        subject_kind: Set(subject.kind),
         subject_id: Set(subject.id),
-        category: Set(category.into()),
+        category: Set(category),
         description: Set(description.into()),
         evidence_file_id: Set(evidence),
-        state: Set(State::Open.as_str().into()),
+        state: Set(ReportState::Open),
         resolution: Set(None),
         reviewer_id: Set(None),
         created_at: Set(now),
@@ -141,7 +154,7 @@ pub async fn file(
     }
     .insert(&ctx.db)
     .await?;
-    tracing::info!(report = %row.id, kind = subject.kind, "report filed");
+    tracing::info!(report = %row.id, kind = %subject.kind, "report filed");
     Ok(row)
 }
 
@@ -161,18 +174,18 @@ pub async fn review(
     restrict: Option<RestrictionSpec>,
 ) -> AppResult<report::Model> {
     let current = report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("report"))?;
-    let from = State::parse(&current.state).ok_or_else(|| AppError::internal("unknown report state"))?;
+    let from = current.state;
     let to = match (from, decision) {
-        (State::Open, Decision::Investigate) => State::Investigating,
-        (State::Open | State::Investigating, Decision::Uphold) => State::Upheld,
-        (State::Open | State::Investigating, Decision::Dismiss) => State::Dismissed,
-        _ => return Err(AppError::conflict(format!("the report is already {}", from.as_str()))),
+        (ReportState::Open, Decision::Investigate) => ReportState::Investigating,
+        (ReportState::Open | ReportState::Investigating, Decision::Uphold) => ReportState::Upheld,
+        (ReportState::Open | ReportState::Investigating, Decision::Dismiss) => ReportState::Dismissed,
+        _ => return Err(AppError::conflict(format!("the report is already {from}"))),
     };
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
-    if to != State::Investigating && reason.is_none() {
+    if to != ReportState::Investigating && reason.is_none() {
         return Err(AppError::bad_input("reason", "say why; the reporter is told"));
     }
-    if restrict.is_some() && (to != State::Upheld || current.target_user_id.is_none()) {
+    if restrict.is_some() && (to != ReportState::Upheld || current.target_user_id.is_none()) {
         return Err(AppError::bad_input("restrict", "only an upheld report about an account restricts it"));
     }
     if let Some(spec) = &restrict {
@@ -180,11 +193,11 @@ pub async fn review(
     }
     let now = ctx.clock.now();
     let mut update = report::Entity::update_many()
-        .col_expr(report::Column::State, Expr::value(to.as_str()))
+        .col_expr(report::Column::State, Expr::value(to))
         .col_expr(report::Column::ReviewerId, Expr::value(reviewer))
         .filter(report::Column::Id.eq(id))
-        .filter(report::Column::State.eq(from.as_str()));
-    if to != State::Investigating {
+        .filter(report::Column::State.eq(from));
+    if to != ReportState::Investigating {
         update = update
             .col_expr(report::Column::Resolution, Expr::value(reason.map(str::to_owned)))
             .col_expr(report::Column::ResolvedAt, Expr::value(now));
@@ -197,7 +210,7 @@ pub async fn review(
             id: Set(ids::new_id()),
             user_id: Set(user),
             report_id: Set(Some(id)),
-            actions: Set(spec.actions.join(" ")),
+            actions: Set(actions_text(&spec.actions, " ")),
             reason: Set(reason.unwrap_or_default().to_owned()),
             ends_at: Set(spec.days.map(|d| now + Duration::days(d))),
             lifted_at: Set(None),
@@ -209,24 +222,31 @@ pub async fn review(
         let body = format!(
             "因违反平台规则（{}），你的账号受到限制：{}。",
             reason.unwrap_or_default(),
-            spec.actions.join("、")
+            actions_text(&spec.actions, "、")
         );
         notify(
             ctx,
             NewNotification {
-                user_id: user, kind: "account.restricted".into(), title: "账号受到限制".into(), body
+                user_id: user,
+                kind: xqt_notifications::NotificationKind::AccountRestricted,
+                title: "账号受到限制".into(),
+                body,
             },
         )
         .await?;
     }
-    if let (Some(reporter), true) = (current.reporter_id, to != State::Investigating) {
-        let verdict = if to == State::Upheld { "已核实并处理" } else { "经核查未予支持" };
+    if let (Some(reporter), true) = (current.reporter_id, to != ReportState::Investigating) {
+        let verdict = if to == ReportState::Upheld { "已核实并处理" } else { "经核查未予支持" };
         let body = format!("你的举报{verdict}：{}", reason.unwrap_or_default());
         notify(
             ctx,
             NewNotification {
                 user_id: reporter,
-                kind: format!("report.{}", to.as_str()),
+                kind: if to == ReportState::Upheld {
+                    xqt_notifications::NotificationKind::ReportUpheld
+                } else {
+                    xqt_notifications::NotificationKind::ReportDismissed
+                },
                 title: "举报处理结果".into(),
                 body,
             },
@@ -237,12 +257,10 @@ pub async fn review(
 }
 
 fn check_restriction(spec: &RestrictionSpec) -> AppResult<()> {
-    if spec.actions.is_empty() || spec.actions.iter().any(|a| !ACTIONS.contains(&a.as_str())) {
-        return Err(AccountsError::Invalid {
-            field: "restrict.actions",
-            message: format!("some of {}", ACTIONS.join(", ")),
-        }
-        .into());
+    if spec.actions.is_empty() {
+        return Err(
+            AccountsError::Invalid { field: "restrict.actions", message: "name at least one action".into() }.into()
+        );
     }
     if spec.days.is_some_and(|d| !(1..=3650).contains(&d)) {
         return Err(AccountsError::Invalid {
@@ -252,6 +270,20 @@ fn check_restriction(spec: &RestrictionSpec) -> AppResult<()> {
         .into());
     }
     Ok(())
+}
+
+fn actions_text(actions: &[RestrictedAction], separator: &str) -> String {
+    actions.iter().map(|a| a.as_str()).collect::<Vec<_>>().join(separator)
+}
+
+/// The actions a stored restriction forbids (kept space-separated in one column).
+pub fn actions_of(r: &restriction::Model) -> AppResult<Vec<RestrictedAction>> {
+    r.actions
+        .split_whitespace()
+        .map(|a| {
+            RestrictedAction::parse(a).ok_or_else(|| AppError::internal(format!("unknown restricted action {a:?}")))
+        })
+        .collect()
 }
 
 /// Restrictions in force on the account now.
@@ -267,9 +299,9 @@ pub async fn active_restrictions(ctx: &AppContext, user: Uuid) -> AppResult<Vec<
 }
 
 /// Refuses `action` for a restricted account (FORBIDDEN with reason `RESTRICTED`).
-pub async fn require_unrestricted(ctx: &AppContext, user: Uuid, action: &str) -> AppResult<()> {
+pub async fn require_unrestricted(ctx: &AppContext, user: Uuid, action: RestrictedAction) -> AppResult<()> {
     let found = active_restrictions(ctx, user).await?;
-    if let Some(r) = found.iter().find(|r| r.actions.split_whitespace().any(|a| a == action)) {
+    if let Some(r) = found.iter().find(|r| r.actions.split_whitespace().any(|a| a == action.as_str())) {
         let until = r.ends_at.map_or("until lifted".to_owned(), |t| format!("until {}", t.to_rfc3339()));
         return Err(AppError::new(ErrorCode::Forbidden, format!("the account may not {action} {until}: {}", r.reason))
             .with("reason", "RESTRICTED"));
@@ -301,10 +333,10 @@ pub async fn filed_by(ctx: &AppContext, reporter: Uuid) -> AppResult<Vec<report:
 pub async fn queue(
     ctx: &AppContext,
     reviewer: &xqt_kernel::Viewer,
-    state: State,
+    state: ReportState,
     page: &PageRequest,
 ) -> AppResult<Vec<report::Model>> {
-    let q = report::Entity::find().filter(report::Column::State.eq(state.as_str()));
+    let q = report::Entity::find().filter(report::Column::State.eq(state));
     let rows = page.apply(q, report::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?;
     let mut people: Vec<Uuid> = rows.iter().flat_map(|r| [r.reporter_id, r.target_user_id]).flatten().collect();
     people.sort();
@@ -318,7 +350,7 @@ pub async fn queue(
 pub async fn blockers(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
     let open = report::Entity::find()
         .filter(report::Column::TargetUserId.eq(user))
-        .filter(report::Column::State.is_in([State::Open.as_str(), State::Investigating.as_str()]))
+        .filter(report::Column::State.is_in([ReportState::Open, ReportState::Investigating]))
         .all(&ctx.db)
         .await?;
     let mut out: Vec<Blocker> = open

@@ -4,39 +4,26 @@
 
 use crate::error::AccountsError;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewState {
-    Submitted,
-    UnderReview,
-    Approved,
-    Rejected,
+xqt_kernel::closed_set! {
+    pub enum ReviewState {
+        Submitted = "submitted",
+        UnderReview = "under_review",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ReviewAction {
-    Start,
-    Approve,
-    Reject,
+xqt_kernel::closed_set! {
+    pub enum ReviewAction {
+        Start = "start",
+        Approve = "approve",
+        Reject = "reject",
+    }
 }
 
 pub const REASON_MAX: usize = 500;
 
 impl ReviewState {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ReviewState::Submitted => "submitted",
-            ReviewState::UnderReview => "under_review",
-            ReviewState::Approved => "approved",
-            ReviewState::Rejected => "rejected",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [ReviewState::Submitted, ReviewState::UnderReview, ReviewState::Approved, ReviewState::Rejected]
-            .into_iter()
-            .find(|st| st.as_str() == s)
-    }
-
     /// Still waiting for a decision: a second submission is refused meanwhile.
     pub fn is_open(self) -> bool {
         matches!(self, ReviewState::Submitted | ReviewState::UnderReview)
@@ -47,13 +34,14 @@ impl ReviewState {
             (ReviewState::Submitted, ReviewAction::Start) => Ok(ReviewState::UnderReview),
             (ReviewState::UnderReview, ReviewAction::Approve) => Ok(ReviewState::Approved),
             (ReviewState::UnderReview, ReviewAction::Reject) => Ok(ReviewState::Rejected),
-            (from, action) => Err(AccountsError::ReviewTransition { from: from.as_str(), action: action.as_str() }),
+            (from, action) => Err(AccountsError::ReviewTransition { from, action }),
         }
     }
 }
 
 impl ReviewAction {
-    pub fn as_str(self) -> &'static str {
+    /// The verb, for messages: "cannot approve a submission that is rejected".
+    pub fn verb(self) -> &'static str {
         match self {
             ReviewAction::Start => "start reviewing",
             ReviewAction::Approve => "approve",

@@ -1,5 +1,6 @@
 //! Signing in and staying signed in: sessions, rotating refresh tokens, the security log.
 
+use crate::entity::security_event::SecurityEventKind;
 use std::time::Duration as StdDuration;
 
 use base64::Engine;
@@ -77,7 +78,7 @@ pub struct SignedIn {
 }
 
 fn role_of(user: &user::Model) -> Role {
-    if user.role == "admin" { Role::Admin } else { Role::User }
+    user.role
 }
 
 fn ip_of(meta: &RequestMeta) -> Option<String> {
@@ -185,7 +186,7 @@ async fn record_failure(
         .exec(&txn)
         .await?;
     let failures = user::Entity::find_by_id(user.id).one(&txn).await?.map_or(0, |u| u.failed_sign_ins);
-    log_event(&txn, ctx, user.id, "sign_in_failed", None, meta, device).await?;
+    log_event(&txn, ctx, user.id, SecurityEventKind::SignInFailed, None, meta, device).await?;
     let locked = failures >= config.lockout_after_failures;
     if locked {
         user::Entity::update_many()
@@ -194,7 +195,7 @@ async fn record_failure(
             .filter(user::Column::Id.eq(user.id))
             .exec(&txn)
             .await?;
-        log_event(&txn, ctx, user.id, "locked", None, meta, device).await?;
+        log_event(&txn, ctx, user.id, SecurityEventKind::Locked, None, meta, device).await?;
     }
     txn.commit().await?;
     if locked {
@@ -205,7 +206,10 @@ async fn record_failure(
         notify(
             ctx,
             NewNotification {
-                user_id: user.id, kind: "security.locked".into(), title: "账号已临时锁定".into(), body
+                user_id: user.id,
+                kind: xqt_notifications::NotificationKind::SecurityLocked,
+                title: "账号已临时锁定".into(),
+                body,
             },
         )
         .await?;
@@ -217,7 +221,7 @@ pub(crate) async fn log_event(
     db: &impl ConnectionTrait,
     ctx: &AppContext,
     user: Uuid,
-    kind: &str,
+    kind: SecurityEventKind,
     session: Option<Uuid>,
     meta: &RequestMeta,
     device: &DeviceInfo,
@@ -225,7 +229,7 @@ pub(crate) async fn log_event(
     security_event::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(user),
-        kind: Set(kind.to_owned()),
+        kind: Set(kind),
         session_id: Set(session),
         device_id: Set(device.device_id.clone()),
         device_model: Set(device.model.clone()),
@@ -245,7 +249,7 @@ pub(crate) async fn log_event(
 async fn seen_device(db: &impl ConnectionTrait, user: Uuid, device: &DeviceInfo) -> AppResult<(bool, bool)> {
     let sign_ins = security_event::Entity::find()
         .filter(security_event::Column::UserId.eq(user))
-        .filter(security_event::Column::Kind.eq("sign_in"));
+        .filter(security_event::Column::Kind.eq(SecurityEventKind::SignIn));
     let any = sign_ins.clone().count(db).await? > 0;
     let same = match &device.device_id {
         Some(id) => sign_ins.filter(security_event::Column::DeviceId.eq(id.clone())),
@@ -311,9 +315,9 @@ async fn open_session(
     }
     .insert(&txn)
     .await?;
-    log_event(&txn, ctx, user.id, "sign_in", Some(session_id), meta, device).await?;
+    log_event(&txn, ctx, user.id, SecurityEventKind::SignIn, Some(session_id), meta, device).await?;
     if new_device {
-        log_event(&txn, ctx, user.id, "new_device", Some(session_id), meta, device).await?;
+        log_event(&txn, ctx, user.id, SecurityEventKind::NewDevice, Some(session_id), meta, device).await?;
     }
     txn.commit().await?;
     if new_device {
@@ -328,7 +332,7 @@ async fn open_session(
             ctx,
             NewNotification {
                 user_id: user.id,
-                kind: "security.new_device".into(),
+                kind: xqt_notifications::NotificationKind::SecurityNewDevice,
                 title: "新设备登录提醒".into(),
                 body,
             },
@@ -364,7 +368,7 @@ pub async fn refresh(ctx: &AppContext, token: &str) -> AppResult<SignedIn> {
         .await?
         .rows_affected;
     if claimed == 0 {
-        end_session(ctx, session.user_id, session.id, "refresh_reuse").await?;
+        end_session(ctx, session.user_id, session.id, SecurityEventKind::RefreshReuse).await?;
         tracing::warn!(user = %session.user_id, session = %session.id, "refresh token replayed; session ended");
         return Err(AccountsError::RefreshReused.into());
     }
@@ -420,7 +424,7 @@ pub async fn session_active(ctx: &AppContext, user: Uuid, session: Uuid) -> AppR
 }
 
 /// Ends one of the person's sessions; its tokens stop working on every instance at once.
-pub async fn end_session(ctx: &AppContext, user: Uuid, session: Uuid, reason: &str) -> AppResult<bool> {
+pub async fn end_session(ctx: &AppContext, user: Uuid, session: Uuid, reason: SecurityEventKind) -> AppResult<bool> {
     let now = ctx.clock.now();
     let ended = session::Entity::update_many()
         .col_expr(session::Column::EndedAt, Expr::value(now))
@@ -445,7 +449,7 @@ async fn announce_ended(ctx: &AppContext, session: Uuid) -> AppResult<()> {
 }
 
 /// Ends every live session of the person; returns how many.
-pub async fn end_all_sessions(ctx: &AppContext, user: Uuid, reason: &str) -> AppResult<u64> {
+pub async fn end_all_sessions(ctx: &AppContext, user: Uuid, reason: SecurityEventKind) -> AppResult<u64> {
     let live: Vec<Uuid> = session::Entity::find()
         .filter(session::Column::UserId.eq(user))
         .filter(session::Column::EndedAt.is_null())

@@ -16,7 +16,13 @@ use crate::password;
 use crate::phone::Phone;
 use crate::sessions::{DeviceInfo, log_event};
 
-pub const STATUS_ACTIVE: &str = "active";
+xqt_kernel::closed_set! {
+    /// An account is active until its holder's data is erased; the row stays as a tombstone.
+    pub enum AccountStatus {
+        Active = "active",
+        Erased = "erased",
+    }
+}
 
 pub async fn find_by_phone(ctx: &AppContext, phone: &Phone) -> AppResult<Option<user::Model>> {
     Ok(user::Entity::find().filter(user::Column::PhoneHash.eq(phone.lookup_hash(ctx))).one(&ctx.db).await?)
@@ -60,8 +66,8 @@ pub(crate) async fn create_user(ctx: &AppContext, phone: &Phone) -> AppResult<us
         id: Set(ids::new_id()),
         phone_hash: Set(Some(phone.lookup_hash(ctx))),
         phone_sealed: Set(Some(ctx.keys.seal(phone.as_str()))),
-        role: Set("user".into()),
-        status: Set(STATUS_ACTIVE.into()),
+        role: Set(xqt_kernel::auth::Role::User),
+        status: Set(AccountStatus::Active),
         username: Set(None),
         nickname: Set(None),
         gender: Set(None),
@@ -106,11 +112,28 @@ pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code
             _ => e.into(),
         });
     }
-    log_event(&txn, ctx, user_id, "phone_changed", None, &RequestMeta::default(), &DeviceInfo::default()).await?;
+    log_event(
+        &txn,
+        ctx,
+        user_id,
+        crate::entity::security_event::SecurityEventKind::PhoneChanged,
+        None,
+        &RequestMeta::default(),
+        &DeviceInfo::default(),
+    )
+    .await?;
     txn.commit().await?;
     let body = format!("账号绑定的手机号已更换为 {}。如非本人操作，请立即联系客服。", phone.masked());
-    notify(ctx, NewNotification { user_id, kind: "security.phone_changed".into(), title: "手机号已更换".into(), body })
-        .await?;
+    notify(
+        ctx,
+        NewNotification {
+            user_id,
+            kind: xqt_notifications::NotificationKind::SecurityPhoneChanged,
+            title: "手机号已更换".into(),
+            body,
+        },
+    )
+    .await?;
     find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))
 }
 
@@ -133,14 +156,23 @@ pub async fn set_password(ctx: &AppContext, user_id: Uuid, current: Option<&str>
         .filter(user::Column::Id.eq(user_id))
         .exec(&txn)
         .await?;
-    log_event(&txn, ctx, user_id, "password_set", None, &RequestMeta::default(), &DeviceInfo::default()).await?;
+    log_event(
+        &txn,
+        ctx,
+        user_id,
+        crate::entity::security_event::SecurityEventKind::PasswordSet,
+        None,
+        &RequestMeta::default(),
+        &DeviceInfo::default(),
+    )
+    .await?;
     txn.commit().await?;
     Ok(())
 }
 
 /// Ids of accounts that are not erased, in id order after `after`: for notices to everyone.
 pub async fn account_ids_after(ctx: &AppContext, after: Option<Uuid>, limit: u64) -> AppResult<Vec<Uuid>> {
-    let mut q = user::Entity::find().filter(user::Column::Status.ne("erased"));
+    let mut q = user::Entity::find().filter(user::Column::Status.ne(AccountStatus::Erased));
     if let Some(after) = after {
         q = q.filter(user::Column::Id.gt(after));
     }
@@ -154,9 +186,11 @@ pub async fn account_ids_after(ctx: &AppContext, after: Option<Uuid>, limit: u64
 }
 
 /// Gender and birth date of every account that is not erased, for aggregate statistics.
-pub async fn demographics(ctx: &AppContext) -> AppResult<Vec<(Option<String>, Option<chrono::NaiveDate>)>> {
+pub async fn demographics(
+    ctx: &AppContext,
+) -> AppResult<Vec<(Option<crate::profile::Gender>, Option<chrono::NaiveDate>)>> {
     Ok(user::Entity::find()
-        .filter(user::Column::Status.ne("erased"))
+        .filter(user::Column::Status.ne(AccountStatus::Erased))
         .select_only()
         .column(user::Column::Gender)
         .column(user::Column::BirthDate)
@@ -169,7 +203,7 @@ pub async fn demographics(ctx: &AppContext) -> AppResult<Vec<(Option<String>, Op
 /// the guardian rules apply to.
 pub async fn born_after(ctx: &AppContext, born_after: chrono::NaiveDate) -> AppResult<Vec<(Uuid, DateTime<Utc>)>> {
     Ok(user::Entity::find()
-        .filter(user::Column::Status.ne("erased"))
+        .filter(user::Column::Status.ne(AccountStatus::Erased))
         .filter(user::Column::BirthDate.gt(born_after))
         .select_only()
         .column(user::Column::Id)

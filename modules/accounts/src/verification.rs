@@ -8,6 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_notifications::NotificationKind;
 use xqt_notifications::service::{NewNotification, notify};
 
 use crate::entity::identity_verification as iv;
@@ -61,7 +62,7 @@ pub async fn latest(ctx: &AppContext, user: Uuid) -> AppResult<Option<iv::Model>
 
 /// True once the person's real name has been approved.
 pub async fn is_verified(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
-    Ok(latest(ctx, user).await?.is_some_and(|v| v.state == ReviewState::Approved.as_str()))
+    Ok(latest(ctx, user).await?.is_some_and(|v| v.state == ReviewState::Approved))
 }
 
 /// Refuses people whose real name is not approved (FORBIDDEN, reason `VERIFICATION_REQUIRED`):
@@ -78,15 +79,14 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
     let real_name = check_real_name(real_name)?;
     let id_number = check_id_number(id_number, xqt_kernel::clock::china_date(ctx.clock.now()))?;
     if let Some(current) = latest(ctx, user).await?
-        && let Some(state) = ReviewState::parse(&current.state)
-        && (state.is_open() || state == ReviewState::Approved)
+        && (current.state.is_open() || current.state == ReviewState::Approved)
     {
-        return Err(AppError::conflict(format!("a real-name verification is already {}", state.as_str())));
+        return Err(AppError::conflict(format!("a real-name verification is already {}", current.state)));
     }
     let hash = ctx.keys.lookup_hash("id_number", &id_number);
     let taken = iv::Entity::find()
         .filter(iv::Column::IdNumberHash.eq(hash.clone()))
-        .filter(iv::Column::State.eq(ReviewState::Approved.as_str()))
+        .filter(iv::Column::State.eq(ReviewState::Approved))
         .filter(iv::Column::UserId.ne(user))
         .one(&ctx.db)
         .await?;
@@ -101,7 +101,7 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
         real_name_sealed: Set(ctx.keys.seal(&real_name)),
         id_number_sealed: Set(ctx.keys.seal(&id_number)),
         id_number_hash: Set(hash),
-        state: Set(ReviewState::Submitted.as_str().into()),
+        state: Set(ReviewState::Submitted),
         reason: Set(None),
         reviewer_id: Set(None),
         submitted_at: Set(ctx.clock.now()),
@@ -122,14 +122,14 @@ pub async fn review(
 ) -> AppResult<iv::Model> {
     let reason = check_reason(action, reason)?;
     let current = iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))?;
-    let from = ReviewState::parse(&current.state).ok_or_else(|| AppError::internal("unknown review state"))?;
+    let from = current.state;
     let to = from.after(action)?;
     let now = ctx.clock.now();
     let mut update = iv::Entity::update_many()
-        .col_expr(iv::Column::State, Expr::value(to.as_str()))
+        .col_expr(iv::Column::State, Expr::value(to))
         .col_expr(iv::Column::ReviewerId, Expr::value(reviewer))
         .filter(iv::Column::Id.eq(id))
-        .filter(iv::Column::State.eq(from.as_str()));
+        .filter(iv::Column::State.eq(from));
     if action != ReviewAction::Start {
         update = update
             .col_expr(iv::Column::ReviewedAt, Expr::value(now))
@@ -138,23 +138,18 @@ pub async fn review(
     if update.exec(&ctx.db).await?.rows_affected == 0 {
         return Err(AppError::conflict("the verification changed meanwhile; reload it"));
     }
-    let (title, body) = match to {
-        ReviewState::Approved => ("实名认证已通过", "你的实名认证已通过审核。".to_owned()),
-        ReviewState::Rejected => {
-            ("实名认证未通过", format!("你的实名认证未通过：{}。可修改后重新提交。", reason.unwrap_or_default()))
+    let (kind, title, body) = match to {
+        ReviewState::Approved => {
+            (NotificationKind::IdentityApproved, "实名认证已通过", "你的实名认证已通过审核。".to_owned())
         }
+        ReviewState::Rejected => (
+            NotificationKind::IdentityRejected,
+            "实名认证未通过",
+            format!("你的实名认证未通过：{}。可修改后重新提交。", reason.unwrap_or_default()),
+        ),
         _ => return iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification")),
     };
-    notify(
-        ctx,
-        NewNotification {
-            user_id: current.user_id,
-            kind: format!("verification.identity_{}", to.as_str()),
-            title: title.into(),
-            body,
-        },
-    )
-    .await?;
+    notify(ctx, NewNotification { user_id: current.user_id, kind, title: title.into(), body }).await?;
     iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))
 }
 
@@ -166,7 +161,7 @@ pub async fn queue(
     state: ReviewState,
     page: &PageRequest,
 ) -> AppResult<Vec<iv::Model>> {
-    let q = iv::Entity::find().filter(iv::Column::State.eq(state.as_str()));
+    let q = iv::Entity::find().filter(iv::Column::State.eq(state));
     let rows = page.apply(q, iv::Column::Id, ListOrder::OldestFirst)?.all(&ctx.db).await?;
     let subjects: Vec<Uuid> = rows.iter().map(|r| r.user_id).collect();
     xqt_kernel::privacy::record_reads(

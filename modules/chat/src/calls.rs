@@ -11,13 +11,11 @@ use uuid::Uuid;
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::conversations;
-use crate::entity::call::{self, CallMedia, CallState};
+use crate::entity::call::{self, CallEndReason, CallMedia, CallState};
 use crate::entity::message::MessageKind;
 use crate::error::{ChatError, invalid};
 use crate::live::{self, Event};
 use crate::messages;
-
-pub const REASON_MAX: usize = 32;
 
 /// A step in a call's signalling, as members see it.
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize, async_graphql::Enum)]
@@ -47,7 +45,7 @@ async fn announce(ctx: &AppContext, c: &call::Model, signal: Signal, by: Option<
 pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallMedia) -> AppResult<call::Model> {
     conversations::require_member(ctx, conversation, me).await?;
     xqt_accounts::verification::require_verified(ctx, me).await?;
-    xqt_accounts::reports::require_unrestricted(ctx, me, "chat").await?;
+    xqt_accounts::reports::require_unrestricted(ctx, me, xqt_accounts::reports::RestrictedAction::Chat).await?;
     let open = call::Entity::find()
         .filter(call::Column::ConversationId.eq(conversation))
         .filter(call::Column::State.is_in([CallState::Ringing, CallState::Accepted]))
@@ -97,7 +95,7 @@ async fn transition(
     from: CallState,
     to: CallState,
     by: Option<Uuid>,
-    reason: Option<&str>,
+    reason: Option<CallEndReason>,
 ) -> AppResult<Option<call::Model>> {
     let now = ctx.clock.now();
     let mut q = call::Entity::update_many().col_expr(call::Column::State, Expr::value(to));
@@ -107,7 +105,7 @@ async fn transition(
         q = q
             .col_expr(call::Column::EndedAt, Expr::value(now))
             .col_expr(call::Column::EndedBy, Expr::value(by))
-            .col_expr(call::Column::EndReason, Expr::value(reason.map(str::to_owned)));
+            .col_expr(call::Column::EndReason, Expr::value(reason));
     }
     let moved = q.filter(call::Column::Id.eq(c.id)).filter(call::Column::State.eq(from)).exec(&ctx.db).await?;
     if moved.rows_affected == 0 {
@@ -139,7 +137,7 @@ async fn finish(
     to: CallState,
     signal: Signal,
     by: Option<Uuid>,
-    reason: Option<&str>,
+    reason: Option<CallEndReason>,
 ) -> AppResult<call::Model> {
     let Some(done) = transition(ctx, c, from, to, by, reason).await? else {
         let now = call::Entity::find_by_id(c.id).one(&ctx.db).await?.map_or(c.state, |r| r.state);
@@ -181,10 +179,9 @@ pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
 }
 
 /// Either side ends an answered call, saying why (`normal`, `network`, `busy`, …).
-pub async fn hang_up(ctx: &AppContext, me: Uuid, id: Uuid, reason: &str) -> AppResult<call::Model> {
-    let reason = reason.trim();
-    if reason.is_empty() || reason.len() > REASON_MAX || !reason.bytes().all(|b| b.is_ascii_lowercase() || b == b'_') {
-        return Err(invalid("reason", format!("1 to {REASON_MAX} of a-z and `_`, e.g. normal, network")).into());
+pub async fn hang_up(ctx: &AppContext, me: Uuid, id: Uuid, reason: CallEndReason) -> AppResult<call::Model> {
+    if reason == CallEndReason::Timeout {
+        return Err(invalid("reason", "only an unanswered call times out").into());
     }
     let c = find(ctx, me, id).await?;
     finish(ctx, &c, CallState::Accepted, CallState::Ended, Signal::Hangup, Some(me), Some(reason)).await
@@ -199,7 +196,9 @@ pub async fn expire_if_unanswered(ctx: &AppContext, id: Uuid) -> AppResult<bool>
     if c.state != CallState::Ringing || ctx.clock.now() < c.ring_until {
         return Ok(false);
     }
-    if let Some(missed) = transition(ctx, &c, CallState::Ringing, CallState::Missed, None, Some("timeout")).await? {
+    if let Some(missed) =
+        transition(ctx, &c, CallState::Ringing, CallState::Missed, None, Some(CallEndReason::Timeout)).await?
+    {
         announce(ctx, &missed, Signal::Missed, None).await;
         record(ctx, &missed).await?;
     }

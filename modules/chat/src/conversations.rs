@@ -45,7 +45,7 @@ fn check_name(name: &str) -> Result<String, ChatError> {
 
 async fn require_account(ctx: &AppContext, user: Uuid, field: &'static str) -> AppResult<()> {
     match xqt_accounts::users::find(ctx, user).await? {
-        Some(u) if u.status == xqt_accounts::users::STATUS_ACTIVE => Ok(()),
+        Some(u) if u.status == xqt_accounts::users::AccountStatus::Active => Ok(()),
         _ => Err(invalid(field, format!("no account {user}")).into()),
     }
 }

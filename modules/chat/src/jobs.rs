@@ -91,10 +91,12 @@ impl JobHandler for PushMessage {
                 continue;
             }
             if recalled {
-                let push =
-                    Push {
-                        kind: "chat.recalled", title: &title, body: "撤回了一条消息", collapse_key: Some(&key)
-                    };
+                let push = Push {
+                    kind: xqt_notifications::NotificationKind::ChatRecalled,
+                    title: &title,
+                    body: "撤回了一条消息",
+                    collapse_key: Some(&key),
+                };
                 gateway().replace(ctx, member.user_id, &push).await?;
                 continue;
             }
@@ -104,7 +106,12 @@ impl JobHandler for PushMessage {
                 continue;
             }
             let (title, body) = wording(&m, &title, mentioned);
-            let push = Push { kind: "chat.message", title: &title, body, collapse_key: Some(&key) };
+            let push = Push {
+                kind: xqt_notifications::NotificationKind::ChatMessage,
+                title: &title,
+                body,
+                collapse_key: Some(&key),
+            };
             gateway().push(ctx, member.user_id, &push).await?;
         }
         Ok(())

@@ -131,7 +131,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
     }
     let (c, _) = conversations::require_member(ctx, new.conversation, sender).await?;
     xqt_accounts::verification::require_verified(ctx, sender).await?;
-    xqt_accounts::reports::require_unrestricted(ctx, sender, "chat").await?;
+    xqt_accounts::reports::require_unrestricted(ctx, sender, xqt_accounts::reports::RestrictedAction::Chat).await?;
     throttle(ctx, sender).await?;
     if new.reply_to_seq.is_some_and(|s| s > c.last_seq) {
         return Err(invalid("replyToSeq", "no such message in this conversation").into());
@@ -649,7 +649,7 @@ pub async fn report(
     ctx: &AppContext,
     me: Uuid,
     id: Uuid,
-    category: &str,
+    category: xqt_accounts::reports::ReportCategory,
     description: &str,
 ) -> AppResult<xqt_accounts::entity::report::Model> {
     let (m, _, _) = visible(ctx, me, id).await?;
@@ -658,7 +658,7 @@ pub async fn report(
     };
     let subject = xqt_accounts::reports::Subject {
         module: "chat",
-        kind: "message",
+        kind: xqt_accounts::reports::ReportSubject::Message,
         id: Some(m.id),
         responsible_user: Some(sender),
         organization: None,

@@ -9,11 +9,12 @@ use uuid::Uuid;
 use crate::error::{AppError, AppResult};
 use crate::viewer::Viewer;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
-#[serde(rename_all = "lowercase")]
-pub enum Role {
-    User,
-    Admin,
+crate::closed_set! {
+    /// Who an account is to the platform: a person, or a platform operator.
+    pub enum Role {
+        User = "user",
+        Admin = "admin",
+    }
 }
 
 #[derive(Debug, Serialize, Deserialize)]

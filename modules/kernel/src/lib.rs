@@ -46,8 +46,8 @@ pub fn from_graphql<'a>(ctx: &'a async_graphql::Context<'_>) -> (&'a AppContext,
 }
 
 /// A closed set, one enum from the column to the SDL: stored as its lower-case string
-/// (sea-orm), a GraphQL enum (upper case), snake_case in JSON. Each variant names its stored
-/// string: `Text = "text"`. Extra derives (`PartialOrd, Ord`) and docs go on top as usual.
+/// (sea-orm), a GraphQL enum (upper case), and the stored string in JSON (exports, hash-chained records). Each variant names its stored
+/// string: `Text = "text"`; `as_str()` and `Display` give it back. Extra derives (`PartialOrd, Ord`) and docs go on top as usual.
 #[macro_export]
 macro_rules! closed_set {
     (
@@ -56,15 +56,39 @@ macro_rules! closed_set {
             $( $(#[$variant_meta:meta])* $variant:ident = $stored:literal ),+ $(,)?
         }
     ) => {
-        $(#[$meta])*
         #[derive(
             Debug, Clone, Copy, PartialEq, Eq, Hash, sea_orm::EnumIter, sea_orm::DeriveActiveEnum,
             async_graphql::Enum, serde::Serialize, serde::Deserialize,
         )]
-        #[sea_orm(rs_type = "String", db_type = "String(StringLen::N(16))")]
-        #[serde(rename_all = "snake_case")]
+        #[sea_orm(rs_type = "String", db_type = "String(sea_orm::sea_query::StringLen::N(16))")]
+        $(#[$meta])*
         $vis enum $name {
-            $( $(#[$variant_meta])* #[sea_orm(string_value = $stored)] $variant ),+
+            $( $(#[$variant_meta])* #[sea_orm(string_value = $stored)] #[serde(rename = $stored)] $variant ),+
+        }
+
+        impl $name {
+            /// The stored string, for logs, keys and messages.
+            #[allow(dead_code)]
+            pub fn as_str(self) -> &'static str {
+                match self {
+                    $( Self::$variant => $stored ),+
+                }
+            }
+
+            /// The value stored as `s`, if any (for values kept inside a larger string).
+            #[allow(dead_code)]
+            pub fn parse(s: &str) -> Option<Self> {
+                match s {
+                    $( $stored => Some(Self::$variant), )+
+                    _ => None,
+                }
+            }
+        }
+
+        impl std::fmt::Display for $name {
+            fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+                f.write_str(self.as_str())
+            }
         }
     };
 }

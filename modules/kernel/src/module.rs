@@ -14,21 +14,22 @@ use crate::context::AppContext;
 use crate::error::AppResult;
 use crate::privacy::PrivacyHooks;
 
-/// Why processing is lawful (PIPL Art. 13). Only `Consent` purposes can be withdrawn.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, async_graphql::Enum)]
-pub enum LegalBasis {
-    /// Art. 13(1): the person consented.
-    Consent,
-    /// Art. 13(2): needed to conclude or perform a contract the person is party to.
-    Contract,
-    /// Art. 13(3): needed to fulfil a statutory duty or obligation.
-    LegalObligation,
-    /// Art. 13(4): a public-health emergency or protecting life, health and property.
-    VitalInterest,
-    /// Art. 13(5): news reporting and public-opinion supervision in the public interest.
-    PublicInterest,
-    /// Art. 13(6): information the person disclosed themselves or lawfully disclosed.
-    PubliclyDisclosed,
+crate::closed_set! {
+    /// Why processing is lawful (PIPL Art. 13). Only `Consent` purposes can be withdrawn.
+    pub enum LegalBasis {
+        /// Art. 13(1): the person consented.
+        Consent = "consent",
+        /// Art. 13(2): needed to conclude or perform a contract the person is party to.
+        Contract = "contract",
+        /// Art. 13(3): needed to fulfil a statutory duty or obligation.
+        LegalObligation = "legal_obligation",
+        /// Art. 13(4): a public-health emergency or protecting life, health and property.
+        VitalInterest = "vital_interest",
+        /// Art. 13(5): news reporting and public-opinion supervision in the public interest.
+        PublicInterest = "public_interest",
+        /// Art. 13(6): information the person disclosed themselves or lawfully disclosed.
+        PubliclyDisclosed = "publicly_disclosed",
+    }
 }
 
 /// A purpose a module processes personal data for.

@@ -21,13 +21,23 @@ pub trait ConsentGate: Send + Sync + 'static {
     async fn require(&self, ctx: &AppContext, user: Uuid, purpose: &str, partner: Option<Uuid>) -> AppResult<()>;
 }
 
+crate::closed_set! {
+    /// What a privileged access did with a person's data.
+    pub enum AuditAction {
+        Read = "read",
+        Unmask = "unmask",
+        Download = "download",
+        /// Acting on a rights request (access, correction, deletion, …).
+        Request = "request",
+    }
+}
+
 /// What a privileged reader did with a person's data.
 #[derive(Debug, Clone)]
 pub struct AuditEntry {
     /// The person whose data it was, when there is one.
     pub subject: Option<Uuid>,
-    /// `read`, `unmask`, `download`, … (lower-case words).
-    pub action: &'static str,
+    pub action: AuditAction,
     /// What was read, e.g. `identity_verification_queue`.
     pub resource: String,
     /// The personal fields involved.
@@ -117,7 +127,7 @@ pub async fn record_reads(
     for subject in subjects {
         let entry = AuditEntry {
             subject: Some(subject),
-            action: "read",
+            action: AuditAction::Read,
             resource: resource.to_owned(),
             fields: fields.to_vec(),
             reason: None,

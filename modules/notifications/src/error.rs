@@ -2,7 +2,6 @@ use xqt_kernel::{AppError, ErrorCode};
 
 pub const TITLE_MAX: usize = 200;
 pub const BODY_MAX: usize = 2000;
-pub const KIND_MAX: usize = 64;
 
 /// What can go wrong with a notification, before it becomes a client-facing `AppError`.
 #[derive(Debug, PartialEq, Eq)]
@@ -10,7 +9,8 @@ pub enum NotificationError {
     TitleEmpty,
     TitleTooLong,
     BodyTooLong,
-    KindInvalid,
+    /// Only the platform itself sends this kind.
+    KindNotSendable(crate::NotificationKind),
 }
 
 impl From<NotificationError> for AppError {
@@ -19,7 +19,9 @@ impl From<NotificationError> for AppError {
             NotificationError::TitleEmpty => ("title", "title must not be empty".to_string()),
             NotificationError::TitleTooLong => ("title", format!("title is longer than {TITLE_MAX} characters")),
             NotificationError::BodyTooLong => ("body", format!("body is longer than {BODY_MAX} characters")),
-            NotificationError::KindInvalid => ("kind", format!("kind is 1 to {KIND_MAX} of a-z, 0-9, `_` and `.`")),
+            NotificationError::KindNotSendable(kind) => {
+                ("kind", format!("only the platform sends {kind} notifications"))
+            }
         };
         AppError::new(ErrorCode::BadUserInput, message).with("field", field)
     }

@@ -4,6 +4,7 @@
 pub mod entity;
 mod error;
 pub mod graphql;
+pub mod kind;
 pub mod personal_data;
 pub mod push;
 pub mod service;
@@ -14,6 +15,7 @@ use xqt_kernel::Module;
 use xqt_kernel::module::{PersonalData, Purpose, RetentionRule, Scope};
 
 pub use error::NotificationError;
+pub use kind::NotificationKind;
 
 /// Partners holding this scope may send notifications to people.
 pub const SCOPE_SEND: &str = "notifications:send";

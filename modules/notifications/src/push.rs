@@ -17,7 +17,7 @@ use crate::personal_data::PUSH_PURPOSE;
 /// `apns-collapse-id`, FCM `collapse_key`): how a recalled chat message's notice is withdrawn.
 #[derive(Debug, Clone, Copy)]
 pub struct Push<'a> {
-    pub kind: &'a str,
+    pub kind: crate::NotificationKind,
     pub title: &'a str,
     pub body: &'a str,
     pub collapse_key: Option<&'a str>,
@@ -32,7 +32,6 @@ pub trait PushGateway: Send + Sync + 'static {
 }
 
 /// The outbox's column widths.
-const KIND_MAX: usize = 64;
 const TITLE_MAX: usize = 100;
 const COLLAPSE_KEY_MAX: usize = 100;
 
@@ -49,7 +48,7 @@ impl PushGateway for Outbox {
         let row = push_message::ActiveModel {
             id: Set(ids::new_id()),
             user_id: Set(user),
-            kind: Set(clip(push.kind, KIND_MAX)),
+            kind: Set(push.kind),
             title: Set(clip(push.title, TITLE_MAX)),
             body: Set(push.body.to_owned()),
             created_at: Set(ctx.clock.now()),
@@ -68,14 +67,14 @@ impl PushGateway for Outbox {
             )
             .exec_without_returning(&ctx.db)
             .await?;
-        tracing::info!(user = %user, kind = push.kind, "push written to the outbox");
+        tracing::info!(user = %user, kind = %push.kind, "push written to the outbox");
         Ok(())
     }
 
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
         let Some(key) = push.collapse_key else { return Ok(()) };
         push_message::Entity::update_many()
-            .col_expr(push_message::Column::Kind, Expr::value(clip(push.kind, KIND_MAX)))
+            .col_expr(push_message::Column::Kind, Expr::value(push.kind))
             .col_expr(push_message::Column::Title, Expr::value(clip(push.title, TITLE_MAX)))
             .col_expr(push_message::Column::Body, Expr::value(push.body))
             .filter(push_message::Column::UserId.eq(user))
@@ -115,7 +114,19 @@ pub async fn delete_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult
         .rows_affected)
 }
 
-pub const PLATFORMS: [&str; 7] = ["apns", "fcm", "huawei", "xiaomi", "oppo", "vivo", "honor"];
+xqt_kernel::closed_set! {
+    /// The push service a device token belongs to.
+    pub enum PushPlatform {
+        Apns = "apns",
+        Fcm = "fcm",
+        Huawei = "huawei",
+        Xiaomi = "xiaomi",
+        Oppo = "oppo",
+        Vivo = "vivo",
+        Honor = "honor",
+    }
+}
+
 const TOKEN_MAX: usize = 512;
 /// Devices one person may register; the oldest goes when a new one would exceed it.
 pub const DEVICES_MAX: u64 = 10;
@@ -125,12 +136,9 @@ pub const DEVICES_MAX: u64 = 10;
 pub async fn register_device(
     ctx: &AppContext,
     user: Uuid,
-    platform: &str,
+    platform: PushPlatform,
     token: &str,
 ) -> AppResult<push_device::Model> {
-    if !PLATFORMS.contains(&platform) {
-        return Err(AppError::bad_input("platform", format!("one of {}", PLATFORMS.join(", "))));
-    }
     let token = token.trim();
     if token.is_empty() || token.len() > TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
         return Err(AppError::bad_input("token", format!("1 to {TOKEN_MAX} printable ASCII characters")));
@@ -150,13 +158,13 @@ pub async fn register_device(
     let row = push_device::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(user),
-        platform: Set(platform.to_owned()),
+        platform: Set(platform),
         token: Set(token.to_owned()),
         created_at: Set(ctx.clock.now()),
     }
     .insert(&ctx.db)
     .await?;
-    tracing::info!(user = %user, platform, "push device registered");
+    tracing::info!(user = %user, %platform, "push device registered");
     Ok(row)
 }
 

@@ -12,11 +12,11 @@ use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::entity::notification::{self, Entity as Notifications};
-use crate::error::{BODY_MAX, KIND_MAX, NotificationError, TITLE_MAX};
+use crate::error::{BODY_MAX, NotificationError, TITLE_MAX};
 
 pub struct NewNotification {
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: crate::NotificationKind,
     pub title: String,
     pub body: String,
 }
@@ -32,12 +32,6 @@ impl NewNotification {
         }
         if self.body.chars().count() > BODY_MAX {
             return Err(NotificationError::BodyTooLong);
-        }
-        let kind_ok = !self.kind.is_empty()
-            && self.kind.len() <= KIND_MAX
-            && self.kind.bytes().all(|b| b.is_ascii_lowercase() || b.is_ascii_digit() || b == b'_' || b == b'.');
-        if !kind_ok {
-            return Err(NotificationError::KindInvalid);
         }
         Ok(())
     }
@@ -184,18 +178,17 @@ pub async fn delete_read_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppR
 mod tests {
     use super::*;
 
-    fn new(kind: &str, title: &str, body: &str) -> NewNotification {
-        NewNotification { user_id: Uuid::nil(), kind: kind.into(), title: title.into(), body: body.into() }
+    fn new(title: &str, body: &str) -> NewNotification {
+        let kind = crate::NotificationKind::Notice;
+        NewNotification { user_id: Uuid::nil(), kind, title: title.into(), body: body.into() }
     }
 
     #[test]
     fn validation_names_the_bad_field() {
-        assert_eq!(new("policy.major", "新版隐私政策", "请阅读").validate(), Ok(()));
-        assert_eq!(new("x", "  ", "").validate(), Err(NotificationError::TitleEmpty));
-        assert_eq!(new("x", &"标".repeat(201), "").validate(), Err(NotificationError::TitleTooLong));
-        assert_eq!(new("x", &"标".repeat(200), "").validate(), Ok(()));
-        assert_eq!(new("x", "t", &"b".repeat(2001)).validate(), Err(NotificationError::BodyTooLong));
-        assert_eq!(new("Bad Kind", "t", "").validate(), Err(NotificationError::KindInvalid));
-        assert_eq!(new("", "t", "").validate(), Err(NotificationError::KindInvalid));
+        assert_eq!(new("新版隐私政策", "请阅读").validate(), Ok(()));
+        assert_eq!(new("  ", "").validate(), Err(NotificationError::TitleEmpty));
+        assert_eq!(new(&"标".repeat(201), "").validate(), Err(NotificationError::TitleTooLong));
+        assert_eq!(new(&"标".repeat(200), "").validate(), Ok(()));
+        assert_eq!(new("t", &"b".repeat(2001)).validate(), Err(NotificationError::BodyTooLong));
     }
 }

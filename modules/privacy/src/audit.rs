@@ -21,12 +21,22 @@ const LIST_MAX: u64 = 200;
 
 crate::chained!(audit_record::Model);
 
-fn actor(viewer: &Viewer) -> (&'static str, Option<Uuid>) {
+xqt_kernel::closed_set! {
+    /// Who made an audited access.
+    pub enum ActorKind {
+        Anonymous = "anonymous",
+        User = "user",
+        Admin = "admin",
+        Partner = "partner",
+    }
+}
+
+fn actor(viewer: &Viewer) -> (ActorKind, Option<Uuid>) {
     match viewer {
-        Viewer::Anonymous => ("anonymous", None),
-        Viewer::User { user_id, .. } => ("user", Some(*user_id)),
-        Viewer::Admin { user_id, .. } => ("admin", Some(*user_id)),
-        Viewer::Partner { partner_id, .. } => ("partner", Some(*partner_id)),
+        Viewer::Anonymous => (ActorKind::Anonymous, None),
+        Viewer::User { user_id, .. } => (ActorKind::User, Some(*user_id)),
+        Viewer::Admin { user_id, .. } => (ActorKind::Admin, Some(*user_id)),
+        Viewer::Partner { partner_id, .. } => (ActorKind::Partner, Some(*partner_id)),
     }
 }
 
@@ -37,10 +47,10 @@ pub async fn append(ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> App
     let mut row = audit_record::Model {
         id: ids::new_id(),
         seq: link.seq,
-        actor_kind: actor_kind.to_owned(),
+        actor_kind,
         actor_id,
         subject_user_id: entry.subject,
-        action: entry.action.to_owned(),
+        action: entry.action,
         resource: entry.resource.chars().take(100).collect(),
         fields: entry.fields.join(","),
         reason: entry.reason,
@@ -125,7 +135,7 @@ pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str)
     let reason = reason.trim();
     let entry = |allowed| AuditEntry {
         subject: Some(user),
-        action: "unmask",
+        action: xqt_kernel::privacy::AuditAction::Unmask,
         resource: format!("user:{user}"),
         fields: vec!["phone", "real_name", "id_number"],
         reason: Some(reason.to_owned()),

@@ -13,7 +13,12 @@ use crate::error::PrivacyError;
 const BATCH: u64 = 500;
 
 /// Sends one notification to every account that is not erased; returns how many.
-pub async fn notify_everyone(ctx: &AppContext, kind: &str, title: &str, body: &str) -> AppResult<u64> {
+pub async fn notify_everyone(
+    ctx: &AppContext,
+    kind: xqt_notifications::NotificationKind,
+    title: &str,
+    body: &str,
+) -> AppResult<u64> {
     let (mut after, mut sent) = (None, 0u64);
     loop {
         let batch = xqt_accounts::users::account_ids_after(ctx, after, BATCH).await?;
@@ -21,14 +26,14 @@ pub async fn notify_everyone(ctx: &AppContext, kind: &str, title: &str, body: &s
         for user_id in batch {
             let n = NewNotification {
                 user_id,
-                kind: kind.to_owned(),
+                kind,
                 title: title.chars().take(100).collect(),
                 body: body.chars().take(2000).collect(),
             };
             notify(ctx, n).await?;
             sent += 1;
         }
-        tracing::info!(kind, sent, "notice to everyone: progress");
+        tracing::info!(%kind, sent, "notice to everyone: progress");
         after = Some(last);
     }
     Ok(sent)
@@ -55,7 +60,7 @@ pub async fn cease(ctx: &AppContext, notice: &str) -> AppResult<Ceased> {
     }
     let newly = xqt_kernel::ceasing::cease(ctx).await?;
     let notified = if newly {
-        notify_everyone(ctx, "privacy.service_ceased", "校企通停止运营通知", notice).await?
+        notify_everyone(ctx, xqt_notifications::NotificationKind::ServiceCeased, "校企通停止运营通知", notice).await?
     } else {
         0
     };

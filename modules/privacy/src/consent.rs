@@ -7,7 +7,6 @@ use std::net::IpAddr;
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
-use serde::Serialize;
 use uuid::Uuid;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::module::LegalBasis;
@@ -19,28 +18,20 @@ use crate::entity::{consent_record, consent_state, erasure_request};
 use crate::error::{PrivacyError, consent_required};
 use crate::purposes::{GUARDIAN, PARTNER_SHARING};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Action {
-    Grant,
-    Withdraw,
-    Refuse,
-    AcceptPolicy,
-    GuardianGrant,
-    GuardianWithdraw,
+xqt_kernel::closed_set! {
+    /// What one consent ledger entry records.
+    #[graphql(name = "ConsentAction")]
+    pub enum Action {
+        Grant = "grant",
+        Withdraw = "withdraw",
+        Refuse = "refuse",
+        AcceptPolicy = "accept_policy",
+        GuardianGrant = "guardian_grant",
+        GuardianWithdraw = "guardian_withdraw",
+    }
 }
 
 impl Action {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Action::Grant => "grant",
-            Action::Withdraw => "withdraw",
-            Action::Refuse => "refuse",
-            Action::AcceptPolicy => "accept_policy",
-            Action::GuardianGrant => "guardian_grant",
-            Action::GuardianWithdraw => "guardian_withdraw",
-        }
-    }
-
     /// The state a purpose is left in, for actions that decide one.
     fn state(self) -> Option<State> {
         match self {
@@ -52,23 +43,13 @@ impl Action {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize)]
-pub enum State {
-    Granted,
-    Withdrawn,
-    Refused,
-}
-
-impl State {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            State::Granted => "granted",
-            State::Withdrawn => "withdrawn",
-            State::Refused => "refused",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        [State::Granted, State::Withdrawn, State::Refused].into_iter().find(|x| x.as_str() == s)
+xqt_kernel::closed_set! {
+    /// Where a person's decision on a purpose stands.
+    #[graphql(name = "ConsentDecision")]
+    pub enum State {
+        Granted = "granted",
+        Withdrawn = "withdrawn",
+        Refused = "refused",
     }
 }
 
@@ -132,7 +113,7 @@ pub async fn append(
         id: ids::new_id(),
         seq: link.seq,
         user_id: entry.user,
-        action: action.as_str().to_owned(),
+        action,
         purpose: entry.purpose.clone(),
         partner_id: entry.partner,
         policy_version_id: entry.policy_version,
@@ -155,7 +136,7 @@ pub async fn append(
             user_id: Set(entry.user),
             purpose: Set(purpose),
             partner_key: Set(partner_key(entry.partner)),
-            state: Set(state.as_str().to_owned()),
+            state: Set(state),
             record_id: Set(row.id),
             updated_at: Set(now),
         };
@@ -188,7 +169,7 @@ pub async fn state_of(ctx: &AppContext, user: Uuid, purpose: &str, partner: Opti
         .filter(consent_state::Column::PartnerKey.eq(partner_key(partner)))
         .one(&ctx.db)
         .await?;
-    Ok(row.and_then(|r| State::parse(&r.state)))
+    Ok(row.map(|r| r.state))
 }
 
 pub async fn states(ctx: &AppContext, user: Uuid) -> AppResult<Vec<consent_state::Model>> {

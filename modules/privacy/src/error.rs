@@ -13,7 +13,6 @@ pub enum PrivacyError {
     /// The guardian step is the only way to grant this purpose.
     GuardianOnly,
     NotGranted(String),
-    UnknownDocument(String),
     VersionExists,
     PolicyVersionNotFound,
     NotAMinor,
@@ -41,7 +40,6 @@ impl From<PrivacyError> for AppError {
                     .with("reason", "GUARDIAN_ONLY")
             }
             NotGranted(p) => AppError::conflict(format!("consent to `{p}` is not granted")).with("purpose", p),
-            UnknownDocument(d) => AppError::bad_input("document", format!("`{d}` is not a policy document")),
             VersionExists => {
                 AppError::conflict("that version of the document is already published").with("field", "version")
             }

@@ -102,7 +102,7 @@ pub async fn open(ctx: &AppContext, file: &str, expires: i64, sig: &str) -> AppR
     let bytes = ctx.files.get(&key(request, format)).await.map_err(|_| not_found())?;
     let entry = AuditEntry {
         subject: Some(row.user_id),
-        action: "download",
+        action: xqt_kernel::privacy::AuditAction::Download,
         resource: format!("export:{request}.{}", format.ext()),
         fields: vec![],
         reason: None,

@@ -113,12 +113,21 @@ pub async fn notify_affected(ctx: &AppContext, id: Uuid, people: &[Uuid]) -> App
         }
         let title: String = format!("安全事件告知：{}", incident.title).chars().take(100).collect();
         let body: String = notice_body(&incident).chars().take(2000).collect();
-        let n = NewNotification { user_id: user, kind: "privacy.incident".into(), title: title.clone(), body };
+        let n = NewNotification {
+            user_id: user,
+            kind: xqt_notifications::NotificationKind::PrivacyIncident,
+            title: title.clone(),
+            body,
+        };
         notify(ctx, n).await?;
         // By push too, pointing to the full notice in the app.
         let short = format!("{}。详情见应用内通知。", incident.what_happened).chars().take(200).collect::<String>();
-        let push =
-            xqt_notifications::push::Push { kind: "privacy.incident", title: &title, body: &short, collapse_key: None };
+        let push = xqt_notifications::push::Push {
+            kind: xqt_notifications::NotificationKind::PrivacyIncident,
+            title: &title,
+            body: &short,
+            collapse_key: None,
+        };
         xqt_notifications::push::gateway().push(ctx, user, &push).await?;
         told += 1;
     }

@@ -62,7 +62,12 @@ pub async fn run_erasures(ctx: &AppContext) -> AppResult<u64> {
     for row in due {
         if row.categories == "*" {
             // The whole account goes: nothing it signed in with may keep working.
-            xqt_accounts::sessions::end_all_sessions(ctx, row.user_id, "erased").await?;
+            xqt_accounts::sessions::end_all_sessions(
+                ctx,
+                row.user_id,
+                xqt_accounts::entity::security_event::SecurityEventKind::Erased,
+            )
+            .await?;
         }
         let touched: u64 = ctx.modules.erase(ctx, row.user_id, &erasure_of(&row.categories, ctx)).await?.values().sum();
         erasure_request::Entity::update_many()
@@ -96,7 +101,12 @@ pub async fn expire_unconfirmed_children(ctx: &AppContext) -> AppResult<u64> {
         if already.is_some() {
             continue;
         }
-        xqt_accounts::sessions::end_all_sessions(ctx, user, "guardian_not_confirmed").await?;
+        xqt_accounts::sessions::end_all_sessions(
+            ctx,
+            user,
+            xqt_accounts::entity::security_event::SecurityEventKind::GuardianNotConfirmed,
+        )
+        .await?;
         consent::queue_erasure(ctx, user, "*", "guardian_not_confirmed").await?;
         queued += 1;
     }

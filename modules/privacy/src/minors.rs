@@ -83,7 +83,7 @@ pub async fn withdraw(
     let child = xqt_accounts::users::find_by_phone(ctx, &child_phone).await?.ok_or(PrivacyError::NotTheGuardian)?;
     let latest_grant = consent_record::Entity::find()
         .filter(consent_record::Column::UserId.eq(child.id))
-        .filter(consent_record::Column::Action.eq(Action::GuardianGrant.as_str()))
+        .filter(consent_record::Column::Action.eq(Action::GuardianGrant))
         .order_by_desc(consent_record::Column::Seq)
         .one(&ctx.db)
         .await?;
@@ -101,7 +101,12 @@ pub async fn withdraw(
     };
     let row = consent::append(ctx, Action::GuardianWithdraw, entry, how).await?;
     xqt_kernel::privacy::guard_state_changed(ctx, child.id).await?;
-    xqt_accounts::sessions::end_all_sessions(ctx, child.id, "guardian_withdrew").await?;
+    xqt_accounts::sessions::end_all_sessions(
+        ctx,
+        child.id,
+        xqt_accounts::entity::security_event::SecurityEventKind::GuardianWithdrew,
+    )
+    .await?;
     consent::queue_erasure(ctx, child.id, "*", "guardian_withdrew").await?;
     tracing::warn!(user = %child.id, "guardian withdrew consent: account suspended, erasure queued");
     Ok(row)

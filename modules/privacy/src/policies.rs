@@ -16,87 +16,44 @@ use crate::consent::{self, Action, Entry, Provenance};
 use crate::entity::{consent_record, policy_version};
 use crate::error::PrivacyError;
 
-/// The documents the platform publishes.
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "PolicyDocument")]
-pub enum Document {
-    /// 校企通隐私政策 (X).
-    PrivacyPolicy,
-    /// 移动办公平台隐私政策 (M).
-    MobileOfficePrivacyPolicy,
-    UserAgreement,
-    /// 用户注销协议 (M 附件一).
-    CancellationAgreement,
-    /// 儿童个人信息保护规则.
-    ChildrenRules,
-    /// 权限与第三方 SDK 清单.
-    PermissionsList,
-}
-
-impl Document {
-    pub const ALL: [Document; 6] = [
-        Document::PrivacyPolicy,
-        Document::MobileOfficePrivacyPolicy,
-        Document::UserAgreement,
-        Document::CancellationAgreement,
-        Document::ChildrenRules,
-        Document::PermissionsList,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Document::PrivacyPolicy => "privacy_policy",
-            Document::MobileOfficePrivacyPolicy => "mobile_office_privacy_policy",
-            Document::UserAgreement => "user_agreement",
-            Document::CancellationAgreement => "cancellation_agreement",
-            Document::ChildrenRules => "children_rules",
-            Document::PermissionsList => "permissions_list",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|d| d.as_str() == s)
+xqt_kernel::closed_set! {
+    /// The documents the platform publishes.
+    #[graphql(name = "PolicyDocument")]
+    pub enum Document {
+        /// 校企通隐私政策 (X).
+        PrivacyPolicy = "privacy_policy",
+        /// 移动办公平台隐私政策 (M).
+        MobileOfficePrivacyPolicy = "mobile_office_privacy_policy",
+        UserAgreement = "user_agreement",
+        /// 用户注销协议 (M 附件一).
+        CancellationAgreement = "cancellation_agreement",
+        /// 儿童个人信息保护规则.
+        ChildrenRules = "children_rules",
+        /// 权限与第三方 SDK 清单.
+        PermissionsList = "permissions_list",
     }
 }
 
-/// The six kinds of major change a policy version can be (M 六 1–6).
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "MajorChangeKind")]
-pub enum MajorKind {
-    /// 1. 服务模式发生重大变化（处理目的、个人信息类型、使用方式）.
-    ServiceModel,
-    /// 2. 控制权等方面发生重大变化（并购重组引起的所有者变更）.
-    Control,
-    /// 3. 个人信息共享、转让或公开披露的主要对象发生变化.
-    SharingRecipients,
-    /// 4. 您参与个人信息处理方面的权利及其行使方式发生重大变化.
-    UserRights,
-    /// 5. 负责个人信息安全的责任部门、联络方式及投诉渠道发生变化.
-    ResponsibleContact,
-    /// 6. 个人信息安全影响评估报告表明存在高风险.
-    HighRiskAssessment,
+xqt_kernel::closed_set! {
+    /// The six kinds of major change a policy version can be (M 六 1–6).
+    #[graphql(name = "MajorChangeKind")]
+    pub enum MajorKind {
+        /// 1. 服务模式发生重大变化（处理目的、个人信息类型、使用方式）.
+        ServiceModel = "service_model",
+        /// 2. 控制权等方面发生重大变化（并购重组引起的所有者变更）.
+        Control = "control",
+        /// 3. 个人信息共享、转让或公开披露的主要对象发生变化.
+        SharingRecipients = "sharing_recipients",
+        /// 4. 您参与个人信息处理方面的权利及其行使方式发生重大变化.
+        UserRights = "user_rights",
+        /// 5. 负责个人信息安全的责任部门、联络方式及投诉渠道发生变化.
+        ResponsibleContact = "responsible_contact",
+        /// 6. 个人信息安全影响评估报告表明存在高风险.
+        HighRiskAssessment = "high_risk_assessment",
+    }
 }
 
 impl MajorKind {
-    pub const ALL: [MajorKind; 6] = [
-        MajorKind::ServiceModel,
-        MajorKind::Control,
-        MajorKind::SharingRecipients,
-        MajorKind::UserRights,
-        MajorKind::ResponsibleContact,
-        MajorKind::HighRiskAssessment,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            MajorKind::ServiceModel => "service_model",
-            MajorKind::Control => "control",
-            MajorKind::SharingRecipients => "sharing_recipients",
-            MajorKind::UserRights => "user_rights",
-            MajorKind::ResponsibleContact => "responsible_contact",
-            MajorKind::HighRiskAssessment => "high_risk_assessment",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
     pub fn label(self) -> &'static str {
         match self {
             MajorKind::ServiceModel => "服务模式发生重大变化",
@@ -110,7 +67,7 @@ impl MajorKind {
 }
 
 pub struct NewVersion {
-    pub document: String,
+    pub document: Document,
     pub version: String,
     pub title: String,
     pub body: String,
@@ -134,8 +91,13 @@ fn split(s: &str) -> Vec<String> {
     s.split(',').filter(|x| !x.is_empty()).map(str::to_owned).collect()
 }
 
-pub fn kinds_of(v: &policy_version::Model) -> Vec<MajorKind> {
-    v.major_kinds.split(',').filter_map(MajorKind::parse).collect()
+/// The kinds of major change a version declares (kept comma-separated in one column).
+pub fn kinds_of(v: &policy_version::Model) -> AppResult<Vec<MajorKind>> {
+    v.major_kinds
+        .split(',')
+        .filter(|k| !k.is_empty())
+        .map(|k| MajorKind::parse(k).ok_or_else(|| AppError::internal(format!("unknown major change kind {k:?}"))))
+        .collect()
 }
 
 pub fn affects_of(v: &policy_version::Model) -> Vec<String> {
@@ -144,7 +106,7 @@ pub fn affects_of(v: &policy_version::Model) -> Vec<String> {
 
 fn validate(ctx: &AppContext, v: &NewVersion) -> Result<Document, PrivacyError> {
     let invalid = |field, message: &str| PrivacyError::Invalid { field, message: message.to_owned() };
-    let doc = Document::parse(&v.document).ok_or_else(|| PrivacyError::UnknownDocument(v.document.clone()))?;
+    let doc = v.document;
     let version_ok = (1..=32).contains(&v.version.len())
         && v.version.bytes().all(|b| b.is_ascii_alphanumeric() || b == b'.' || b == b'-');
     if !version_ok {
@@ -186,13 +148,14 @@ fn validate(ctx: &AppContext, v: &NewVersion) -> Result<Document, PrivacyError> 
 pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -> AppResult<policy_version::Model> {
     let doc = validate(ctx, &v)?;
     let mut kinds: Vec<&str> = v.major_kinds.iter().map(|k| k.as_str()).collect();
+    kinds.sort();
     kinds.dedup();
     let mut affects = v.affects.clone();
     affects.sort();
     affects.dedup();
     let row = policy_version::ActiveModel {
         id: Set(ids::new_id()),
-        document: Set(doc.as_str().to_owned()),
+        document: Set(doc),
         version: Set(v.version.clone()),
         title: Set(v.title.trim().to_owned()),
         body_sha256: Set(sha256_hex(v.body.as_bytes())),
@@ -228,7 +191,7 @@ pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -
 }
 
 async fn announce(ctx: &AppContext, v: &policy_version::Model) -> AppResult<u64> {
-    let kinds: Vec<&str> = kinds_of(v).into_iter().map(MajorKind::label).collect();
+    let kinds: Vec<&str> = kinds_of(v)?.into_iter().map(MajorKind::label).collect();
     let body = format!(
         "《{}》{} 版将于 {} 生效。重大变更：{}。{}\n请在「隐私与协议」中查阅并确认，确认前相关功能将暂停使用。",
         v.title,
@@ -238,7 +201,7 @@ async fn announce(ctx: &AppContext, v: &policy_version::Model) -> AppResult<u64>
         v.summary
     );
     let title = format!("《{}》重大变更，请查阅并确认", v.title);
-    crate::ceasing::notify_everyone(ctx, "privacy.policy_major", &title, &body).await
+    crate::ceasing::notify_everyone(ctx, xqt_notifications::NotificationKind::PolicyMajor, &title, &body).await
 }
 
 pub async fn version(ctx: &AppContext, id: Uuid) -> AppResult<Option<policy_version::Model>> {
@@ -246,8 +209,7 @@ pub async fn version(ctx: &AppContext, id: Uuid) -> AppResult<Option<policy_vers
 }
 
 /// Every version of a document, newest first.
-pub async fn versions(ctx: &AppContext, document: &str) -> AppResult<Vec<policy_version::Model>> {
-    Document::parse(document).ok_or_else(|| PrivacyError::UnknownDocument(document.to_owned()))?;
+pub async fn versions(ctx: &AppContext, document: Document) -> AppResult<Vec<policy_version::Model>> {
     Ok(policy_version::Entity::find()
         .filter(policy_version::Column::Document.eq(document))
         .order_by_desc(policy_version::Column::PublishedAt)
@@ -259,7 +221,7 @@ pub async fn versions(ctx: &AppContext, document: &str) -> AppResult<Vec<policy_
 /// The version of a document in force now: the latest published whose effective date has come.
 pub async fn current(ctx: &AppContext, document: Document) -> AppResult<Option<policy_version::Model>> {
     Ok(policy_version::Entity::find()
-        .filter(policy_version::Column::Document.eq(document.as_str()))
+        .filter(policy_version::Column::Document.eq(document))
         .filter(policy_version::Column::EffectiveAt.lte(ctx.clock.now()))
         .order_by_desc(policy_version::Column::EffectiveAt)
         .order_by_desc(policy_version::Column::Id)
@@ -312,7 +274,7 @@ pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
 pub async fn accepted(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Uuid>> {
     Ok(consent_record::Entity::find()
         .filter(consent_record::Column::UserId.eq(user))
-        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy.as_str()))
+        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy))
         .all(&ctx.db)
         .await?
         .into_iter()
@@ -348,7 +310,7 @@ pub async fn accept(
     version(ctx, version_id).await?.ok_or(PrivacyError::PolicyVersionNotFound)?;
     let earlier = consent_record::Entity::find()
         .filter(consent_record::Column::UserId.eq(user))
-        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy.as_str()))
+        .filter(consent_record::Column::Action.eq(Action::AcceptPolicy))
         .filter(consent_record::Column::PolicyVersionId.eq(version_id))
         .one(&ctx.db)
         .await?;
@@ -393,10 +355,8 @@ fn seeds() -> Vec<(Document, &'static str, String)> {
 pub async fn seed(ctx: &AppContext) -> AppResult<u64> {
     let mut loaded = 0;
     for (doc, title, body) in seeds() {
-        let existing = policy_version::Entity::find()
-            .filter(policy_version::Column::Document.eq(doc.as_str()))
-            .count(&ctx.db)
-            .await?;
+        let existing =
+            policy_version::Entity::find().filter(policy_version::Column::Document.eq(doc)).count(&ctx.db).await?;
         if existing > 0 {
             continue;
         }
@@ -404,7 +364,7 @@ pub async fn seed(ctx: &AppContext) -> AppResult<u64> {
         let effective_at = stated_effective_date(&body).filter(|d| *d <= now).unwrap_or(now);
         let row = policy_version::ActiveModel {
             id: Set(ids::new_id()),
-            document: Set(doc.as_str().to_owned()),
+            document: Set(doc),
             version: Set("1.0".into()),
             title: Set(title.to_owned()),
             body_sha256: Set(sha256_hex(body.as_bytes())),

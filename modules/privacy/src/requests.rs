@@ -12,6 +12,7 @@ use xqt_kernel::clock::china_date;
 use xqt_kernel::module::{Erasure, LegalBasis};
 use xqt_kernel::privacy::AuditEntry;
 use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
+use xqt_notifications::NotificationKind;
 use xqt_notifications::service::{NewNotification, notify};
 
 use crate::consent::{self, Action, Provenance, State as ConsentState};
@@ -26,49 +27,27 @@ pub const CANCEL_WITHIN: u32 = 15;
 const TEXT_MAX: usize = 2000;
 const LIST_MAX: u64 = 200;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "PrivacyRequestKind")]
-pub enum Kind {
-    /// A copy of everything held about the person (PIPL 45).
-    Access,
-    /// Correct something that is wrong (PIPL 46).
-    Correction,
-    /// Delete chosen data categories (PIPL 47).
-    Deletion,
-    /// Withdraw a consent (PIPL 15).
-    Withdrawal,
-    /// Explain how the data is processed (PIPL 48).
-    Explanation,
-    /// Complain about processing.
-    Complaint,
-    /// Cancel the account (注销, M 附件一): irreversible once carried out.
-    Cancellation,
+xqt_kernel::closed_set! {
+    #[graphql(name = "PrivacyRequestKind")]
+    pub enum Kind {
+        /// A copy of everything held about the person (PIPL 45).
+        Access = "access",
+        /// Correct something that is wrong (PIPL 46).
+        Correction = "correction",
+        /// Delete chosen data categories (PIPL 47).
+        Deletion = "deletion",
+        /// Withdraw a consent (PIPL 15).
+        Withdrawal = "withdrawal",
+        /// Explain how the data is processed (PIPL 48).
+        Explanation = "explanation",
+        /// Complain about processing.
+        Complaint = "complaint",
+        /// Cancel the account (注销, M 附件一): irreversible once carried out.
+        Cancellation = "cancellation",
+    }
 }
 
 impl Kind {
-    pub const ALL: [Kind; 7] = [
-        Kind::Access,
-        Kind::Correction,
-        Kind::Deletion,
-        Kind::Withdrawal,
-        Kind::Explanation,
-        Kind::Complaint,
-        Kind::Cancellation,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Kind::Access => "access",
-            Kind::Correction => "correction",
-            Kind::Deletion => "deletion",
-            Kind::Withdrawal => "withdrawal",
-            Kind::Explanation => "explanation",
-            Kind::Complaint => "complaint",
-            Kind::Cancellation => "cancellation",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
     /// Carried out as soon as identity is verified; cancellation waits out its cooling-off in
     /// the runner; the rest need an operator.
     fn self_service(self) -> bool {
@@ -80,42 +59,20 @@ impl Kind {
     }
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
-#[graphql(name = "PrivacyRequestState")]
-pub enum RequestState {
-    IdentityUnverified,
-    Pending,
-    InProcessing,
-    Completed,
-    Denied,
-    OnHold,
-    Canceled,
+xqt_kernel::closed_set! {
+    #[graphql(name = "PrivacyRequestState")]
+    pub enum RequestState {
+        IdentityUnverified = "identity_unverified",
+        Pending = "pending",
+        InProcessing = "in_processing",
+        Completed = "completed",
+        Denied = "denied",
+        OnHold = "on_hold",
+        Canceled = "canceled",
+    }
 }
 
 impl RequestState {
-    pub const ALL: [RequestState; 7] = [
-        RequestState::IdentityUnverified,
-        RequestState::Pending,
-        RequestState::InProcessing,
-        RequestState::Completed,
-        RequestState::Denied,
-        RequestState::OnHold,
-        RequestState::Canceled,
-    ];
-    pub fn as_str(self) -> &'static str {
-        match self {
-            RequestState::IdentityUnverified => "identity_unverified",
-            RequestState::Pending => "pending",
-            RequestState::InProcessing => "in_processing",
-            RequestState::Completed => "completed",
-            RequestState::Denied => "denied",
-            RequestState::OnHold => "on_hold",
-            RequestState::Canceled => "canceled",
-        }
-    }
-    pub fn parse(s: &str) -> Option<Self> {
-        Self::ALL.into_iter().find(|k| k.as_str() == s)
-    }
     pub fn is_open(self) -> bool {
         !matches!(self, RequestState::Completed | RequestState::Denied | RequestState::Canceled)
     }
@@ -143,11 +100,11 @@ pub struct NewRequest {
 }
 
 pub fn state_of(row: &privacy_request::Model) -> RequestState {
-    RequestState::parse(&row.state).unwrap_or(RequestState::Pending)
+    row.state
 }
 
 pub fn kind_of(row: &privacy_request::Model) -> Kind {
-    Kind::parse(&row.kind).unwrap_or(Kind::Explanation)
+    row.kind
 }
 
 pub fn categories_of(row: &privacy_request::Model) -> Vec<String> {
@@ -237,10 +194,10 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
             return Err(blocked(&blockers));
         }
     }
-    let open: Vec<&str> = RequestState::ALL.iter().filter(|s| s.is_open()).map(|s| s.as_str()).collect();
+    let open: Vec<RequestState> = <RequestState as sea_orm::Iterable>::iter().filter(|s| s.is_open()).collect();
     let duplicate = privacy_request::Entity::find()
         .filter(privacy_request::Column::UserId.eq(user))
-        .filter(privacy_request::Column::Kind.eq(new.kind.as_str()))
+        .filter(privacy_request::Column::Kind.eq(new.kind))
         .filter(privacy_request::Column::State.is_in(open))
         .filter(privacy_request::Column::Categories.eq(categories.join(",")))
         .all(&ctx.db)
@@ -255,8 +212,8 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
     let row = privacy_request::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(user),
-        kind: Set(new.kind.as_str().to_owned()),
-        state: Set(RequestState::IdentityUnverified.as_str().to_owned()),
+        kind: Set(new.kind),
+        state: Set(RequestState::IdentityUnverified),
         description: Set(description),
         categories: Set(categories.join(",")),
         purpose: Set(purpose),
@@ -301,7 +258,7 @@ async fn record(
     };
     let entry = AuditEntry {
         subject: Some(row.user_id),
-        action: "request",
+        action: xqt_kernel::privacy::AuditAction::Request,
         resource: format!("privacy_request:{}:{}", row.kind, row.id),
         fields: vec![],
         reason: Some(match reason {
@@ -325,10 +282,10 @@ async fn transition(
     let from = state_of(row);
     let now = ctx.clock.now();
     let mut update = privacy_request::Entity::update_many()
-        .col_expr(privacy_request::Column::State, Expr::value(to.as_str()))
+        .col_expr(privacy_request::Column::State, Expr::value(to))
         .col_expr(privacy_request::Column::UpdatedAt, Expr::value(now))
         .filter(privacy_request::Column::Id.eq(row.id))
-        .filter(privacy_request::Column::State.eq(from.as_str()));
+        .filter(privacy_request::Column::State.eq(from));
     if !to.is_open() {
         update = update.col_expr(privacy_request::Column::ClosedAt, Expr::value(now));
     }
@@ -401,17 +358,18 @@ async fn carry_out(ctx: &AppContext, row: privacy_request::Model) -> AppResult<p
 }
 
 async fn tell(ctx: &AppContext, row: &privacy_request::Model, title: &str) -> AppResult<()> {
+    let kind = match state_of(row) {
+        RequestState::Completed => NotificationKind::PrivacyRequestCompleted,
+        RequestState::Denied => NotificationKind::PrivacyRequestDenied,
+        RequestState::OnHold => NotificationKind::PrivacyRequestOnHold,
+        other => return Err(AppError::internal(format!("no notice for a request that is {}", other.as_str()))),
+    };
     let body = match (row.reason.as_deref(), row.response.as_deref()) {
         (Some(reason), _) => format!("原因：{reason}"),
         (None, Some(response)) => response.to_owned(),
         (None, None) => "请在「隐私与协议 → 我的请求」中查看。".to_owned(),
     };
-    let n = NewNotification {
-        user_id: row.user_id,
-        kind: format!("privacy.request_{}", row.state),
-        title: title.into(),
-        body,
-    };
+    let n = NewNotification { user_id: row.user_id, kind, title: title.into(), body };
     notify(ctx, n).await.map(|_| ())
 }
 
@@ -491,7 +449,7 @@ pub async fn mine(ctx: &AppContext, user: Uuid) -> AppResult<Vec<privacy_request
 /// Open requests past identity verification, most urgent first (operators).
 pub async fn queue(ctx: &AppContext, viewer: &Viewer, limit: u64) -> AppResult<Vec<privacy_request::Model>> {
     viewer.require_admin()?;
-    let open = [RequestState::Pending, RequestState::InProcessing, RequestState::OnHold].map(|s| s.as_str());
+    let open = [RequestState::Pending, RequestState::InProcessing, RequestState::OnHold];
     Ok(privacy_request::Entity::find()
         .filter(privacy_request::Column::State.is_in(open))
         .order_by_asc(privacy_request::Column::DueOn)
@@ -528,7 +486,12 @@ fn is_held(p: &xqt_kernel::module::Purpose) -> bool {
 /// Carries a cancellation out: every session and token ends at once, every module erases what
 /// it holds except what the law keeps, and the phone number is free for an unrelated account.
 async fn cancel_account(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
-    xqt_accounts::sessions::end_all_sessions(ctx, user, "account_cancelled").await?;
+    xqt_accounts::sessions::end_all_sessions(
+        ctx,
+        user,
+        xqt_accounts::entity::security_event::SecurityEventKind::AccountCancelled,
+    )
+    .await?;
     let erasable = categories_except(ctx, is_held).into_iter().map(str::to_owned).collect();
     let touched: u64 = ctx.modules.erase(ctx, user, &Erasure::Categories(erasable)).await?.values().sum();
     tracing::warn!(user = %user, touched, "account cancelled");
@@ -539,9 +502,9 @@ async fn cancel_account(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
 /// on hold with the reason (CAN-2); one whose blockers are gone goes back to pending; a pending
 /// one whose cooling-off has ended is carried out. Returns how many were carried out.
 pub async fn run_cancellations(ctx: &AppContext) -> AppResult<u64> {
-    let open = [RequestState::Pending, RequestState::InProcessing, RequestState::OnHold].map(|s| s.as_str());
+    let open = [RequestState::Pending, RequestState::InProcessing, RequestState::OnHold];
     let rows = privacy_request::Entity::find()
-        .filter(privacy_request::Column::Kind.eq(Kind::Cancellation.as_str()))
+        .filter(privacy_request::Column::Kind.eq(Kind::Cancellation))
         .filter(privacy_request::Column::State.is_in(open))
         .order_by_asc(privacy_request::Column::Id)
         .limit(LIST_MAX)

@@ -114,7 +114,7 @@ pub struct SharedPerson {
     pub id: Uuid,
     pub categories: Vec<String>,
     pub nickname: Option<String>,
-    pub gender: Option<String>,
+    pub gender: Option<xqt_accounts::profile::Gender>,
     pub phone: Option<String>,
     pub real_name: Option<String>,
 }
@@ -126,7 +126,7 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
         return Err(AppError::forbidden("this is the partner view; admins use unmaskPersonalData"));
     };
     let resource = format!("user:{user}");
-    let mut allowed: Vec<(String, &'static str, Vec<String>)> = Vec::new();
+    let mut allowed: Vec<(String, LegalBasis, Vec<String>)> = Vec::new();
     for entry in register_entries(ctx, Some(*partner_id)).await? {
         let Some(p) = ctx.modules.purpose(&entry.purpose) else { continue };
         let shared: Vec<String> =
@@ -137,13 +137,20 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
         let lawful = p.legal_basis != LegalBasis::Consent
             || consent::state_of(ctx, user, PARTNER_SHARING, Some(*partner_id)).await? == Some(State::Granted);
         if lawful {
-            allowed.push((entry.purpose.clone(), basis_name(p.legal_basis), shared));
+            allowed.push((entry.purpose.clone(), p.legal_basis, shared));
         }
     }
-    let account = xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != "erased");
+    let account =
+        xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != xqt_accounts::users::AccountStatus::Erased);
     if allowed.is_empty() || account.is_none() {
-        let entry =
-            AuditEntry { subject: Some(user), action: "read", resource, fields: vec![], reason: None, allowed: false };
+        let entry = AuditEntry {
+            subject: Some(user),
+            action: xqt_kernel::privacy::AuditAction::Read,
+            resource,
+            fields: vec![],
+            reason: None,
+            allowed: false,
+        };
         audit::append(ctx, viewer, entry).await?;
         return Err(consent_required(PARTNER_SHARING, Some(*partner_id)));
     }
@@ -156,7 +163,7 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
     let mut fields = Vec::new();
     if has(CAT_PROFILE) {
         out.nickname = account.nickname.clone();
-        out.gender = account.gender.clone();
+        out.gender = account.gender;
         fields.extend(["nickname", "gender"]);
     }
     if has(CAT_ACCOUNT) {
@@ -174,7 +181,14 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
     audit::append(
         ctx,
         viewer,
-        AuditEntry { subject: Some(user), action: "read", resource, fields, reason: None, allowed: true },
+        AuditEntry {
+            subject: Some(user),
+            action: xqt_kernel::privacy::AuditAction::Read,
+            resource,
+            fields,
+            reason: None,
+            allowed: true,
+        },
     )
     .await?;
     for (purpose, basis, cats) in allowed {
@@ -183,7 +197,7 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
             partner_id: Set(*partner_id),
             user_id: Set(user),
             purpose: Set(purpose),
-            legal_basis: Set(basis.to_owned()),
+            legal_basis: Set(basis),
             categories: Set(cats.join(",")),
             resource: Set("partnerPerson".into()),
             created_at: Set(ctx.clock.now()),
@@ -192,17 +206,6 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
         .await?;
     }
     Ok(out)
-}
-
-fn basis_name(b: LegalBasis) -> &'static str {
-    match b {
-        LegalBasis::Consent => "consent",
-        LegalBasis::Contract => "contract",
-        LegalBasis::LegalObligation => "legal_obligation",
-        LegalBasis::VitalInterest => "vital_interest",
-        LegalBasis::PublicInterest => "public_interest",
-        LegalBasis::PubliclyDisclosed => "publicly_disclosed",
-    }
 }
 
 /// Who received the person's data, newest first.
@@ -259,7 +262,7 @@ pub async fn statistics(ctx: &AppContext, viewer: &Viewer, dimension: Dimension)
     let mut counts: BTreeMap<String, u64> = BTreeMap::new();
     for (gender, birth) in xqt_accounts::users::demographics(ctx).await? {
         let key = match dimension {
-            Dimension::Gender => gender.unwrap_or_else(|| "unknown".into()),
+            Dimension::Gender => gender.map_or_else(|| "unknown".into(), |g| g.as_str().to_owned()),
             Dimension::AgeBand => age_band(birth, today).to_owned(),
         };
         *counts.entry(key).or_default() += 1;

@@ -26,11 +26,11 @@ pub const MINOR_AGE: u32 = 14;
 pub struct PersonState {
     pub birth_date: Option<NaiveDate>,
     pub signed_up: DateTime<Utc>,
-    pub guardian: Option<String>,
+    pub guardian: Option<State>,
     pub accepted: Vec<Uuid>,
 }
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+#[derive(Debug, Clone, Copy, PartialEq, Eq, async_graphql::Enum)]
 pub enum AccountState {
     Active,
     /// Under 14 and no guardian has consented yet.
@@ -49,7 +49,7 @@ pub fn under_age(birth: NaiveDate, today: NaiveDate) -> bool {
 }
 
 pub fn account_state(state: &PersonState, today: NaiveDate) -> AccountState {
-    match state.guardian.as_deref().and_then(State::parse) {
+    match state.guardian {
         Some(State::Withdrawn) => AccountState::SuspendedByGuardian,
         Some(State::Granted) => AccountState::Active,
         _ if state.birth_date.is_some_and(|b| under_age(b, today)) => AccountState::PendingGuardian,
@@ -68,7 +68,7 @@ pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState
     let state = PersonState {
         birth_date: account.birth_date,
         signed_up: account.created_at,
-        guardian: consent::state_of(ctx, user, GUARDIAN, None).await?.map(|s| s.as_str().to_owned()),
+        guardian: consent::state_of(ctx, user, GUARDIAN, None).await?,
         accepted: policies::accepted(ctx, user).await?,
     };
     let raw = serde_json::to_vec(&state).map_err(AppError::internal)?;
@@ -156,9 +156,9 @@ mod tests {
             PersonState { birth_date: Some(d(2015, 1, 1)), signed_up: Utc::now(), guardian: None, accepted: vec![] };
         let today = d(2026, 11, 23);
         assert_eq!(account_state(&s, today), AccountState::PendingGuardian);
-        s.guardian = Some("granted".into());
+        s.guardian = Some(State::Granted);
         assert_eq!(account_state(&s, today), AccountState::Active);
-        s.guardian = Some("withdrawn".into());
+        s.guardian = Some(State::Withdrawn);
         assert_eq!(account_state(&s, today), AccountState::SuspendedByGuardian);
         s.birth_date = None;
         s.guardian = None;

@@ -11,21 +11,13 @@ use xqt_kernel::{AppContext, AppResult, ErrorCode, Viewer, ids};
 use crate::entity::profile_visibility;
 use crate::purposes::PUBLIC_PROFILE;
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum ProfileField {
-    Nickname,
-    Gender,
-    /// Shown masked (`张*`) even when public, and only once verified.
-    RealName,
-}
-
-impl ProfileField {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            ProfileField::Nickname => "nickname",
-            ProfileField::Gender => "gender",
-            ProfileField::RealName => "real_name",
-        }
+xqt_kernel::closed_set! {
+    /// A profile field a person may make public.
+    pub enum ProfileField {
+        Nickname = "nickname",
+        Gender = "gender",
+        /// Shown masked (`张*`) even when public, and only once verified.
+        RealName = "real_name",
     }
 }
 
@@ -36,7 +28,7 @@ pub async fn set(ctx: &AppContext, user: Uuid, field: ProfileField, visible: boo
     let row = profile_visibility::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(user),
-        field: Set(field.as_str().to_owned()),
+        field: Set(field),
         visible: Set(visible),
         updated_at: Set(ctx.clock.now()),
     };
@@ -56,7 +48,7 @@ pub async fn settings(ctx: &AppContext, user: Uuid) -> AppResult<Vec<profile_vis
 }
 
 /// Fields the person made public, while their `public_profile` consent stands.
-pub async fn public_fields(ctx: &AppContext, user: Uuid) -> AppResult<Vec<String>> {
+pub async fn public_fields(ctx: &AppContext, user: Uuid) -> AppResult<Vec<ProfileField>> {
     match ctx.modules.privacy().consent.require(ctx, user, PUBLIC_PROFILE, None).await {
         Ok(()) => {}
         Err(e) if e.code() == ErrorCode::ConsentRequired => return Ok(vec![]),
@@ -69,23 +61,25 @@ pub async fn public_fields(ctx: &AppContext, user: Uuid) -> AppResult<Vec<String
 pub struct PublicProfile {
     pub id: Uuid,
     pub nickname: Option<String>,
-    pub gender: Option<String>,
+    pub gender: Option<xqt_accounts::profile::Gender>,
     pub real_name: Option<String>,
 }
 
 /// What anyone may see of a person: only what they made public. `None` for no such account.
 pub async fn public_profile(ctx: &AppContext, viewer: &Viewer, user: Uuid) -> AppResult<Option<PublicProfile>> {
-    let Some(account) = xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != "erased") else {
+    let Some(account) =
+        xqt_accounts::users::find(ctx, user).await?.filter(|u| u.status != xqt_accounts::users::AccountStatus::Erased)
+    else {
         return Ok(None);
     };
     let fields = public_fields(ctx, user).await?;
-    let shows = |f: ProfileField| fields.iter().any(|x| x == f.as_str());
+    let shows = |f: ProfileField| fields.contains(&f);
     let mut out = PublicProfile { id: user, ..PublicProfile::default() };
     if shows(ProfileField::Nickname) {
         out.nickname = account.nickname.clone();
     }
     if shows(ProfileField::Gender) {
-        out.gender = account.gender.clone();
+        out.gender = account.gender;
     }
     if shows(ProfileField::RealName)
         && xqt_accounts::verification::is_verified(ctx, user).await?

@@ -12,7 +12,7 @@ pub struct Model {
     /// Keyed hash of the ID number: one identity cannot verify two accounts.
     pub id_number_hash: Vec<u8>,
     /// `submitted`, `under_review`, `approved`, `rejected`.
-    pub state: String,
+    pub state: crate::review::ReviewState,
     pub reason: Option<String>,
     pub reviewer_id: Option<Uuid>,
     pub submitted_at: DateTimeUtc,

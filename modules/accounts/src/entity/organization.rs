@@ -17,8 +17,7 @@ pub struct Model {
     /// Keyed hash of the unified social credit code: one code, one organisation.
     pub credit_code_hash: Option<Vec<u8>>,
     pub credit_code_sealed: Option<Vec<u8>>,
-    /// `unverified`, then the review states.
-    pub verification_state: String,
+    pub verification_state: OrganizationVerification,
     pub verification_reason: Option<String>,
     pub reviewer_id: Option<Uuid>,
     pub submitted_at: Option<DateTimeUtc>,
@@ -40,5 +39,42 @@ xqt_kernel::closed_set! {
     pub enum OrganizationKind {
         School = "school",
         Enterprise = "enterprise",
+    }
+}
+
+xqt_kernel::closed_set! {
+    /// `UNVERIFIED` until the credit code is submitted, then the review states.
+    pub enum OrganizationVerification {
+        Unverified = "unverified",
+        Submitted = "submitted",
+        UnderReview = "under_review",
+        Approved = "approved",
+        Rejected = "rejected",
+    }
+}
+
+impl OrganizationVerification {
+    /// Where its review stands; `None` before anything was submitted.
+    pub fn review(self) -> Option<crate::review::ReviewState> {
+        use crate::review::ReviewState;
+        match self {
+            Self::Unverified => None,
+            Self::Submitted => Some(ReviewState::Submitted),
+            Self::UnderReview => Some(ReviewState::UnderReview),
+            Self::Approved => Some(ReviewState::Approved),
+            Self::Rejected => Some(ReviewState::Rejected),
+        }
+    }
+}
+
+impl From<crate::review::ReviewState> for OrganizationVerification {
+    fn from(s: crate::review::ReviewState) -> Self {
+        use crate::review::ReviewState;
+        match s {
+            ReviewState::Submitted => Self::Submitted,
+            ReviewState::UnderReview => Self::UnderReview,
+            ReviewState::Approved => Self::Approved,
+            ReviewState::Rejected => Self::Rejected,
+        }
     }
 }

@@ -13,15 +13,13 @@ pub struct Model {
     pub target_organization_id: Option<Uuid>,
     /// The module that holds the subject (`accounts`, later `cooperation`, `chat`).
     pub subject_module: String,
-    /// `account`, `organization`, `post`, `message`, …
-    pub subject_kind: String,
+    pub subject_kind: crate::reports::ReportSubject,
     pub subject_id: Option<Uuid>,
-    pub category: String,
+    pub category: crate::reports::ReportCategory,
     #[sea_orm(column_type = "Text")]
     pub description: String,
     pub evidence_file_id: Option<Uuid>,
-    /// `open`, `investigating`, `upheld`, `dismissed`.
-    pub state: String,
+    pub state: crate::reports::ReportState,
     #[sea_orm(column_type = "Text", nullable)]
     pub resolution: Option<String>,
     pub reviewer_id: Option<Uuid>,

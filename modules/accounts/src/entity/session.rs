@@ -17,7 +17,7 @@ pub struct Model {
     pub last_used_at: DateTimeUtc,
     pub expires_at: DateTimeUtc,
     pub ended_at: Option<DateTimeUtc>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<super::security_event::SecurityEventKind>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -92,20 +92,33 @@ impl AccountsMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let session = viewer.session_id().ok_or_else(xqt_kernel::AppError::unauthenticated)?;
-        Ok(sessions::end_session(app, user, session, "signed_out").await?)
+        Ok(sessions::end_session(app, user, session, crate::entity::security_event::SecurityEventKind::SignedOut)
+            .await?)
     }
 
     /// Ends every session of the person, this one included. Returns how many ended.
     async fn sign_out_everywhere(&self, ctx: &Context<'_>) -> Result<u64> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        Ok(sessions::end_all_sessions(app, viewer.require_person()?, "signed_out_everywhere").await?)
+        Ok(sessions::end_all_sessions(
+            app,
+            viewer.require_person()?,
+            crate::entity::security_event::SecurityEventKind::SignedOutEverywhere,
+        )
+        .await?)
     }
 
     /// Ends one of the person's sessions (e.g. a lost phone).
     async fn end_session(&self, ctx: &Context<'_>, id: ID) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
-        if !sessions::end_session(app, user, parse_id("id", &id)?, "ended_by_user").await? {
+        if !sessions::end_session(
+            app,
+            user,
+            parse_id("id", &id)?,
+            crate::entity::security_event::SecurityEventKind::EndedByUser,
+        )
+        .await?
+        {
             return Err(crate::error::AccountsError::SessionNotFound.into());
         }
         Ok(true)
@@ -142,7 +155,7 @@ impl AccountsMutation {
             avatar,
             nickname: change(input.nickname, |v| v),
             username: change(input.username, |v| v),
-            gender: change(input.gender, Into::into),
+            gender: change(input.gender, |g| g),
             birth_date: change(input.birth_date, |v| v),
         };
         let user = profile::update(app, viewer.require_person()?, change).await?;

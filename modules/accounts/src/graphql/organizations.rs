@@ -1,6 +1,6 @@
 use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result, SimpleObject};
+use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use xqt_kernel::ids::parse_id;
 use xqt_kernel::pagination::{self, PageArgs};
@@ -8,33 +8,13 @@ use xqt_kernel::{AppContext, AppError};
 
 use super::types::{ReviewAction, ReviewState};
 use crate::entity::organization::OrganizationKind;
+use crate::entity::organization::OrganizationVerification;
 use crate::entity::organization_member::MemberRole;
 use crate::entity::{organization, organization_member, user};
 use crate::loaders::{OrganizationLoader, UserLoader};
 use crate::organizations::{self as orgs, Details, Visibility};
-use crate::review::ReviewState as DomainState;
 
 const QUEUE: &str = "organizationQueue";
-
-/// `UNVERIFIED` until the credit code is submitted, then the review states.
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum OrganizationVerification {
-    Unverified,
-    Submitted,
-    UnderReview,
-    Approved,
-    Rejected,
-}
-
-fn verification_of(s: &str) -> OrganizationVerification {
-    match DomainState::parse(s) {
-        None => OrganizationVerification::Unverified,
-        Some(DomainState::Submitted) => OrganizationVerification::Submitted,
-        Some(DomainState::UnderReview) => OrganizationVerification::UnderReview,
-        Some(DomainState::Approved) => OrganizationVerification::Approved,
-        Some(DomainState::Rejected) => OrganizationVerification::Rejected,
-    }
-}
 
 /// An organisation as this viewer may see it: members (and reviewers) see everything, anyone
 /// else an approved one's public profile.
@@ -69,7 +49,7 @@ impl Organization {
         self.row.industry.as_deref()
     }
     async fn verification(&self) -> OrganizationVerification {
-        verification_of(&self.row.verification_state)
+        self.row.verification_state
     }
     /// Members only.
     async fn address(&self) -> Option<&str> {

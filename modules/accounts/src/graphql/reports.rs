@@ -1,39 +1,15 @@
 use async_graphql::connection::Connection;
-use async_graphql::{Context, Enum, ID, InputObject, Object, Result};
+use async_graphql::{Context, ID, InputObject, Object, Result};
 use chrono::{DateTime, NaiveDate, Utc};
 use xqt_kernel::ids::parse_id;
 use xqt_kernel::pagination::{self, PageArgs};
 
 use crate::entity::{report, restriction};
-use crate::reports::{self, Decision, RestrictionSpec, State, Subject};
+use crate::reports::{
+    self, Decision, ReportCategory, ReportState, ReportSubject, RestrictedAction, RestrictionSpec, Subject,
+};
 
 const QUEUE: &str = "reportQueue";
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ReportState {
-    Open,
-    Investigating,
-    Upheld,
-    Dismissed,
-}
-
-impl From<ReportState> for State {
-    fn from(s: ReportState) -> Self {
-        match s {
-            ReportState::Open => State::Open,
-            ReportState::Investigating => State::Investigating,
-            ReportState::Upheld => State::Upheld,
-            ReportState::Dismissed => State::Dismissed,
-        }
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ReportDecision {
-    Investigate,
-    Uphold,
-    Dismiss,
-}
 
 /// A report as its reporter or a reviewer sees it.
 pub struct Report {
@@ -46,23 +22,17 @@ impl Report {
     async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
-    async fn category(&self) -> &str {
-        &self.row.category
+    async fn category(&self) -> ReportCategory {
+        self.row.category
     }
     async fn description(&self) -> &str {
         &self.row.description
     }
-    /// `account`, `organization`, or a module's own kind (`post`, `message`, …).
-    async fn subject_kind(&self) -> &str {
-        &self.row.subject_kind
+    async fn subject_kind(&self) -> ReportSubject {
+        self.row.subject_kind
     }
     async fn state(&self) -> ReportState {
-        match State::parse(&self.row.state) {
-            Some(State::Investigating) => ReportState::Investigating,
-            Some(State::Upheld) => ReportState::Upheld,
-            Some(State::Dismissed) => ReportState::Dismissed,
-            _ => ReportState::Open,
-        }
+        self.row.state
     }
     /// The reviewer's reason for the outcome.
     async fn resolution(&self) -> Option<&str> {
@@ -96,8 +66,8 @@ impl Restriction {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn actions(&self) -> Vec<&str> {
-        self.0.actions.split_whitespace().collect()
+    async fn actions(&self) -> Result<Vec<RestrictedAction>> {
+        Ok(reports::actions_of(&self.0)?)
     }
     async fn reason(&self) -> &str {
         &self.0.reason
@@ -114,8 +84,7 @@ pub struct ReportInput {
     pub user_id: Option<ID>,
     /// an organisation.
     pub organization_id: Option<ID>,
-    /// spam, fraud, harassment, illegal, impersonation, other
-    pub category: String,
+    pub category: ReportCategory,
     pub description: String,
     /// A `report_evidence` upload of the reporter's.
     pub evidence_file_id: Option<ID>,
@@ -123,8 +92,7 @@ pub struct ReportInput {
 
 #[derive(InputObject)]
 pub struct RestrictInput {
-    /// Some of: post, chat, create_organization.
-    pub actions: Vec<String>,
+    pub actions: Vec<RestrictedAction>,
     /// Omit for "until lifted".
     pub days: Option<i64>,
 }
@@ -161,7 +129,7 @@ impl ReportsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         viewer.require_admin()?;
         let page = PageArgs { first, after, last, before }.validate(QUEUE, &app.config.limits)?;
-        let rows = reports::queue(app, viewer, state.unwrap_or(ReportState::Open).into(), &page).await?;
+        let rows = reports::queue(app, viewer, state.unwrap_or(ReportState::Open), &page).await?;
         let rows = rows.into_iter().map(|row| Report { row, reviewer: true }).collect();
         Ok(page.connection(QUEUE, rows, |r| r.row.id.to_string()))
     }
@@ -181,14 +149,14 @@ impl ReportsMutation {
         let subject = match (user, org) {
             (Some(u), None) => Subject {
                 module: "accounts",
-                kind: "account",
+                kind: ReportSubject::Account,
                 id: Some(u),
                 responsible_user: Some(u),
                 organization: None,
             },
             (None, Some(o)) => Subject {
                 module: "accounts",
-                kind: "organization",
+                kind: ReportSubject::Organization,
                 id: Some(o),
                 responsible_user: None,
                 organization: Some(o),
@@ -200,7 +168,7 @@ impl ReportsMutation {
             }
         };
         let evidence = input.evidence_file_id.as_ref().map(|f| parse_id("evidenceFileId", f)).transpose()?;
-        let row = reports::file(app, reporter, subject, &input.category, &input.description, evidence).await?;
+        let row = reports::file(app, reporter, subject, input.category, &input.description, evidence).await?;
         Ok(Report { row, reviewer: false })
     }
 
@@ -209,17 +177,12 @@ impl ReportsMutation {
         &self,
         ctx: &Context<'_>,
         id: ID,
-        decision: ReportDecision,
+        decision: Decision,
         reason: Option<String>,
         restrict: Option<RestrictInput>,
     ) -> Result<Report> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let reviewer = viewer.require_admin()?;
-        let decision = match decision {
-            ReportDecision::Investigate => Decision::Investigate,
-            ReportDecision::Uphold => Decision::Uphold,
-            ReportDecision::Dismiss => Decision::Dismiss,
-        };
         let spec = restrict.map(|r| RestrictionSpec { actions: r.actions, days: r.days });
         let row = reports::review(app, reviewer, parse_id("id", &id)?, decision, reason.as_deref(), spec).await?;
         Ok(Report { row, reviewer: true })

@@ -1,81 +1,11 @@
-use async_graphql::{ComplexObject, Enum, ID, InputObject, Object, SimpleObject};
+use async_graphql::{ComplexObject, ID, InputObject, Object, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use xqt_kernel::mask::{PersonalField, for_viewer};
 
 use crate::entity::{identity_verification, security_event, session, user};
-use crate::profile::Gender as DomainGender;
-use crate::review::{ReviewAction as DomainAction, ReviewState as DomainState};
+pub use crate::profile::Gender;
+pub use crate::review::{ReviewAction, ReviewState};
 use crate::sessions::{DeviceInfo, SignedIn};
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum Gender {
-    Male,
-    Female,
-    Undisclosed,
-}
-
-impl From<Gender> for DomainGender {
-    fn from(g: Gender) -> Self {
-        match g {
-            Gender::Male => DomainGender::Male,
-            Gender::Female => DomainGender::Female,
-            Gender::Undisclosed => DomainGender::Undisclosed,
-        }
-    }
-}
-
-fn gender_of(s: Option<&str>) -> Option<Gender> {
-    match DomainGender::parse(s?)? {
-        DomainGender::Male => Some(Gender::Male),
-        DomainGender::Female => Some(Gender::Female),
-        DomainGender::Undisclosed => Some(Gender::Undisclosed),
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ReviewState {
-    Submitted,
-    UnderReview,
-    Approved,
-    Rejected,
-}
-
-impl From<ReviewState> for DomainState {
-    fn from(s: ReviewState) -> Self {
-        match s {
-            ReviewState::Submitted => DomainState::Submitted,
-            ReviewState::UnderReview => DomainState::UnderReview,
-            ReviewState::Approved => DomainState::Approved,
-            ReviewState::Rejected => DomainState::Rejected,
-        }
-    }
-}
-
-fn review_state_of(s: &str) -> ReviewState {
-    match DomainState::parse(s) {
-        Some(DomainState::Submitted) | None => ReviewState::Submitted,
-        Some(DomainState::UnderReview) => ReviewState::UnderReview,
-        Some(DomainState::Approved) => ReviewState::Approved,
-        Some(DomainState::Rejected) => ReviewState::Rejected,
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ReviewAction {
-    Start,
-    Approve,
-    Reject,
-}
-
-impl From<ReviewAction> for DomainAction {
-    fn from(a: ReviewAction) -> Self {
-        match a {
-            ReviewAction::Start => DomainAction::Start,
-            ReviewAction::Approve => DomainAction::Approve,
-            ReviewAction::Reject => DomainAction::Reject,
-        }
-    }
-}
 
 /// A real-name submission. Its owner sees it unmasked; reviewers see it masked (脱敏).
 pub struct IdentityVerification {
@@ -91,7 +21,7 @@ impl IdentityVerification {
         ID(self.row.id.to_string())
     }
     async fn state(&self) -> ReviewState {
-        review_state_of(&self.row.state)
+        self.row.state
     }
     /// Why it was rejected, as the reviewer wrote it.
     async fn reason(&self) -> Option<&str> {
@@ -149,7 +79,7 @@ impl Me {
         self.user.nickname.as_deref()
     }
     async fn gender(&self) -> Option<Gender> {
-        gender_of(self.user.gender.as_deref())
+        self.user.gender
     }
     async fn birth_date(&self) -> Option<NaiveDate> {
         self.user.birth_date
@@ -256,9 +186,8 @@ impl SecurityEvent {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// `sign_in`, `sign_in_failed`, `locked`, `new_device`, `signed_out`, `refresh_reuse`, `password_set`, …
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> crate::entity::security_event::SecurityEventKind {
+        self.0.kind
     }
     async fn device_model(&self) -> Option<&str> {
         self.0.device_model.as_deref()

@@ -15,7 +15,7 @@ pub struct Model {
     pub ring_until: DateTimeUtc,
     pub answered_at: Option<DateTimeUtc>,
     pub ended_at: Option<DateTimeUtc>,
-    pub end_reason: Option<String>,
+    pub end_reason: Option<CallEndReason>,
     pub ended_by: Option<Uuid>,
 }
 
@@ -43,5 +43,18 @@ xqt_kernel::closed_set! {
         Missed = "missed",
         /// Answered, then hung up.
         Ended = "ended",
+    }
+}
+
+xqt_kernel::closed_set! {
+    /// Why a call ended: what a caller says on hanging up, or the ring timing out.
+    pub enum CallEndReason {
+        Normal = "normal",
+        /// The connection dropped.
+        Network = "network",
+        /// The device failed (camera or microphone lost, app killed).
+        DeviceError = "device_error",
+        /// Nobody answered in time; only the platform ends a call this way.
+        Timeout = "timeout",
     }
 }

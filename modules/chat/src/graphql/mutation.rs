@@ -208,12 +208,12 @@ impl ChatMutation {
         &self,
         ctx: &Context<'_>,
         message_id: ID,
-        category: String,
+        category: xqt_accounts::reports::ReportCategory,
         description: String,
     ) -> Result<ID> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
-        let r = messages::report(app, me, parse_id("messageId", &message_id)?, &category, &description).await?;
+        let r = messages::report(app, me, parse_id("messageId", &message_id)?, category, &description).await?;
         Ok(ID(r.id.to_string()))
     }
 
@@ -249,9 +249,14 @@ impl ChatMutation {
         Ok(Call(calls::cancel(app, viewer.require_person()?, parse_id("callId", &call_id)?).await?))
     }
 
-    /// Ends an answered call, with a reason (`normal`, `network`, …).
-    async fn hang_up_call(&self, ctx: &Context<'_>, call_id: ID, reason: String) -> Result<Call> {
+    /// Ends an answered call, saying why.
+    async fn hang_up_call(
+        &self,
+        ctx: &Context<'_>,
+        call_id: ID,
+        reason: crate::entity::call::CallEndReason,
+    ) -> Result<Call> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        Ok(Call(calls::hang_up(app, viewer.require_person()?, parse_id("callId", &call_id)?, &reason).await?))
+        Ok(Call(calls::hang_up(app, viewer.require_person()?, parse_id("callId", &call_id)?, reason).await?))
     }
 }

@@ -124,7 +124,7 @@ pub struct CallRecord {
     /// `MISSED`, `REJECTED`, `CANCELLED` or `ENDED`.
     pub outcome: CallState,
     pub duration_secs: Option<i64>,
-    pub reason: Option<String>,
+    pub reason: Option<crate::entity::call::CallEndReason>,
 }
 
 #[Object]
@@ -206,7 +206,8 @@ impl Message {
             media: serde_json::from_value(p["media"].clone()).ok()?,
             outcome: serde_json::from_value(p["outcome"].clone()).ok()?,
             duration_secs: p["durationSecs"].as_i64(),
-            reason: p["reason"].as_str().map(str::to_owned),
+            // Reasons written before the set was closed read as none rather than hiding the record.
+            reason: serde_json::from_value(p["reason"].clone()).ok().flatten(),
         })
     }
     /// For system messages: what happened (`group.created`, `group.joined`, …) and its details.
@@ -272,8 +273,8 @@ impl Call {
     async fn ended_at(&self) -> Option<DateTime<Utc>> {
         self.0.ended_at
     }
-    async fn end_reason(&self) -> Option<&str> {
-        self.0.end_reason.as_deref()
+    async fn end_reason(&self) -> Option<crate::entity::call::CallEndReason> {
+        self.0.end_reason
     }
 }
 

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
+    pub kind: crate::NotificationKind,
     pub title: String,
     #[sea_orm(column_type = "Text")]
     pub body: String,

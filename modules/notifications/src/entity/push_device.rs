@@ -8,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub user_id: Uuid,
     /// `apns`, `fcm`, `huawei`, `xiaomi`, `oppo`, `vivo`, `honor`.
-    pub platform: String,
+    pub platform: crate::push::PushPlatform,
     pub token: String,
     pub created_at: DateTimeUtc,
 }

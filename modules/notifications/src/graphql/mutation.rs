@@ -7,7 +7,8 @@ use crate::service::{self, NewNotification};
 #[derive(InputObject)]
 pub struct SendNotificationInput {
     pub user_id: ID,
-    pub kind: String,
+    /// `NOTICE` from an operator, `PARTNER_MESSAGE` from a partner (the default for each).
+    pub kind: Option<crate::NotificationKind>,
     pub title: String,
     #[graphql(default)]
     pub body: String,
@@ -30,9 +31,17 @@ impl NotificationsMutation {
     async fn send_notification(&self, ctx: &Context<'_>, input: SendNotificationInput) -> Result<Notification> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         viewer.require_scope(crate::SCOPE_SEND)?;
+        let own = match viewer {
+            xqt_kernel::Viewer::Partner { .. } => crate::NotificationKind::PartnerMessage,
+            _ => crate::NotificationKind::Notice,
+        };
+        let kind = input.kind.unwrap_or(own);
+        if kind != own {
+            return Err(crate::NotificationError::KindNotSendable(kind).into());
+        }
         let new = NewNotification {
             user_id: parse_id("userId", &input.user_id)?,
-            kind: input.kind,
+            kind,
             title: input.title,
             body: input.body,
         };
@@ -40,10 +49,15 @@ impl NotificationsMutation {
     }
 
     /// Registers this device's push token; needs the `push_notifications` consent (PRM-2).
-    async fn register_push_device(&self, ctx: &Context<'_>, platform: String, token: String) -> Result<PushDevice> {
+    async fn register_push_device(
+        &self,
+        ctx: &Context<'_>,
+        platform: crate::push::PushPlatform,
+        token: String,
+    ) -> Result<PushDevice> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
-        Ok(PushDevice(crate::push::register_device(app, user, &platform, &token).await?))
+        Ok(PushDevice(crate::push::register_device(app, user, platform, &token).await?))
     }
 
     /// Stops pushes to one of the person's devices (e.g. on sign-out there). True when it was theirs.

@@ -10,9 +10,8 @@ impl Notification {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    /// What it is about, e.g. `security.new_device`, `policy.major`.
-    async fn kind(&self) -> &str {
-        &self.0.kind
+    async fn kind(&self) -> crate::NotificationKind {
+        self.0.kind
     }
     async fn title(&self) -> &str {
         &self.0.title
@@ -35,8 +34,8 @@ impl PushDevice {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn platform(&self) -> &str {
-        &self.0.platform
+    async fn platform(&self) -> crate::push::PushPlatform {
+        self.0.platform
     }
     /// The token's last 6 characters: enough to tell devices apart, not to push to them.
     async fn token_suffix(&self) -> String {

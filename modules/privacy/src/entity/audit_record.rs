@@ -7,10 +7,10 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub seq: i64,
-    pub actor_kind: String,
+    pub actor_kind: crate::audit::ActorKind,
     pub actor_id: Option<Uuid>,
     pub subject_user_id: Option<Uuid>,
-    pub action: String,
+    pub action: xqt_kernel::privacy::AuditAction,
     pub resource: String,
     pub fields: String,
     pub reason: Option<String>,

@@ -8,7 +8,7 @@ pub struct Model {
     pub id: Uuid,
     pub seq: i64,
     pub user_id: Uuid,
-    pub action: String,
+    pub action: crate::consent::Action,
     pub purpose: Option<String>,
     pub partner_id: Option<Uuid>,
     pub policy_version_id: Option<Uuid>,

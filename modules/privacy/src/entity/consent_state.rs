@@ -9,7 +9,7 @@ pub struct Model {
     pub user_id: Uuid,
     pub purpose: String,
     pub partner_key: String,
-    pub state: String,
+    pub state: crate::consent::State,
     pub record_id: Uuid,
     pub updated_at: DateTimeUtc,
 }

@@ -6,7 +6,7 @@ use sea_orm::entity::prelude::*;
 pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
-    pub document: String,
+    pub document: crate::policies::Document,
     pub version: String,
     pub title: String,
     pub body: String,

@@ -7,8 +7,8 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub kind: String,
-    pub state: String,
+    pub kind: crate::requests::Kind,
+    pub state: crate::requests::RequestState,
     pub description: Option<String>,
     /// Deletion: the data categories to erase, comma-separated.
     pub categories: String,

@@ -7,7 +7,7 @@ pub struct Model {
     #[sea_orm(primary_key, auto_increment = false)]
     pub id: Uuid,
     pub user_id: Uuid,
-    pub field: String,
+    pub field: crate::visibility::ProfileField,
     pub visible: bool,
     pub updated_at: DateTimeUtc,
 }

@@ -9,7 +9,7 @@ pub struct Model {
     pub partner_id: Uuid,
     pub user_id: Uuid,
     pub purpose: String,
-    pub legal_basis: String,
+    pub legal_basis: xqt_kernel::module::LegalBasis,
     pub categories: String,
     pub resource: String,
     pub created_at: DateTimeUtc,

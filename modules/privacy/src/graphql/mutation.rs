@@ -121,7 +121,7 @@ impl PrivacyMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let admin = viewer.require_admin()?;
         let v = NewVersion {
-            document: input.document.as_str().to_owned(),
+            document: input.document,
             version: input.version.trim().to_owned(),
             title: input.title,
             body: input.body,
@@ -186,7 +186,7 @@ impl PrivacyMutation {
     /// Makes a profile field public or private; public needs the `public_profile` consent.
     async fn set_profile_visibility(&self, ctx: &Context<'_>, field: ProfileField, visible: bool) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        visibility::set(app, viewer.require_person()?, field.into(), visible).await?;
+        visibility::set(app, viewer.require_person()?, field, visible).await?;
         Ok(visible)
     }
 

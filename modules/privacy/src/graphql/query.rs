@@ -22,7 +22,7 @@ impl PrivacyQuery {
     async fn policy_documents(&self, ctx: &Context<'_>) -> Result<Vec<PolicyDocumentInfo>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let mut out = Vec::new();
-        for document in Document::ALL {
+        for document in <Document as sea_orm::Iterable>::iter() {
             let current = policies::current(app, document).await?.map(PolicyVersion);
             out.push(PolicyDocumentInfo { document, current });
         }
@@ -32,7 +32,7 @@ impl PrivacyQuery {
     /// Every published version of a document, newest first (public; POL-1).
     async fn policy_versions(&self, ctx: &Context<'_>, document: Document) -> Result<Vec<PolicyVersion>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        Ok(policies::versions(app, document.as_str()).await?.into_iter().map(PolicyVersion).collect())
+        Ok(policies::versions(app, document).await?.into_iter().map(PolicyVersion).collect())
     }
 
     async fn policy_version(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PolicyVersion>> {

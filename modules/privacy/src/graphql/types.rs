@@ -4,7 +4,7 @@ use xqt_kernel::module::{ClientPermission, LegalBasis, Purpose};
 
 use crate::entity::{audit_record, consent_record, consent_state, partner_processing, policy_version};
 use crate::policies::{self, Document, MajorKind};
-use crate::standing::AccountState as DomainAccountState;
+pub use crate::standing::AccountState;
 
 pub struct PolicyVersion(pub policy_version::Model);
 
@@ -13,8 +13,8 @@ impl PolicyVersion {
     async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
-    async fn document(&self) -> Option<Document> {
-        Document::parse(&self.0.document)
+    async fn document(&self) -> Document {
+        self.0.document
     }
     async fn version(&self) -> &str {
         &self.0.version
@@ -44,8 +44,8 @@ impl PolicyVersion {
     async fn major(&self) -> bool {
         self.0.major
     }
-    async fn major_kinds(&self) -> Vec<MajorKind> {
-        policies::kinds_of(&self.0)
+    async fn major_kinds(&self) -> async_graphql::Result<Vec<MajorKind>> {
+        Ok(policies::kinds_of(&self.0)?)
     }
     /// Modules whose features wait for acceptance.
     async fn affects(&self) -> Vec<String> {
@@ -130,12 +130,7 @@ impl ClientPermissionInfo {
     }
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ConsentDecision {
-    Granted,
-    Withdrawn,
-    Refused,
-}
+pub use crate::consent::State as ConsentDecision;
 
 pub struct ConsentStatus(pub consent_state::Model);
 
@@ -148,11 +143,7 @@ impl ConsentStatus {
         (!self.0.partner_key.is_empty()).then(|| ID(self.0.partner_key.clone()))
     }
     async fn decision(&self) -> ConsentDecision {
-        match crate::consent::State::parse(&self.0.state) {
-            Some(crate::consent::State::Granted) => ConsentDecision::Granted,
-            Some(crate::consent::State::Refused) => ConsentDecision::Refused,
-            _ => ConsentDecision::Withdrawn,
-        }
+        self.0.state
     }
     async fn updated_at(&self) -> DateTime<Utc> {
         self.0.updated_at
@@ -171,9 +162,8 @@ impl ConsentReceipt {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
-    /// `grant`, `withdraw`, `refuse`, `accept_policy`, `guardian_grant`, `guardian_withdraw`.
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> crate::consent::Action {
+        self.0.action
     }
     async fn purpose(&self) -> Option<&str> {
         self.0.purpose.as_deref()
@@ -191,25 +181,6 @@ impl ConsentReceipt {
     /// SHA-256 linking this record to the one before it.
     async fn hash(&self) -> &str {
         &self.0.hash
-    }
-}
-
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum AccountState {
-    Active,
-    /// Under 14: nothing but the guardian step works until a guardian consents.
-    PendingGuardian,
-    /// The guardian withdrew consent.
-    SuspendedByGuardian,
-}
-
-impl From<DomainAccountState> for AccountState {
-    fn from(s: DomainAccountState) -> Self {
-        match s {
-            DomainAccountState::Active => AccountState::Active,
-            DomainAccountState::PendingGuardian => AccountState::PendingGuardian,
-            DomainAccountState::SuspendedByGuardian => AccountState::SuspendedByGuardian,
-        }
     }
 }
 
@@ -271,33 +242,16 @@ pub struct SharingRecord {
     pub partner_id: ID,
     pub partner_name: Option<String>,
     pub purpose: String,
-    /// `consent`, `contract`, `legal_obligation`, …
-    pub legal_basis: String,
+    pub legal_basis: LegalBasis,
     pub data_categories: Vec<String>,
     pub shared_at: DateTime<Utc>,
 }
 
-#[derive(Enum, Copy, Clone, Eq, PartialEq)]
-pub enum ProfileField {
-    Nickname,
-    Gender,
-    /// Shown masked (张*) and only once verified.
-    RealName,
-}
-
-impl From<ProfileField> for crate::visibility::ProfileField {
-    fn from(f: ProfileField) -> Self {
-        match f {
-            ProfileField::Nickname => Self::Nickname,
-            ProfileField::Gender => Self::Gender,
-            ProfileField::RealName => Self::RealName,
-        }
-    }
-}
+pub use crate::visibility::ProfileField;
 
 #[derive(SimpleObject)]
 pub struct VisibilitySetting {
-    pub field: String,
+    pub field: ProfileField,
     pub visible: bool,
 }
 
@@ -306,7 +260,7 @@ pub struct VisibilitySetting {
 pub struct PublicProfile {
     pub id: ID,
     pub nickname: Option<String>,
-    pub gender: Option<String>,
+    pub gender: Option<xqt_accounts::profile::Gender>,
     pub real_name: Option<String>,
 }
 
@@ -316,7 +270,7 @@ pub struct SharedPerson {
     pub id: ID,
     pub data_categories: Vec<String>,
     pub nickname: Option<String>,
-    pub gender: Option<String>,
+    pub gender: Option<xqt_accounts::profile::Gender>,
     pub phone: Option<String>,
     pub real_name: Option<String>,
 }
@@ -352,9 +306,8 @@ impl AuditRecord {
     async fn seq(&self) -> i64 {
         self.0.seq
     }
-    /// `admin`, `partner`, `user`.
-    async fn actor_kind(&self) -> &str {
-        &self.0.actor_kind
+    async fn actor_kind(&self) -> crate::audit::ActorKind {
+        self.0.actor_kind
     }
     async fn actor_id(&self) -> Option<ID> {
         self.0.actor_id.map(|a| ID(a.to_string()))
@@ -362,8 +315,8 @@ impl AuditRecord {
     async fn subject_user_id(&self) -> Option<ID> {
         self.0.subject_user_id.map(|a| ID(a.to_string()))
     }
-    async fn action(&self) -> &str {
-        &self.0.action
+    async fn action(&self) -> xqt_kernel::privacy::AuditAction {
+        self.0.action
     }
     async fn resource(&self) -> &str {
         &self.0.resource
