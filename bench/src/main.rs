@@ -171,7 +171,7 @@ async fn send_to_live_delivery(b: &Backend) -> String {
 async fn chat_server(b: &Backend) -> TestServer {
     b.start_with(|c| {
         c.log_filter = "warn".into();
-        c.chat.messages_per_minute = i64::MAX;
+        c.update(|s: &mut xqt_chat::config::ChatConfig| s.messages_per_minute = i64::MAX);
     })
     .await
 }

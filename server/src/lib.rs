@@ -155,3 +155,36 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
     let jobs = ctx.config.jobs.enabled.then(|| xqt_kernel::jobs::spawn(ctx.clone()));
     Ok(RunningServer { addr, state, shutdown: Some(tx), task: Some(task), jobs })
 }
+
+/// The configuration the server runs with: the kernel's settings and every module's section.
+pub fn load_config() -> anyhow::Result<Config> {
+    Config::load(&xqt_kernel::module::config_sections(&xqt_schema::modules())).context("configuration")
+}
+
+#[cfg(test)]
+mod tests {
+    /// Every key of the configuration, nested ones as `section.key`.
+    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
+        for (k, v) in value.as_object().into_iter().flatten() {
+            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
+            match v {
+                serde_json::Value::Object(_) => keys(v, &key, out),
+                _ => out.push(key),
+            }
+        }
+    }
+
+    #[test]
+    fn every_setting_is_documented_in_the_readme() {
+        let readme = include_str!("../../README.md");
+        let mut all = Vec::new();
+        keys(&serde_json::to_value(xqt_kernel::config::Config::default()).unwrap(), "", &mut all);
+        for spec in xqt_kernel::module::config_sections(&xqt_schema::modules()) {
+            keys(&spec.defaults(), spec.name, &mut all);
+        }
+        assert!(all.iter().any(|k| k == "chat.messages_per_minute"), "module sections are included: {all:?}");
+        assert!(all.len() > 40, "{all:?}");
+        let missing: Vec<&String> = all.iter().filter(|k| !readme.contains(&format!("`{k}`"))).collect();
+        assert!(missing.is_empty(), "settings missing from README.md's configuration table: {missing:?}");
+    }
+}

@@ -119,7 +119,7 @@ async fn main() -> anyhow::Result<()> {
         print!("{}", xqt_schema::sdl());
         return Ok(());
     }
-    let config = Config::load().context("configuration")?;
+    let config = xqt::load_config()?;
     xqt::init_tracing(&config);
     match cli.command {
         Command::Schema => unreachable!("handled above"),

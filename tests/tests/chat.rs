@@ -3,6 +3,7 @@
 //! windows, membership, unread counts, push, calls and attachments.
 
 use std::time::Duration;
+use xqt_chat::config::ChatConfig;
 
 use chrono::Duration as Span;
 use serde_json::{Value, json};
@@ -806,7 +807,7 @@ async fn prm_2_a_push_token_needs_the_push_consent_is_in_the_register_and_goes_o
 #[tokio::test]
 async fn chat_sending_is_rate_limited_per_person_but_retries_are_free() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.chat.messages_per_minute = 3).await;
+        let srv = b.start_with(|c| c.update(|s: &mut ChatConfig| s.messages_per_minute = 3)).await;
         let (alice, bob, c) = pair(&srv).await;
         for i in 1..=3 {
             send_as(&srv, &alice, &c, &format!("rl-{i}"), "快").await;
@@ -831,7 +832,7 @@ async fn chat_sending_is_rate_limited_per_person_but_retries_are_free() {
 #[tokio::test]
 async fn chat_presence_shows_who_is_connected_until_the_ttl_runs_out() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.chat.presence_ttl_secs = 5).await;
+        let srv = b.start_with(|c| c.update(|s: &mut ChatConfig| s.presence_ttl_secs = 5)).await;
         let (alice, bob, c) = pair(&srv).await;
         send_as(&srv, &alice, &c, "pr-0", "在线吗").await;
         let q = "query($c: ID!) { conversationPresence(conversationId: $c) { userId online } }";
@@ -1063,7 +1064,7 @@ async fn chat_a_removed_member_stops_receiving_at_once() {
 #[tokio::test]
 async fn chat_subscribing_while_messages_arrive_yields_each_once_in_sequence() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.chat.messages_per_minute = 1000).await;
+        let srv = b.start_with(|c| c.update(|s: &mut ChatConfig| s.messages_per_minute = 1000)).await;
         let (alice, bob, c) = pair(&srv).await;
         const TOTAL: i64 = 120;
         // Messages keep arriving while the subscriber reads the backlog and goes live: some are

@@ -177,7 +177,9 @@ async fn issuing_tokens_is_for_admins_with_declared_scopes_and_an_expiry() {
 #[tokio::test]
 async fn each_token_has_its_own_rate_limit() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.accounts.partner_requests_per_minute = 5).await;
+        let srv = b
+            .start_with(|c| c.update(|s: &mut xqt_accounts::config::AccountsConfig| s.partner_requests_per_minute = 5))
+            .await;
         let admin = srv.admin().await;
         let p = partner(&srv, &admin, "高频调用方").await;
         let (busy, _) = token(&srv, &admin, &p, &["notifications:send"], 30).await;

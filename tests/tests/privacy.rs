@@ -390,7 +390,7 @@ async fn shr_3_profile_fields_are_private_until_the_person_makes_them_public() {
 #[tokio::test]
 async fn shr_4_statistics_for_partners_leave_out_groups_below_the_minimum() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.privacy.min_group_size = 3).await;
+        let srv = b.start_with(|c| c.update(|s: &mut xqt_privacy::config::PrivacyConfig| s.min_group_size = 3)).await;
         let admin = srv.admin().await;
         for gender in ["MALE", "MALE", "MALE", "FEMALE"] {
             let p = srv.person().await;

@@ -113,7 +113,7 @@ async fn status(srv: &TestServer, p: &Person) -> AccountStatus {
 #[tokio::test]
 async fn min_2_a_child_account_no_guardian_confirmed_in_time_is_erased() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.privacy.guardian_confirm_days = 7).await;
+        let srv = b.start_with(|c| c.update(|s: &mut xqt_privacy::config::PrivacyConfig| s.guardian_confirm_days = 7)).await;
         let (late, confirmed) = (child(&srv).await, child(&srv).await);
         let guardian = xqt_tests::random_phone();
         srv.ok("mutation($g: String!) { requestGuardianCode(guardianPhone: $g) }", json!({ "g": guardian }), None).await;

@@ -2,6 +2,7 @@
 //! refresh tokens, the device and security log with new-device alerts, and the person's profile.
 
 pub mod codes;
+pub mod config;
 pub mod entity;
 mod error;
 pub mod graphql;
@@ -45,6 +46,10 @@ impl Module for Accounts {
         "accounts"
     }
 
+    fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {
+        Some(xqt_kernel::config::SectionSpec::of::<config::AccountsConfig>())
+    }
+
     fn purposes(&self) -> Vec<Purpose> {
         personal_data::purposes()
     }
@@ -62,7 +67,7 @@ impl Module for Accounts {
     }
 
     fn retention_rules(&self, config: &Config) -> Vec<RetentionRule> {
-        personal_data::retention_rules(config.accounts.security_log_days)
+        personal_data::retention_rules(config.section::<crate::config::AccountsConfig>().security_log_days)
     }
 
     fn cancellation_blockers(&self) -> Option<Arc<dyn CancellationBlockers>> {

@@ -212,7 +212,7 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> AppResult<Option<Authenti
     if live.expires_at <= now {
         return Err(refused("has expired"));
     }
-    let max = ctx.config.accounts.partner_requests_per_minute;
+    let max = ctx.config.section::<crate::config::AccountsConfig>().partner_requests_per_minute;
     let limit = rate::Limit { name: "accounts.partner-token", max, window: rate::Window::Minute };
     rate::hit(ctx, limit, &live.id.to_string())
         .await?

@@ -90,7 +90,7 @@ async fn throttle_sign_in(ctx: &AppContext, meta: &RequestMeta, login_hash: &[u8
     let by_login = rate::Limit { name: "accounts.sign-in-login", max: SIGN_INS_PER_MINUTE_PER_LOGIN, window: Minute };
     let mut checks = vec![(by_login, URL_SAFE_NO_PAD.encode(login_hash))];
     if let Some(ip) = meta.ip {
-        let max = ctx.config.accounts.sign_ins_per_minute_per_ip;
+        let max = ctx.config.section::<crate::config::AccountsConfig>().sign_ins_per_minute_per_ip;
         checks.push((rate::Limit { name: "accounts.sign-in-ip", max, window: Minute }, ip.to_string()));
     }
     for (limit, subject) in checks {
@@ -174,7 +174,7 @@ async fn record_failure(
     meta: &RequestMeta,
     device: &DeviceInfo,
 ) -> AppResult<()> {
-    let config = &ctx.config.accounts;
+    let config = ctx.config.section::<crate::config::AccountsConfig>();
     let now = ctx.clock.now();
     let txn = ctx.db.begin().await?;
     user::Entity::update_many()
@@ -273,7 +273,7 @@ fn new_refresh_token() -> String {
 
 fn issue_access(ctx: &AppContext, user: &user::Model, session: Uuid) -> (String, DateTime<Utc>) {
     let now = ctx.clock.now();
-    let ttl = Duration::minutes(ctx.config.accounts.access_token_minutes);
+    let ttl = Duration::minutes(ctx.config.section::<crate::config::AccountsConfig>().access_token_minutes);
     (ctx.tokens.issue(user.id, session, role_of(user), now, ttl), now + ttl)
 }
 
@@ -300,7 +300,7 @@ async fn open_session(
         ip: Set(ip_of(meta)),
         created_at: Set(now),
         last_used_at: Set(now),
-        expires_at: Set(now + Duration::days(ctx.config.accounts.refresh_token_days)),
+        expires_at: Set(now + Duration::days(ctx.config.section::<crate::config::AccountsConfig>().refresh_token_days)),
         ended_at: Set(None),
         end_reason: Set(None),
     }

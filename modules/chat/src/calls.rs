@@ -65,7 +65,7 @@ pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallM
         media: Set(media),
         state: Set(CallState::Ringing),
         created_at: Set(now),
-        ring_until: Set(now + Duration::seconds(ctx.config.chat.ring_timeout_secs)),
+        ring_until: Set(now + Duration::seconds(ctx.config.section::<crate::config::ChatConfig>().ring_timeout_secs)),
         answered_at: Set(None),
         ended_at: Set(None),
         end_reason: Set(None),

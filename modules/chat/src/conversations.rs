@@ -243,7 +243,7 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
     if others.len() > ADD_MAX {
         return Err(invalid("memberIds", format!("at most {ADD_MAX} people at a time")).into());
     }
-    let max = ctx.config.chat.max_group_members;
+    let max = ctx.config.section::<crate::config::ChatConfig>().max_group_members;
     if others.len() + 1 > max {
         return Err(ChatError::GroupFull(max).into());
     }
@@ -388,7 +388,7 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
     }
     let present: BTreeSet<Uuid> = members(ctx, conversation).await?.into_iter().map(|m| m.user_id).collect();
     let added: Vec<Uuid> = wanted.difference(&present).copied().collect();
-    let max = ctx.config.chat.max_group_members;
+    let max = ctx.config.section::<crate::config::ChatConfig>().max_group_members;
     if present.len() + added.len() > max {
         return Err(ChatError::GroupFull(max).into());
     }

@@ -5,6 +5,7 @@
 pub mod attachments;
 pub mod calls;
 pub mod changes;
+pub mod config;
 pub mod conversations;
 pub mod entity;
 mod error;
@@ -27,6 +28,10 @@ pub struct Chat;
 impl Module for Chat {
     fn name(&self) -> &'static str {
         "chat"
+    }
+
+    fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {
+        Some(xqt_kernel::config::SectionSpec::of::<config::ChatConfig>())
     }
 
     fn purposes(&self) -> Vec<Purpose> {

@@ -113,7 +113,7 @@ fn presence_key(user: Uuid) -> String {
 
 /// Marks the person online for the configured TTL (each live connection refreshes it).
 pub async fn mark_online(ctx: &AppContext, user: Uuid) -> AppResult<()> {
-    let ttl = StdDuration::from_secs(ctx.config.chat.presence_ttl_secs);
+    let ttl = StdDuration::from_secs(ctx.config.section::<crate::config::ChatConfig>().presence_ttl_secs);
     ctx.cache.set(&presence_key(user), Bytes::from_static(b"1"), ttl).await
 }
 
@@ -123,7 +123,8 @@ pub async fn is_online(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
 
 /// Ticks a third of the presence TTL apart, the first tick already taken.
 pub(crate) async fn presence_heartbeat(ctx: &AppContext) -> tokio::time::Interval {
-    let refresh = StdDuration::from_secs((ctx.config.chat.presence_ttl_secs / 3).max(1));
+    let refresh =
+        StdDuration::from_secs((ctx.config.section::<crate::config::ChatConfig>().presence_ttl_secs / 3).max(1));
     let mut heartbeat = tokio::time::interval(refresh);
     heartbeat.tick().await;
     heartbeat

@@ -125,7 +125,7 @@ fn same_conversation(m: message::Model, conversation: Uuid) -> AppResult<message
 /// Sends a message: only members with a verified real name (Cybersecurity Law Art. 24) who are
 /// not restricted from chatting. A retry with the same `clientMessageId` returns the original.
 pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<message::Model> {
-    let text = validate(&new, ctx.config.chat.max_text_chars)?;
+    let text = validate(&new, ctx.config.section::<crate::config::ChatConfig>().max_text_chars)?;
     if let Some(first) = by_client_id(ctx, sender, &new.client_message_id).await? {
         return same_conversation(first, new.conversation);
     }
@@ -184,7 +184,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
 
 /// At most `chat.messages_per_minute` new messages per person per clock minute.
 async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
-    let max = ctx.config.chat.messages_per_minute;
+    let max = ctx.config.section::<crate::config::ChatConfig>().messages_per_minute;
     let limit = rate::Limit { name: "chat.send", max, window: rate::Window::Minute };
     rate::hit(ctx, limit, &sender.to_string()).await?.map_err(|e| e.error(format!("at most {max} messages a minute")))
 }
@@ -435,12 +435,12 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     if m.kind != MessageKind::Text {
         return Err(invalid("messageId", "only text messages can be edited").into());
     }
-    let window = ctx.config.chat.edit_window_secs;
+    let window = ctx.config.section::<crate::config::ChatConfig>().edit_window_secs;
     if !within(ctx, &m, window) {
         return Err(ChatError::WindowPassed { action: "edited", seconds: window }.into());
     }
     let text = text.trim();
-    let max = ctx.config.chat.max_text_chars;
+    let max = ctx.config.section::<crate::config::ChatConfig>().max_text_chars;
     if text.is_empty() || text.chars().count() > max {
         return Err(invalid("text", format!("1 to {max} characters")).into());
     }
@@ -471,7 +471,7 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
         if m.sender_id != Some(me) {
             return Err(ChatError::NotAllowed("only the sender or a group's owner and admins can recall").into());
         }
-        let window = ctx.config.chat.recall_window_secs;
+        let window = ctx.config.section::<crate::config::ChatConfig>().recall_window_secs;
         if !within(ctx, &m, window) {
             return Err(ChatError::WindowPassed { action: "recalled", seconds: window }.into());
         }

@@ -1,11 +1,72 @@
-//! The one typed configuration, read once at start-up: defaults here, then an optional TOML
-//! file (`XQT_CONFIG`), then `XQT_*` environment variables (nested keys with `__`).
+//! The one typed configuration, read once at start-up: defaults, then an optional TOML file
+//! (`XQT_CONFIG`), then `XQT_*` environment variables (nested keys with `__`). This file holds
+//! the kernel's own settings; each module declares its section (`[chat]`, `[accounts]`, …) as a
+//! `ConfigSection` through its `Module` value, read from the same sources, and reads it back with
+//! `config.section::<T>()`. A key nobody declared is refused.
 
+use std::any::{Any, TypeId};
+use std::collections::BTreeMap;
 use std::path::PathBuf;
+use std::sync::Arc;
 
 use figment::Figment;
 use figment::providers::{Env, Format, Serialized, Toml};
+use figment::value::{Dict, Value};
+use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
+
+/// A module's own settings: its section of the configuration, with its defaults (`Default`),
+/// docs (on its fields) and checks. Unknown keys in it are refused
+/// (`#[serde(default, deny_unknown_fields)]` on the struct).
+pub trait ConfigSection: Serialize + DeserializeOwned + Default + Clone + Send + Sync + 'static {
+    /// The section's key: `[chat]` in the file, `XQT_CHAT__…` in the environment.
+    const NAME: &'static str;
+    /// Refuses values the module cannot run with, saying which and why.
+    fn validate(&self) -> Result<(), String> {
+        Ok(())
+    }
+}
+
+/// A section as the registry holds it, its type erased: how to read, check and show it.
+#[derive(Clone)]
+pub struct SectionSpec {
+    pub name: &'static str,
+    type_id: TypeId,
+    defaults: fn() -> serde_json::Value,
+    load: fn(Option<Value>) -> Result<Arc<dyn Any + Send + Sync>, ConfigError>,
+}
+
+impl SectionSpec {
+    pub fn of<T: ConfigSection>() -> Self {
+        fn load<T: ConfigSection>(value: Option<Value>) -> Result<Arc<dyn Any + Send + Sync>, ConfigError> {
+            let section: T = match value {
+                Some(v) => v.deserialize().map_err(|e| ConfigError(format!("[{}] {e}", T::NAME)))?,
+                None => T::default(),
+            };
+            section.validate().map_err(|e| ConfigError(format!("{}.{e}", T::NAME)))?;
+            Ok(Arc::new(section))
+        }
+        fn defaults<T: ConfigSection>() -> serde_json::Value {
+            serde_json::to_value(T::default()).unwrap_or_default()
+        }
+        Self { name: T::NAME, type_id: TypeId::of::<T>(), defaults: defaults::<T>, load: load::<T> }
+    }
+
+    /// The section's defaults, as JSON (the README's configuration table is checked against them).
+    pub fn defaults(&self) -> serde_json::Value {
+        (self.defaults)()
+    }
+}
+
+/// The modules' sections, read and checked; keyed by their type.
+#[derive(Clone, Default)]
+pub struct Sections(BTreeMap<&'static str, (TypeId, Arc<dyn Any + Send + Sync>)>);
+
+impl std::fmt::Debug for Sections {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        f.debug_list().entries(self.0.keys()).finish()
+    }
+}
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(rename_all = "lowercase")]
@@ -48,15 +109,15 @@ pub struct Config {
     pub calendar_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
-    pub accounts: AccountsConfig,
-    pub privacy: PrivacyConfig,
     pub jobs: JobsConfig,
-    pub chat: ChatConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
     pub log_filter: String,
     pub limits: Limits,
     pub websocket: WebSocketConfig,
+    /// Each module's section, by type (`section::<T>()`).
+    #[serde(skip)]
+    pub sections: Sections,
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -77,61 +138,6 @@ pub struct Limits {
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
-pub struct AccountsConfig {
-    pub access_token_minutes: i64,
-    pub refresh_token_days: i64,
-    /// Sign-in and security records are kept this long (Cybersecurity Law Art. 21: ≥ 180).
-    pub security_log_days: i64,
-    /// Failed password sign-ins in a row before the account is locked.
-    pub lockout_after_failures: i32,
-    pub lockout_minutes: i64,
-    /// Sign-in attempts per client address per minute (a school's NAT puts a class behind one).
-    pub sign_ins_per_minute_per_ip: i64,
-    /// Requests one partner API token may make per minute.
-    pub partner_requests_per_minute: i64,
-}
-
-impl Default for AccountsConfig {
-    fn default() -> Self {
-        Self {
-            access_token_minutes: 15,
-            refresh_token_days: 30,
-            security_log_days: 180,
-            lockout_after_failures: 5,
-            lockout_minutes: 15,
-            sign_ins_per_minute_per_ip: 120,
-            partner_requests_per_minute: 600,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct PrivacyConfig {
-    /// Statistics given to partners leave out every group with fewer people than this (SHR-4).
-    pub min_group_size: u32,
-    /// Analytics events are kept this many days, then deleted.
-    pub analytics_retention_days: i64,
-    /// A child's account whose guardian has not confirmed within this many days is erased (MIN-2).
-    pub guardian_confirm_days: i64,
-    /// Days between proving a cancellation and carrying it out, during which the person can
-    /// withdraw it; at most 14, inside the 15-working-day deadline.
-    pub cancellation_cooling_off_days: i64,
-}
-
-impl Default for PrivacyConfig {
-    fn default() -> Self {
-        Self {
-            min_group_size: 10,
-            analytics_retention_days: 180,
-            guardian_confirm_days: 7,
-            cancellation_cooling_off_days: 7,
-        }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
     /// Run background jobs in this process (retention, erasure, deadlines).
     pub enabled: bool,
@@ -146,39 +152,6 @@ pub struct JobsConfig {
 impl Default for JobsConfig {
     fn default() -> Self {
         Self { enabled: true, poll_interval_ms: 1000, lease_secs: 300, max_attempts: 5 }
-    }
-}
-
-#[derive(Debug, Clone, Serialize, Deserialize)]
-#[serde(default, deny_unknown_fields)]
-pub struct ChatConfig {
-    /// How long after sending the sender may edit a text message.
-    pub edit_window_secs: i64,
-    /// How long after sending the sender may recall a message (group owners and admins: always).
-    pub recall_window_secs: i64,
-    /// An unanswered call invitation becomes a missed call after this long.
-    pub ring_timeout_secs: i64,
-    /// Longest text message, in characters.
-    pub max_text_chars: usize,
-    /// Largest group, owner included.
-    pub max_group_members: usize,
-    /// A person counts as online this long after their last live connection said so.
-    pub presence_ttl_secs: u64,
-    /// Messages one person may send per minute (retries of a stored message do not count).
-    pub messages_per_minute: i64,
-}
-
-impl Default for ChatConfig {
-    fn default() -> Self {
-        Self {
-            edit_window_secs: 600,
-            recall_window_secs: 120,
-            ring_timeout_secs: 60,
-            max_text_chars: 5000,
-            max_group_members: 500,
-            presence_ttl_secs: 60,
-            messages_per_minute: 60,
-        }
     }
 }
 
@@ -204,14 +177,12 @@ impl Default for Config {
             data_key: None,
             calendar_file: None,
             trust_forwarded_for: false,
-            accounts: AccountsConfig::default(),
-            privacy: PrivacyConfig::default(),
             jobs: JobsConfig::default(),
-            chat: ChatConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
             limits: Limits::default(),
             websocket: WebSocketConfig::default(),
+            sections: Sections::default(),
         }
     }
 }
@@ -249,13 +220,16 @@ impl std::fmt::Display for ConfigError {
 impl std::error::Error for ConfigError {}
 
 impl Config {
-    /// Defaults, then the file named by `XQT_CONFIG` (if any), then `XQT_*` variables.
-    pub fn load() -> Result<Self, ConfigError> {
-        Self::from_figment(Self::figment())
+    /// Defaults, then the file named by `XQT_CONFIG` (if any), then `XQT_*` variables; the
+    /// kernel's settings and every given module section.
+    pub fn load(sections: &[SectionSpec]) -> Result<Self, ConfigError> {
+        Self::from_figment(Self::figment(), sections)
     }
 
+    /// Where the settings come from: the file named by `XQT_CONFIG` (if any), then `XQT_*`
+    /// variables. Defaults are the types' own.
     pub fn figment() -> Figment {
-        let mut figment = Figment::from(Serialized::defaults(Config::default()));
+        let mut figment = Figment::new();
         if let Ok(path) = std::env::var("XQT_CONFIG") {
             figment = figment.merge(Toml::file_exact(path));
         }
@@ -265,10 +239,41 @@ impl Config {
         figment.merge(server_keys.split("__"))
     }
 
-    pub fn from_figment(figment: Figment) -> Result<Self, ConfigError> {
-        let config: Config = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+    /// Splits the sources into the kernel's settings and each module's section, and checks
+    /// both. A top-level key that is neither is refused like a misspelt one.
+    pub fn from_figment(figment: Figment, sections: &[SectionSpec]) -> Result<Self, ConfigError> {
+        let mut given: Dict = figment.extract().map_err(|e| ConfigError(e.to_string()))?;
+        let mut loaded = Sections::default();
+        for spec in sections {
+            if loaded.0.contains_key(spec.name) {
+                return Err(ConfigError(format!("config section `{}` declared twice", spec.name)));
+            }
+            let section = (spec.load)(given.remove(spec.name))?;
+            loaded.0.insert(spec.name, (spec.type_id, section));
+        }
+        let kernel = Figment::from(Serialized::defaults(Config::default())).merge(Serialized::defaults(given));
+        let mut config: Config = kernel.extract().map_err(|e| ConfigError(e.to_string()))?;
         config.validate()?;
+        config.sections = loaded;
         Ok(config)
+    }
+
+    /// A module's section as configured; its defaults when the module was not given to `load`
+    /// (a context built by hand, a unit test).
+    pub fn section<T: ConfigSection>(&self) -> Arc<T> {
+        match self.sections.0.get(T::NAME) {
+            Some((id, value)) if *id == TypeId::of::<T>() => {
+                Arc::clone(value).downcast::<T>().unwrap_or_else(|_| Arc::new(T::default()))
+            }
+            _ => Arc::new(T::default()),
+        }
+    }
+
+    /// Changes a section in place (tests and tools that build a configuration in code).
+    pub fn update<T: ConfigSection>(&mut self, change: impl FnOnce(&mut T)) {
+        let mut section = (*self.section::<T>()).clone();
+        change(&mut section);
+        self.sections.0.insert(T::NAME, (TypeId::of::<T>(), Arc::new(section)));
     }
 
     fn validate(&self) -> Result<(), ConfigError> {
@@ -281,45 +286,6 @@ impl Config {
         }
         if self.websocket.max_subscriptions == 0 || self.websocket.init_timeout_secs == 0 {
             return Err(ConfigError("websocket.max_subscriptions and init_timeout_secs must be positive".into()));
-        }
-        if self.accounts.security_log_days < 180 {
-            return Err(ConfigError(
-                "accounts.security_log_days must be at least 180 (Cybersecurity Law Art. 21)".into(),
-            ));
-        }
-        if self.accounts.access_token_minutes < 1
-            || self.accounts.refresh_token_days < 1
-            || self.accounts.lockout_after_failures < 1
-        {
-            return Err(ConfigError("accounts token lifetimes and lockout threshold must be positive".into()));
-        }
-        let c = &self.chat;
-        if c.edit_window_secs < 0 || c.recall_window_secs < 0 || c.ring_timeout_secs < 5 || c.presence_ttl_secs < 5 {
-            return Err(ConfigError(
-                "chat.edit_window_secs and recall_window_secs must not be negative; ring_timeout_secs and \
-                 presence_ttl_secs at least 5"
-                    .into(),
-            ));
-        }
-        if !(1..=100_000).contains(&c.max_text_chars)
-            || !(2..=10_000).contains(&c.max_group_members)
-            || c.messages_per_minute < 1
-        {
-            return Err(ConfigError(
-                "chat.max_text_chars 1 to 100000; chat.max_group_members 2 to 10000; chat.messages_per_minute positive"
-                    .into(),
-            ));
-        }
-        if self.privacy.min_group_size < 2
-            || self.privacy.analytics_retention_days < 1
-            || self.privacy.guardian_confirm_days < 1
-            || !(0..=14).contains(&self.privacy.cancellation_cooling_off_days)
-        {
-            return Err(ConfigError(
-                "privacy.min_group_size must be at least 2; analytics_retention_days and guardian_confirm_days \
-                 positive; cancellation_cooling_off_days 0 to 14"
-                    .into(),
-            ));
         }
         if self.jobs.lease_secs < 10 || self.jobs.max_attempts < 1 || self.jobs.poll_interval_ms == 0 {
             return Err(ConfigError(
@@ -354,27 +320,6 @@ mod tests {
     use super::*;
     use figment::Jail;
 
-    /// Every key of the configuration, nested ones as `section.key`.
-    fn keys(value: &serde_json::Value, prefix: &str, out: &mut Vec<String>) {
-        for (k, v) in value.as_object().into_iter().flatten() {
-            let key = if prefix.is_empty() { k.clone() } else { format!("{prefix}.{k}") };
-            match v {
-                serde_json::Value::Object(_) => keys(v, &key, out),
-                _ => out.push(key),
-            }
-        }
-    }
-
-    #[test]
-    fn every_setting_is_documented_in_the_readme() {
-        let readme = include_str!("../../../README.md");
-        let mut all = Vec::new();
-        keys(&serde_json::to_value(Config::default()).unwrap(), "", &mut all);
-        assert!(all.len() > 40, "{all:?}");
-        let missing: Vec<&String> = all.iter().filter(|k| !readme.contains(&format!("`{k}`"))).collect();
-        assert!(missing.is_empty(), "settings missing from README.md's configuration table: {missing:?}");
-    }
-
     #[test]
     fn defaults_are_the_documented_ones() {
         let c = Config::default();
@@ -393,7 +338,7 @@ mod tests {
             jail.set_env("XQT_CONFIG", "xqt.toml");
             jail.set_env("XQT_LIMITS__MAX_ALIASES", "12");
             jail.set_env("XQT_REDIS_URL", "redis://127.0.0.1:6379");
-            let c = Config::load().expect("config loads");
+            let c = Config::load(&[]).expect("config loads");
             assert_eq!(c.listen, "0.0.0.0:9000");
             assert_eq!(c.limits.max_depth, 7);
             assert_eq!(c.limits.max_aliases, 12);
@@ -407,7 +352,7 @@ mod tests {
         Jail::expect_with(|jail| {
             jail.set_env("XQT_TEST_DATABASE_URL", "postgres://127.0.0.1/test");
             jail.set_env("XQT_TEST_REDIS_URL", "redis://127.0.0.1:6379");
-            let c = Config::load().expect("the server starts beside the test harness's variables");
+            let c = Config::load(&[]).expect("the server starts beside the test harness's variables");
             assert_eq!(c.database_url, None);
             Ok(())
         });
@@ -417,23 +362,60 @@ mod tests {
     fn unknown_keys_and_bad_values_are_refused() {
         Jail::expect_with(|jail| {
             jail.set_env("XQT_LIMITS__MAX_DEPTHS", "3");
-            assert!(Config::load().is_err(), "a misspelt key must not be ignored");
+            assert!(Config::load(&[]).is_err(), "a misspelt key must not be ignored");
             Ok(())
         });
         Jail::expect_with(|jail| {
             jail.set_env("XQT_LIMITS__MAX_DEPTH", "0");
-            assert!(Config::load().is_err());
+            assert!(Config::load(&[]).is_err());
             Ok(())
         });
     }
 
+    /// A module's section, as a module declares one.
+    #[derive(Debug, Clone, PartialEq, Serialize, Deserialize)]
+    #[serde(default, deny_unknown_fields)]
+    struct Greeting {
+        text: String,
+        times: u32,
+    }
+
+    impl Default for Greeting {
+        fn default() -> Self {
+            Self { text: "你好".into(), times: 1 }
+        }
+    }
+
+    impl ConfigSection for Greeting {
+        const NAME: &'static str = "greeting";
+        fn validate(&self) -> Result<(), String> {
+            if self.times == 0 { Err("times must be positive".into()) } else { Ok(()) }
+        }
+    }
+
     #[test]
-    fn security_logs_cannot_be_kept_shorter_than_the_law_asks() {
+    fn a_module_section_is_read_from_the_same_sources_and_checked() {
+        let sections = [SectionSpec::of::<Greeting>()];
         Jail::expect_with(|jail| {
-            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "90");
-            assert!(Config::load().is_err(), "Cybersecurity Law Art. 21 wants at least six months");
-            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "365");
-            assert_eq!(Config::load().expect("a longer period is fine").accounts.security_log_days, 365);
+            let c = Config::load(&sections).expect("defaults load");
+            assert_eq!(*c.section::<Greeting>(), Greeting::default());
+            jail.create_file("xqt.toml", "[greeting]\ntext = \"早上好\"\n[limits]\nmax_depth = 7\n")?;
+            jail.set_env("XQT_CONFIG", "xqt.toml");
+            jail.set_env("XQT_GREETING__TIMES", "3");
+            let c = Config::load(&sections).expect("file and environment");
+            assert_eq!(*c.section::<Greeting>(), Greeting { text: "早上好".into(), times: 3 });
+            assert_eq!(c.limits.max_depth, 7, "the kernel's own settings beside it");
+            jail.set_env("XQT_GREETING__TIMES", "0");
+            let e = Config::load(&sections).unwrap_err().to_string();
+            assert!(e.contains("greeting.times must be positive"), "{e}");
+            jail.set_env("XQT_GREETING__TIMES", "2");
+            jail.set_env("XQT_GREETING__TEXTS", "x");
+            assert!(Config::load(&sections).is_err(), "a misspelt key inside a section is refused");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_GREETING__TIMES", "2");
+            assert!(Config::load(&[]).is_err(), "a section no module declared is refused");
             Ok(())
         });
     }
@@ -442,11 +424,11 @@ mod tests {
     fn production_requires_a_token_secret_and_turns_introspection_off() {
         Jail::expect_with(|jail| {
             jail.set_env("XQT_ENV", "production");
-            assert!(Config::load().is_err());
+            assert!(Config::load(&[]).is_err());
             jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
-            assert!(Config::load().is_err(), "a data key is required too");
+            assert!(Config::load(&[]).is_err(), "a data key is required too");
             jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
-            let c = Config::load().expect("loads with a secret");
+            let c = Config::load(&[]).expect("loads with a secret");
             assert!(!c.introspection_enabled());
             Ok(())
         });

@@ -153,6 +153,10 @@ pub trait OrganizationMembership: Send + Sync + 'static {
 
 pub trait Module: Send + Sync + 'static {
     fn name(&self) -> &'static str;
+    /// The module's own section of the configuration (`SectionSpec::of::<ChatConfig>()`).
+    fn config(&self) -> Option<crate::config::SectionSpec> {
+        None
+    }
     fn purposes(&self) -> Vec<Purpose> {
         vec![]
     }
@@ -203,6 +207,12 @@ pub trait Module: Send + Sync + 'static {
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
         None
     }
+}
+
+/// The configuration sections of these modules, to load the configuration with (before the
+/// registry exists: the registry's checks read the configuration).
+pub fn config_sections(modules: &[Arc<dyn Module>]) -> Vec<crate::config::SectionSpec> {
+    modules.iter().filter_map(|m| m.config()).collect()
 }
 
 /// What retention did with one rule.

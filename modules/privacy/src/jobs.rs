@@ -86,7 +86,8 @@ pub async fn run_erasures(ctx: &AppContext) -> AppResult<u64> {
 pub async fn expire_unconfirmed_children(ctx: &AppContext) -> AppResult<u64> {
     let today = today(ctx);
     let Some(born_after) = today.checked_sub_months(Months::new(12 * MINOR_AGE)) else { return Ok(0) };
-    let cutoff = ctx.clock.now() - Duration::days(ctx.config.privacy.guardian_confirm_days);
+    let cutoff =
+        ctx.clock.now() - Duration::days(ctx.config.section::<crate::config::PrivacyConfig>().guardian_confirm_days);
     let mut queued = 0;
     // A pending child can change nothing, so `updated_at` is when the birth date made them one.
     for (user, since) in xqt_accounts::users::born_after(ctx, born_after).await? {

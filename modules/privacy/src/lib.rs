@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod audit;
 pub mod ceasing;
 pub mod chain;
+pub mod config;
 pub mod consent;
 pub mod entity;
 mod error;
@@ -37,6 +38,10 @@ pub struct Privacy;
 impl Module for Privacy {
     fn name(&self) -> &'static str {
         "privacy"
+    }
+
+    fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {
+        Some(xqt_kernel::config::SectionSpec::of::<config::PrivacyConfig>())
     }
 
     fn purposes(&self) -> Vec<Purpose> {

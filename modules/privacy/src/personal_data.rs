@@ -84,7 +84,7 @@ pub fn retention_rules(config: &Config) -> Vec<RetentionRule> {
         RetentionRule {
             name: "analytics_events",
             category: CAT_ANALYTICS,
-            keep_for: Duration::days(config.privacy.analytics_retention_days),
+            keep_for: Duration::days(config.section::<crate::config::PrivacyConfig>().analytics_retention_days),
             action: RetentionAction::Delete,
             apply: Arc::new(AnalyticsRetention),
         },

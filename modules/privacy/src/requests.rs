@@ -511,7 +511,8 @@ pub async fn run_cancellations(ctx: &AppContext) -> AppResult<u64> {
         .all(&ctx.db)
         .await?;
     let system = Viewer::Anonymous;
-    let cooling_off = chrono::Duration::days(ctx.config.privacy.cancellation_cooling_off_days);
+    let cooling_off =
+        chrono::Duration::days(ctx.config.section::<crate::config::PrivacyConfig>().cancellation_cooling_off_days);
     let mut done = 0;
     for row in rows {
         let blockers = ctx.modules.cancellation_blockers(ctx, row.user_id).await?;

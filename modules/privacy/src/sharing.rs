@@ -267,7 +267,7 @@ pub async fn statistics(ctx: &AppContext, viewer: &Viewer, dimension: Dimension)
         };
         *counts.entry(key).or_default() += 1;
     }
-    Ok(suppress(counts, u64::from(ctx.config.privacy.min_group_size)))
+    Ok(suppress(counts, u64::from(ctx.config.section::<crate::config::PrivacyConfig>().min_group_size)))
 }
 
 #[cfg(test)]

@@ -16,6 +16,20 @@ use crate::organizations::{self as orgs, Details, Visibility};
 
 const QUEUE: &str = "organizationQueue";
 
+/// The organisation as `user` sees it right after changing it: by their role now (someone
+/// removed meanwhile sees the public profile, not a guessed role).
+async fn seen_by_member(
+    app: &AppContext,
+    user: uuid::Uuid,
+    row: organization::Model,
+) -> xqt_kernel::AppResult<Organization> {
+    let visibility = match orgs::role_of(app, row.id, user).await? {
+        Some(role) => Visibility::Member(role),
+        None => Visibility::Public,
+    };
+    Ok(Organization { row, visibility, reviewer: false })
+}
+
 /// An organisation as this viewer may see it: members (and reviewers) see everything, anyone
 /// else an approved one's public profile.
 pub struct Organization {
@@ -240,8 +254,7 @@ impl OrganizationsMutation {
         let (app, user) = app_and_person(ctx)?;
         let org_id = parse_id("id", &id)?;
         let row = orgs::update(app, user, org_id, input.details()?).await?;
-        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(MemberRole::Member);
-        Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
+        Ok(seen_by_member(app, user, row).await?)
     }
 
     /// Owners and admins submit the unified social credit code, and the business licence as an
@@ -257,8 +270,7 @@ impl OrganizationsMutation {
         let org_id = parse_id("id", &id)?;
         let licence = licence_file_id.as_ref().map(|f| parse_id("licenceFileId", f)).transpose()?;
         let row = orgs::submit_verification(app, user, org_id, &credit_code, licence).await?;
-        let role = orgs::role_of(app, org_id, user).await?.unwrap_or(MemberRole::Member);
-        Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
+        Ok(seen_by_member(app, user, row).await?)
     }
 
     /// Platform reviewers start, approve or reject (with a reason) an organisation's verification.
@@ -295,8 +307,7 @@ impl OrganizationsMutation {
     async fn join_organization(&self, ctx: &Context<'_>, code: String) -> Result<Organization> {
         let (app, user) = app_and_person(ctx)?;
         let row = orgs::join(app, user, &code).await?;
-        let role = orgs::role_of(app, row.id, user).await?.unwrap_or(MemberRole::Member);
-        Ok(Organization { row, visibility: Visibility::Member(role), reviewer: false })
+        Ok(seen_by_member(app, user, row).await?)
     }
 
     async fn change_member_role(

@@ -164,7 +164,7 @@ impl PrivacyQuery {
         Ok(Statistics {
             groups: s.groups.into_iter().map(|(key, count)| StatisticsGroup { key, count }).collect(),
             suppressed_groups: s.suppressed_groups,
-            min_group_size: app.config.privacy.min_group_size,
+            min_group_size: app.config.section::<crate::config::PrivacyConfig>().min_group_size,
         })
     }
 

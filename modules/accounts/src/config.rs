@@ -1,0 +1,74 @@
+//! Accounts' settings: the `[accounts]` section (`XQT_ACCOUNTS__…`).
+
+use serde::{Deserialize, Serialize};
+use xqt_kernel::config::ConfigSection;
+
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct AccountsConfig {
+    pub access_token_minutes: i64,
+    pub refresh_token_days: i64,
+    /// Sign-in and security records are kept this long (Cybersecurity Law Art. 21: ≥ 180).
+    pub security_log_days: i64,
+    /// Failed password sign-ins in a row before the account is locked.
+    pub lockout_after_failures: i32,
+    pub lockout_minutes: i64,
+    /// Sign-in attempts per client address per minute (a school's NAT puts a class behind one).
+    pub sign_ins_per_minute_per_ip: i64,
+    /// Requests one partner API token may make per minute.
+    pub partner_requests_per_minute: i64,
+}
+
+impl Default for AccountsConfig {
+    fn default() -> Self {
+        Self {
+            access_token_minutes: 15,
+            refresh_token_days: 30,
+            security_log_days: 180,
+            lockout_after_failures: 5,
+            lockout_minutes: 15,
+            sign_ins_per_minute_per_ip: 120,
+            partner_requests_per_minute: 600,
+        }
+    }
+}
+
+impl ConfigSection for AccountsConfig {
+    const NAME: &'static str = "accounts";
+
+    fn validate(&self) -> Result<(), String> {
+        if self.security_log_days < 180 {
+            return Err("security_log_days must be at least 180 (Cybersecurity Law Art. 21)".into());
+        }
+        if self.access_token_minutes < 1 || self.refresh_token_days < 1 || self.lockout_after_failures < 1 {
+            return Err("access_token_minutes, refresh_token_days and lockout_after_failures must be positive".into());
+        }
+        if self.lockout_minutes < 1 || self.sign_ins_per_minute_per_ip < 1 || self.partner_requests_per_minute < 1 {
+            return Err(
+                "lockout_minutes, sign_ins_per_minute_per_ip and partner_requests_per_minute must be positive".into()
+            );
+        }
+        Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use xqt_kernel::config::{Config, SectionSpec};
+
+    use super::*;
+
+    #[test]
+    #[allow(clippy::result_large_err)] // figment's Jail closures return figment::Error
+    fn security_logs_cannot_be_kept_shorter_than_the_law_asks() {
+        let sections = [SectionSpec::of::<AccountsConfig>()];
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "90");
+            assert!(Config::load(&sections).is_err(), "Cybersecurity Law Art. 21 wants at least six months");
+            jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "365");
+            let c = Config::load(&sections).expect("a longer period is fine");
+            assert_eq!(c.section::<AccountsConfig>().security_log_days, 365);
+            Ok(())
+        });
+    }
+}
