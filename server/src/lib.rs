@@ -72,7 +72,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/files", poem::post(files::upload))
         .at("/files/:id", get(files::download))
         .at("/chat/attachments", poem::post(files::chat_upload))
-        .at("/chat/attachments/:id", get(files::chat_download))
+        .at("/chat/attachments/:id", get(files::download))
         .at("/exports/:file", get(files::export))
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))

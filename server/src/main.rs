@@ -1,10 +1,8 @@
 use std::sync::Arc;
 use std::time::Instant;
 
-use anyhow::Context as _;
 use clap::{Parser, Subcommand};
 use xqt_kernel::clock::SystemClock;
-use xqt_kernel::config::Config;
 
 /// 校企通 API server and operator commands.
 #[derive(Parser)]

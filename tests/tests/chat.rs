@@ -538,7 +538,7 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
         let eve = srv.verified_person().await;
         let upload = |who: &Person, kind: &str, body: Vec<u8>| {
             srv.http
-                .post(srv.url(&format!("/chat/attachments?conversation={c}&kind={kind}&name=%E7%AE%80%E5%8E%86.pdf")))
+                .post(srv.url(&format!("/files?purpose=chat_{kind}&conversation={c}&name=%E7%AE%80%E5%8E%86.pdf")))
                 .bearer_auth(&who.token)
                 .body(body)
                 .send()
@@ -549,9 +549,19 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
         assert_eq!(r.status().as_u16(), 404, "only members upload to a conversation");
         let r = upload(&alice, "file", b"MZ\x90\x00\x03\x00\x00\x00".to_vec()).await.unwrap();
         assert_eq!(r.status().as_u16(), 400, "executables are refused");
+        let nowhere = srv.http.post(srv.url("/files?purpose=chat_image")).bearer_auth(&alice.token).body(jpeg.clone()).send().await.unwrap();
+        assert_eq!(nowhere.status().as_u16(), 400);
+        assert_eq!(nowhere.json::<Value>().await.unwrap()["errors"][0]["extensions"]["field"], "conversation", "which conversation, asked before the body is read");
+        // The first address of chat uploads and downloads still works.
+        let first = srv.http.post(srv.url(&format!("/chat/attachments?conversation={c}&kind=image"))).bearer_auth(&alice.token).body(jpeg.clone()).send().await.unwrap();
+        assert_eq!(first.status().as_u16(), 201);
+        let first: Value = first.json().await.unwrap();
+        let old_url = srv.url(&format!("/chat/attachments/{}", first["id"].as_str().unwrap()));
+        assert_eq!(srv.http.get(&old_url).bearer_auth(&bob.token).send().await.unwrap().status().as_u16(), 200);
         let r = upload(&alice, "image", jpeg).await.unwrap();
         assert_eq!(r.status().as_u16(), 201);
         let image: Value = r.json().await.unwrap();
+        assert_eq!(image["url"], format!("/files/{}", image["id"].as_str().unwrap()), "one download path for every module");
         let sent = srv
             .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "img", "kind": "IMAGE", "attachmentId": image["id"] } }), Some(&alice.token))
             .await;

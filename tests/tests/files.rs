@@ -90,6 +90,8 @@ async fn col_5_uploads_carry_a_purpose_and_image_metadata_is_stripped_before_sto
         );
         let (status, body) = upload(&srv, Some(&person), "?purpose=selfie", dirty.clone()).await;
         assert_eq!((status, body["errors"][0]["extensions"]["code"].as_str()), (400, Some("BAD_USER_INPUT")));
+        let known = body["errors"][0]["message"].as_str().unwrap();
+        assert!(known.contains("avatar") && known.contains("chat_file"), "every module's purposes are named: {known}");
 
         let (status, body) = upload(&srv, Some(&person), "?purpose=avatar", dirty).await;
         assert_eq!(status, 201, "{body:?}");

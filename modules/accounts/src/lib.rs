@@ -82,6 +82,14 @@ impl Module for Accounts {
         personal_data::client_permissions()
     }
 
+    fn upload_purposes(&self) -> Vec<xqt_kernel::uploads::UploadPurpose> {
+        uploads::purposes()
+    }
+
+    fn downloads(&self) -> Option<Arc<dyn xqt_kernel::uploads::Downloads>> {
+        Some(Arc::new(uploads::PersonFiles))
+    }
+
     /// Signing in and out and seeing one's own account work in every state.
     fn essential_fields(&self) -> &'static [&'static str] {
         &[

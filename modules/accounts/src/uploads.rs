@@ -1,35 +1,30 @@
 //! Uploads by people. Every upload names its purpose (avatar, business licence, report
 //! evidence), which sets its size limit; images are cleaned of metadata before storage (COL-5).
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use bytes::Bytes;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::crypto::sha256_hex;
-use xqt_kernel::files::clean_image;
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer, ids};
+use xqt_kernel::uploads::{Content, Download, Downloads, Params, Upload, UploadHandler, UploadPurpose};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
 
 use crate::entity::{file, organization, user};
 
-#[derive(Debug, Clone, Copy, PartialEq, Eq)]
-pub enum Purpose {
-    Avatar,
-    Licence,
-    ReportEvidence,
+xqt_kernel::closed_set! {
+    /// What a person's upload is for; each is an upload purpose (`POST /files?purpose=…`).
+    pub enum Purpose {
+        Avatar = "avatar",
+        /// An organisation's business licence (营业执照), for its verification.
+        Licence = "licence",
+        ReportEvidence = "report_evidence",
+    }
 }
 
 impl Purpose {
-    pub fn as_str(self) -> &'static str {
-        match self {
-            Purpose::Avatar => "avatar",
-            Purpose::Licence => "licence",
-            Purpose::ReportEvidence => "report_evidence",
-        }
-    }
-
-    pub fn parse(s: &str) -> Option<Self> {
-        [Purpose::Avatar, Purpose::Licence, Purpose::ReportEvidence].into_iter().find(|p| p.as_str() == s)
-    }
-
     /// The largest upload accepted for this purpose.
     pub fn max_bytes(self) -> usize {
         match self {
@@ -37,39 +32,84 @@ impl Purpose {
             Purpose::Licence | Purpose::ReportEvidence => 10 * 1024 * 1024,
         }
     }
+
+    fn description(self) -> &'static str {
+        match self {
+            Purpose::Avatar => "the person's profile picture",
+            Purpose::Licence => "an organisation's business licence, for its verification",
+            Purpose::ReportEvidence => "a picture backing a report",
+        }
+    }
 }
 
-/// The largest upload of any purpose (what the server reads at most).
-pub const MAX_UPLOAD_BYTES: usize = 10 * 1024 * 1024;
+/// Accounts' upload purposes: images only, cleaned of metadata, owned by the person.
+pub fn purposes() -> Vec<UploadPurpose> {
+    <Purpose as sea_orm::Iterable>::iter()
+        .map(|p| UploadPurpose {
+            id: p.as_str(),
+            description: p.description(),
+            max_bytes: p.max_bytes(),
+            content: Content::Image,
+            handler: Arc::new(PersonUpload(p)),
+        })
+        .collect()
+}
 
-pub async fn upload(ctx: &AppContext, owner: Uuid, purpose: Purpose, raw: &[u8]) -> AppResult<file::Model> {
-    if raw.len() > purpose.max_bytes() {
-        return Err(AppError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("a {} may be at most {} bytes", purpose.as_str(), purpose.max_bytes()),
-        ));
+/// A signed-in person uploads for themselves.
+struct PersonUpload(Purpose);
+
+#[async_trait]
+impl UploadHandler for PersonUpload {
+    async fn allow(&self, _ctx: &AppContext, viewer: &Viewer, _params: &Params) -> AppResult<()> {
+        viewer.require_person().map(|_| ())
     }
-    let clean = clean_image(raw)?;
+
+    async fn store(&self, ctx: &AppContext, viewer: &Viewer, _: &Params, upload: Upload) -> AppResult<Value> {
+        let f = store(ctx, viewer.require_person()?, self.0, upload).await?;
+        Ok(json!({ "id": f.id, "purpose": f.purpose, "contentType": f.content_type, "size": f.size, "url": url(f.id) }))
+    }
+}
+
+pub fn url(id: impl std::fmt::Display) -> String {
+    format!("/files/{id}")
+}
+
+/// Stores a person's cleaned upload: bytes first, then the row that points at them.
+pub async fn store(ctx: &AppContext, owner: Uuid, purpose: Purpose, upload: Upload) -> AppResult<file::Model> {
     let id = ids::new_id();
-    let key = format!("{}/{id}", purpose.as_str());
+    let key = format!("{purpose}/{id}");
     let row = file::ActiveModel {
         id: Set(id),
         owner_id: Set(owner),
-        purpose: Set(purpose.as_str().into()),
-        content_type: Set(clean.content_type.into()),
-        size: Set(clean.bytes.len() as i64),
-        sha256: Set(sha256_hex(&clean.bytes)),
+        purpose: Set(purpose),
+        content_type: Set(upload.content_type.into()),
+        size: Set(upload.bytes.len() as i64),
+        sha256: Set(sha256_hex(&upload.bytes)),
         storage_key: Set(key.clone()),
         created_at: Set(ctx.clock.now()),
     };
-    ctx.files.put_recorded(&key, clean.bytes, async { Ok(row.insert(&ctx.db).await?) }).await
+    ctx.files.put_recorded(&key, upload.bytes, async { Ok(row.insert(&ctx.db).await?) }).await
+}
+
+/// Downloads of people's uploads.
+pub struct PersonFiles;
+
+#[async_trait]
+impl Downloads for PersonFiles {
+    async fn open(&self, ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<Option<Download>> {
+        if file::Entity::find_by_id(id).one(&ctx.db).await?.is_none() {
+            return Ok(None);
+        }
+        let (row, bytes) = read(ctx, viewer, id).await?;
+        Ok(Some(Download { content_type: row.content_type, bytes, as_attachment: false }))
+    }
 }
 
 /// The person's own upload for `purpose`; anything else is NOT_FOUND (no probing others' ids).
 pub async fn owned(ctx: &AppContext, owner: Uuid, id: Uuid, purpose: Purpose) -> AppResult<file::Model> {
     file::Entity::find_by_id(id)
         .filter(file::Column::OwnerId.eq(owner))
-        .filter(file::Column::Purpose.eq(purpose.as_str()))
+        .filter(file::Column::Purpose.eq(purpose))
         .one(&ctx.db)
         .await?
         .ok_or_else(|| AppError::not_found("file"))
@@ -82,7 +122,7 @@ pub async fn read(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<(fil
     let allowed = match viewer {
         Viewer::Admin { .. } => true,
         Viewer::User { user_id, .. } if *user_id == row.owner_id => true,
-        Viewer::User { user_id, .. } if row.purpose == Purpose::Licence.as_str() => {
+        Viewer::User { user_id, .. } if row.purpose == Purpose::Licence => {
             let org =
                 organization::Entity::find().filter(organization::Column::LicenceFileId.eq(id)).one(&ctx.db).await?;
             match org {

@@ -2,12 +2,16 @@
 //! re-encoded so their metadata (EXIF position, device) is gone before storage (COL-5); each
 //! kind has a size limit; only the conversation's members can download.
 
+use std::sync::Arc;
+
+use async_trait::async_trait;
 use bytes::Bytes;
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
+use serde_json::{Value, json};
 use sha2::{Digest, Sha256};
 use uuid::Uuid;
-use xqt_kernel::files::clean_image;
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
+use xqt_kernel::uploads::{Content, Download, Downloads, Params, Upload, UploadHandler, UploadPurpose};
+use xqt_kernel::{AppContext, AppResult, Viewer, ids};
 
 use crate::conversations;
 use crate::entity::attachment;
@@ -30,26 +34,84 @@ pub fn max_bytes(kind: MessageKind) -> usize {
     }
 }
 
-/// The content type of audio, video and documents, by their first bytes.
-pub fn sniff(kind: MessageKind, raw: &[u8]) -> Option<&'static str> {
-    let starts = |m: &[u8]| raw.starts_with(m);
-    let ftyp = raw.len() > 12 && &raw[4..8] == b"ftyp";
+const VOICE_TYPES: &[&str] = &["audio/amr", "audio/ogg", "audio/mpeg", "audio/aac", "audio/mp4", "audio/wav"];
+const VIDEO_TYPES: &[&str] = &["video/quicktime", "video/mp4"];
+const FILE_TYPES: &[&str] =
+    &["application/pdf", "application/zip", "application/x-ole-storage", "text/plain; charset=utf-8"];
+
+/// The upload purpose of each attached kind: `chat_image`, `chat_video`, `chat_voice`,
+/// `chat_file`, each with `conversation=<id>` (and for a file `name=<its name>`).
+pub fn purpose_id(kind: MessageKind) -> Option<&'static str> {
     match kind {
-        MessageKind::Voice if starts(b"#!AMR") => Some("audio/amr"),
-        MessageKind::Voice if starts(b"OggS") => Some("audio/ogg"),
-        MessageKind::Voice if starts(b"ID3") || starts(&[0xFF, 0xFB]) || starts(&[0xFF, 0xF3]) => Some("audio/mpeg"),
-        MessageKind::Voice if starts(&[0xFF, 0xF1]) || starts(&[0xFF, 0xF9]) => Some("audio/aac"),
-        MessageKind::Voice if ftyp && (raw[8..12] == *b"M4A " || raw[8..12] == *b"mp42" || raw[8..12] == *b"isom") => {
-            Some("audio/mp4")
-        }
-        MessageKind::Voice if starts(b"RIFF") && raw.len() > 12 && &raw[8..12] == b"WAVE" => Some("audio/wav"),
-        MessageKind::Video if ftyp && raw[8..12] == *b"qt  " => Some("video/quicktime"),
-        MessageKind::Video if ftyp => Some("video/mp4"),
-        MessageKind::File if starts(b"%PDF-") => Some("application/pdf"),
-        MessageKind::File if starts(b"PK\x03\x04") => Some("application/zip"),
-        MessageKind::File if starts(&[0xD0, 0xCF, 0x11, 0xE0]) => Some("application/x-ole-storage"),
-        MessageKind::File if !raw.contains(&0) && std::str::from_utf8(raw).is_ok() => Some("text/plain; charset=utf-8"),
+        MessageKind::Image => Some("chat_image"),
+        MessageKind::Video => Some("chat_video"),
+        MessageKind::Voice => Some("chat_voice"),
+        MessageKind::File => Some("chat_file"),
         _ => None,
+    }
+}
+
+/// Chat's upload purposes: an attachment for a conversation the uploader is in.
+pub fn purposes() -> Vec<UploadPurpose> {
+    [
+        (MessageKind::Image, Content::Image, "a picture sent in a conversation"),
+        (MessageKind::Video, Content::Sniffed(VIDEO_TYPES), "a video sent in a conversation"),
+        (MessageKind::Voice, Content::Sniffed(VOICE_TYPES), "a voice message"),
+        (MessageKind::File, Content::Sniffed(FILE_TYPES), "a document sent in a conversation"),
+    ]
+    .into_iter()
+    .filter_map(|(kind, content, description)| {
+        Some(UploadPurpose {
+            id: purpose_id(kind)?,
+            description,
+            max_bytes: max_bytes(kind),
+            content,
+            handler: Arc::new(Attachment(kind)),
+        })
+    })
+    .collect()
+}
+
+/// A member's attachment of one kind.
+struct Attachment(MessageKind);
+
+#[async_trait]
+impl UploadHandler for Attachment {
+    async fn allow(&self, ctx: &AppContext, viewer: &Viewer, params: &Params) -> AppResult<()> {
+        let me = viewer.require_person()?;
+        check_file_name(params.get("name"))?;
+        let conversation = params.id("conversation", "conversation")?;
+        conversations::require_member(ctx, conversation, me).await?;
+        xqt_accounts::verification::require_verified(ctx, me).await
+    }
+
+    async fn store(&self, ctx: &AppContext, viewer: &Viewer, params: &Params, upload: Upload) -> AppResult<Value> {
+        let me = viewer.require_person()?;
+        let conversation = params.id("conversation", "conversation")?;
+        let a = store(ctx, me, conversation, self.0, params.get("name"), upload).await?;
+        Ok(json!({
+            "id": a.id, "kind": a.kind, "contentType": a.content_type, "size": a.size, "fileName": a.file_name,
+            "url": url(a.id),
+        }))
+    }
+}
+
+pub fn url(id: impl std::fmt::Display) -> String {
+    format!("/files/{id}")
+}
+
+/// Downloads of attachments: for members of the attachment's conversation only.
+pub struct AttachmentFiles;
+
+#[async_trait]
+impl Downloads for AttachmentFiles {
+    async fn open(&self, ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<Option<Download>> {
+        if attachment::Entity::find_by_id(id).one(&ctx.db).await?.is_none() {
+            return Ok(None);
+        }
+        let (a, bytes) = read(ctx, viewer.require_person()?, id).await?;
+        let as_attachment = a.kind == MessageKind::File;
+        Ok(Some(Download { content_type: a.content_type, bytes, as_attachment }))
     }
 }
 
@@ -61,41 +123,21 @@ fn check_file_name(name: Option<&str>) -> Result<Option<String>, ChatError> {
     Ok(Some(name.to_owned()))
 }
 
-/// Stores an attachment for a conversation the uploader is in.
-pub async fn upload(
+/// Stores a checked attachment for a conversation the uploader is in.
+pub async fn store(
     ctx: &AppContext,
     me: Uuid,
     conversation: Uuid,
     kind: MessageKind,
     file_name: Option<&str>,
-    raw: &[u8],
+    upload: Upload,
 ) -> AppResult<attachment::Model> {
     if !kind.attached() {
         return Err(invalid("kind", "image, video, voice or file").into());
     }
-    if raw.len() > max_bytes(kind) {
-        return Err(AppError::new(
-            ErrorCode::PayloadTooLarge,
-            format!("a {} may be at most {} bytes", kind.to_value(), max_bytes(kind)),
-        ));
-    }
-    if raw.is_empty() {
-        return Err(invalid("file", "the upload is empty").into());
-    }
     let file_name = check_file_name(file_name)?;
     conversations::require_member(ctx, conversation, me).await?;
     xqt_accounts::verification::require_verified(ctx, me).await?;
-    let (bytes, content_type) = match kind {
-        MessageKind::Image => {
-            let clean = clean_image(raw)?;
-            (clean.bytes, clean.content_type)
-        }
-        _ => {
-            let t = sniff(kind, raw)
-                .ok_or_else(|| invalid("file", format!("not a supported {} format", kind.to_value())))?;
-            (Bytes::copy_from_slice(raw), t)
-        }
-    };
     let id = ids::new_id();
     let key = format!("chat/{conversation}/{id}");
     let row = attachment::ActiveModel {
@@ -104,14 +146,14 @@ pub async fn upload(
         message_id: Set(None),
         uploader_id: Set(me),
         kind: Set(kind),
-        content_type: Set(content_type.into()),
+        content_type: Set(upload.content_type.into()),
         file_name: Set(file_name),
-        size: Set(bytes.len() as i64),
-        sha256: Set(hex::encode(Sha256::digest(&bytes))),
+        size: Set(upload.bytes.len() as i64),
+        sha256: Set(hex::encode(Sha256::digest(&upload.bytes))),
         storage_key: Set(key.clone()),
         created_at: Set(ctx.clock.now()),
     };
-    ctx.files.put_recorded(&key, bytes, async { Ok(row.insert(&ctx.db).await?) }).await
+    ctx.files.put_recorded(&key, upload.bytes, async { Ok(row.insert(&ctx.db).await?) }).await
 }
 
 /// Unsent attachments are deleted after this long.
@@ -188,16 +230,6 @@ pub async fn uploaded_by(ctx: &AppContext, me: Uuid) -> AppResult<Vec<attachment
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    #[test]
-    fn types_come_from_the_content() {
-        assert_eq!(sniff(MessageKind::Voice, b"#!AMR\n\x3c"), Some("audio/amr"));
-        assert_eq!(sniff(MessageKind::Video, b"\0\0\0\x18ftypmp42\0\0\0\0"), Some("video/mp4"));
-        assert_eq!(sniff(MessageKind::File, b"%PDF-1.7"), Some("application/pdf"));
-        assert_eq!(sniff(MessageKind::File, "实习协议".as_bytes()), Some("text/plain; charset=utf-8"));
-        assert_eq!(sniff(MessageKind::File, b"MZ\x90\0\x03\0"), None, "executables are refused");
-        assert_eq!(sniff(MessageKind::Voice, b"%PDF-1.7"), None, "a document is not a voice message");
-    }
 
     #[test]
     fn file_names_carry_no_path() {

@@ -34,6 +34,14 @@ impl Module for Chat {
         Some(xqt_kernel::config::SectionSpec::of::<config::ChatConfig>())
     }
 
+    fn upload_purposes(&self) -> Vec<xqt_kernel::uploads::UploadPurpose> {
+        attachments::purposes()
+    }
+
+    fn downloads(&self) -> Option<Arc<dyn xqt_kernel::uploads::Downloads>> {
+        Some(Arc::new(attachments::AttachmentFiles))
+    }
+
     fn purposes(&self) -> Vec<Purpose> {
         personal_data::purposes()
     }

@@ -21,6 +21,7 @@ pub mod pagination;
 pub mod privacy;
 pub mod rate;
 pub mod redis_conn;
+pub mod uploads;
 pub mod viewer;
 
 pub use context::AppContext;

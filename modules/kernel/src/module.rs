@@ -207,6 +207,14 @@ pub trait Module: Send + Sync + 'static {
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
         None
     }
+    /// Kinds of upload this module accepts at `POST /files?purpose=<id>`.
+    fn upload_purposes(&self) -> Vec<crate::uploads::UploadPurpose> {
+        vec![]
+    }
+    /// How `GET /files/{id}` finds this module's files.
+    fn downloads(&self) -> Option<Arc<dyn crate::uploads::Downloads>> {
+        None
+    }
 }
 
 /// The configuration sections of these modules, to load the configuration with (before the
@@ -231,6 +239,7 @@ pub struct Modules {
     permissions: Vec<(&'static str, ClientPermission)>,
     privacy: PrivacyHooks,
     jobs: crate::jobs::Handlers,
+    uploads: Vec<crate::uploads::UploadPurpose>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -314,13 +323,51 @@ impl Modules {
                 }
             }
         }
-        let this = Self { modules, purposes, scopes, permissions, privacy, jobs };
+        let mut uploads: Vec<crate::uploads::UploadPurpose> = Vec::new();
+        for m in &modules {
+            for u in m.upload_purposes() {
+                if uploads.iter().any(|v| v.id == u.id) {
+                    return Err(RegistryError(format!("upload purpose `{}` declared twice", u.id)));
+                }
+                if u.max_bytes == 0 {
+                    return Err(RegistryError(format!("upload purpose `{}` accepts nothing (max_bytes 0)", u.id)));
+                }
+                uploads.push(u);
+            }
+        }
+        let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads };
         if let Some(s) =
             this.schedules(&crate::config::Config::default()).iter().find(|s| !this.jobs.contains_key(s.kind))
         {
             return Err(RegistryError(format!("a schedule names `{}`, which no module handles", s.kind)));
         }
         Ok(this)
+    }
+
+    /// The upload purpose `id`, if a module registered it.
+    pub fn upload_purpose(&self, id: &str) -> Option<&crate::uploads::UploadPurpose> {
+        self.uploads.iter().find(|u| u.id == id)
+    }
+
+    pub fn upload_purposes(&self) -> &[crate::uploads::UploadPurpose] {
+        &self.uploads
+    }
+
+    /// The file `id` from whichever module holds it; NOT_FOUND when none does.
+    pub async fn open_file(
+        &self,
+        ctx: &AppContext,
+        viewer: &crate::viewer::Viewer,
+        id: Uuid,
+    ) -> AppResult<crate::uploads::Download> {
+        for m in &self.modules {
+            if let Some(files) = m.downloads()
+                && let Some(found) = files.open(ctx, viewer, id).await?
+            {
+                return Ok(found);
+            }
+        }
+        Err(crate::error::AppError::not_found("file"))
     }
 
     pub fn job_handler(&self, kind: &str) -> Option<Arc<dyn crate::jobs::JobHandler>> {

@@ -9,7 +9,7 @@ pub struct Model {
     pub id: Uuid,
     pub owner_id: Uuid,
     /// `avatar`, `licence`, `report_evidence`.
-    pub purpose: String,
+    pub purpose: crate::uploads::Purpose,
     pub content_type: String,
     pub size: i64,
     pub sha256: String,

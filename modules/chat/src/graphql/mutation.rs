@@ -24,7 +24,7 @@ pub struct SendMessageInput {
     pub client_message_id: String,
     pub kind: MessageKind,
     pub text: Option<String>,
-    /// From `POST /chat/attachments` to this conversation.
+    /// An upload to this conversation: `POST /files?purpose=chat_<kind>&conversation=<id>`.
     pub attachment_id: Option<ID>,
     pub duration_secs: Option<i32>,
     pub location: Option<LocationInput>,

@@ -178,7 +178,7 @@ impl Message {
             content_type: p["contentType"].as_str().unwrap_or_default().to_owned(),
             size: p["size"].as_i64().unwrap_or_default(),
             file_name: p["fileName"].as_str().map(str::to_owned),
-            url: format!("/chat/attachments/{a}"),
+            url: crate::attachments::url(a),
         })
     }
     async fn duration_secs(&self) -> Option<i64> {
