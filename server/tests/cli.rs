@@ -84,3 +84,42 @@ async fn cease_operation_needs_its_confirmation() {
     let again = run(Some("停止运营"));
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("operation ceased (already)"));
 }
+
+/// The commands modules contribute are the CLI's own: partners and their tokens end to end.
+#[test]
+fn module_commands_issue_list_and_refuse_partner_tokens() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |args: &[&str]| {
+        Command::new(env!("CARGO_BIN_EXE_xqt"))
+            .args(args)
+            .env("XQT_DATA_DIR", dir.path())
+            .env("XQT_LOG_FILTER", "warn")
+            .output()
+            .expect("xqt runs")
+    };
+    let out = run(&["partner", "create", "--name", "电子签约服务商"]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let out = run(&[
+        "token",
+        "create",
+        "--partner",
+        "电子签约服务商",
+        "--name",
+        "签约",
+        "--scope",
+        "accounts:organizations.read",
+    ]);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    let secret = stdout.lines().nth(1).expect("the secret, on its own line");
+    assert!(secret.len() > 20, "{stdout}");
+    let listed = String::from_utf8_lossy(&run(&["token", "list"]).stdout).to_string();
+    assert!(listed.contains("active") && listed.contains("签约") && !listed.contains(secret), "{listed}");
+    let unknown =
+        run(&["token", "create", "--partner", "nobody", "--name", "x", "--scope", "accounts:organizations.read"]);
+    assert_eq!(unknown.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&unknown.stderr).contains("no partner named or with id nobody"));
+    let bad_scope =
+        run(&["token", "create", "--partner", "电子签约服务商", "--name", "y", "--scope", "chat:everything"]);
+    assert_eq!(bad_scope.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad_scope.stdout));
+}

@@ -1,6 +1,7 @@
 //! Accounts: sign-up and sign-in by phone (SMS code or password), sessions with rotating
 //! refresh tokens, the device and security log with new-device alerts, and the person's profile.
 
+pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod entity;
@@ -44,6 +45,10 @@ pub struct Accounts;
 impl Module for Accounts {
     fn name(&self) -> &'static str {
         "accounts"
+    }
+
+    fn cli_commands(&self) -> Vec<Arc<dyn xqt_kernel::cli::CliCommand>> {
+        cli::commands()
     }
 
     fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {

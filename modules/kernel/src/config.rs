@@ -27,18 +27,21 @@ pub trait ConfigSection: Serialize + DeserializeOwned + Default + Clone + Send +
     }
 }
 
+/// A loaded section, its type erased.
+type AnySection = Arc<dyn Any + Send + Sync>;
+
 /// A section as the registry holds it, its type erased: how to read, check and show it.
 #[derive(Clone)]
 pub struct SectionSpec {
     pub name: &'static str,
     type_id: TypeId,
     defaults: fn() -> serde_json::Value,
-    load: fn(Option<Value>) -> Result<Arc<dyn Any + Send + Sync>, ConfigError>,
+    load: fn(Option<Value>) -> Result<AnySection, ConfigError>,
 }
 
 impl SectionSpec {
     pub fn of<T: ConfigSection>() -> Self {
-        fn load<T: ConfigSection>(value: Option<Value>) -> Result<Arc<dyn Any + Send + Sync>, ConfigError> {
+        fn load<T: ConfigSection>(value: Option<Value>) -> Result<AnySection, ConfigError> {
             let section: T = match value {
                 Some(v) => v.deserialize().map_err(|e| ConfigError(format!("[{}] {e}", T::NAME)))?,
                 None => T::default(),
@@ -60,7 +63,7 @@ impl SectionSpec {
 
 /// The modules' sections, read and checked; keyed by their type.
 #[derive(Clone, Default)]
-pub struct Sections(BTreeMap<&'static str, (TypeId, Arc<dyn Any + Send + Sync>)>);
+pub struct Sections(BTreeMap<&'static str, (TypeId, AnySection)>);
 
 impl std::fmt::Debug for Sections {
     fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {

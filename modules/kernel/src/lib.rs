@@ -5,6 +5,7 @@ pub mod bus;
 pub mod cache;
 pub mod calendar;
 pub mod ceasing;
+pub mod cli;
 pub mod clock;
 pub mod config;
 pub mod context;

@@ -215,12 +215,31 @@ pub trait Module: Send + Sync + 'static {
     fn downloads(&self) -> Option<Arc<dyn crate::uploads::Downloads>> {
         None
     }
+    /// Command groups this module adds to the `xqt` CLI, one file each in the module.
+    fn cli_commands(&self) -> Vec<Arc<dyn crate::cli::CliCommand>> {
+        vec![]
+    }
 }
 
 /// The configuration sections of these modules, to load the configuration with (before the
 /// registry exists: the registry's checks read the configuration).
 pub fn config_sections(modules: &[Arc<dyn Module>]) -> Vec<crate::config::SectionSpec> {
     modules.iter().filter_map(|m| m.config()).collect()
+}
+
+/// Every module's CLI command groups; two with one name is a wiring mistake, refused.
+pub fn cli_commands(modules: &[Arc<dyn Module>]) -> Result<Vec<Arc<dyn crate::cli::CliCommand>>, RegistryError> {
+    let mut out: Vec<Arc<dyn crate::cli::CliCommand>> = Vec::new();
+    for m in modules {
+        for c in m.cli_commands() {
+            let name = c.command().get_name().to_owned();
+            if out.iter().any(|o| o.command().get_name() == name) {
+                return Err(RegistryError(format!("command `{name}` declared twice ({} adds it again)", m.name())));
+            }
+            out.push(c);
+        }
+    }
+    Ok(out)
 }
 
 /// What retention did with one rule.

@@ -7,6 +7,7 @@ pub mod analytics;
 pub mod audit;
 pub mod ceasing;
 pub mod chain;
+pub mod cli;
 pub mod config;
 pub mod consent;
 pub mod entity;
@@ -38,6 +39,10 @@ pub struct Privacy;
 impl Module for Privacy {
     fn name(&self) -> &'static str {
         "privacy"
+    }
+
+    fn cli_commands(&self) -> Vec<Arc<dyn xqt_kernel::cli::CliCommand>> {
+        cli::commands()
     }
 
     fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {

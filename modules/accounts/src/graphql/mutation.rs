@@ -185,8 +185,7 @@ impl AccountsMutation {
     ) -> Result<IdentityVerification> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let reviewer = viewer.require_admin()?;
-        let row =
-            crate::verification::review(app, reviewer, parse_id("id", &id)?, action.into(), reason.as_deref()).await?;
+        let row = crate::verification::review(app, reviewer, parse_id("id", &id)?, action, reason.as_deref()).await?;
         Ok(IdentityVerification::open(app, row, viewer)?)
     }
 }

@@ -225,7 +225,7 @@ impl OrganizationsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         viewer.require_admin()?;
         let page = PageArgs { first, after, last, before }.validate(QUEUE, &app.config.limits)?;
-        let rows = orgs::queue(app, state.unwrap_or(ReviewState::Submitted).into(), &page).await?;
+        let rows = orgs::queue(app, state.unwrap_or(ReviewState::Submitted), &page).await?;
         let rows =
             rows.into_iter().map(|row| Organization { row, visibility: Visibility::Public, reviewer: true }).collect();
         Ok(page.connection(QUEUE, rows, |o| o.row.id.to_string()))
@@ -283,7 +283,7 @@ impl OrganizationsMutation {
     ) -> Result<Organization> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let reviewer = viewer.require_admin()?;
-        let row = orgs::review(app, reviewer, parse_id("id", &id)?, action.into(), reason.as_deref()).await?;
+        let row = orgs::review(app, reviewer, parse_id("id", &id)?, action, reason.as_deref()).await?;
         Ok(Organization { row, visibility: Visibility::Public, reviewer: true })
     }
 

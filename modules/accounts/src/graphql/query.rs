@@ -63,7 +63,7 @@ impl AccountsQuery {
         viewer.require_admin()?;
         let page = PageArgs { first, after, last, before }.validate(IDENTITY_QUEUE, &app.config.limits)?;
         let state = state.unwrap_or(ReviewState::Submitted);
-        let rows = crate::verification::queue(app, viewer, state.into(), &page).await?;
+        let rows = crate::verification::queue(app, viewer, state, &page).await?;
         let rows =
             rows.into_iter().map(|r| IdentityVerification::open(app, r, viewer)).collect::<Result<Vec<_>, _>>()?;
         // The queue is oldest first, so "after" walks forward in id order.

@@ -52,7 +52,7 @@ impl PrivacyQuery {
         let user = viewer.require_person()?;
         let state = person_state(app, user).await?;
         Ok(PrivacyStatus {
-            account_state: account_state(&state, today(app)).into(),
+            account_state: account_state(&state, today(app)),
             pending_policies: policies::pending(app, user).await?.into_iter().map(PolicyVersion).collect(),
             consent_prompts: consent::prompts(app, user).await?.into_iter().map(str::to_owned).collect(),
         })

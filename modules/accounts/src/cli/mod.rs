@@ -1,0 +1,12 @@
+//! Accounts' operator commands, one file per command group.
+
+mod partner;
+mod token;
+
+use std::sync::Arc;
+
+use xqt_kernel::cli::CliCommand;
+
+pub fn commands() -> Vec<Arc<dyn CliCommand>> {
+    vec![Arc::new(partner::Partner), Arc::new(token::Token)]
+}
