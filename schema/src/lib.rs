@@ -6,12 +6,17 @@ pub mod root_fields;
 
 use std::sync::Arc;
 
-use async_graphql::Schema;
-use xqt_kernel::{AppContext, Module};
+use async_graphql::{ObjectType, Schema, SubscriptionType};
+use futures::future::BoxFuture;
+use futures::stream::BoxStream;
 
-/// Every module, once: its GraphQL roots are merged and its `Module` value registered.
-/// Adding a module is one line here (its crate exposes `graphql::{Query, Mutation, Subscription}`).
-macro_rules! modules {
+/// Assembles an API from modules: their GraphQL roots merged into `Query`, `Mutation` and
+/// `Subscription`, their `Module` values (`modules()`), which module owns each root field
+/// (`field_owners()`), and `build(ctx)` / `sdl()`. Each listed crate (or module) exposes
+/// `graphql::{Query, Mutation, Subscription}` and its `Module` value. The platform's API is the
+/// one invocation below; adding a module is one line there.
+#[macro_export]
+macro_rules! assemble {
     ($($krate:ident :: $module:ident),+ $(,)?) => {
         #[derive(async_graphql::MergedObject, Default)]
         pub struct Query($($krate::graphql::Query),+);
@@ -23,14 +28,15 @@ macro_rules! modules {
         pub struct Subscription($($krate::graphql::Subscription),+);
 
         /// The `Module` values, in dependency order.
-        pub fn modules() -> Vec<Arc<dyn Module>> {
-            vec![$(Arc::new($krate::$module)),+]
+        pub fn modules() -> Vec<std::sync::Arc<dyn $crate::Module>> {
+            vec![$(std::sync::Arc::new($krate::$module)),+]
         }
 
         /// Which module declared each root field, read from the modules' own roots.
-        pub fn field_owners() -> root_fields::FieldOwners {
+        pub fn field_owners() -> $crate::root_fields::FieldOwners {
             use async_graphql::{OutputType, SubscriptionType};
-            let mut owners = root_fields::FieldOwners::default();
+            use $crate::Module as _;
+            let mut owners = $crate::root_fields::FieldOwners::default();
             $(
                 let name = $krate::$module.name();
                 owners.add("Query", name, |r| <$krate::graphql::Query as OutputType>::create_type_info(r));
@@ -39,19 +45,36 @@ macro_rules! modules {
             )+
             owners
         }
+
+        /// The schema the server runs: limits from the config, the context as schema data.
+        pub fn build(ctx: $crate::AppContext) -> async_graphql::Schema<Query, Mutation, Subscription> {
+            $crate::build_with(ctx, field_owners())
+        }
+
+        /// The SDL of this API.
+        pub fn sdl() -> String {
+            async_graphql::Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
+        }
     };
 }
 
-modules!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy, xqt_chat::Chat);
+pub use xqt_kernel::{AppContext, Module};
+
+assemble!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy, xqt_chat::Chat);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 
-/// The schema the server runs: limits from the config, the context as schema data.
-pub fn build(ctx: AppContext) -> AppSchema {
+/// A schema over any assembled roots, with the query limits and the root-field gate.
+pub fn build_with<Q, M, S>(ctx: AppContext, owners: root_fields::FieldOwners) -> Schema<Q, M, S>
+where
+    Q: ObjectType + Default + 'static,
+    M: ObjectType + Default + 'static,
+    S: SubscriptionType + Default + 'static,
+{
     let config = Arc::clone(&ctx.config);
-    let mut builder = Schema::build(Query::default(), Mutation::default(), Subscription::default())
+    let mut builder = Schema::build(Q::default(), M::default(), S::default())
         .extension(limits::QueryLimits::new(&config.limits))
-        .extension(root_fields::RootFieldGate::new(field_owners()))
+        .extension(root_fields::RootFieldGate::new(owners))
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();
@@ -59,9 +82,34 @@ pub fn build(ctx: AppContext) -> AppSchema {
     builder.finish()
 }
 
-/// The SDL of the whole API (what `xqt schema` prints and `schema/schema.graphql` holds).
-pub fn sdl() -> String {
-    Schema::build(Query::default(), Mutation::default(), Subscription::default()).finish().sdl()
+/// The assembled API as the server runs it, whichever modules it was assembled from.
+pub trait Api: Send + Sync + 'static {
+    fn execute(&self, request: async_graphql::Request) -> BoxFuture<'static, async_graphql::Response>;
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session: Arc<async_graphql::Data>,
+    ) -> BoxStream<'static, async_graphql::Response>;
+}
+
+impl<Q, M, S> Api for Schema<Q, M, S>
+where
+    Q: ObjectType + 'static,
+    M: ObjectType + 'static,
+    S: SubscriptionType + 'static,
+{
+    fn execute(&self, request: async_graphql::Request) -> BoxFuture<'static, async_graphql::Response> {
+        let schema = self.clone();
+        Box::pin(async move { schema.execute(request).await })
+    }
+
+    fn execute_stream(
+        &self,
+        request: async_graphql::Request,
+        session: Arc<async_graphql::Data>,
+    ) -> BoxStream<'static, async_graphql::Response> {
+        Box::pin(self.execute_stream_with_session_data(request, session))
+    }
 }
 
 #[cfg(test)]

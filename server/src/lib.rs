@@ -19,14 +19,14 @@ use xqt_kernel::clock::Clock;
 use xqt_kernel::config::{Config, LogFormat};
 use xqt_kernel::{AppContext, Modules};
 use xqt_migrations::MigratorTrait;
-use xqt_schema::AppSchema;
+use xqt_schema::Api;
 
 use crate::observe::Metrics;
 
 #[derive(Clone)]
 pub struct ServerState {
     pub ctx: AppContext,
-    pub schema: AppSchema,
+    pub schema: Arc<dyn Api>,
     pub metrics: Arc<Metrics>,
 }
 
@@ -50,7 +50,16 @@ where
 
 /// Connects storage and brings the database schema up to date.
 pub async fn prepare(config: Config, clock: Arc<dyn Clock>) -> anyhow::Result<AppContext> {
-    let modules = Modules::new(xqt_schema::modules()).context("module registry")?;
+    prepare_with(config, clock, xqt_schema::modules()).await
+}
+
+/// `prepare` for another assembly of modules (`xqt_schema::assemble!`).
+pub async fn prepare_with(
+    config: Config,
+    clock: Arc<dyn Clock>,
+    modules: Vec<Arc<dyn xqt_kernel::Module>>,
+) -> anyhow::Result<AppContext> {
+    let modules = Modules::new(modules).context("module registry")?;
     let ctx =
         AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;
     migrate(&ctx).await?;
@@ -131,7 +140,13 @@ impl Drop for RunningServer {
 
 /// Binds `config.listen` (port 0 picks a free one) and serves in the background.
 pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
-    let schema = xqt_schema::build(ctx.clone());
+    let api = Arc::new(xqt_schema::build(ctx.clone()));
+    start_with(ctx, api).await
+}
+
+/// `start` with another assembled API (`xqt_schema::assemble!`), on a context prepared with
+/// the same modules.
+pub async fn start_with(ctx: AppContext, schema: Arc<dyn Api>) -> anyhow::Result<RunningServer> {
     let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()) };
     let acceptor = TcpListener::bind(ctx.config.listen.clone())
         .into_acceptor()

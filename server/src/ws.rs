@@ -298,7 +298,7 @@ where
                         }
                         let stream = state
                             .schema
-                            .execute_stream_with_session_data(*payload, data.clone())
+                            .execute_stream(*payload, data.clone())
                             .map(Some)
                             .chain(futures::stream::once(async { None }));
                         operations.insert(id, Box::pin(stream));

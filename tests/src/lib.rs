@@ -162,9 +162,26 @@ impl Backend {
         self.start_on(ctx).await
     }
 
+    /// A server for another assembly of modules (`xqt_schema::assemble!`): its `modules()` and
+    /// its `build`.
+    pub async fn start_assembled(
+        &self,
+        config: Config,
+        modules: Vec<Arc<dyn xqt_kernel::Module>>,
+        build: impl FnOnce(AppContext) -> Arc<dyn xqt_schema::Api>,
+    ) -> TestServer {
+        let ctx = xqt::prepare_with(config, Arc::new(self.clock.clone()), modules).await.expect("prepare");
+        let server = xqt::start_with(ctx.clone(), build(ctx.clone())).await.expect("server starts");
+        self.serving(ctx, server)
+    }
+
     /// A server on a context the test prepared (e.g. with a query counter on its database).
     pub async fn start_on(&self, ctx: AppContext) -> TestServer {
         let server = xqt::start(ctx.clone()).await.expect("server starts");
+        self.serving(ctx, server)
+    }
+
+    fn serving(&self, ctx: AppContext, server: xqt::RunningServer) -> TestServer {
         TestServer {
             base: format!("http://{}", server.addr),
             ws_base: format!("ws://{}", server.addr),
