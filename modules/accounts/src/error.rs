@@ -34,6 +34,45 @@ pub enum AccountsError {
         from: crate::review::ReviewState,
         action: crate::review::ReviewAction,
     },
+    /// No such thing, or not one this viewer may know of (ids cannot be probed).
+    NotFound(&'static str),
+    /// No signed-in person: anonymous, a partner where a person is needed, or an account erased
+    /// since its token was issued.
+    SignInFirst,
+    /// Someone else changed it between reading and writing; the client reloads and retries.
+    Changed(&'static str),
+    /// It is past the state the request needs: `the report is already upheld`.
+    AlreadyIs {
+        what: &'static str,
+        state: String,
+    },
+    /// Only an organisation's owner and admins may do this.
+    NotManager,
+    /// Only an organisation's members see its members.
+    MembersOnly,
+    VerificationRequired,
+    IdNumberTaken,
+    CreditCodeTaken,
+    PhoneTaken {
+        field: &'static str,
+    },
+    PartnerNameTaken,
+    PartnerDisabled,
+    /// A partner token that is malformed, unknown, revoked or expired.
+    PartnerTokenRefused(&'static str),
+    InviteInvalid,
+    AlreadyMember,
+    /// The owner's role is handed over, not edited; the owner cannot leave.
+    OwnerRoleFixed,
+    OwnerStays,
+    NothingSubmitted,
+    OpenReportExists,
+    CannotReportSelf,
+    Restricted {
+        action: crate::reports::RestrictedAction,
+        until: String,
+        reason: String,
+    },
 }
 
 impl From<AccountsError> for AppError {
@@ -88,6 +127,36 @@ impl From<AccountsError> for AppError {
             ReviewTransition { from, action } => {
                 AppError::conflict(format!("cannot {} a submission that is {from}", action.verb()))
             }
+            NotFound(what) => AppError::not_found(what),
+            SignInFirst => AppError::unauthenticated(),
+            Changed(what) => AppError::conflict(format!("the {what} changed meanwhile; reload it")),
+            AlreadyIs { what, state } => AppError::conflict(format!("the {what} is already {state}")),
+            NotManager => AppError::forbidden("only the organisation's owner and admins may do this"),
+            MembersOnly => AppError::forbidden("only members see who else is a member"),
+            VerificationRequired => {
+                AppError::forbidden("verify your real name first").with("reason", "VERIFICATION_REQUIRED")
+            }
+            IdNumberTaken => {
+                AppError::conflict("this ID number is already verified on another account").with("field", "idNumber")
+            }
+            CreditCodeTaken => {
+                AppError::conflict("another organisation already uses this credit code").with("field", "creditCode")
+            }
+            PhoneTaken { field } => AppError::conflict("that phone number belongs to an account").with("field", field),
+            PartnerNameTaken => AppError::conflict("a partner with that name exists").with("field", "name"),
+            PartnerDisabled => AppError::conflict("the partner is disabled"),
+            PartnerTokenRefused(why) => AppError::new(ErrorCode::Unauthenticated, format!("partner token {why}")),
+            InviteInvalid => AppError::bad_input("code", "the invite code is not valid, has expired or is used up"),
+            AlreadyMember => AppError::conflict("already a member"),
+            OwnerRoleFixed => AppError::forbidden("the owner's role is not changed here"),
+            OwnerStays => AppError::conflict("the owner cannot leave or be removed"),
+            NothingSubmitted => AppError::conflict("the organisation has not submitted anything to review"),
+            OpenReportExists => AppError::conflict("you already have an open report about this"),
+            CannotReportSelf => AppError::bad_input("userId", "you cannot report yourself"),
+            Restricted { action, until, reason } => {
+                AppError::forbidden(format!("the account may not {action} {until}: {reason}"))
+                    .with("reason", "RESTRICTED")
+            }
         }
     }
 }
@@ -96,4 +165,9 @@ impl From<AccountsError> for async_graphql::Error {
     fn from(e: AccountsError) -> Self {
         AppError::from(e).into()
     }
+}
+
+/// Bad input, naming the field.
+pub fn invalid(field: &'static str, message: impl Into<String>) -> AccountsError {
+    AccountsError::Invalid { field, message: message.into() }
 }

@@ -111,15 +111,15 @@ pub async fn role_of(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<Op
 
 /// A member who manages the organisation; anyone else gets NOT_FOUND or FORBIDDEN.
 async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<org::Model> {
-    let organization = find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))?;
+    let organization = find(ctx, org_id).await?.ok_or(AccountsError::NotFound("organization"))?;
     match role_of(ctx, org_id, user).await? {
         Some(role) if role.manages() => Ok(organization),
-        Some(_) => Err(AppError::forbidden("only the organisation's owner and admins may do this")),
+        Some(_) => Err(AccountsError::NotManager.into()),
         // Not a member: do not even confirm it exists unless it is public.
         None if organization.verification_state == OrganizationVerification::Approved => {
-            Err(AppError::forbidden("only the organisation's owner and admins may do this"))
+            Err(AccountsError::NotManager.into())
         }
-        None => Err(AppError::not_found("organization")),
+        None => Err(AccountsError::NotFound("organization").into()),
     }
 }
 
@@ -212,7 +212,7 @@ pub async fn submit_verification(
     if let Some(state) = current.verification_state.review()
         && (state.is_open() || state == ReviewState::Approved)
     {
-        return Err(AppError::conflict(format!("the organisation's verification is already {}", state.as_str())));
+        return Err(AccountsError::AlreadyIs { what: "organisation's verification", state: state.to_string() }.into());
     }
     let now = ctx.clock.now();
     let result = org::Entity::update_many()
@@ -228,9 +228,9 @@ pub async fn submit_verification(
         .exec(&ctx.db)
         .await;
     match result {
-        Ok(_) => find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization")),
+        Ok(_) => find(ctx, org_id).await?.ok_or_else(|| AccountsError::NotFound("organization").into()),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(AppError::conflict("another organisation already uses this credit code").with("field", "creditCode"))
+            Err(AccountsError::CreditCodeTaken.into())
         }
         Err(e) => Err(e.into()),
     }
@@ -245,11 +245,8 @@ pub async fn review(
     reason: Option<&str>,
 ) -> AppResult<org::Model> {
     let reason = check_reason(action, reason)?;
-    let current = find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))?;
-    let from = current
-        .verification_state
-        .review()
-        .ok_or_else(|| AppError::conflict("the organisation has not submitted anything to review"))?;
+    let current = find(ctx, org_id).await?.ok_or(AccountsError::NotFound("organization"))?;
+    let from = current.verification_state.review().ok_or(AccountsError::NothingSubmitted)?;
     let to = from.after(action)?;
     let mut update = org::Entity::update_many()
         .col_expr(org::Column::VerificationState, Expr::value(OrganizationVerification::from(to)))
@@ -262,7 +259,7 @@ pub async fn review(
             .col_expr(org::Column::VerificationReason, Expr::value(reason.clone()));
     }
     if update.exec(&ctx.db).await?.rows_affected == 0 {
-        return Err(AppError::conflict("the verification changed meanwhile; reload it"));
+        return Err(AccountsError::Changed("verification").into());
     }
     let outcome = match to {
         ReviewState::Approved => Some((
@@ -282,7 +279,7 @@ pub async fn review(
             notify(ctx, NewNotification { user_id: manager, kind, title: title.into(), body: body.clone() }).await?;
         }
     }
-    find(ctx, org_id).await?.ok_or_else(|| AppError::not_found("organization"))
+    find(ctx, org_id).await?.ok_or_else(|| AccountsError::NotFound("organization").into())
 }
 
 async fn managers(ctx: &AppContext, org_id: Uuid) -> AppResult<Vec<Uuid>> {
@@ -384,7 +381,7 @@ pub async fn create_invite(
 /// Joins the organisation an invite code belongs to.
 pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Model> {
     let now = ctx.clock.now();
-    let refused = || AppError::bad_input("code", "the invite code is not valid, has expired or is used up");
+    let refused = || AppError::from(AccountsError::InviteInvalid);
     let inv = invite::Entity::find()
         .filter(invite::Column::CodeHash.eq(token_hash(code.trim())))
         .one(&ctx.db)
@@ -394,7 +391,7 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
         return Err(refused());
     }
     if role_of(ctx, inv.organization_id, user).await?.is_some() {
-        return Err(AppError::conflict("already a member"));
+        return Err(AccountsError::AlreadyMember.into());
     }
     let txn = ctx.db.begin().await?;
     // Counts the use only while uses remain, so parallel joins cannot exceed the limit.
@@ -418,14 +415,14 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
     .await?;
     txn.commit().await?;
     ctx.modules.organization_joined(ctx, inv.organization_id, user).await;
-    find(ctx, inv.organization_id).await?.ok_or_else(|| AppError::not_found("organization"))
+    find(ctx, inv.organization_id).await?.ok_or_else(|| AccountsError::NotFound("organization").into())
 }
 
 pub async fn change_role(ctx: &AppContext, user: Uuid, org_id: Uuid, target: Uuid, role: MemberRole) -> AppResult<()> {
     let organization = require_manager(ctx, org_id, user).await?;
-    let current = role_of(ctx, org_id, target).await?.ok_or_else(|| AppError::not_found("member"))?;
+    let current = role_of(ctx, org_id, target).await?.ok_or(AccountsError::NotFound("member"))?;
     if current == MemberRole::Owner || role == MemberRole::Owner {
-        return Err(AppError::forbidden("the owner's role is not changed here"));
+        return Err(AccountsError::OwnerRoleFixed.into());
     }
     if !role.fits(organization.kind) {
         return Err(AccountsError::Invalid {
@@ -449,8 +446,8 @@ pub async fn remove_member(ctx: &AppContext, user: Uuid, org_id: Uuid, target: U
         require_manager(ctx, org_id, user).await?;
     }
     match role_of(ctx, org_id, target).await? {
-        None => return Err(AppError::not_found("member")),
-        Some(MemberRole::Owner) => return Err(AppError::conflict("the owner cannot leave or be removed")),
+        None => return Err(AccountsError::NotFound("member").into()),
+        Some(MemberRole::Owner) => return Err(AccountsError::OwnerStays.into()),
         Some(_) => {}
     }
     member::Entity::delete_by_id((org_id, target)).exec(&ctx.db).await?;

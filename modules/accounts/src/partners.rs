@@ -16,7 +16,7 @@ use uuid::Uuid;
 use xqt_kernel::auth::Authenticated;
 use xqt_kernel::crypto::token_hash;
 use xqt_kernel::rate;
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer, ids};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
 
 use crate::entity::{api_token, partner};
 use crate::error::AccountsError;
@@ -60,7 +60,7 @@ pub async fn create_partner(ctx: &AppContext, name: &str) -> AppResult<partner::
     match row.insert(&ctx.db).await {
         Ok(p) => Ok(p),
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            Err(AppError::conflict("a partner with that name exists").with("field", "name"))
+            Err(AccountsError::PartnerNameTaken.into())
         }
         Err(e) => Err(e.into()),
     }
@@ -87,9 +87,9 @@ pub async fn create_token(
     valid_days: i64,
 ) -> AppResult<(String, api_token::Model)> {
     let partner =
-        partner::Entity::find_by_id(partner_id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("partner"))?;
+        partner::Entity::find_by_id(partner_id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("partner"))?;
     if partner.disabled_at.is_some() {
-        return Err(AppError::conflict("the partner is disabled"));
+        return Err(AccountsError::PartnerDisabled.into());
     }
     let name = name.trim();
     if !(1..=100).contains(&name.chars().count()) {
@@ -144,7 +144,7 @@ pub async fn tokens(ctx: &AppContext, partner_id: Option<Uuid>) -> AppResult<Vec
 
 pub async fn revoke(ctx: &AppContext, token_id: Uuid) -> AppResult<bool> {
     let Some(row) = api_token::Entity::find_by_id(token_id).one(&ctx.db).await? else {
-        return Err(AppError::not_found("token"));
+        return Err(AccountsError::NotFound("token").into());
     };
     let revoked = api_token::Entity::update_many()
         .col_expr(api_token::Column::RevokedAt, Expr::value(ctx.clock.now()))
@@ -202,7 +202,7 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> AppResult<Option<Authenti
     if !token.starts_with(TOKEN_PREFIX) {
         return Ok(None);
     }
-    let refused = |why: &str| AppError::new(ErrorCode::Unauthenticated, format!("partner token {why}"));
+    let refused = |why: &'static str| AppError::from(AccountsError::PartnerTokenRefused(why));
     if !well_formed(token) {
         return Err(refused("is malformed"));
     }

@@ -3,7 +3,7 @@
 use chrono::NaiveDate;
 use sea_orm::{ActiveModelTrait, IntoActiveModel, Set, SqlErr};
 use uuid::Uuid;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 use crate::entity::user;
 use crate::error::AccountsError;
@@ -94,7 +94,7 @@ pub async fn update(ctx: &AppContext, user_id: Uuid, change: ProfileChange) -> A
             Some(Some(crate::uploads::owned(ctx, user_id, id, crate::uploads::Purpose::Avatar).await?.id))
         }
     };
-    let current = crate::users::find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let current = crate::users::find(ctx, user_id).await?.ok_or(AccountsError::NotFound("user"))?;
     let mut row = current.into_active_model();
     if let Some(v) = avatar {
         row.avatar_file_id = Set(v);

@@ -9,11 +9,11 @@ use uuid::Uuid;
 use xqt_kernel::clock::china_date;
 use xqt_kernel::module::Blocker;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, ids};
+use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
 use crate::entity::{report, restriction};
-use crate::error::AccountsError;
+use crate::error::{AccountsError, invalid};
 
 /// Reports are handled within this many working days of filing.
 pub const HANDLE_WITHIN_WORKING_DAYS: u32 = 15;
@@ -103,17 +103,17 @@ pub async fn file(
         return Err(AccountsError::Invalid { field: "description", message: "5 to 1000 characters".into() }.into());
     }
     if subject.responsible_user == Some(reporter) {
-        return Err(AppError::bad_input("userId", "you cannot report yourself"));
+        return Err(AccountsError::CannotReportSelf.into());
     }
     if let Some(user) = subject.responsible_user
         && crate::users::find(ctx, user).await?.is_none()
     {
-        return Err(AppError::not_found("account"));
+        return Err(AccountsError::NotFound("account").into());
     }
     if let Some(org) = subject.organization
         && crate::organizations::find(ctx, org).await?.is_none()
     {
-        return Err(AppError::not_found("organization"));
+        return Err(AccountsError::NotFound("organization").into());
     }
     let evidence = match evidence {
         Some(id) => Some(crate::uploads::owned(ctx, reporter, id, crate::uploads::Purpose::ReportEvidence).await?.id),
@@ -128,10 +128,10 @@ pub async fn file(
         (Some(id), _, _) => same.filter(report::Column::SubjectId.eq(id)),
         (None, Some(u), _) => same.filter(report::Column::TargetUserId.eq(u)),
         (None, None, Some(o)) => same.filter(report::Column::TargetOrganizationId.eq(o)),
-        (None, None, None) => return Err(AppError::bad_input("subject", "say what is reported")),
+        (None, None, None) => return Err(invalid("subject", "say what is reported").into()),
     };
     if same.one(&ctx.db).await?.is_some() {
-        return Err(AppError::conflict("you already have an open report about this"));
+        return Err(AccountsError::OpenReportExists.into());
     }
     let now = ctx.clock.now();
     let row = report::ActiveModel {
@@ -173,20 +173,20 @@ pub async fn review(
     reason: Option<&str>,
     restrict: Option<RestrictionSpec>,
 ) -> AppResult<report::Model> {
-    let current = report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("report"))?;
+    let current = report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("report"))?;
     let from = current.state;
     let to = match (from, decision) {
         (ReportState::Open, Decision::Investigate) => ReportState::Investigating,
         (ReportState::Open | ReportState::Investigating, Decision::Uphold) => ReportState::Upheld,
         (ReportState::Open | ReportState::Investigating, Decision::Dismiss) => ReportState::Dismissed,
-        _ => return Err(AppError::conflict(format!("the report is already {from}"))),
+        _ => return Err(AccountsError::AlreadyIs { what: "report", state: from.to_string() }.into()),
     };
     let reason = reason.map(str::trim).filter(|r| !r.is_empty());
     if to != ReportState::Investigating && reason.is_none() {
-        return Err(AppError::bad_input("reason", "say why; the reporter is told"));
+        return Err(invalid("reason", "say why; the reporter is told").into());
     }
     if restrict.is_some() && (to != ReportState::Upheld || current.target_user_id.is_none()) {
-        return Err(AppError::bad_input("restrict", "only an upheld report about an account restricts it"));
+        return Err(invalid("restrict", "only an upheld report about an account restricts it").into());
     }
     if let Some(spec) = &restrict {
         check_restriction(spec)?;
@@ -203,7 +203,7 @@ pub async fn review(
             .col_expr(report::Column::ResolvedAt, Expr::value(now));
     }
     if update.exec(&ctx.db).await?.rows_affected == 0 {
-        return Err(AppError::conflict("the report changed meanwhile; reload it"));
+        return Err(AccountsError::Changed("report").into());
     }
     if let (Some(spec), Some(user)) = (restrict, current.target_user_id) {
         restriction::ActiveModel {
@@ -253,7 +253,7 @@ pub async fn review(
         )
         .await?;
     }
-    report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("report"))
+    Ok(report::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("report"))?)
 }
 
 fn check_restriction(spec: &RestrictionSpec) -> AppResult<()> {
@@ -303,8 +303,7 @@ pub async fn require_unrestricted(ctx: &AppContext, user: Uuid, action: Restrict
     let found = active_restrictions(ctx, user).await?;
     if let Some(r) = found.iter().find(|r| r.actions.split_whitespace().any(|a| a == action.as_str())) {
         let until = r.ends_at.map_or("until lifted".to_owned(), |t| format!("until {}", t.to_rfc3339()));
-        return Err(AppError::new(ErrorCode::Forbidden, format!("the account may not {action} {until}: {}", r.reason))
-            .with("reason", "RESTRICTED"));
+        return Err(AccountsError::Restricted { action, until, reason: r.reason.clone() }.into());
     }
     Ok(())
 }

@@ -1,6 +1,7 @@
 //! Uploads by people. Every upload names its purpose (avatar, business licence, report
 //! evidence), which sets its size limit; images are cleaned of metadata before storage (COL-5).
 
+use crate::error::AccountsError;
 use std::sync::Arc;
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::crypto::sha256_hex;
 use xqt_kernel::uploads::{Content, Download, Downloads, Params, Upload, UploadHandler, UploadPurpose};
-use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
+use xqt_kernel::{AppContext, AppResult, Viewer, ids};
 
 use crate::entity::{file, organization, user};
 
@@ -112,13 +113,13 @@ pub async fn owned(ctx: &AppContext, owner: Uuid, id: Uuid, purpose: Purpose) ->
         .filter(file::Column::Purpose.eq(purpose))
         .one(&ctx.db)
         .await?
-        .ok_or_else(|| AppError::not_found("file"))
+        .ok_or_else(|| AccountsError::NotFound("file").into())
 }
 
 /// A file's bytes for a viewer allowed to see it: its owner, platform admins (reviewing a
 /// licence or evidence), and for a licence the managers of the organisation it belongs to.
 pub async fn read(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<(file::Model, Bytes)> {
-    let row = file::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("file"))?;
+    let row = file::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("file"))?;
     let allowed = match viewer {
         Viewer::Admin { .. } => true,
         Viewer::User { user_id, .. } if *user_id == row.owner_id => true,
@@ -130,11 +131,11 @@ pub async fn read(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<(fil
                 None => false,
             }
         }
-        Viewer::Anonymous => return Err(AppError::unauthenticated()),
+        Viewer::Anonymous => return Err(AccountsError::SignInFirst.into()),
         _ => false,
     };
     if !allowed {
-        return Err(AppError::not_found("file"));
+        return Err(AccountsError::NotFound("file").into());
     }
     let bytes = ctx.files.get(&row.storage_key).await?;
     Ok((row, bytes))

@@ -54,7 +54,7 @@ pub async fn create_admin(ctx: &AppContext, phone: &str) -> AppResult<user::Mode
         .exec(&ctx.db)
         .await?;
     tracing::info!(user = %user.id, phone = %phone.masked(), "platform admin created");
-    find(ctx, user.id).await?.ok_or_else(|| AppError::not_found("user"))
+    find(ctx, user.id).await?.ok_or_else(|| AccountsError::NotFound("user").into())
 }
 
 pub(crate) async fn create_user(ctx: &AppContext, phone: &Phone) -> AppResult<user::Model> {
@@ -94,7 +94,7 @@ pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code
     let phone = Phone::parse(new_phone)?;
     crate::codes::verify(ctx, &phone, code).await?;
     if find_by_phone(ctx, &phone).await?.is_some() {
-        return Err(AppError::conflict("that phone number belongs to an account").with("field", "newPhone"));
+        return Err(AccountsError::PhoneTaken { field: "newPhone" }.into());
     }
     let txn = ctx.db.begin().await?;
     let updated = user::Entity::update_many()
@@ -107,7 +107,7 @@ pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code
     if let Err(e) = updated {
         return Err(match e.sql_err() {
             Some(sea_orm::SqlErr::UniqueConstraintViolation(_)) => {
-                AppError::conflict("that phone number belongs to an account")
+                AccountsError::PhoneTaken { field: "newPhone" }.into()
             }
             _ => e.into(),
         });
@@ -134,12 +134,12 @@ pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code
         },
     )
     .await?;
-    find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))
+    find(ctx, user_id).await?.ok_or_else(|| AccountsError::NotFound("user").into())
 }
 
 /// Sets or changes the password; changing one needs the current one.
 pub async fn set_password(ctx: &AppContext, user_id: Uuid, current: Option<&str>, new: &str) -> AppResult<()> {
-    let user = find(ctx, user_id).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let user = find(ctx, user_id).await?.ok_or(AccountsError::NotFound("user"))?;
     if user.password_hash.is_some() {
         let given = current.ok_or(AccountsError::CurrentPasswordWrong)?;
         if !password::verify(given.to_owned(), user.password_hash.clone()).await? {

@@ -7,7 +7,7 @@ use sea_orm::sea_query::Expr;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
-use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_kernel::{AppContext, AppResult, ids};
 use xqt_notifications::NotificationKind;
 use xqt_notifications::service::{NewNotification, notify};
 
@@ -72,7 +72,7 @@ pub async fn require_verified(ctx: &AppContext, user: Uuid) -> AppResult<()> {
     if is_verified(ctx, user).await? {
         return Ok(());
     }
-    Err(AppError::forbidden("verify your real name first").with("reason", "VERIFICATION_REQUIRED"))
+    Err(AccountsError::VerificationRequired.into())
 }
 
 pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &str) -> AppResult<iv::Model> {
@@ -81,7 +81,9 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
     if let Some(current) = latest(ctx, user).await?
         && (current.state.is_open() || current.state == ReviewState::Approved)
     {
-        return Err(AppError::conflict(format!("a real-name verification is already {}", current.state)));
+        return Err(
+            AccountsError::AlreadyIs { what: "real-name verification", state: current.state.to_string() }.into()
+        );
     }
     let hash = ctx.keys.lookup_hash("id_number", &id_number);
     let taken = iv::Entity::find()
@@ -91,9 +93,7 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
         .one(&ctx.db)
         .await?;
     if taken.is_some() {
-        return Err(
-            AppError::conflict("this ID number is already verified on another account").with("field", "idNumber")
-        );
+        return Err(AccountsError::IdNumberTaken.into());
     }
     let row = iv::ActiveModel {
         id: Set(ids::new_id()),
@@ -121,7 +121,7 @@ pub async fn review(
     reason: Option<&str>,
 ) -> AppResult<iv::Model> {
     let reason = check_reason(action, reason)?;
-    let current = iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))?;
+    let current = iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("verification"))?;
     let from = current.state;
     let to = from.after(action)?;
     let now = ctx.clock.now();
@@ -136,7 +136,7 @@ pub async fn review(
             .col_expr(iv::Column::Reason, Expr::value(reason.clone()));
     }
     if update.exec(&ctx.db).await?.rows_affected == 0 {
-        return Err(AppError::conflict("the verification changed meanwhile; reload it"));
+        return Err(AccountsError::Changed("verification").into());
     }
     let (kind, title, body) = match to {
         ReviewState::Approved => {
@@ -147,10 +147,15 @@ pub async fn review(
             "实名认证未通过",
             format!("你的实名认证未通过：{}。可修改后重新提交。", reason.unwrap_or_default()),
         ),
-        _ => return iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification")),
+        _ => {
+            return iv::Entity::find_by_id(id)
+                .one(&ctx.db)
+                .await?
+                .ok_or_else(|| AccountsError::NotFound("verification").into());
+        }
     };
     notify(ctx, NewNotification { user_id: current.user_id, kind, title: title.into(), body }).await?;
-    iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("verification"))
+    iv::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AccountsError::NotFound("verification").into())
 }
 
 /// `limit + 1` submissions in a state, oldest first (first come, first reviewed). Each person

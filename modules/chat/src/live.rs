@@ -87,7 +87,7 @@ pub fn parse_cursor(conversation: Uuid, cursor: &str) -> AppResult<i64> {
         .parse::<i64>()
         .ok()
         .filter(|p| *p >= 0)
-        .ok_or_else(|| AppError::bad_input("after", "invalid cursor"))
+        .ok_or_else(|| crate::error::invalid("after", "invalid cursor").into())
 }
 
 pub fn topic(conversation: Uuid) -> String {

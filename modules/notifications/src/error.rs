@@ -9,6 +9,8 @@ pub enum NotificationError {
     TitleEmpty,
     TitleTooLong,
     BodyTooLong,
+    /// A push token that is empty, too long or not printable ASCII.
+    PushTokenInvalid,
     /// Only the platform itself sends this kind.
     KindNotSendable(crate::NotificationKind),
 }
@@ -19,6 +21,9 @@ impl From<NotificationError> for AppError {
             NotificationError::TitleEmpty => ("title", "title must not be empty".to_string()),
             NotificationError::TitleTooLong => ("title", format!("title is longer than {TITLE_MAX} characters")),
             NotificationError::BodyTooLong => ("body", format!("body is longer than {BODY_MAX} characters")),
+            NotificationError::PushTokenInvalid => {
+                ("token", format!("1 to {} printable ASCII characters", crate::push::TOKEN_MAX))
+            }
             NotificationError::KindNotSendable(kind) => {
                 ("kind", format!("only the platform sends {kind} notifications"))
             }

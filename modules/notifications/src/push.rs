@@ -8,7 +8,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
-use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::entity::{push_device, push_message};
 use crate::personal_data::PUSH_PURPOSE;
@@ -127,7 +127,7 @@ xqt_kernel::closed_set! {
     }
 }
 
-const TOKEN_MAX: usize = 512;
+pub const TOKEN_MAX: usize = 512;
 /// Devices one person may register; the oldest goes when a new one would exceed it.
 pub const DEVICES_MAX: u64 = 10;
 
@@ -141,7 +141,7 @@ pub async fn register_device(
 ) -> AppResult<push_device::Model> {
     let token = token.trim();
     if token.is_empty() || token.len() > TOKEN_MAX || !token.bytes().all(|b| b.is_ascii_graphic()) {
-        return Err(AppError::bad_input("token", format!("1 to {TOKEN_MAX} printable ASCII characters")));
+        return Err(crate::NotificationError::PushTokenInvalid.into());
     }
     ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await?;
     push_device::Entity::delete_many().filter(push_device::Column::Token.eq(token)).exec(&ctx.db).await?;

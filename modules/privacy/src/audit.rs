@@ -7,7 +7,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use xqt_kernel::privacy::{Audit, AuditEntry};
-use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
+use xqt_kernel::{AppContext, AppResult, Viewer, ids};
 
 use crate::chain::{self, Chain, ChainReport, Chained, Link, timestamp};
 use crate::entity::{audit_record, consent_record, grant};
@@ -148,7 +148,7 @@ pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str)
     if !(REASON_MIN..=REASON_MAX).contains(&reason.chars().count()) {
         return Err(PrivacyError::Invalid { field: "reason", message: "why, in 4 to 500 characters".into() }.into());
     }
-    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::NotFound("user"))?;
     let phone = xqt_accounts::users::phone_of(ctx, &account)?.map(|p| p.as_str().to_owned());
     let identity = xqt_accounts::verification::latest(ctx, user).await?;
     let (real_name, id_number) = match identity {

@@ -2,12 +2,13 @@
 //! personal-data handler is asked, the answers are kept as a JSON archive and a readable HTML
 //! page, and both are reachable only through signed links that expire.
 
+use crate::error::PrivacyError;
 use bytes::Bytes;
 use chrono::{DateTime, Duration, Utc};
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::privacy::AuditEntry;
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer};
 
 use crate::audit;
 use crate::entity::privacy_request;
@@ -87,7 +88,7 @@ fn same(a: &[u8], b: &[u8]) -> bool {
 
 /// Opens a signed link: the file's bytes and type. Every download is audited.
 pub async fn open(ctx: &AppContext, file: &str, expires: i64, sig: &str) -> AppResult<(Bytes, Format)> {
-    let not_found = || AppError::not_found("export");
+    let not_found = || AppError::from(PrivacyError::NotFound("export"));
     let (id, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
     let (request, format) = (Uuid::parse_str(id).map_err(|_| not_found())?, Format::parse(ext).ok_or_else(not_found)?);
     if !same(signature(ctx, request, format, expires).as_bytes(), sig.as_bytes()) {
@@ -96,8 +97,7 @@ pub async fn open(ctx: &AppContext, file: &str, expires: i64, sig: &str) -> AppR
     let row = crate::requests::find(ctx, request).await?.ok_or_else(not_found)?;
     let until = row.export_expires_at.filter(|at| at.timestamp() == expires).ok_or_else(not_found)?;
     if ctx.clock.now() >= until {
-        return Err(AppError::new(ErrorCode::Forbidden, "the link has expired; ask for a new copy")
-            .with("reason", "LINK_EXPIRED"));
+        return Err(PrivacyError::LinkExpired.into());
     }
     let bytes = ctx.files.get(&key(request, format)).await.map_err(|_| not_found())?;
     let entry = AuditEntry {

@@ -7,7 +7,7 @@ use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, OnConflict};
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
-use xqt_kernel::{AppContext, AppError, AppResult, ids};
+use xqt_kernel::{AppContext, AppResult, ids};
 use xqt_notifications::service::{NewNotification, notify};
 
 use crate::entity::{incident, incident_notice};
@@ -69,7 +69,7 @@ pub async fn record(ctx: &AppContext, operator: Uuid, new: NewIncident) -> AppRe
 }
 
 pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<incident::Model> {
-    incident::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| AppError::not_found("incident"))
+    incident::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(|| PrivacyError::NotFound("incident").into())
 }
 
 /// The notice an affected person receives: every Art. 57 field.

@@ -24,7 +24,7 @@ pub async fn request_code(ctx: &AppContext, guardian_phone: &str) -> AppResult<(
 }
 
 fn bad_phone(field: &'static str) -> AppError {
-    AppError::bad_input(field, "not a mainland China mobile number (11 digits starting with 1)")
+    PrivacyError::InvalidPhone(field).into()
 }
 
 /// The guardian consents, with the code sent to their phone, for the child signed in.
@@ -43,7 +43,7 @@ pub async fn confirm(
         );
     }
     let phone = Phone::parse(guardian_phone).map_err(|_| bad_phone("guardianPhone"))?;
-    let account = xqt_accounts::users::find(ctx, child).await?.ok_or_else(AppError::unauthenticated)?;
+    let account = xqt_accounts::users::find(ctx, child).await?.ok_or(PrivacyError::SignInFirst)?;
     if !account.birth_date.is_some_and(|b| under_age(b, today(ctx))) {
         return Err(PrivacyError::NotAMinor.into());
     }

@@ -289,7 +289,7 @@ pub fn pending_among(majors: &[Major], accepted: &[Uuid], signed_up: DateTime<Ut
 }
 
 pub async fn pending(ctx: &AppContext, user: Uuid) -> AppResult<Vec<policy_version::Model>> {
-    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(|| AppError::not_found("user"))?;
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::NotFound("user"))?;
     let ids = pending_among(&majors(ctx).await?, &accepted(ctx, user).await?, account.created_at);
     let mut out = Vec::new();
     for id in ids {

@@ -145,12 +145,12 @@ pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<privacy_reques
 }
 
 async fn owned(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<privacy_request::Model> {
-    find(ctx, id).await?.filter(|r| r.user_id == user).ok_or_else(|| AppError::not_found("request"))
+    find(ctx, id).await?.filter(|r| r.user_id == user).ok_or_else(|| PrivacyError::NotFound("request").into())
 }
 
 async fn account_phone(ctx: &AppContext, user: Uuid) -> AppResult<xqt_accounts::phone::Phone> {
-    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
-    xqt_accounts::users::phone_of(ctx, &account)?.ok_or_else(|| AppError::conflict("the account has no phone"))
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::SignInFirst)?;
+    xqt_accounts::users::phone_of(ctx, &account)?.ok_or_else(|| PrivacyError::NoPhone.into())
 }
 
 /// Files a request and texts a code to the account's phone to prove it is the person.
@@ -205,7 +205,7 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
         .into_iter()
         .find(|r| r.purpose == purpose && (!needs_text || r.description == description));
     if let Some(d) = duplicate {
-        return Err(AppError::conflict("the same request is already open").with("requestId", d.id.to_string()));
+        return Err(PrivacyError::RequestOpen(d.id).into());
     }
     let phone = account_phone(ctx, user).await?;
     let now = ctx.clock.now();
@@ -238,7 +238,7 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
 pub async fn resend_code(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<()> {
     let row = owned(ctx, user, id).await?;
     if state_of(&row) != RequestState::IdentityUnverified {
-        return Err(AppError::conflict("the request's identity check is done"));
+        return Err(PrivacyError::IdentityCheckDone.into());
     }
     xqt_accounts::codes::request(ctx, &account_phone(ctx, user).await?).await
 }
@@ -290,10 +290,10 @@ async fn transition(
         update = update.col_expr(privacy_request::Column::ClosedAt, Expr::value(now));
     }
     if changes(update).exec(&ctx.db).await?.rows_affected == 0 {
-        return Err(AppError::conflict("the request changed meanwhile; reload it"));
+        return Err(PrivacyError::Changed("request").into());
     }
     record(ctx, actor, row, Some(from), to, reason).await?;
-    find(ctx, row.id).await?.ok_or_else(|| AppError::not_found("request"))
+    find(ctx, row.id).await?.ok_or_else(|| PrivacyError::NotFound("request").into())
 }
 
 /// The person proves it is them with the code sent to the account's phone. The deadline starts
@@ -301,7 +301,7 @@ async fn transition(
 pub async fn verify(ctx: &AppContext, user: Uuid, id: Uuid, code: &str) -> AppResult<privacy_request::Model> {
     let row = owned(ctx, user, id).await?;
     if state_of(&row) != RequestState::IdentityUnverified {
-        return Err(AppError::conflict("the request's identity check is done"));
+        return Err(PrivacyError::IdentityCheckDone.into());
     }
     xqt_accounts::codes::verify(ctx, &account_phone(ctx, user).await?, code).await?;
     let person = Viewer::User { user_id: user, session_id: Uuid::nil() };
@@ -377,7 +377,7 @@ async fn tell(ctx: &AppContext, row: &privacy_request::Model, title: &str) -> Ap
 pub async fn cancel(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<privacy_request::Model> {
     let row = owned(ctx, user, id).await?;
     if !state_of(&row).is_open() {
-        return Err(AppError::conflict("the request is already closed"));
+        return Err(PrivacyError::RequestClosed.into());
     }
     let person = Viewer::User { user_id: user, session_id: Uuid::nil() };
     transition(ctx, &person, &row, RequestState::Canceled, |u| u, Some("canceled by the person")).await
@@ -392,10 +392,10 @@ pub async fn act(
     note: Option<&str>,
 ) -> AppResult<privacy_request::Model> {
     let operator = viewer.require_admin()?;
-    let row = find(ctx, id).await?.ok_or_else(|| AppError::not_found("request"))?;
+    let row = find(ctx, id).await?.ok_or(PrivacyError::NotFound("request"))?;
     let state = state_of(&row);
     if kind_of(&row) == Kind::Cancellation && action == OperatorAction::Complete {
-        return Err(AppError::conflict("a cancellation is carried out by the runner once its cooling-off ends"));
+        return Err(PrivacyError::CancellationByRunner.into());
     }
     use OperatorAction as A;
     use RequestState as S;
@@ -406,8 +406,7 @@ pub async fn act(
         (A::Hold, S::Pending | S::InProcessing) => S::OnHold,
         (A::Resume, S::OnHold) => S::InProcessing,
         _ => {
-            return Err(AppError::conflict(format!("cannot {action:?} a request that is {}", state.as_str()))
-                .with("state", state.as_str()));
+            return Err(PrivacyError::RequestTransition { action, state }.into());
         }
     };
     let note = text("text", note, matches!(action, A::Deny | A::Hold))?;
@@ -471,9 +470,7 @@ fn blocked(blockers: &[(&'static str, xqt_kernel::module::Blocker)]) -> AppError
         .iter()
         .map(|(module, b)| serde_json::json!({ "module": module, "code": b.code, "description": b.description }))
         .collect();
-    AppError::conflict("the account cannot be cancelled yet")
-        .with("reason", "CANCELLATION_BLOCKED")
-        .with("blockers", list)
+    PrivacyError::CancellationBlocked(list).into()
 }
 
 /// Whether a purpose's data is kept after cancellation, under legal hold until its period ends

@@ -123,7 +123,7 @@ pub struct SharedPerson {
 pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) -> AppResult<SharedPerson> {
     viewer.require_scope(SCOPE_PEOPLE_READ)?;
     let Viewer::Partner { partner_id, .. } = viewer else {
-        return Err(AppError::forbidden("this is the partner view; admins use unmaskPersonalData"));
+        return Err(PrivacyError::PartnersOnly.into());
     };
     let resource = format!("user:{user}");
     let mut allowed: Vec<(String, LegalBasis, Vec<String>)> = Vec::new();

@@ -2,6 +2,7 @@
 //! guardian step (MIN-1), a child whose guardian withdrew is suspended (MIN-3), and a major
 //! policy version holds back the modules it names until the person accepts it (POL-2).
 
+use crate::error::PrivacyError;
 use std::time::Duration as StdDuration;
 
 use async_trait::async_trait;
@@ -10,7 +11,7 @@ use chrono::{DateTime, Months, NaiveDate, Utc};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xqt_kernel::privacy::{StandingCheck, standing_key};
-use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode, Viewer};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer};
 
 use crate::consent::{self, State};
 use crate::policies::{self, Major};
@@ -64,7 +65,7 @@ pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState
     {
         return Ok(state);
     }
-    let account = xqt_accounts::users::find(ctx, user).await?.ok_or_else(AppError::unauthenticated)?;
+    let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::SignInFirst)?;
     let state = PersonState {
         birth_date: account.birth_date,
         signed_up: account.created_at,
@@ -111,25 +112,17 @@ impl StandingCheck for AccountStanding {
         let state = person_state(ctx, *user_id).await?;
         match account_state(&state, today(ctx)) {
             AccountState::PendingGuardian => {
-                return Err(AppError::forbidden(
-                    "people under 14 need a guardian's consent first: ask a guardian to confirm by SMS",
-                )
-                .with("reason", "PENDING_GUARDIAN"));
+                return Err(PrivacyError::PendingGuardian.into());
             }
             AccountState::SuspendedByGuardian => {
-                return Err(AppError::forbidden("the account is suspended: the guardian withdrew consent")
-                    .with("reason", "SUSPENDED_BY_GUARDIAN"));
+                return Err(PrivacyError::SuspendedByGuardian.into());
             }
             AccountState::Active => {}
         }
         let held = blocking(&policies::majors(ctx).await?, &state, module, ctx.clock.now());
         if !held.is_empty() {
             let ids: Vec<String> = held.iter().map(Uuid::to_string).collect();
-            return Err(AppError::new(
-                ErrorCode::PolicyAcceptanceRequired,
-                "an updated policy must be accepted before this works again; see pendingPolicies",
-            )
-            .with("policyVersionIds", ids));
+            return Err(PrivacyError::PolicyAcceptanceRequired(ids).into());
         }
         Ok(())
     }

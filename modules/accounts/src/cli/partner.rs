@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use async_trait::async_trait;
 use clap::{FromArgMatches, Subcommand};
 use xqt_kernel::cli::CliCommand;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 #[derive(Subcommand)]
 enum Command {
@@ -29,7 +29,7 @@ impl CliCommand for Partner {
     }
 
     async fn run(&self, ctx: &AppContext, args: &clap::ArgMatches) -> AppResult<ExitCode> {
-        match Command::from_arg_matches(args).map_err(|e| AppError::bad_input("command", e.to_string()))? {
+        match Command::from_arg_matches(args).map_err(|e| crate::error::invalid("command", e.to_string()))? {
             Command::Create { name } => {
                 let partner = crate::partners::create_partner(ctx, &name).await?;
                 println!("partner {} {}", partner.id, partner.name);

@@ -5,7 +5,7 @@ use std::process::ExitCode;
 use async_trait::async_trait;
 use clap::{FromArgMatches, Subcommand};
 use xqt_kernel::cli::CliCommand;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 use crate::partners;
 
@@ -38,7 +38,8 @@ pub struct Token;
 
 async fn partner_named(ctx: &AppContext, partner: &str) -> AppResult<crate::entity::partner::Model> {
     partners::find_partner(ctx, partner).await?.ok_or_else(|| {
-        AppError::bad_input("partner", format!("no partner named or with id {partner}; `xqt partner create` first"))
+        crate::error::invalid("partner", format!("no partner named or with id {partner}; `xqt partner create` first"))
+            .into()
     })
 }
 
@@ -49,7 +50,7 @@ impl CliCommand for Token {
     }
 
     async fn run(&self, ctx: &AppContext, args: &clap::ArgMatches) -> AppResult<ExitCode> {
-        match Command::from_arg_matches(args).map_err(|e| AppError::bad_input("command", e.to_string()))? {
+        match Command::from_arg_matches(args).map_err(|e| crate::error::invalid("command", e.to_string()))? {
             Command::Create { partner, name, scopes, days } => {
                 let partner = partner_named(ctx, &partner).await?;
                 let (secret, token) = partners::create_token(ctx, None, partner.id, &name, &scopes, days).await?;

@@ -91,7 +91,7 @@ impl AccountsMutation {
     async fn sign_out(&self, ctx: &Context<'_>) -> Result<bool> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
-        let session = viewer.session_id().ok_or_else(xqt_kernel::AppError::unauthenticated)?;
+        let session = viewer.session_id().ok_or(crate::error::AccountsError::SignInFirst)?;
         Ok(sessions::end_session(app, user, session, crate::entity::security_event::SecurityEventKind::SignedOut)
             .await?)
     }

@@ -2,9 +2,9 @@ use async_graphql::connection::Connection;
 use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
+use xqt_kernel::AppContext;
 use xqt_kernel::ids::parse_id;
 use xqt_kernel::pagination::{self, PageArgs};
-use xqt_kernel::{AppContext, AppError};
 
 use super::types::{ReviewAction, ReviewState};
 use crate::entity::organization::OrganizationKind;
@@ -107,7 +107,7 @@ impl Organization {
     /// Members and their roles (members only).
     async fn members(&self, ctx: &Context<'_>) -> Result<Vec<Member>> {
         if !matches!(self.visibility, Visibility::Member(_)) {
-            return Err(AppError::forbidden("only members see who else is a member").into());
+            return Err(crate::error::AccountsError::MembersOnly.into());
         }
         let (app, _) = xqt_kernel::from_graphql(ctx);
         Ok(orgs::members(app, self.row.id).await?.into_iter().map(Member).collect())
@@ -169,7 +169,7 @@ impl OrganizationInput {
         let location = match (self.latitude, self.longitude) {
             (Some(lat), Some(lng)) => Some((lat, lng)),
             (None, None) => None,
-            _ => return Err(AppError::bad_input("location", "give both latitude and longitude").into()),
+            _ => return Err(crate::error::invalid("location", "give both latitude and longitude").into()),
         };
         Ok(Details { name: self.name, region: self.region, address: self.address, industry: self.industry, location })
     }

@@ -16,8 +16,7 @@ impl AccountsQuery {
     /// The signed-in person's own account and profile, unmasked.
     async fn me(&self, ctx: &Context<'_>) -> Result<Me> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let user =
-            users::find(app, viewer.require_person()?).await?.ok_or_else(xqt_kernel::AppError::unauthenticated)?;
+        let user = users::find(app, viewer.require_person()?).await?.ok_or(crate::error::AccountsError::SignInFirst)?;
         let phone = users::phone_of(app, &user)?.map(|p| p.as_str().to_owned());
         Ok(Me { user, phone })
     }

@@ -162,9 +162,7 @@ impl ReportsMutation {
                 organization: Some(o),
             },
             _ => {
-                return Err(
-                    xqt_kernel::AppError::bad_input("userId", "report either an account or an organisation").into()
-                );
+                return Err(crate::error::invalid("userId", "report either an account or an organisation").into());
             }
         };
         let evidence = input.evidence_file_id.as_ref().map(|f| parse_id("evidenceFileId", f)).transpose()?;

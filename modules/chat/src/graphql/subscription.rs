@@ -1,6 +1,5 @@
 use async_graphql::{Context, ID, Result, Subscription};
 use futures::{Stream, StreamExt};
-use xqt_kernel::AppError;
 use xqt_kernel::ids::parse_id;
 
 use super::types::{ConversationEvent, InboxEvent};
@@ -33,7 +32,7 @@ impl ChatSubscription {
             (None, Some(seq)) => Some(
                 crate::messages::position_of(app, conversation, seq)
                     .await?
-                    .ok_or_else(|| AppError::bad_input("afterSeq", "no such message in this conversation"))?,
+                    .ok_or_else(|| crate::error::invalid("afterSeq", "no such message in this conversation"))?,
             ),
             (None, None) => None,
         };

@@ -7,7 +7,7 @@ use async_trait::async_trait;
 use clap::{FromArgMatches, Subcommand};
 use xqt_accounts::phone::Phone;
 use xqt_kernel::cli::CliCommand;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 #[derive(Subcommand)]
 enum Command {
@@ -36,7 +36,7 @@ impl CliCommand for Admin {
     }
 
     async fn run(&self, ctx: &AppContext, args: &clap::ArgMatches) -> AppResult<ExitCode> {
-        match Command::from_arg_matches(args).map_err(|e| AppError::bad_input("command", e.to_string()))? {
+        match Command::from_arg_matches(args).map_err(|e| crate::error::invalid("command", e.to_string()))? {
             Command::Create { phone } => {
                 let admin = xqt_accounts::users::create_admin(ctx, &phone).await?;
                 let masked = Phone::parse(&phone).map(|p| p.masked()).unwrap_or_default();
@@ -48,7 +48,7 @@ impl CliCommand for Admin {
                     .await?
                     .filter(|u| u.role == xqt_kernel::auth::Role::Admin)
                     .ok_or_else(|| {
-                        AppError::bad_input("phone", "no admin with that phone; run `xqt admin create` first")
+                        crate::error::invalid("phone", "no admin with that phone; run `xqt admin create` first")
                     })?;
                 crate::audit::grant_permission(ctx, user.id, &permission, None).await?;
                 println!("granted `{permission}` to admin {} ({})", user.id, parsed.masked());

@@ -6,7 +6,7 @@ use std::process::ExitCode;
 use async_trait::async_trait;
 use clap::{FromArgMatches, Subcommand};
 use xqt_kernel::cli::CliCommand;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 #[derive(Subcommand)]
 enum Command {
@@ -28,7 +28,7 @@ impl CliCommand for Audit {
 
     async fn run(&self, ctx: &AppContext, args: &clap::ArgMatches) -> AppResult<ExitCode> {
         let Command::Verify =
-            Command::from_arg_matches(args).map_err(|e| AppError::bad_input("command", e.to_string()))?;
+            Command::from_arg_matches(args).map_err(|e| crate::error::invalid("command", e.to_string()))?;
         let mut intact = true;
         for r in crate::audit::verify(ctx).await? {
             match &r.broken {

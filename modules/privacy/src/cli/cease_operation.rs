@@ -7,7 +7,7 @@ use std::process::ExitCode;
 use async_trait::async_trait;
 use clap::{Arg, ArgMatches};
 use xqt_kernel::cli::CliCommand;
-use xqt_kernel::{AppContext, AppError, AppResult};
+use xqt_kernel::{AppContext, AppResult};
 
 const CONFIRMATION: &str = "停止运营";
 
@@ -33,7 +33,7 @@ impl CliCommand for CeaseOperation {
     }
 
     async fn run(&self, ctx: &AppContext, args: &ArgMatches) -> AppResult<ExitCode> {
-        self.check(args).map_err(|e| AppError::bad_input("confirm", e))?;
+        self.check(args).map_err(|e| crate::error::invalid("confirm", e))?;
         let notice = args.get_one::<String>("notice").map(String::as_str).unwrap_or_default();
         let done = crate::ceasing::cease(ctx, notice).await?;
         println!(

@@ -198,7 +198,7 @@ impl PrivacyQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let limit = limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(xqt_kernel::AppError::bad_input("limit", "1 to 200").into());
+            return Err(crate::error::invalid("limit", "1 to 200").into());
         }
         let rows = crate::requests::queue(app, viewer, limit as u64).await?;
         Ok(rows.into_iter().map(|row| PrivacyRequest { row, owner: false }).collect())
@@ -241,7 +241,7 @@ impl PrivacyQuery {
         let subject = subject_user_id.map(|id| parse_id("subjectUserId", &id)).transpose()?;
         let limit = limit.unwrap_or(50);
         if !(1..=200).contains(&limit) {
-            return Err(xqt_kernel::AppError::bad_input("limit", "1 to 200").into());
+            return Err(crate::error::invalid("limit", "1 to 200").into());
         }
         Ok(audit::list(app, subject, limit as u64).await?.into_iter().map(AuditRecord).collect())
     }

@@ -1,0 +1,51 @@
+//! Conventions the modules keep, checked over their sources so a new module keeps them too.
+
+use std::path::{Path, PathBuf};
+
+fn rust_files(dir: &Path, out: &mut Vec<PathBuf>) {
+    for entry in std::fs::read_dir(dir).unwrap() {
+        let path = entry.unwrap().path();
+        if path.is_dir() {
+            rust_files(&path, out);
+        } else if path.extension().is_some_and(|e| e == "rs") {
+            out.push(path);
+        }
+    }
+}
+
+/// Every client-facing error a module returns is a variant of its own error enum, so its
+/// `error.rs` lists every code (and reason) the module can answer with. The kernel, which defines
+/// the constructors, is the one exception.
+#[test]
+fn every_module_error_goes_through_its_error_enum() {
+    let modules = Path::new(env!("CARGO_MANIFEST_DIR")).join("../modules");
+    let constructors = [
+        "AppError::bad_input(",
+        "AppError::conflict(",
+        "AppError::forbidden(",
+        "AppError::not_found(",
+        "AppError::unauthenticated",
+        "AppError::new(",
+    ];
+    let mut checked = 0;
+    let mut stray = Vec::new();
+    for module in std::fs::read_dir(&modules).unwrap() {
+        let module = module.unwrap().path();
+        if module.file_name().is_some_and(|n| n == "kernel") {
+            continue;
+        }
+        let mut files = Vec::new();
+        rust_files(&module.join("src"), &mut files);
+        for file in files.iter().filter(|f| !f.ends_with("error.rs")) {
+            checked += 1;
+            let text = std::fs::read_to_string(file).unwrap();
+            for (n, line) in text.lines().enumerate() {
+                if constructors.iter().any(|c| line.contains(c)) {
+                    stray.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+                }
+            }
+        }
+    }
+    assert!(checked > 50, "found the modules' sources ({checked} files)");
+    assert!(stray.is_empty(), "errors built outside the module's error.rs:\n{}", stray.join("\n"));
+}
