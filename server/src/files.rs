@@ -19,12 +19,7 @@ async fn viewer(req: &Request, state: &ServerState) -> Result<Viewer, AppError> 
     Ok(state.ctx.authenticate(authorization).await?.viewer)
 }
 
-/// The query string, percent-decoded; a malformed one is refused rather than half read.
-pub fn params(req: &Request) -> Result<Params, AppError> {
-    let pairs: Vec<(String, String)> =
-        req.params().map_err(|_| AppError::bad_input("query", "the query string could not be read"))?;
-    Ok(Params::new(pairs))
-}
+use crate::request::params;
 
 /// `POST /files?purpose=<id>&…` with the file as the body: any module's upload purpose.
 #[handler]
@@ -90,17 +85,11 @@ fn find_purpose<'a>(state: &'a ServerState, id: &str) -> Result<&'a UploadPurpos
     })
 }
 
-/// An upload's body, refused as `PAYLOAD_TOO_LARGE` over the purpose's limit (by its declared
-/// length before reading anything).
+/// An upload's body within the purpose's limit (`PAYLOAD_TOO_LARGE` beyond it).
 async fn read_upload(req: &Request, body: Body, purpose: &UploadPurpose) -> Result<Bytes, AppError> {
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > purpose.max_bytes) {
-        return Err(uploads::too_large(purpose));
-    }
-    body.into_bytes_limit(purpose.max_bytes).await.map_err(|e| match e {
-        poem::error::ReadBodyError::PayloadTooLarge => uploads::too_large(purpose),
-        _ => AppError::bad_input("file", "the upload could not be read"),
+    crate::request::body(req, body, purpose.max_bytes).await.map_err(|e| match e {
+        crate::request::BodyError::TooLarge => uploads::too_large(purpose),
+        crate::request::BodyError::Unreadable => AppError::bad_input("file", "the upload could not be read"),
     })
 }
 
@@ -133,10 +122,6 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
     }
 }
 
-fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
-    req.uri().query().unwrap_or("").split('&').find_map(|kv| kv.strip_prefix(name).and_then(|v| v.strip_prefix('=')))
-}
-
 /// `GET /exports/{request}.{json|html}?expires=…&sig=…`: a person's data export. The signed
 /// link is the credential (it is only ever shown to the person); it expires, and each download
 /// is audited.
@@ -144,8 +129,9 @@ fn query_param<'a>(req: &'a Request, name: &str) -> Option<&'a str> {
 pub async fn export(req: &Request, Path(file): Path<String>, Data(state): Data<&ServerState>) -> Response {
     let meta: RequestMeta = request_meta(req, state);
     let result = async {
-        let expires = query_param(req, "expires").and_then(|e| e.parse().ok()).ok_or(AppError::not_found("export"))?;
-        let sig = query_param(req, "sig").ok_or(AppError::not_found("export"))?;
+        let params = params(req).map_err(|_| AppError::not_found("export"))?;
+        let expires = params.get("expires").and_then(|e| e.parse().ok()).ok_or(AppError::not_found("export"))?;
+        let sig = params.get("sig").ok_or(AppError::not_found("export"))?;
         xqt_privacy::export::open(&state.ctx, &file, expires, sig).await
     }
     .await;

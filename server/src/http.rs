@@ -179,15 +179,10 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
             media,
         )
     };
-    let declared =
-        req.headers().get(header::CONTENT_LENGTH).and_then(|v| v.to_str().ok()).and_then(|v| v.parse::<usize>().ok());
-    if declared.is_some_and(|n| n > limits.max_body_bytes) {
-        return too_large();
-    }
-    let bytes = match body.into_bytes_limit(limits.max_body_bytes).await {
+    let bytes = match crate::request::body(req, body, limits.max_body_bytes).await {
         Ok(b) => b,
-        Err(poem::error::ReadBodyError::PayloadTooLarge) => return too_large(),
-        Err(_) => {
+        Err(crate::request::BodyError::TooLarge) => return too_large(),
+        Err(crate::request::BodyError::Unreadable) => {
             return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media);
         }
     };
@@ -245,7 +240,8 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
 /// GraphiQL for people exploring the API; operations themselves are POST-only.
 #[handler]
 pub fn get(req: &Request, Data(state): Data<&ServerState>) -> Response {
-    let runs_operation = req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.starts_with("query=")));
+    let runs_operation =
+        req.uri().query().is_some_and(|q| q.split('&').any(|kv| kv.split('=').next() == Some("query")));
     if runs_operation || req.method() != Method::GET {
         let resp = refuse(
             StatusCode::METHOD_NOT_ALLOWED,

@@ -4,6 +4,7 @@
 pub mod files;
 pub mod http;
 pub mod observe;
+pub mod request;
 pub mod ws;
 
 use std::net::SocketAddr;

@@ -90,7 +90,7 @@ pub async fn verify(ctx: &AppContext, phone: &Phone, code: &str) -> AppResult<()
     if tries > i64::from(MAX_ATTEMPTS) {
         return Err(AccountsError::CodeAttemptsExhausted.into());
     }
-    if token_hash(code.trim()) != pending.code_hash {
+    if !xqt_kernel::crypto::constant_time_eq(token_hash(code.trim()).as_bytes(), pending.code_hash.as_bytes()) {
         return Err(if tries == i64::from(MAX_ATTEMPTS) {
             AccountsError::CodeAttemptsExhausted
         } else {

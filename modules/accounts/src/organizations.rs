@@ -71,13 +71,9 @@ pub struct Details {
 }
 
 fn text(field: &'static str, value: &Option<String>, min: usize, max: usize) -> Result<Option<String>, AccountsError> {
-    match value.as_deref().map(str::trim) {
-        None => Ok(None),
-        Some(v) if (min..=max).contains(&v.chars().count()) && !v.chars().any(char::is_control) => {
-            Ok(Some(v.to_owned()))
-        }
-        Some(_) => Err(AccountsError::Invalid { field, message: format!("{min} to {max} printable characters") }),
-    }
+    xqt_kernel::text::Text::line(min, max)
+        .check_optional(value.as_deref())
+        .map_err(|message| AccountsError::Invalid { field, message })
 }
 
 impl Details {

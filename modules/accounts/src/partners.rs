@@ -16,6 +16,7 @@ use uuid::Uuid;
 use xqt_kernel::auth::Authenticated;
 use xqt_kernel::crypto::token_hash;
 use xqt_kernel::rate;
+use xqt_kernel::text::Text;
 use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
 
 use crate::entity::{api_token, partner};
@@ -47,10 +48,7 @@ pub fn well_formed(token: &str) -> bool {
 }
 
 pub async fn create_partner(ctx: &AppContext, name: &str) -> AppResult<partner::Model> {
-    let name = name.trim();
-    if !(2..=100).contains(&name.chars().count()) {
-        return Err(AccountsError::Invalid { field: "name", message: "2 to 100 characters".into() }.into());
-    }
+    let name = &Text::line(2, 100).check(name).map_err(|m| crate::error::invalid("name", m))?;
     let row = partner::ActiveModel {
         id: Set(ids::new_id()),
         name: Set(name.to_owned()),
@@ -91,10 +89,7 @@ pub async fn create_token(
     if partner.disabled_at.is_some() {
         return Err(AccountsError::PartnerDisabled.into());
     }
-    let name = name.trim();
-    if !(1..=100).contains(&name.chars().count()) {
-        return Err(AccountsError::Invalid { field: "name", message: "1 to 100 characters".into() }.into());
-    }
+    let name = &Text::line(1, 100).check(name).map_err(|m| crate::error::invalid("name", m))?;
     if !(1..=MAX_DAYS).contains(&valid_days) {
         return Err(AccountsError::Invalid {
             field: "validDays",

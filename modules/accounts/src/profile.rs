@@ -35,12 +35,9 @@ pub struct ProfileChange {
 }
 
 fn check_nickname(n: &str) -> Result<String, AccountsError> {
-    let n = n.trim();
-    let len = n.chars().count();
-    if len == 0 || len > 32 || n.chars().any(char::is_control) {
-        return Err(AccountsError::Invalid { field: "nickname", message: "1 to 32 printable characters".into() });
-    }
-    Ok(n.to_owned())
+    xqt_kernel::text::Text::line(1, 32)
+        .check(n)
+        .map_err(|message| AccountsError::Invalid { field: "nickname", message })
 }
 
 /// 4–32 of a-z, 0-9 and `_`, starting with a letter; stored lower case.

@@ -14,6 +14,7 @@ use xqt_notifications::service::{NewNotification, notify};
 
 use crate::entity::{report, restriction};
 use crate::error::{AccountsError, invalid};
+use xqt_kernel::text::Text;
 
 /// Reports are handled within this many working days of filing.
 pub const HANDLE_WITHIN_WORKING_DAYS: u32 = 15;
@@ -98,10 +99,7 @@ pub async fn file(
     description: &str,
     evidence: Option<Uuid>,
 ) -> AppResult<report::Model> {
-    let description = description.trim();
-    if !(5..=1000).contains(&description.chars().count()) {
-        return Err(AccountsError::Invalid { field: "description", message: "5 to 1000 characters".into() }.into());
-    }
+    let description = Text::block(5, 1000).check(description).map_err(|m| invalid("description", m))?;
     if subject.responsible_user == Some(reporter) {
         return Err(AccountsError::CannotReportSelf.into());
     }
@@ -143,7 +141,7 @@ pub async fn file(
         subject_kind: Set(subject.kind),
         subject_id: Set(subject.id),
         category: Set(category),
-        description: Set(description.into()),
+        description: Set(description),
         evidence_file_id: Set(evidence),
         state: Set(ReportState::Open),
         resolution: Set(None),

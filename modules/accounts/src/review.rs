@@ -52,15 +52,14 @@ impl ReviewAction {
 
 /// A rejection must say why, so the person can fix it (shown to them as written).
 pub fn check_reason(action: ReviewAction, reason: Option<&str>) -> Result<Option<String>, AccountsError> {
-    let reason = reason.map(str::trim).filter(|r| !r.is_empty());
+    let reason = xqt_kernel::text::Text::block(1, REASON_MAX)
+        .check_optional(reason)
+        .map_err(|message| AccountsError::Invalid { field: "reason", message })?;
     match (action, reason) {
         (ReviewAction::Reject, None) => {
             Err(AccountsError::Invalid { field: "reason", message: "a rejection needs a reason".into() })
         }
-        (_, Some(r)) if r.chars().count() > REASON_MAX => {
-            Err(AccountsError::Invalid { field: "reason", message: format!("at most {REASON_MAX} characters") })
-        }
-        (_, r) => Ok(r.map(str::to_owned)),
+        (_, r) => Ok(r),
     }
 }
 

@@ -55,11 +55,9 @@ impl DeviceInfo {
             ("device.network", &self.network, 16),
         ];
         for (field, value, max) in limits {
-            if let Some(v) = value
-                && (v.chars().count() > max || v.chars().any(char::is_control))
-            {
-                return Err(AccountsError::Invalid { field, message: format!("at most {max} printable characters") });
-            }
+            xqt_kernel::text::Text::line(0, max)
+                .check_optional(value.as_deref())
+                .map_err(|message| AccountsError::Invalid { field, message })?;
         }
         Ok(())
     }

@@ -8,8 +8,8 @@ use async_trait::async_trait;
 use bytes::Bytes;
 use sea_orm::{ActiveEnum, ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, Set};
 use serde_json::{Value, json};
-use sha2::{Digest, Sha256};
 use uuid::Uuid;
+use xqt_kernel::text::Text;
 use xqt_kernel::uploads::{Content, Download, Downloads, Params, Upload, UploadHandler, UploadPurpose};
 use xqt_kernel::{AppContext, AppResult, Viewer, ids};
 
@@ -116,11 +116,11 @@ impl Downloads for AttachmentFiles {
 }
 
 fn check_file_name(name: Option<&str>) -> Result<Option<String>, ChatError> {
-    let Some(name) = name.map(str::trim).filter(|n| !n.is_empty()) else { return Ok(None) };
-    if name.chars().count() > FILE_NAME_MAX || name.contains(['/', '\\']) || name.chars().any(char::is_control) {
-        return Err(invalid("name", format!("a file name of at most {FILE_NAME_MAX} characters, no path")));
+    let name = Text::line(1, FILE_NAME_MAX).check_optional(name).map_err(|m| invalid("name", m))?;
+    if name.as_ref().is_some_and(|n| n.contains(['/', '\\'])) {
+        return Err(invalid("name", "a file name, no path"));
     }
-    Ok(Some(name.to_owned()))
+    Ok(name)
 }
 
 /// Stores a checked attachment for a conversation the uploader is in.
@@ -149,7 +149,7 @@ pub async fn store(
         content_type: Set(upload.content_type.into()),
         file_name: Set(file_name),
         size: Set(upload.bytes.len() as i64),
-        sha256: Set(hex::encode(Sha256::digest(&upload.bytes))),
+        sha256: Set(xqt_kernel::crypto::sha256_hex(&upload.bytes)),
         storage_key: Set(key.clone()),
         created_at: Set(ctx.clock.now()),
     };

@@ -9,6 +9,7 @@ use sea_orm::{
 };
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
+use xqt_kernel::text::Text;
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::changes;
@@ -36,11 +37,7 @@ fn direct_key(a: Uuid, b: Uuid) -> String {
 }
 
 fn check_name(name: &str) -> Result<String, ChatError> {
-    let name = name.trim();
-    if name.is_empty() || name.chars().count() > NAME_MAX {
-        return Err(invalid("name", format!("1 to {NAME_MAX} characters")));
-    }
-    Ok(name.to_owned())
+    Text::line(1, NAME_MAX).check(name).map_err(|m| invalid("name", m))
 }
 
 async fn require_account(ctx: &AppContext, user: Uuid, field: &'static str) -> AppResult<()> {

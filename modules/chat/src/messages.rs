@@ -14,6 +14,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::rate;
+use xqt_kernel::text::Text;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::changes;
@@ -70,10 +71,7 @@ pub fn validate(new: &NewMessage, max_text: usize) -> Result<Option<String>, Cha
     {
         return Err(invalid("clientMessageId", format!("1 to {CLIENT_ID_MAX} of A-Z, a-z, 0-9, `-` and `_`")));
     }
-    let text = new.text.as_deref().map(str::trim).filter(|t| !t.is_empty()).map(str::to_owned);
-    if text.as_ref().is_some_and(|t| t.chars().count() > max_text) {
-        return Err(invalid("text", format!("at most {max_text} characters")));
-    }
+    let text = Text::block(1, max_text).check_optional(new.text.as_deref()).map_err(|m| invalid("text", m))?;
     match new.kind {
         MessageKind::Text if text.is_none() => return Err(invalid("text", "a text message needs text")),
         MessageKind::System | MessageKind::Call => {
@@ -93,10 +91,10 @@ pub fn validate(new: &NewMessage, max_text: usize) -> Result<Option<String>, Cha
             if !(-90.0..=90.0).contains(&l.latitude) || !(-180.0..=180.0).contains(&l.longitude) {
                 return Err(invalid("location", "latitude -90 to 90, longitude -180 to 180"));
             }
-            let name = l.name.trim().chars().count();
-            if name == 0 || name > PLACE_MAX || l.address.as_ref().is_some_and(|a| a.chars().count() > 2 * PLACE_MAX) {
-                return Err(invalid("location.name", format!("a name of 1 to {PLACE_MAX} characters")));
-            }
+            Text::line(1, PLACE_MAX).check(&l.name).map_err(|m| invalid("location.name", m))?;
+            Text::line(0, 2 * PLACE_MAX)
+                .check_optional(l.address.as_deref())
+                .map_err(|m| invalid("location.address", m))?;
         }
         _ => {}
     }
@@ -384,10 +382,7 @@ pub async fn search(
     text: &str,
     limit: u64,
 ) -> AppResult<Vec<message::Model>> {
-    let text = text.trim();
-    if text.is_empty() || text.chars().count() > 100 {
-        return Err(invalid("text", "1 to 100 characters").into());
-    }
+    let text = &Text::line(1, 100).check(text).map_err(|m| invalid("text", m))?;
     if !(1..=SEARCH_MAX).contains(&limit) {
         return Err(invalid("first", format!("1 to {SEARCH_MAX}")).into());
     }
@@ -439,11 +434,8 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     if !within(ctx, &m, window) {
         return Err(ChatError::WindowPassed { action: "edited", seconds: window }.into());
     }
-    let text = text.trim();
     let max = ctx.config.section::<crate::config::ChatConfig>().max_text_chars;
-    if text.is_empty() || text.chars().count() > max {
-        return Err(invalid("text", format!("1 to {max} characters")).into());
-    }
+    let text = &Text::block(1, max).check(text).map_err(|m| invalid("text", m))?;
     let conversation = m.conversation_id;
     let mut row: message::ActiveModel = m.into();
     row.body = Set(Some(text.to_owned()));

@@ -83,6 +83,17 @@ impl DataKeys {
         mac.update(value.as_bytes());
         mac.finalize().into_bytes().to_vec()
     }
+
+    /// `lookup_hash` as hex: a signature for a link, a key that names a value without holding it.
+    pub fn lookup_hex(&self, kind: &str, value: &str) -> String {
+        hex::encode(self.lookup_hash(kind, value))
+    }
+}
+
+/// Compares two secrets (signatures, hashes of codes) in time that does not depend on where they
+/// differ.
+pub fn constant_time_eq(a: &[u8], b: &[u8]) -> bool {
+    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
 }
 
 /// SHA-256 of a high-entropy secret (refresh and API tokens), hex; the secret itself is never stored.

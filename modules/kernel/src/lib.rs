@@ -22,6 +22,7 @@ pub mod pagination;
 pub mod privacy;
 pub mod rate;
 pub mod redis_conn;
+pub mod text;
 pub mod uploads;
 pub mod viewer;
 

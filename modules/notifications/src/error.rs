@@ -6,9 +6,8 @@ pub const BODY_MAX: usize = 2000;
 /// What can go wrong with a notification, before it becomes a client-facing `AppError`.
 #[derive(Debug, PartialEq, Eq)]
 pub enum NotificationError {
-    TitleEmpty,
-    TitleTooLong,
-    BodyTooLong,
+    /// A field that breaks the text rules (`xqt_kernel::text`), and why.
+    Invalid(&'static str, String),
     /// A push token that is empty, too long or not printable ASCII.
     PushTokenInvalid,
     /// Only the platform itself sends this kind.
@@ -18,9 +17,7 @@ pub enum NotificationError {
 impl From<NotificationError> for AppError {
     fn from(e: NotificationError) -> Self {
         let (field, message) = match e {
-            NotificationError::TitleEmpty => ("title", "title must not be empty".to_string()),
-            NotificationError::TitleTooLong => ("title", format!("title is longer than {TITLE_MAX} characters")),
-            NotificationError::BodyTooLong => ("body", format!("body is longer than {BODY_MAX} characters")),
+            NotificationError::Invalid(field, message) => (field, message),
             NotificationError::PushTokenInvalid => {
                 ("token", format!("1 to {} printable ASCII characters", crate::push::TOKEN_MAX))
             }

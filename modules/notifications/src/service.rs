@@ -9,6 +9,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use uuid::Uuid;
 use xqt_kernel::live::{Arrival, Feed, Scan, scan_then_live};
 use xqt_kernel::pagination::{ListOrder, PageRequest};
+use xqt_kernel::text::Text;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::entity::notification::{self, Entity as Notifications};
@@ -23,16 +24,8 @@ pub struct NewNotification {
 
 impl NewNotification {
     fn validate(&self) -> Result<(), NotificationError> {
-        let title = self.title.trim();
-        if title.is_empty() {
-            return Err(NotificationError::TitleEmpty);
-        }
-        if title.chars().count() > TITLE_MAX {
-            return Err(NotificationError::TitleTooLong);
-        }
-        if self.body.chars().count() > BODY_MAX {
-            return Err(NotificationError::BodyTooLong);
-        }
+        Text::line(1, TITLE_MAX).check(&self.title).map_err(|m| NotificationError::Invalid("title", m))?;
+        Text::block(0, BODY_MAX).check(&self.body).map_err(|m| NotificationError::Invalid("body", m))?;
         Ok(())
     }
 }
@@ -186,9 +179,14 @@ mod tests {
     #[test]
     fn validation_names_the_bad_field() {
         assert_eq!(new("新版隐私政策", "请阅读").validate(), Ok(()));
-        assert_eq!(new("  ", "").validate(), Err(NotificationError::TitleEmpty));
-        assert_eq!(new(&"标".repeat(201), "").validate(), Err(NotificationError::TitleTooLong));
+        let field = |n: NewNotification| match n.validate() {
+            Err(NotificationError::Invalid(field, _)) => Some(field),
+            _ => None,
+        };
+        assert_eq!(field(new("  ", "")), Some("title"));
+        assert_eq!(field(new(&"标".repeat(201), "")), Some("title"));
         assert_eq!(new(&"标".repeat(200), "").validate(), Ok(()));
-        assert_eq!(new("t", &"b".repeat(2001)).validate(), Err(NotificationError::BodyTooLong));
+        assert_eq!(field(new("t", &"b".repeat(2001))), Some("body"));
+        assert_eq!(field(new("第一行\n第二行", "")), Some("title"), "a title is one line");
     }
 }

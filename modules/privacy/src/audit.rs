@@ -145,9 +145,9 @@ pub async fn unmask(ctx: &AppContext, viewer: &Viewer, user: Uuid, reason: &str)
         append(ctx, viewer, entry(false)).await?;
         return Err(PrivacyError::UnmaskNotPermitted.into());
     }
-    if !(REASON_MIN..=REASON_MAX).contains(&reason.chars().count()) {
-        return Err(PrivacyError::Invalid { field: "reason", message: "why, in 4 to 500 characters".into() }.into());
-    }
+    xqt_kernel::text::Text::block(REASON_MIN, REASON_MAX)
+        .check(reason)
+        .map_err(|m| PrivacyError::Invalid { field: "reason", message: format!("why, in {m}") })?;
     let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::NotFound("user"))?;
     let phone = xqt_accounts::users::phone_of(ctx, &account)?.map(|p| p.as_str().to_owned());
     let identity = xqt_accounts::verification::latest(ctx, user).await?;

@@ -50,14 +50,9 @@ pub struct Ceased {
 /// Stops collection, tells every account, and queues everyone's erasure. Safe to run again:
 /// a second run only queues erasure for accounts that do not have it queued yet.
 pub async fn cease(ctx: &AppContext, notice: &str) -> AppResult<Ceased> {
-    let notice = notice.trim();
-    if !(1..=2000).contains(&notice.chars().count()) {
-        return Err(PrivacyError::Invalid {
-            field: "notice",
-            message: "what users are told, 1 to 2000 characters".into(),
-        }
-        .into());
-    }
+    let notice = &xqt_kernel::text::Text::block(1, 2000)
+        .check(notice)
+        .map_err(|m| PrivacyError::Invalid { field: "notice", message: format!("what users are told, {m}") })?;
     let newly = xqt_kernel::ceasing::cease(ctx).await?;
     let notified = if newly {
         notify_everyone(ctx, xqt_notifications::NotificationKind::ServiceCeased, "校企通停止运营通知", notice).await?

@@ -72,7 +72,7 @@ pub async fn discard(ctx: &AppContext, request: Uuid) -> AppResult<()> {
 }
 
 fn signature(ctx: &AppContext, request: Uuid, format: Format, expires: i64) -> String {
-    hex::encode(ctx.keys.lookup_hash("export-link", &format!("{request}.{}:{expires}", format.ext())))
+    ctx.keys.lookup_hex("export-link", &format!("{request}.{}:{expires}", format.ext()))
 }
 
 /// The signed path of one form of an export.
@@ -82,16 +82,12 @@ pub fn link(ctx: &AppContext, request: Uuid, format: Format, expires: DateTime<U
     format!("/exports/{request}.{}?expires={expires}&sig={sig}", format.ext())
 }
 
-fn same(a: &[u8], b: &[u8]) -> bool {
-    a.len() == b.len() && a.iter().zip(b).fold(0u8, |acc, (x, y)| acc | (x ^ y)) == 0
-}
-
 /// Opens a signed link: the file's bytes and type. Every download is audited.
 pub async fn open(ctx: &AppContext, file: &str, expires: i64, sig: &str) -> AppResult<(Bytes, Format)> {
     let not_found = || AppError::from(PrivacyError::NotFound("export"));
     let (id, ext) = file.rsplit_once('.').ok_or_else(not_found)?;
     let (request, format) = (Uuid::parse_str(id).map_err(|_| not_found())?, Format::parse(ext).ok_or_else(not_found)?);
-    if !same(signature(ctx, request, format, expires).as_bytes(), sig.as_bytes()) {
+    if !xqt_kernel::crypto::constant_time_eq(signature(ctx, request, format, expires).as_bytes(), sig.as_bytes()) {
         return Err(not_found());
     }
     let row = crate::requests::find(ctx, request).await?.ok_or_else(not_found)?;

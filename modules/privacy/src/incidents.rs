@@ -31,11 +31,9 @@ pub struct NewIncident {
 }
 
 fn required(field: &'static str, value: &str, max: usize) -> AppResult<String> {
-    let v = value.trim();
-    if v.is_empty() || v.chars().count() > max {
-        return Err(PrivacyError::Invalid { field, message: format!("1 to {max} characters") }.into());
-    }
-    Ok(v.to_owned())
+    Ok(xqt_kernel::text::Text::block(1, max)
+        .check(value)
+        .map_err(|message| PrivacyError::Invalid { field, message })?)
 }
 
 pub async fn record(ctx: &AppContext, operator: Uuid, new: NewIncident) -> AppResult<incident::Model> {

@@ -14,7 +14,7 @@ use crate::purposes::GUARDIAN;
 use crate::standing::{today, under_age};
 
 fn phone_hash(ctx: &AppContext, phone: &Phone) -> String {
-    hex::encode(phone.lookup_hash(ctx))
+    ctx.keys.lookup_hex("phone", phone.as_str())
 }
 
 /// Texts a code to the guardian's phone (same limits as every SMS code).
@@ -36,12 +36,9 @@ pub async fn confirm(
     relationship: &str,
     how: &Provenance,
 ) -> AppResult<consent_record::Model> {
-    let relationship = relationship.trim();
-    if !(1..=16).contains(&relationship.chars().count()) || relationship.chars().any(char::is_control) {
-        return Err(
-            PrivacyError::Invalid { field: "relationship", message: "1 to 16 characters, e.g. 母亲".into() }.into()
-        );
-    }
+    let relationship = &xqt_kernel::text::Text::line(1, 16)
+        .check(relationship)
+        .map_err(|m| PrivacyError::Invalid { field: "relationship", message: format!("{m}, e.g. 母亲") })?;
     let phone = Phone::parse(guardian_phone).map_err(|_| bad_phone("guardianPhone"))?;
     let account = xqt_accounts::users::find(ctx, child).await?.ok_or(PrivacyError::SignInFirst)?;
     if !account.birth_date.is_some_and(|b| under_age(b, today(ctx))) {

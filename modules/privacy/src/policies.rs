@@ -10,6 +10,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryF
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
 use xqt_kernel::crypto::sha256_hex;
+use xqt_kernel::text::Text;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 
 use crate::consent::{self, Action, Entry, Provenance};
@@ -112,15 +113,12 @@ fn validate(ctx: &AppContext, v: &NewVersion) -> Result<Document, PrivacyError> 
     if !version_ok {
         return Err(invalid("version", "1 to 32 of A-Z, a-z, 0-9, `.` and `-`"));
     }
-    if !(1..=200).contains(&v.title.trim().chars().count()) {
-        return Err(invalid("title", "1 to 200 characters"));
-    }
-    if v.body.trim().is_empty() || v.body.chars().count() > BODY_MAX {
-        return Err(invalid("body", "the full text, at most 200000 characters"));
-    }
-    if v.summary.trim().is_empty() || v.summary.chars().count() > SUMMARY_MAX {
-        return Err(invalid("summary", "what changed, 1 to 2000 characters"));
-    }
+    let checked = |field, rule: Text, value: &str| {
+        rule.check(value).map(|_| ()).map_err(|message| PrivacyError::Invalid { field, message })
+    };
+    checked("title", Text::line(1, 200), &v.title)?;
+    checked("body", Text::block(1, BODY_MAX), &v.body)?;
+    checked("summary", Text::block(1, SUMMARY_MAX), &v.summary)?;
     let now = ctx.clock.now();
     if v.effective_at < now - Duration::days(1) || v.effective_at > now + Duration::days(366) {
         return Err(invalid("effectiveAt", "from today to a year ahead"));

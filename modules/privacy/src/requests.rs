@@ -132,11 +132,10 @@ fn invalid(field: &'static str, message: impl Into<String>) -> AppError {
 }
 
 fn text(field: &'static str, value: Option<&str>, required: bool) -> AppResult<Option<String>> {
-    let v = value.map(str::trim).filter(|v| !v.is_empty());
-    match v {
+    let rule = xqt_kernel::text::Text::block(1, TEXT_MAX);
+    match rule.check_optional(value).map_err(|m| invalid(field, m))? {
         None if required => Err(invalid(field, format!("1 to {TEXT_MAX} characters"))),
-        Some(v) if v.chars().count() > TEXT_MAX => Err(invalid(field, format!("at most {TEXT_MAX} characters"))),
-        _ => Ok(v.map(str::to_owned)),
+        v => Ok(v),
     }
 }
 

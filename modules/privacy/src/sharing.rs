@@ -65,10 +65,9 @@ pub async fn register(
             return Err(invalid("categories", &format!("`{c}` is not a shareable category of `{purpose}`")).into());
         }
     }
-    let description = description.trim();
-    if !(1..=1000).contains(&description.chars().count()) {
-        return Err(invalid("description", "what the partner does with it, 1 to 1000 characters").into());
-    }
+    let description = &xqt_kernel::text::Text::block(1, 1000)
+        .check(description)
+        .map_err(|m| invalid("description", &format!("what the partner does with it, {m}")))?;
     let mut categories = categories.to_vec();
     categories.sort();
     categories.dedup();
