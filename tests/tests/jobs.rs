@@ -7,7 +7,7 @@ use std::sync::{Arc, Mutex};
 use async_trait::async_trait;
 use chrono::Duration;
 use serde_json::json;
-use xqt_kernel::jobs::{self, JobHandler, Schedule};
+use xqt_kernel::jobs::{self, JobHandler, JobState, Schedule};
 use xqt_kernel::{AppContext, AppError, AppResult, Module, Modules};
 use xqt_tests::{Backend, on_each_backend};
 
@@ -71,7 +71,7 @@ async fn a_job_whose_worker_died_runs_once_after_its_lease_and_never_again() {
 
         // A worker takes the job and dies before finishing it.
         let taken = jobs::claim(&ctx, "doomed").await.unwrap().expect("claimed");
-        assert_eq!((taken.id, taken.attempts, taken.state.as_str()), (id, 1, "running"));
+        assert_eq!((taken.id, taken.attempts, taken.state), (id, 1, JobState::Running));
         assert_eq!(jobs::run_once(&ctx, "survivor").await.unwrap(), None, "leased: nobody else runs it");
 
         // After a restart the lease runs out and the job runs, once.
@@ -82,7 +82,7 @@ async fn a_job_whose_worker_died_runs_once_after_its_lease_and_never_again() {
         b.clock.advance(Duration::hours(2));
         assert_eq!(jobs::run_once(&ctx, "survivor").await.unwrap(), None, "a finished job never runs again");
         assert_eq!(probe.runs.lock().unwrap().get(&1), Some(&1));
-        let done = jobs::in_state(&ctx, "done").await.unwrap();
+        let done = jobs::in_state(&ctx, JobState::Done).await.unwrap();
         assert_eq!((done.len(), done[0].attempts, done[0].worker.as_deref()), (1, 2, Some("survivor")));
     })
     .await;
@@ -108,7 +108,7 @@ async fn two_instances_share_the_queue_and_each_job_runs_once() {
         let runs = probe.runs.lock().unwrap().clone();
         assert_eq!(runs.len(), 40);
         assert!(runs.values().all(|&r| r == 1), "no job ran twice: {runs:?}");
-        assert_eq!(jobs::in_state(&one, "done").await.unwrap().len(), 40);
+        assert_eq!(jobs::in_state(&one, JobState::Done).await.unwrap().len(), 40);
     })
     .await;
 }
@@ -126,7 +126,7 @@ async fn failures_retry_with_backoff_and_give_up_at_the_limit() {
             .collect();
         assert_eq!(first, [false, false]);
         assert_eq!(jobs::run_once(&ctx, "w").await.unwrap(), None, "waiting out the backoff");
-        let queued = jobs::in_state(&ctx, "queued").await.unwrap();
+        let queued = jobs::in_state(&ctx, JobState::Queued).await.unwrap();
         let retry_at = ctx.clock.now() + jobs::backoff(1);
         assert!(
             queued.iter().all(|j| (j.run_at - retry_at).num_milliseconds() == 0 && j.last_error.is_some()),
@@ -135,8 +135,8 @@ async fn failures_retry_with_backoff_and_give_up_at_the_limit() {
         b.clock.advance(Duration::seconds(31));
         assert!(jobs::run_once(&ctx, "w").await.unwrap().is_some());
         assert!(jobs::run_once(&ctx, "w").await.unwrap().is_some());
-        assert_eq!(jobs::in_state(&ctx, "done").await.unwrap().len(), 1, "the one that failed once succeeded");
-        let failed = jobs::in_state(&ctx, "failed").await.unwrap();
+        assert_eq!(jobs::in_state(&ctx, JobState::Done).await.unwrap().len(), 1, "the one that failed once succeeded");
+        let failed = jobs::in_state(&ctx, JobState::Failed).await.unwrap();
         assert_eq!((failed.len(), failed[0].attempts), (1, 2), "the other gave up after two tries");
     })
     .await;
@@ -153,7 +153,12 @@ async fn a_schedule_is_queued_once_per_period_across_instances() {
         let probes = |ctx: &AppContext| {
             let ctx = ctx.clone();
             async move {
-                jobs::in_state(&ctx, "queued").await.unwrap().into_iter().filter(|j| j.kind == "probe.count").count()
+                jobs::in_state(&ctx, JobState::Queued)
+                    .await
+                    .unwrap()
+                    .into_iter()
+                    .filter(|j| j.kind == "probe.count")
+                    .count()
             }
         };
         assert_eq!(probes(&one).await, 1);
@@ -178,7 +183,7 @@ async fn the_server_runs_jobs_by_itself_when_enabled() {
             .await;
         // The privacy module's schedules are queued and run without anyone asking.
         for _ in 0..250 {
-            let done = jobs::in_state(&srv.ctx, "done").await.unwrap();
+            let done = jobs::in_state(&srv.ctx, JobState::Done).await.unwrap();
             if done.iter().any(|j| j.kind == "privacy.retention") && done.iter().any(|j| j.kind == "privacy.erasure") {
                 return;
             }
@@ -200,21 +205,21 @@ async fn finished_jobs_are_purged_after_their_keeping_period_and_queued_ones_nev
         let later =
             jobs::enqueue(&ctx, "probe.count", json!({ "n": 3 }), now + Duration::days(90), None).await.unwrap();
         while jobs::run_once(&ctx, "w").await.unwrap().is_some() {}
-        let count = |state: &'static str| {
+        let count = |state: JobState| {
             let ctx = ctx.clone();
             async move { jobs::in_state(&ctx, state).await.unwrap().len() }
         };
-        assert_eq!((count("done").await, count("failed").await), (1, 1));
+        assert_eq!((count(JobState::Done).await, count(JobState::Failed).await), (1, 1));
         b.clock.advance(Duration::hours(23));
         jobs::schedule_due(&ctx).await.unwrap();
-        assert_eq!((count("done").await, count("failed").await), (1, 1), "kept a day");
+        assert_eq!((count(JobState::Done).await, count(JobState::Failed).await), (1, 1), "kept a day");
         b.clock.advance(Duration::hours(2));
         jobs::schedule_due(&ctx).await.unwrap();
-        assert_eq!((count("done").await, count("failed").await), (0, 1), "done ones go after a day");
+        assert_eq!((count(JobState::Done).await, count(JobState::Failed).await), (0, 1), "done ones go after a day");
         b.clock.advance(Duration::days(30));
         jobs::schedule_due(&ctx).await.unwrap();
-        assert_eq!(count("failed").await, 0, "failed ones after thirty");
-        let queued = jobs::in_state(&ctx, "queued").await.unwrap();
+        assert_eq!(count(JobState::Failed).await, 0, "failed ones after thirty");
+        let queued = jobs::in_state(&ctx, JobState::Queued).await.unwrap();
         assert!(queued.iter().any(|j| Some(j.id) == later), "a job not yet due is never purged");
     })
     .await;

@@ -25,8 +25,7 @@ pub mod job {
         pub id: Uuid,
         pub kind: String,
         pub payload: String,
-        /// `queued`, `running`, `done` or `failed`.
-        pub state: String,
+        pub state: super::JobState,
         pub run_at: DateTimeUtc,
         pub attempts: i32,
         pub max_attempts: i32,
@@ -85,7 +84,7 @@ pub async fn enqueue(
         id: Set(id),
         kind: Set(kind.to_owned()),
         payload: Set(payload.to_string()),
-        state: Set("queued".into()),
+        state: Set(JobState::Queued),
         run_at: Set(run_at),
         attempts: Set(0),
         max_attempts: Set(ctx.config.jobs.max_attempts),
@@ -131,17 +130,17 @@ async fn finish(ctx: &AppContext, job: &job::Model, worker: &str, outcome: &AppR
         .col_expr(job::Column::LeaseUntil, Expr::value(Option::<DateTime<Utc>>::None))
         .filter(job::Column::Id.eq(job.id))
         .filter(job::Column::Worker.eq(worker))
-        .filter(job::Column::State.eq("running"));
+        .filter(job::Column::State.eq(JobState::Running));
     update = match outcome {
-        Ok(()) => {
-            update.col_expr(job::Column::State, Expr::value("done")).col_expr(job::Column::FinishedAt, Expr::value(now))
-        }
+        Ok(()) => update
+            .col_expr(job::Column::State, Expr::value(JobState::Done))
+            .col_expr(job::Column::FinishedAt, Expr::value(now)),
         Err(e) if job.attempts >= job.max_attempts => update
-            .col_expr(job::Column::State, Expr::value("failed"))
+            .col_expr(job::Column::State, Expr::value(JobState::Failed))
             .col_expr(job::Column::FinishedAt, Expr::value(now))
             .col_expr(job::Column::LastError, Expr::value(e.message())),
         Err(e) => update
-            .col_expr(job::Column::State, Expr::value("queued"))
+            .col_expr(job::Column::State, Expr::value(JobState::Queued))
             .col_expr(job::Column::RunAt, Expr::value(now + backoff(job.attempts)))
             .col_expr(job::Column::LastError, Expr::value(e.message())),
     };
@@ -210,7 +209,7 @@ pub const KEEP_FAILED_DAYS: i64 = 30;
 /// Deletes jobs that finished before their keeping period; returns how many.
 pub async fn purge_finished(ctx: &AppContext, now: DateTime<Utc>) -> AppResult<u64> {
     let mut purged = 0;
-    for (state, days) in [("done", KEEP_DONE_DAYS), ("failed", KEEP_FAILED_DAYS)] {
+    for (state, days) in [(JobState::Done, KEEP_DONE_DAYS), (JobState::Failed, KEEP_FAILED_DAYS)] {
         purged += job::Entity::delete_many()
             .filter(job::Column::State.eq(state))
             .filter(job::Column::FinishedAt.lt(now - Duration::days(days)))
@@ -252,8 +251,19 @@ pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
 }
 
 /// Jobs in a state, for operators and tests.
-pub async fn in_state(ctx: &AppContext, state: &str) -> AppResult<Vec<job::Model>> {
+pub async fn in_state(ctx: &AppContext, state: JobState) -> AppResult<Vec<job::Model>> {
     Ok(job::Entity::find().filter(job::Column::State.eq(state)).all(&ctx.db).await?)
+}
+
+crate::closed_set! {
+    /// Where a job is: waiting (or waiting again after a failure), leased to a worker, or over.
+    pub enum JobState {
+        Queued = "queued",
+        Running = "running",
+        Done = "done",
+        /// Given up after `max_attempts`.
+        Failed = "failed",
+    }
 }
 
 /// The handlers of every module, by kind.
