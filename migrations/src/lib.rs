@@ -21,6 +21,7 @@ mod m20261129_000014_notifications_push_devices;
 mod m20261129_000015_chat_create;
 mod m20261130_000016_chat_changes;
 mod m20261130_000017_closed_sets;
+mod m20261130_000018_chat_last_changed;
 
 pub struct Migrator;
 
@@ -45,6 +46,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261129_000015_chat_create::Migration),
             Box::new(m20261130_000016_chat_changes::Migration),
             Box::new(m20261130_000017_closed_sets::Migration),
+            Box::new(m20261130_000018_chat_last_changed::Migration),
         ]
     }
 }

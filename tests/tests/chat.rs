@@ -1357,3 +1357,86 @@ async fn chat_someone_removed_from_the_organisation_loses_its_channel_at_once_ev
     })
     .await;
 }
+
+#[tokio::test]
+async fn chat_the_inbox_cursor_names_only_what_changed_lately_and_resumes_every_conversation_exactly() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, reader) = (srv.verified_person().await, srv.verified_person().await);
+        let mut groups = Vec::new();
+        let mut welcomes = Vec::new();
+        for i in 0..24 {
+            let g = srv
+                .ok(
+                    "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                    json!({ "i": { "name": format!("实习{i}组"), "memberIds": [reader.id] } }),
+                    Some(&owner.token),
+                )
+                .await;
+            let c = g["createGroup"]["id"].as_str().unwrap().to_owned();
+            welcomes.push(send_as(&srv, &owner, &c, &format!("w-{i}"), &format!("欢迎{i}")).await);
+            groups.push(c);
+        }
+        let cursor_of = |v: &Value| xqt_chat::inbox::Cursor::decode(v.as_str().unwrap()).unwrap();
+        let busy = srv.ok("{ inboxCursor }", json!({}), Some(&reader.token)).await["inboxCursor"].clone();
+        assert_eq!(cursor_of(&busy).conversations.len(), 24, "all of them changed just now");
+
+        // Quiet for longer than a transaction can stay open: one point in time covers them all.
+        b.clock.advance(Span::minutes(6));
+        let quiet = srv.ok("{ inboxCursor }", json!({}), Some(&reader.token)).await["inboxCursor"].clone();
+        assert_eq!(cursor_of(&quiet).conversations.len(), 0);
+        assert!(quiet.as_str().unwrap().len() * 10 < busy.as_str().unwrap().len(), "{quiet} vs {busy}");
+
+        // Offline: a message in one group, an edit in another, removed from a third.
+        send_as(&srv, &owner, &groups[7], "n-7", "第七组的新消息").await;
+        srv.ok(
+            "mutation($m: ID!) { editMessage(messageId: $m, text: \"欢迎3（已改）\") { id } }",
+            json!({ "m": welcomes[3]["id"] }),
+            Some(&owner.token),
+        )
+        .await;
+        srv.ok(
+            "mutation($c: ID!, $u: ID!) { removeGroupMember(conversationId: $c, userId: $u) }",
+            json!({ "c": groups[11], "u": reader.id }),
+            Some(&owner.token),
+        )
+        .await;
+
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("i", INBOX_RESUME, json!({ "after": quiet })).await;
+        let mut got = Vec::new();
+        let mut last = Value::Null;
+        for _ in 0..3 {
+            let e = ws.next_payload("i").await["data"]["inboxEvents"].clone();
+            let c = e["conversationEvent"]["conversationId"].as_str().unwrap().to_owned();
+            let group = groups.iter().position(|g| *g == c).expect("one of the groups");
+            got.push((group, summary(&e["conversationEvent"])));
+            last = e["cursor"].clone();
+        }
+        got.sort();
+        assert_eq!(
+            got,
+            [
+                (3, ("UPDATED".into(), "2 欢迎3（已改）".into())),
+                (7, ("MESSAGE".into(), "3 第七组的新消息".into())),
+                (11, ("MEMBERS".into(), format!("REMOVED [\"{}\"]", reader.id))),
+            ]
+        );
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent, "nothing else, nothing twice");
+        drop(ws);
+        assert!(cursor_of(&last).conversations.len() <= 3, "only what changed: {:?}", cursor_of(&last));
+
+        // From the last cursor: nothing again, though the removal is older than nothing now.
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("i", INBOX_RESUME, json!({ "after": last })).await;
+        assert_eq!(ws.next_within(Duration::from_millis(300)).await, WsEvent::Silent);
+        // And a quiet conversation that speaks up later is still followed.
+        send_as(&srv, &owner, &groups[20], "n-20", "第二十组").await;
+        let e = ws.next_payload("i").await["data"]["inboxEvents"]["conversationEvent"].clone();
+        assert_eq!(
+            (e["conversationId"].clone(), summary(&e)),
+            (json!(groups[20]), ("MESSAGE".into(), "3 第二十组".into()))
+        );
+    })
+    .await;
+}

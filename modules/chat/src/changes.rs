@@ -6,6 +6,7 @@
 
 use std::collections::{HashMap, HashSet};
 
+use chrono::{DateTime, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use serde_json::json;
@@ -20,9 +21,14 @@ use crate::live::{Event, MembershipChange};
 
 /// Takes the conversation's next change position, inside the caller's transaction: the
 /// counter's row lock (PostgreSQL) or the single writer (SQLite) keeps positions dense.
-pub(crate) async fn take_position(db: &impl ConnectionTrait, conversation: Uuid) -> AppResult<i64> {
+pub(crate) async fn take_position(
+    db: &impl ConnectionTrait,
+    conversation: Uuid,
+    at: chrono::DateTime<chrono::Utc>,
+) -> AppResult<i64> {
     conversation::Entity::update_many()
         .col_expr(conversation::Column::LastPosition, Expr::col(conversation::Column::LastPosition).add(1))
+        .col_expr(conversation::Column::LastChangedAt, Expr::value(at))
         .filter(conversation::Column::Id.eq(conversation))
         .exec(db)
         .await?;
@@ -69,14 +75,15 @@ async fn record(
     message: Option<Uuid>,
     users: Option<String>,
 ) -> AppResult<i64> {
-    let position = take_position(db, conversation).await?;
+    let now = ctx.clock.now();
+    let position = take_position(db, conversation, now).await?;
     change::ActiveModel {
         conversation_id: Set(conversation),
         position: Set(position),
         kind: Set(kind),
         message_id: Set(message),
         user_ids: Set(users),
-        created_at: Set(ctx.clock.now()),
+        created_at: Set(now),
     }
     .insert(db)
     .await?;
@@ -201,6 +208,53 @@ pub async fn departure(ctx: &AppContext, conversation: Uuid, me: Uuid, after: i6
         let change = membership_change(c.kind)?;
         Some((c.position, Event::Members { user_ids: users_of(&c), change }))
     }))
+}
+
+/// The newest position taken at or before `at` (0 before the first change): where a person who
+/// has seen everything up to `at` resumes.
+pub async fn position_at(ctx: &AppContext, conversation: Uuid, at: DateTime<Utc>) -> AppResult<i64> {
+    let message: Option<i64> = message::Entity::find()
+        .filter(message::Column::ConversationId.eq(conversation))
+        .filter(message::Column::CreatedAt.lte(at))
+        .select_only()
+        .column_as(message::Column::Position.max(), "p")
+        .into_tuple::<Option<i64>>()
+        .one(&ctx.db)
+        .await?
+        .flatten();
+    let change: Option<i64> = change::Entity::find()
+        .filter(change::Column::ConversationId.eq(conversation))
+        .filter(change::Column::CreatedAt.lte(at))
+        .select_only()
+        .column_as(change::Column::Position.max(), "p")
+        .into_tuple::<Option<i64>>()
+        .one(&ctx.db)
+        .await?
+        .flatten();
+    Ok(Ord::max(message, change).unwrap_or(0))
+}
+
+/// Conversations the person left or was removed from after `since`: the latest such change in
+/// each, as the event they would have seen.
+pub async fn departures_since(ctx: &AppContext, me: Uuid, since: DateTime<Utc>) -> AppResult<Vec<(Uuid, i64, Event)>> {
+    let rows = change::Entity::find()
+        .filter(change::Column::CreatedAt.gt(since))
+        .filter(change::Column::Kind.is_in([ChangeKind::Left, ChangeKind::Removed]))
+        .filter(change::Column::UserIds.contains(me.to_string().as_str()))
+        .order_by_asc(change::Column::CreatedAt)
+        .all(&ctx.db)
+        .await?;
+    let mut latest: std::collections::BTreeMap<Uuid, change::Model> = std::collections::BTreeMap::new();
+    for c in rows.into_iter().filter(|c| users_of(c).contains(&me)) {
+        latest.insert(c.conversation_id, c);
+    }
+    Ok(latest
+        .into_values()
+        .filter_map(|c| {
+            let change = membership_change(c.kind)?;
+            Some((c.conversation_id, c.position, Event::Members { user_ids: users_of(&c), change }))
+        })
+        .collect())
 }
 
 /// Every recorded membership change that names the person (their export).

@@ -82,6 +82,7 @@ fn new_conversation(
         last_position: Set(0),
         created_at: Set(now),
         updated_at: Set(now),
+        last_changed_at: Set(Some(now)),
     }
 }
 

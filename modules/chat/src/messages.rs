@@ -222,6 +222,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
         .col_expr(conversation::Column::LastPosition, Expr::col(conversation::Column::LastPosition).add(1))
         .col_expr(conversation::Column::LastActivity, Expr::value(id))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
+        .col_expr(conversation::Column::LastChangedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(conversation_id))
         .exec(&txn)
         .await

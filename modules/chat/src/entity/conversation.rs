@@ -23,6 +23,8 @@ pub struct Model {
     pub created_at: DateTimeUtc,
     /// When the newest message arrived (conversation lists sort by it).
     pub updated_at: DateTimeUtc,
+    /// When the newest change took its position (a message, an edit, someone joining).
+    pub last_changed_at: Option<DateTimeUtc>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]
