@@ -13,7 +13,7 @@ use xqt_kernel::module::{
     Scope,
 };
 use xqt_kernel::{AppContext, AppResult, Module, Modules};
-use xqt_notifications::service::{self, NewNotification};
+use xqt_notifications::inbox::{self, NewNotification};
 use xqt_tests::on_each_backend;
 
 #[derive(Default)]
@@ -270,10 +270,10 @@ async fn notifications_export_erase_and_expire_through_the_contract() {
             title: title.into(),
             body: "正文".into(),
         };
-        let old = service::notify(&ctx, note(alice, "old")).await.unwrap();
-        service::mark_read(&ctx, alice, Some(old.id)).await.unwrap();
-        service::notify(&ctx, note(alice, "unread")).await.unwrap();
-        service::notify(&ctx, note(bob, "bob's")).await.unwrap();
+        let old = inbox::notify(&ctx, note(alice, "old")).await.unwrap();
+        inbox::mark_read(&ctx, alice, Some(old.id)).await.unwrap();
+        inbox::notify(&ctx, note(alice, "unread")).await.unwrap();
+        inbox::notify(&ctx, note(bob, "bob's")).await.unwrap();
 
         let export = ctx.modules.export(&ctx, alice).await.unwrap();
         let titles: Vec<&str> = export["notifications"]["notifications"]
@@ -289,14 +289,14 @@ async fn notifications_export_erase_and_expire_through_the_contract() {
         let outcomes = ctx.modules.run_retention(&ctx, ctx.clock.now()).await.unwrap();
         assert_eq!(outcomes[0].affected, 1);
         assert_eq!(
-            service::all_for(&ctx, alice).await.unwrap().iter().map(|n| n.title.as_str()).collect::<Vec<_>>(),
+            inbox::all_for(&ctx, alice).await.unwrap().iter().map(|n| n.title.as_str()).collect::<Vec<_>>(),
             ["unread"]
         );
 
         let erased = ctx.modules.erase(&ctx, alice, &Erasure::Everything).await.unwrap();
         assert_eq!(erased["notifications"], 1);
-        assert!(service::all_for(&ctx, alice).await.unwrap().is_empty());
-        assert_eq!(service::all_for(&ctx, bob).await.unwrap().len(), 1, "erasing alice leaves bob alone");
+        assert!(inbox::all_for(&ctx, alice).await.unwrap().is_empty());
+        assert_eq!(inbox::all_for(&ctx, bob).await.unwrap().len(), 1, "erasing alice leaves bob alone");
     })
     .await;
 }

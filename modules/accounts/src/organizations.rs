@@ -14,7 +14,7 @@ use xqt_kernel::crypto::token_hash;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::NotificationKind;
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::entity::organization::{OrganizationKind, OrganizationVerification};
 use crate::entity::organization_member::MemberRole;

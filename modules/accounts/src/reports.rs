@@ -10,7 +10,7 @@ use xqt_kernel::clock::china_date;
 use xqt_kernel::module::Blocker;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::entity::{report, restriction};
 use crate::error::{AccountsError, invalid};

@@ -19,7 +19,7 @@ use xqt_kernel::crypto::token_hash;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::rate::{self, Window::Minute};
 use xqt_kernel::{AppContext, AppResult, ids};
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::entity::{refresh_token, security_event, session, user};
 use crate::error::AccountsError;

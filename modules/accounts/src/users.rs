@@ -8,7 +8,7 @@ use sea_orm::{
 use uuid::Uuid;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::entity::user;
 use crate::error::AccountsError;

@@ -9,7 +9,7 @@ use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppResult, ids};
 use xqt_notifications::NotificationKind;
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::entity::identity_verification as iv;
 use crate::error::AccountsError;

@@ -200,7 +200,7 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
             yield (InboxItem::Conversation { conversation, position, event }, seen.cursor());
         }
         follow_joined(&ctx, me, &mut seen, &mut parts, unknown).await?;
-        let notifications = xqt_notifications::service::follow(ctx.clone(), me, seen.notification)
+        let notifications = xqt_notifications::inbox::follow(ctx.clone(), me, seen.notification)
             .map(|r| r.map(InboxItem::Notification));
         parts.push(notifications.boxed());
         live::mark_online(&ctx, me).await?;
@@ -278,7 +278,7 @@ async fn follow_joined(
 /// A cursor at the present: a client that takes it before it first subscribes misses nothing
 /// that happens in between. It names only the conversations that changed lately.
 pub async fn now(ctx: &AppContext, me: Uuid) -> AppResult<Cursor> {
-    let notification = xqt_notifications::service::newest_id(ctx, me).await?;
+    let notification = xqt_notifications::inbox::newest_id(ctx, me).await?;
     let mut seen = Seen {
         delivered: BTreeMap::new(),
         departed: BTreeMap::new(),

@@ -4,10 +4,10 @@
 pub mod entity;
 mod error;
 pub mod graphql;
+pub mod inbox;
 pub mod kind;
 pub mod personal_data;
 pub mod push;
-pub mod service;
 
 use std::sync::Arc;
 

@@ -10,7 +10,7 @@ use xqt_kernel::module::{
 };
 use xqt_kernel::{AppContext, AppResult};
 
-use crate::service;
+use crate::inbox;
 
 pub const CATEGORY: &str = "notification_content";
 /// Device push tokens, handed to the push provider to deliver notifications (PRM-2).
@@ -55,7 +55,7 @@ pub struct Inbox;
 #[async_trait]
 impl PersonalData for Inbox {
     async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
-        let rows = service::all_for(ctx, user).await?;
+        let rows = inbox::all_for(ctx, user).await?;
         let pushes = crate::push::sent_to(ctx, user).await?;
         let devices = crate::push::devices(ctx, user).await?;
         Ok(serde_json::json!({ "notifications": rows, "pushes": pushes, "pushDevices": devices }))
@@ -67,7 +67,7 @@ impl PersonalData for Inbox {
             touched += crate::push::delete_devices_for(ctx, user).await?;
         }
         if erasure.covers(CATEGORY) {
-            touched += service::delete_for(ctx, user).await? + crate::push::delete_for(ctx, user).await?;
+            touched += inbox::delete_for(ctx, user).await? + crate::push::delete_for(ctx, user).await?;
         }
         Ok(touched)
     }
@@ -78,7 +78,7 @@ struct ReadNotifications;
 #[async_trait]
 impl Expire for ReadNotifications {
     async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
-        service::delete_read_before(ctx, older_than).await
+        inbox::delete_read_before(ctx, older_than).await
     }
 }
 

@@ -4,7 +4,7 @@
 
 use uuid::Uuid;
 use xqt_kernel::{AppContext, AppResult};
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::consent;
 use crate::error::PrivacyError;

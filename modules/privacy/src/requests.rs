@@ -13,7 +13,7 @@ use xqt_kernel::module::{Erasure, LegalBasis};
 use xqt_kernel::privacy::AuditEntry;
 use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
 use xqt_notifications::NotificationKind;
-use xqt_notifications::service::{NewNotification, notify};
+use xqt_notifications::inbox::{NewNotification, notify};
 
 use crate::consent::{self, Action, Provenance, State as ConsentState};
 use crate::entity::privacy_request;

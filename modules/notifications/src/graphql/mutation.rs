@@ -2,7 +2,7 @@ use async_graphql::{Context, ID, InputObject, Object, Result};
 use xqt_kernel::ids::parse_id;
 
 use super::types::{Notification, PushDevice};
-use crate::service::{self, NewNotification};
+use crate::inbox::{self, NewNotification};
 
 #[derive(InputObject)]
 pub struct SendNotificationInput {
@@ -24,7 +24,7 @@ impl NotificationsMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let up_to = up_to.as_ref().map(|id| parse_id("upTo", id)).transpose()?;
-        Ok(service::mark_read(app, user, up_to).await?)
+        Ok(inbox::mark_read(app, user, up_to).await?)
     }
 
     /// Sends a notification to a person: admins, or partners with `notifications:send`.
@@ -45,7 +45,7 @@ impl NotificationsMutation {
             title: input.title,
             body: input.body,
         };
-        Ok(Notification(service::notify(app, new).await?))
+        Ok(Notification(inbox::notify(app, new).await?))
     }
 
     /// Registers this device's push token; needs the `push_notifications` consent (PRM-2).

@@ -3,7 +3,7 @@ use async_graphql::{Context, Object, Result};
 use xqt_kernel::pagination::{self, PageArgs};
 
 use super::types::{Notification, PushDevice};
-use crate::service;
+use crate::inbox;
 
 pub const LIST: &str = "notifications";
 
@@ -26,14 +26,14 @@ impl NotificationsQuery {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let page = PageArgs { first, after, last, before }.validate(LIST, &app.config.limits)?;
-        let rows = service::page(app, user, &page, unread_only.unwrap_or(false)).await?;
+        let rows = inbox::page(app, user, &page, unread_only.unwrap_or(false)).await?;
         let rows = rows.into_iter().map(Notification).collect();
         Ok(page.connection(LIST, rows, |n| n.0.id.to_string()))
     }
 
     async fn unread_notification_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        Ok(service::unread_count(app, viewer.require_person()?).await?)
+        Ok(inbox::unread_count(app, viewer.require_person()?).await?)
     }
 
     /// The person's devices registered for push.

@@ -3,7 +3,7 @@ use futures::{Stream, StreamExt};
 use xqt_kernel::ids::parse_id;
 
 use super::types::Notification;
-use crate::service;
+use crate::inbox;
 
 #[derive(Default)]
 pub struct NotificationsSubscription;
@@ -20,6 +20,6 @@ impl NotificationsSubscription {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let user = viewer.require_person()?;
         let after = after.as_ref().map(|id| parse_id("after", id)).transpose()?;
-        Ok(service::follow(app.clone(), user, after).map(|r| r.map(Notification).map_err(Into::into)))
+        Ok(inbox::follow(app.clone(), user, after).map(|r| r.map(Notification).map_err(Into::into)))
     }
 }
