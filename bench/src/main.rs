@@ -185,7 +185,7 @@ async fn group(srv: &TestServer, owner: &xqt_tests::Person, members: &[xqt_tests
             Some(&owner.token),
         )
         .await;
-    g.body["data"]["createGroup"]["id"].as_str().expect("group").to_owned()
+    g.body["data"]["createGroup"]["id"].as_str().unwrap_or_else(|| panic!("group: {:?}", g.body)).to_owned()
 }
 
 /// `CHAT_SENDERS` people sending at once, into one shared group (every send queues on that
