@@ -4,6 +4,9 @@ use crate::error::AccountsError;
 use xqt_kernel::AppContext;
 
 /// A normalised mainland mobile number: 11 digits, `1[3-9]…`.
+/// What separates phones' lookup hashes from other values' (ID numbers, usernames).
+const LOOKUP_KIND: &str = "phone";
+
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub struct Phone(String);
 
@@ -26,7 +29,12 @@ impl Phone {
     }
 
     pub fn lookup_hash(&self, ctx: &AppContext) -> Vec<u8> {
-        ctx.keys.lookup_hash("phone", &self.0)
+        ctx.keys.lookup_hash(LOOKUP_KIND, &self.0)
+    }
+
+    /// `lookup_hash` as hex, for records that keep it as text.
+    pub fn lookup_hex(&self, ctx: &AppContext) -> String {
+        ctx.keys.lookup_hex(LOOKUP_KIND, &self.0)
     }
 
     /// `138****1234`.

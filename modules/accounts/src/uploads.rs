@@ -98,10 +98,8 @@ pub struct PersonFiles;
 #[async_trait]
 impl Downloads for PersonFiles {
     async fn open(&self, ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<Option<Download>> {
-        if file::Entity::find_by_id(id).one(&ctx.db).await?.is_none() {
-            return Ok(None);
-        }
-        let (row, bytes) = read(ctx, viewer, id).await?;
+        let Some(row) = file::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(None) };
+        let bytes = read(ctx, viewer, &row).await?;
         Ok(Some(Download { content_type: row.content_type, bytes, as_attachment: false }))
     }
 }
@@ -118,14 +116,15 @@ pub async fn owned(ctx: &AppContext, owner: Uuid, id: Uuid, purpose: Purpose) ->
 
 /// A file's bytes for a viewer allowed to see it: its owner, platform admins (reviewing a
 /// licence or evidence), and for a licence the managers of the organisation it belongs to.
-pub async fn read(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<(file::Model, Bytes)> {
-    let row = file::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(AccountsError::NotFound("file"))?;
+pub async fn read(ctx: &AppContext, viewer: &Viewer, row: &file::Model) -> AppResult<Bytes> {
     let allowed = match viewer {
         Viewer::Admin { .. } => true,
         Viewer::User { user_id, .. } if *user_id == row.owner_id => true,
         Viewer::User { user_id, .. } if row.purpose == Purpose::Licence => {
-            let org =
-                organization::Entity::find().filter(organization::Column::LicenceFileId.eq(id)).one(&ctx.db).await?;
+            let org = organization::Entity::find()
+                .filter(organization::Column::LicenceFileId.eq(row.id))
+                .one(&ctx.db)
+                .await?;
             match org {
                 Some(o) => crate::organizations::role_of(ctx, o.id, *user_id).await?.is_some_and(|r| r.manages()),
                 None => false,
@@ -137,8 +136,7 @@ pub async fn read(ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<(fil
     if !allowed {
         return Err(AccountsError::NotFound("file").into());
     }
-    let bytes = ctx.files.get(&row.storage_key).await?;
-    Ok((row, bytes))
+    ctx.files.get(&row.storage_key).await
 }
 
 pub async fn all_for(ctx: &AppContext, owner: Uuid) -> AppResult<Vec<file::Model>> {

@@ -106,10 +106,8 @@ pub struct AttachmentFiles;
 #[async_trait]
 impl Downloads for AttachmentFiles {
     async fn open(&self, ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<Option<Download>> {
-        if attachment::Entity::find_by_id(id).one(&ctx.db).await?.is_none() {
-            return Ok(None);
-        }
-        let (a, bytes) = read(ctx, viewer.require_person()?, id).await?;
+        let Some(a) = attachment::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(None) };
+        let bytes = read(ctx, viewer.require_person()?, &a).await?;
         let as_attachment = a.kind == MessageKind::File;
         Ok(Some(Download { content_type: a.content_type, bytes, as_attachment }))
     }
@@ -207,11 +205,9 @@ pub async fn delete_unsent_before(ctx: &AppContext, cutoff: chrono::DateTime<chr
 }
 
 /// An attachment's bytes, for a member of its conversation; NOT_FOUND for anyone else.
-pub async fn read(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<(attachment::Model, Bytes)> {
-    let a = attachment::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(ChatError::NotFound("attachment"))?;
+pub async fn read(ctx: &AppContext, me: Uuid, a: &attachment::Model) -> AppResult<Bytes> {
     conversations::require_member(ctx, a.conversation_id, me).await.map_err(|_| ChatError::NotFound("attachment"))?;
-    let bytes = ctx.files.get(&a.storage_key).await?;
-    Ok((a, bytes))
+    ctx.files.get(&a.storage_key).await
 }
 
 /// Deletes an attachment's bytes and row (a recall, an erasure).

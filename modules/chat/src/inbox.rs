@@ -26,7 +26,7 @@ use xqt_kernel::bus::BusEvent;
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode};
 use xqt_notifications::entity::notification;
 
-use crate::entity::member;
+use crate::entity::{conversation, member};
 use crate::error::invalid;
 use crate::live::{self, Event};
 use crate::{changes, conversations, messages};
@@ -89,11 +89,26 @@ struct Seen {
 }
 
 impl Seen {
+    fn new(snapshot_at: DateTime<Utc>, notification: Option<Uuid>) -> Self {
+        Self {
+            delivered: BTreeMap::new(),
+            departed: BTreeMap::new(),
+            snapshot: HashMap::new(),
+            snapshot_at,
+            notification,
+        }
+    }
+
+    /// Where the person's conversations stood at `at` (read at or after it).
+    fn take_snapshot<'a>(&mut self, at: DateTime<Utc>, mine: impl IntoIterator<Item = &'a conversation::Model>) {
+        self.snapshot = mine.into_iter().map(|c| (c.id, (c.last_position, c.last_changed_at))).collect();
+        self.snapshot_at = at;
+    }
+
     async fn refresh(&mut self, ctx: &AppContext, me: Uuid) -> AppResult<()> {
         let at = ctx.clock.now();
         let mine = conversations::mine(ctx, me).await?;
-        self.snapshot = mine.into_iter().map(|(c, _)| (c.id, (c.last_position, c.last_changed_at))).collect();
-        self.snapshot_at = at;
+        self.take_snapshot(at, mine.iter().map(|(c, _)| c));
         Ok(())
     }
 
@@ -140,17 +155,10 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
             None => now(&ctx, me).await?,
         };
         let watermark = after.watermark_time();
-        let mut seen = Seen {
-            delivered: BTreeMap::new(),
-            departed: BTreeMap::new(),
-            snapshot: HashMap::new(),
-            snapshot_at: ctx.clock.now(),
-            notification: after.notification,
-        };
         let snapshot_at = ctx.clock.now();
         let mine = conversations::mine(&ctx, me).await?;
-        seen.snapshot = mine.iter().map(|(c, _)| (c.id, (c.last_position, c.last_changed_at))).collect();
-        seen.snapshot_at = snapshot_at;
+        let mut seen = Seen::new(snapshot_at, after.notification);
+        seen.take_snapshot(snapshot_at, mine.iter().map(|(c, _)| c));
         let mut parts: SelectAll<Boxed> = SelectAll::new();
         let mut unknown = Vec::new();
         let mut named = after.conversations.clone();
@@ -279,13 +287,7 @@ async fn follow_joined(
 /// that happens in between. It names only the conversations that changed lately.
 pub async fn now(ctx: &AppContext, me: Uuid) -> AppResult<Cursor> {
     let notification = xqt_notifications::inbox::newest_id(ctx, me).await?;
-    let mut seen = Seen {
-        delivered: BTreeMap::new(),
-        departed: BTreeMap::new(),
-        snapshot: HashMap::new(),
-        snapshot_at: ctx.clock.now(),
-        notification,
-    };
+    let mut seen = Seen::new(ctx.clock.now(), notification);
     seen.refresh(ctx, me).await?;
     seen.delivered = seen.snapshot.iter().map(|(c, (position, _))| (*c, *position)).collect();
     Ok(seen.cursor())

@@ -14,7 +14,7 @@ use crate::purposes::GUARDIAN;
 use crate::standing::{today, under_age};
 
 fn phone_hash(ctx: &AppContext, phone: &Phone) -> String {
-    ctx.keys.lookup_hex("phone", phone.as_str())
+    phone.lookup_hex(ctx)
 }
 
 /// Texts a code to the guardian's phone (same limits as every SMS code).
