@@ -22,6 +22,7 @@ mod m20261129_000015_chat_create;
 mod m20261130_000016_chat_changes;
 mod m20261130_000017_closed_sets;
 mod m20261130_000018_chat_last_changed;
+mod m20261201_000019_cooperation_create;
 
 pub struct Migrator;
 
@@ -47,6 +48,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000016_chat_changes::Migration),
             Box::new(m20261130_000017_closed_sets::Migration),
             Box::new(m20261130_000018_chat_last_changed::Migration),
+            Box::new(m20261201_000019_cooperation_create::Migration),
         ]
     }
 }

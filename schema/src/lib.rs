@@ -60,7 +60,13 @@ macro_rules! assemble {
 
 pub use xqt_kernel::{AppContext, Module};
 
-assemble!(xqt_notifications::Notifications, xqt_accounts::Accounts, xqt_privacy::Privacy, xqt_chat::Chat);
+assemble!(
+    xqt_notifications::Notifications,
+    xqt_accounts::Accounts,
+    xqt_privacy::Privacy,
+    xqt_chat::Chat,
+    xqt_cooperation::Cooperation
+);
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;
 

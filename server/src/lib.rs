@@ -5,6 +5,7 @@ pub mod files;
 pub mod http;
 pub mod observe;
 pub mod request;
+pub mod webhooks;
 pub mod ws;
 
 use std::net::SocketAddr;
@@ -84,6 +85,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/chat/attachments", poem::post(files::chat_upload))
         .at("/chat/attachments/:id", get(files::download))
         .at("/exports/:file", get(files::export))
+        .at("/webhooks/:name", poem::post(webhooks::receive))
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))

@@ -3,7 +3,8 @@
 //! and bus) and, when `XQT_TEST_DATABASE_URL` / `XQT_TEST_REDIS_URL` are set, again on
 //! PostgreSQL / Redis — each run in its own database and key prefix, removed afterwards.
 
-pub mod ws;
+pub mod esign;
+mod ws;
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU32, Ordering};
@@ -472,4 +473,9 @@ pub async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(Strin
         }
     }
     hits
+}
+
+/// Configures the real e签宝 client against `base_url` (a `esign::FakeEsign`, or nothing).
+pub fn real_signature_provider(config: &mut Config, base_url: &str) {
+    esign::configure(config, base_url);
 }

@@ -273,6 +273,90 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         let members = srv.gql("query($c: ID!) { conversation(id: $c) { name members { role } } }", json!({ "c": group }), Some(&victim.token)).await;
         assert_eq!(members.body["data"]["conversation"], json!({ "name": "受害者的群", "members": [{ "role": "OWNER" }, { "role": "MEMBER" }] }));
 
+        // Cooperation: the victim's draft is invisible, their published post unchangeable, and
+        // nothing of their applications, programmes or agreements can be reached by id.
+        let post = |title: &str| format!("mutation($o: ID!) {{ createPost(organizationId: $o, input: {{ kind: INTERNSHIP, title: \"{title}\", body: \"实习内容\" }}) {{ id }} }}");
+        let draft = srv.gql(&post("受害者的草稿"), json!({ "o": public }), Some(&victim.token)).await.body["data"]["createPost"]["id"].clone();
+        let published = srv.gql(&post("受害者的实习岗位"), json!({ "o": public }), Some(&victim.token)).await.body["data"]["createPost"]["id"].clone();
+        srv.ok("mutation($p: ID!) { publishPost(id: $p) { id } }", json!({ "p": published }), Some(&victim.token)).await;
+        assert!(!draft.is_null() && !published.is_null());
+        let input = "{ kind: INTERNSHIP, title: \"被篡改\", body: \"篡改\" }";
+        let on_posts: Vec<(&str, String)> = vec![
+            ("Query.post", "query($p: ID!) { post(id: $p) { id } }".into()),
+            ("Query.postHistory", "query($p: ID!) { postHistory(id: $p) { version } }".into()),
+            ("Mutation.updatePost", format!("mutation($p: ID!) {{ updatePost(id: $p, input: {input}) {{ id }} }}")),
+            ("Mutation.publishPost", "mutation($p: ID!) { publishPost(id: $p) { id } }".into()),
+            ("Mutation.closePost", "mutation($p: ID!) { closePost(id: $p) { id } }".into()),
+            ("Mutation.withdrawPost", "mutation($p: ID!) { withdrawPost(id: $p) { id } }".into()),
+            ("Mutation.setPostVisibility", "mutation($p: ID!) { setPostVisibility(id: $p, visibility: PRIVATE) { id } }".into()),
+            ("Mutation.addFavourite", "mutation($p: ID!) { addFavourite(kind: POST, id: $p) }".into()),
+            ("Mutation.reportPost", "mutation($p: ID!) { reportPost(id: $p, category: SPAM, description: \"看不到的岗位\") { id } }".into()),
+        ];
+        for (field, query) in &on_posts {
+            let a = run.call(field, query, json!({ "p": draft }), s).await;
+            assert_eq!(a.code(), Some("NOT_FOUND"), "{field} on the victim's draft: {:?}", a.body);
+        }
+        for (field, query) in on_posts.iter().filter(|(f, _)| f.contains("Post") && !f.contains("report")) {
+            if *field == "Query.post" {
+                continue;
+            }
+            let a = run.call(field, query, json!({ "p": published }), s).await;
+            assert_eq!(a.code(), Some("FORBIDDEN"), "{field} on the victim's published post: {:?}", a.body);
+        }
+        let nobody = json!({ "i": uuid::Uuid::now_v7() });
+        let by_id: Vec<(&str, &str)> = vec![
+            ("Query.application", "query($i: ID!) { application(id: $i) { id } }"),
+            ("Query.programme", "query($i: ID!) { programme(id: $i) { id } }"),
+            ("Query.agreement", "query($i: ID!) { agreement(id: $i) { id } }"),
+            ("Mutation.stepApplication", "mutation($i: ID!) { stepApplication(id: $i, step: ACCEPT) { id } }"),
+            ("Mutation.reportApplication", "mutation($i: ID!) { reportApplication(id: $i, category: FRAUD, description: \"看不到的申请\") { id } }"),
+            ("Mutation.createProgramme", "mutation($i: ID!) { createProgramme(input: { applicationId: $i, title: \"项目\", startsOn: \"2027-03-01\", endsOn: \"2027-06-30\", schoolSupervisorId: $i, enterpriseSupervisorId: $i, sites: [{ name: \"厂区\", latitude: 30.0, longitude: 120.0 }] }) { id } }"),
+            ("Mutation.inviteStudent", "mutation($i: ID!) { inviteStudent(programmeId: $i, studentId: $i) }"),
+            ("Mutation.answerProgrammeInvitation", "mutation($i: ID!) { answerProgrammeInvitation(programmeId: $i, join: true) }"),
+            ("Mutation.createAgreement", "mutation($i: ID!) { createAgreement(programmeId: $i) { id } }"),
+            ("Mutation.sendAgreement", "mutation($i: ID!) { sendAgreement(id: $i) { id } }"),
+            ("Query.organizationPosts", "query($i: ID!) { organizationPosts(organizationId: $i) { id } }"),
+        ];
+        for (field, query) in &by_id {
+            let a = run.call(field, query, nobody.clone(), s).await;
+            assert_eq!(a.code(), Some("NOT_FOUND"), "{field}: {:?}", a.body);
+            assert_eq!(run.call(field, query, nobody.clone(), None).await.code(), Some("UNAUTHENTICATED"), "{field} anonymously");
+        }
+        let a = run.call("Query.organizationPosts", "query($o: ID!) { organizationPosts(organizationId: $o) { id } }", json!({ "o": public }), s).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "only members list an organisation's drafts");
+        let a = run.call("Mutation.inviteTalent", "mutation($p: ID!, $t: ID!) { inviteTalent(postId: $p, talentPostId: $t) { id } }", json!({ "p": published, "t": draft }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "{:?}", a.body);
+        let a = run.call("Mutation.createPost", &post("陌生人的岗位"), json!({ "o": public }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "an unverified stranger posts nothing, least of all for the victim's school");
+        let a = run.call("Mutation.applyToPost", "mutation($p: ID!) { applyToPost(postId: $p) { id } }", json!({ "p": published }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "applying needs a verified real name");
+        let a = run.call("Mutation.removeFavourite", "mutation($p: ID!) { removeFavourite(kind: POST, id: $p) }", json!({ "p": published }), s).await;
+        assert_eq!(a.body["data"]["removeFavourite"], false);
+        let a = run.call("Query.posts", "{ posts { edges { node { title } } } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["posts"]["edges"], json!([{ "node": { "title": "受害者的实习岗位" } }]), "the published post only, never the draft");
+        let a = run.call("Query.directory", "{ directory { edges { node { name address } } } }", json!({}), None).await;
+        assert!(a.body["data"]["directory"]["edges"].as_array().unwrap().iter().all(|e| e["node"]["address"].is_null()), "{:?}", a.body);
+        for (field, query) in [
+            ("Query.nearbyPosts", "{ nearbyPosts(latitude: 30.0, longitude: 120.0) { edges { cursor } } }"),
+            ("Query.nearbyOrganizations", "{ nearbyOrganizations(latitude: 30.0, longitude: 120.0) { distanceBand } }"),
+        ] {
+            assert_eq!(run.call(field, query, json!({}), s).await.code(), Some("CONSENT_REQUIRED"), "{field}");
+        }
+        for (field, query, key, empty) in [
+            ("Query.myTalentProfile", "{ myTalentProfile { id } }", "myTalentProfile", Value::Null),
+            ("Query.applications", "{ applications(received: true) { id } }", "applications", json!([])),
+            ("Query.favourites", "{ favourites { id } }", "favourites", json!([])),
+            ("Query.myProgrammes", "{ myProgrammes { id } }", "myProgrammes", json!([])),
+        ] {
+            let a = run.call(field, query, json!({}), s).await;
+            assert_eq!((a.code(), &a.body["data"][key]), (None, &empty), "{field}: {:?}", a.body);
+        }
+        let victims_posts = srv.gql("query($o: ID!) { organizationPosts(organizationId: $o) { title state version } }", json!({ "o": public }), Some(&victim.token)).await;
+        assert_eq!(
+            victims_posts.body["data"]["organizationPosts"],
+            json!([{ "title": "受害者的实习岗位", "state": "PUBLISHED", "version": 1 }, { "title": "受害者的草稿", "state": "DRAFT", "version": 1 }])
+        );
+
         // Self-scoped writes change only the caller.
         run.call("Mutation.markNotificationsRead", "mutation { markNotificationsRead }", json!({}), s).await;
         run.call("Mutation.setPassword", "mutation { setPassword(newPassword: \"Stranger#2026\") }", json!({}), s).await;

@@ -116,7 +116,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         xqt::migrate(&ctx).await.unwrap();
         let m = &ctx.modules;
 
-        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "chat", "probe"]);
+        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "chat", "cooperation", "probe"]);
         assert_eq!(m.purpose("probe_location").map(|p| p.legal_basis), Some(LegalBasis::Consent));
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
@@ -128,6 +128,8 @@ async fn the_registry_collects_and_calls_every_hook() {
                 "accounts:organizations.read",
                 "privacy:people.read",
                 "privacy:statistics.read",
+                "cooperation:read",
+                "cooperation:write",
                 "probe:read"
             ]
         );
@@ -170,10 +172,11 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("privacy", "analytics_events"),
                 ("privacy", "sharing_records"),
                 ("chat", "unsent_attachments"),
+                ("cooperation", "agreements_past_legal_hold"),
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[7].affected, 7);
+        assert_eq!(outcomes[8].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),

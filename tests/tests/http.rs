@@ -306,7 +306,12 @@ async fn oversize_bodies_are_refused() {
 #[tokio::test]
 async fn production_turns_introspection_and_suggestions_off() {
     on_each_backend(async |b| {
-        let srv = b.start_with(|c| c.env = xqt_kernel::config::Environment::Production).await;
+        let srv = b
+            .start_with(|c| {
+                c.env = xqt_kernel::config::Environment::Production;
+                xqt_tests::real_signature_provider(c, "http://127.0.0.1:9");
+            })
+            .await;
         let a = srv.gql("{ __schema { queryType { name } } }", json!({}), None).await;
         assert_eq!(a.body["data"]["__schema"], Value::Null, "{:?}", a.body);
         let a = srv.gql("{ notification }", json!({}), None).await;

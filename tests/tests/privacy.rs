@@ -218,10 +218,10 @@ async fn col_11_each_purpose_shows_its_legal_basis_and_only_consent_can_be_withd
         assert_eq!(a.body["errors"][0]["extensions"]["reason"], "GUARDIAN_ONLY");
         // The app asks about undecided consent purposes only; a refusal is not asked again.
         let prompts = "{ privacyStatus { consentPrompts } }";
-        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "analytics", "public_profile"]));
+        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "analytics", "public_profile", "location", "location_coarse"]));
         let a = srv.gql("mutation { refuseConsent(input: { purpose: \"analytics\" }) { action } }", json!({}), Some(&p.token)).await;
         assert_eq!(a.body["data"]["refuseConsent"]["action"], "REFUSE");
-        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "public_profile"]));
+        assert_eq!(srv.gql(prompts, json!({}), Some(&p.token)).await.body["data"]["privacyStatus"]["consentPrompts"], json!(["push_notifications", "public_profile", "location", "location_coarse"]));
         let a = srv.gql("{ myConsents { purpose decision } }", json!({}), Some(&p.token)).await;
         assert_eq!(a.body["data"]["myConsents"], json!([{ "purpose": "analytics", "decision": "REFUSED" }]));
         let a = grant(&srv, &p, "partner_sharing", None).await;

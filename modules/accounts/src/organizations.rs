@@ -4,10 +4,10 @@
 use base64::Engine;
 use base64::engine::general_purpose::URL_SAFE_NO_PAD;
 use chrono::Duration;
-use sea_orm::sea_query::Expr;
+use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
-    TransactionTrait,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
+    Set, SqlErr, TransactionTrait,
 };
 use uuid::Uuid;
 use xqt_kernel::crypto::token_hash;
@@ -523,4 +523,86 @@ mod tests {
                 && MemberRole::Member.fits(OrganizationKind::Enterprise)
         );
     }
+}
+
+/// What the public directory can be narrowed by: approved organisations only, public fields only.
+#[derive(Debug, Clone, Default)]
+pub struct DirectoryFilter {
+    /// Part of the name.
+    pub name: Option<String>,
+    pub kind: Option<OrganizationKind>,
+    pub region: Option<String>,
+    pub industry: Option<String>,
+}
+
+fn directory_query(filter: &DirectoryFilter) -> sea_orm::Select<org::Entity> {
+    let mut q = org::Entity::find().filter(org::Column::VerificationState.eq(OrganizationVerification::Approved));
+    if let Some(name) = filter.name.as_deref().map(str::trim).filter(|n| !n.is_empty()) {
+        let escaped = name.replace('\\', "\\\\").replace('%', "\\%").replace('_', "\\_");
+        q = q.filter(
+            Expr::col(org::Column::Name).like(sea_orm::sea_query::LikeExpr::new(format!("%{escaped}%")).escape('\\')),
+        );
+    }
+    if let Some(kind) = filter.kind {
+        q = q.filter(org::Column::Kind.eq(kind));
+    }
+    if let Some(region) = &filter.region {
+        q = q.filter(org::Column::Region.eq(region.clone()));
+    }
+    if let Some(industry) = &filter.industry {
+        q = q.filter(org::Column::Industry.eq(industry.clone()));
+    }
+    q
+}
+
+/// A page of the public directory, newest first.
+pub async fn directory(
+    ctx: &AppContext,
+    filter: &DirectoryFilter,
+    offset: u64,
+    limit: u64,
+) -> AppResult<Vec<org::Model>> {
+    Ok(directory_query(filter).order_by_desc(org::Column::Id).offset(offset).limit(limit).all(&ctx.db).await?)
+}
+
+pub async fn directory_count(ctx: &AppContext, filter: &DirectoryFilter) -> AppResult<u64> {
+    Ok(directory_query(filter).count(&ctx.db).await?)
+}
+
+/// Approved organisations whose location lies in the box (south, west, north, east), as
+/// (id, latitude, longitude): the pre-filter of a nearby search.
+pub async fn approved_within(
+    ctx: &AppContext,
+    bbox: (f64, f64, f64, f64),
+    cap: u64,
+) -> AppResult<Vec<(Uuid, f64, f64)>> {
+    let (south, west, north, east) = bbox;
+    let rows: Vec<(Uuid, Option<f64>, Option<f64>)> = org::Entity::find()
+        .select_only()
+        .column(org::Column::Id)
+        .column(org::Column::Latitude)
+        .column(org::Column::Longitude)
+        .filter(org::Column::VerificationState.eq(OrganizationVerification::Approved))
+        .filter(org::Column::Latitude.between(south, north))
+        .filter(org::Column::Longitude.between(west, east))
+        .limit(cap)
+        .into_tuple()
+        .all(&ctx.db)
+        .await?;
+    Ok(rows.into_iter().filter_map(|(id, lat, lng)| Some((id, lat?, lng?))).collect())
+}
+
+/// These organisations, in no particular order (missing ids are left out).
+pub async fn find_many(ctx: &AppContext, ids: &[Uuid]) -> AppResult<Vec<org::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(org::Entity::find().filter(org::Column::Id.is_in(ids.iter().copied())).all(&ctx.db).await?)
+}
+
+/// Whether the person belongs to at least one approved organisation (what "verified
+/// organisations only" posts ask of a viewer).
+pub async fn in_approved_organization(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
+    let orgs: Vec<Uuid> = memberships(ctx, user).await?.into_iter().map(|m| m.organization_id).collect();
+    Ok(find_many(ctx, &orgs).await?.iter().any(|o| o.verification_state == OrganizationVerification::Approved))
 }

@@ -51,6 +51,10 @@ xqt_kernel::closed_set! {
         Organization = "organization",
         /// A chat message.
         Message = "message",
+        /// A cooperation post (demand or talent entry).
+        Post = "post",
+        /// A cooperation application (a dispute between its two sides).
+        Application = "application",
     }
 }
 

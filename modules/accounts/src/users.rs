@@ -28,6 +28,14 @@ pub async fn find_by_phone(ctx: &AppContext, phone: &Phone) -> AppResult<Option<
     Ok(user::Entity::find().filter(user::Column::PhoneHash.eq(phone.lookup_hash(ctx))).one(&ctx.db).await?)
 }
 
+/// These accounts, in no particular order (missing ids are left out).
+pub async fn find_many(ctx: &AppContext, ids: &[Uuid]) -> AppResult<Vec<user::Model>> {
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(user::Entity::find().filter(user::Column::Id.is_in(ids.iter().copied())).all(&ctx.db).await?)
+}
+
 pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<user::Model>> {
     Ok(user::Entity::find_by_id(id).one(&ctx.db).await?)
 }

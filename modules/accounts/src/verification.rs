@@ -65,6 +65,15 @@ pub async fn is_verified(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
     Ok(latest(ctx, user).await?.is_some_and(|v| v.state == ReviewState::Approved))
 }
 
+/// The person's approved real name, unsealed; `None` until approved. For what the person agreed
+/// to show or send (an accepted application's contact, an agreement's signer): callers decide.
+pub async fn verified_name(ctx: &AppContext, user: Uuid) -> AppResult<Option<String>> {
+    match latest(ctx, user).await? {
+        Some(v) if v.state == ReviewState::Approved => Ok(Some(ctx.keys.open(&v.real_name_sealed)?)),
+        _ => Ok(None),
+    }
+}
+
 /// Refuses people whose real name is not approved (FORBIDDEN, reason `VERIFICATION_REQUIRED`):
 /// what others or partners can see — organisation verification now; posts and chat later —
 /// needs a verified real name (COL-1; Cybersecurity Law Art. 24).

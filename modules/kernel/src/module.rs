@@ -151,6 +151,35 @@ pub trait OrganizationMembership: Send + Sync + 'static {
     async fn left(&self, ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()>;
 }
 
+/// A request a provider posted to `/webhooks/<name>`, as received: the raw body (signatures are
+/// over its exact bytes), the raw query string and the headers (names lower-cased).
+#[derive(Debug, Clone)]
+pub struct Inbound {
+    pub headers: Vec<(String, String)>,
+    pub query: String,
+    pub body: bytes::Bytes,
+}
+
+impl Inbound {
+    pub fn header(&self, name: &str) -> Option<&str> {
+        self.headers.iter().find(|(k, _)| k.eq_ignore_ascii_case(name)).map(|(_, v)| v.as_str())
+    }
+}
+
+/// What the webhook answers the provider: a status and a JSON body.
+#[derive(Debug, Clone, PartialEq)]
+pub struct WebhookReply {
+    pub status: u16,
+    pub body: serde_json::Value,
+}
+
+/// A provider's callbacks into one module (e-signature events, …), at `POST /webhooks/<name>`.
+#[async_trait]
+pub trait Webhook: Send + Sync + 'static {
+    fn name(&self) -> &'static str;
+    async fn receive(&self, ctx: &AppContext, request: Inbound) -> WebhookReply;
+}
+
 pub trait Module: Send + Sync + 'static {
     fn name(&self) -> &'static str;
     /// The module's own section of the configuration (`SectionSpec::of::<ChatConfig>()`).
@@ -217,6 +246,10 @@ pub trait Module: Send + Sync + 'static {
     }
     /// Command groups this module adds to the `xqt` CLI, one file each in the module.
     fn cli_commands(&self) -> Vec<Arc<dyn crate::cli::CliCommand>> {
+        vec![]
+    }
+    /// Providers' callbacks this module receives, at `POST /webhooks/<name>`.
+    fn webhooks(&self) -> Vec<Arc<dyn Webhook>> {
         vec![]
     }
 }
@@ -387,6 +420,11 @@ impl Modules {
             }
         }
         Err(crate::error::AppError::not_found("file"))
+    }
+
+    /// The webhook registered under `name`, if a module receives it.
+    pub fn webhook(&self, name: &str) -> Option<Arc<dyn Webhook>> {
+        self.modules.iter().flat_map(|m| m.webhooks()).find(|w| w.name() == name)
     }
 
     pub fn job_handler(&self, kind: &str) -> Option<Arc<dyn crate::jobs::JobHandler>> {

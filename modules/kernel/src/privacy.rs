@@ -19,6 +19,27 @@ pub trait ConsentGate: Send + Sync + 'static {
     /// is not consent, or the person's current consent is granted. Otherwise `CONSENT_REQUIRED`
     /// naming the purpose. `partner` narrows a sharing consent to one partner.
     async fn require(&self, ctx: &AppContext, user: Uuid, purpose: &str, partner: Option<Uuid>) -> AppResult<()>;
+
+    /// Those of `users` for whom `purpose` may be processed now: for a list that shows only
+    /// what each person consented to (an implementation answers it in one query).
+    async fn permitted_among(
+        &self,
+        ctx: &AppContext,
+        users: &[Uuid],
+        purpose: &str,
+    ) -> AppResult<std::collections::HashSet<Uuid>> {
+        let mut out = std::collections::HashSet::new();
+        for user in users {
+            match self.require(ctx, *user, purpose, None).await {
+                Ok(()) => {
+                    out.insert(*user);
+                }
+                Err(e) if e.code() == crate::ErrorCode::ConsentRequired => {}
+                Err(e) => return Err(e),
+            }
+        }
+        Ok(out)
+    }
 }
 
 crate::closed_set! {
@@ -71,12 +92,33 @@ pub trait StandingCheck: Send + Sync + 'static {
     ) -> AppResult<()>;
 }
 
+/// One disclosure of a person's data to a third party the platform works with (an e-signature
+/// provider sent an agreement's signers): written to the sharing ledger before the data leaves.
+#[derive(Debug, Clone)]
+pub struct Disclosure {
+    pub user: Uuid,
+    /// The recipient, registered as a partner.
+    pub partner: Uuid,
+    /// The registered purpose the data was sent for.
+    pub purpose: String,
+    pub categories: Vec<String>,
+    /// What was sent, e.g. `agreement:<id>`.
+    pub resource: String,
+}
+
+#[async_trait]
+pub trait SharingLedger: Send + Sync + 'static {
+    /// Records the disclosure; the data must not be sent if this fails.
+    async fn disclosed(&self, ctx: &AppContext, disclosure: Disclosure) -> AppResult<()>;
+}
+
 /// The privacy module's implementations, registered once through its `Module` value.
 #[derive(Clone)]
 pub struct PrivacyHooks {
     pub consent: Arc<dyn ConsentGate>,
     pub audit: Arc<dyn Audit>,
     pub standing: Arc<dyn StandingCheck>,
+    pub sharing: Arc<dyn SharingLedger>,
 }
 
 /// Fails every check: without a privacy module nothing personal may be collected or read.
@@ -107,10 +149,17 @@ impl StandingCheck for FailClosed {
     }
 }
 
+#[async_trait]
+impl SharingLedger for FailClosed {
+    async fn disclosed(&self, _: &AppContext, _: Disclosure) -> AppResult<()> {
+        Err(no_privacy_module())
+    }
+}
+
 impl PrivacyHooks {
     pub fn fail_closed() -> Self {
         let f = Arc::new(FailClosed);
-        Self { consent: f.clone(), audit: f.clone(), standing: f }
+        Self { consent: f.clone(), audit: f.clone(), standing: f.clone(), sharing: f }
     }
 }
 

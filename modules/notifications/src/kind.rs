@@ -25,6 +25,14 @@ xqt_kernel::closed_set! {
         ServiceCeased = "privacy.service_ceased",
         ChatMessage = "chat.message",
         ChatRecalled = "chat.recalled",
+        /// Someone applied to (or was invited through) a post of the person's.
+        ApplicationReceived = "cooperation.application_received",
+        /// An application the person is a side of moved on (viewed, shortlisted, accepted, …).
+        ApplicationUpdated = "cooperation.application_updated",
+        /// The person was invited to an internship programme.
+        ProgrammeInvitation = "cooperation.programme_invitation",
+        /// An agreement the person is a party to changed (sent for signing, signed, rejected, …).
+        AgreementUpdated = "cooperation.agreement_updated",
     }
 }
 

@@ -299,6 +299,33 @@ impl ConsentGate for Gate {
             _ => Err(consent_required(purpose, partner)),
         }
     }
+
+    async fn permitted_among(
+        &self,
+        ctx: &AppContext,
+        users: &[Uuid],
+        purpose: &str,
+    ) -> AppResult<std::collections::HashSet<Uuid>> {
+        let Some(p) = ctx.modules.purpose(purpose) else {
+            return Err(AppError::internal(format!("consent check for unregistered purpose `{purpose}`")));
+        };
+        if users.is_empty() || xqt_kernel::ceasing::ceased(ctx).await? {
+            return Ok(Default::default());
+        }
+        if p.legal_basis != LegalBasis::Consent {
+            return Ok(users.iter().copied().collect());
+        }
+        Ok(consent_state::Entity::find()
+            .filter(consent_state::Column::UserId.is_in(users.iter().copied()))
+            .filter(consent_state::Column::Purpose.eq(purpose))
+            .filter(consent_state::Column::PartnerKey.eq(partner_key(None)))
+            .filter(consent_state::Column::State.eq(State::Granted))
+            .all(&ctx.db)
+            .await?
+            .into_iter()
+            .map(|r| r.user_id)
+            .collect())
+    }
 }
 
 #[cfg(test)]

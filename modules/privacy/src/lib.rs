@@ -99,6 +99,7 @@ impl Module for Privacy {
             consent: Arc::new(consent::Gate),
             audit: Arc::new(audit::AuditLog),
             standing: Arc::new(standing::AccountStanding),
+            sharing: Arc::new(sharing::Ledger),
         })
     }
 }

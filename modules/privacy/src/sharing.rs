@@ -207,6 +207,29 @@ pub async fn partner_read_person(ctx: &AppContext, viewer: &Viewer, user: Uuid) 
     Ok(out)
 }
 
+/// The ledger other modules write to when they send a person's data to a partner.
+pub struct Ledger;
+
+#[async_trait::async_trait]
+impl xqt_kernel::privacy::SharingLedger for Ledger {
+    async fn disclosed(&self, ctx: &AppContext, d: xqt_kernel::privacy::Disclosure) -> AppResult<()> {
+        let p = ctx.modules.purpose(&d.purpose).ok_or_else(|| PrivacyError::UnknownPurpose(d.purpose.clone()))?;
+        sharing_record::ActiveModel {
+            id: Set(ids::new_id()),
+            partner_id: Set(d.partner),
+            user_id: Set(d.user),
+            purpose: Set(d.purpose.clone()),
+            legal_basis: Set(p.legal_basis),
+            categories: Set(d.categories.join(",")),
+            resource: Set(d.resource.chars().take(200).collect()),
+            created_at: Set(ctx.clock.now()),
+        }
+        .insert(&ctx.db)
+        .await?;
+        Ok(())
+    }
+}
+
 /// Who received the person's data, newest first.
 pub async fn ledger(ctx: &AppContext, user: Uuid) -> AppResult<Vec<sharing_record::Model>> {
     Ok(sharing_record::Entity::find()

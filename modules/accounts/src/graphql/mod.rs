@@ -1,5 +1,5 @@
 mod mutation;
-mod organizations;
+pub mod organizations;
 mod partners;
 mod query;
 mod reports;

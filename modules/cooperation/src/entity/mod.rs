@@ -1,0 +1,9 @@
+pub mod agreement;
+pub mod agreement_event;
+pub mod application;
+pub mod favourite;
+pub mod post;
+pub mod programme;
+pub mod programme_member;
+pub mod programme_site;
+pub mod revision;
