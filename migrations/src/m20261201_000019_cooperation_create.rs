@@ -1,6 +1,7 @@
 //! Cooperation: posts (demands and talent entries) with their edit history and a search index,
 //! applications between the two sides, favourites, internship programmes with their sites and
-//! members, and agreements with the provider's callbacks.
+//! members, agreements with the provider's callbacks, and which partner systems a school let sync
+//! its talent pool.
 //!
 //! Search: `search_text` holds the post's words segmented by jieba (space-separated). SQLite
 //! indexes it with an FTS5 table kept in step by triggers (external content, so the words are
@@ -142,6 +143,15 @@ enum CooperationAgreements {
     UpdatedAt,
     SignedAt,
     HoldUntil,
+}
+
+#[derive(DeriveIden)]
+enum CooperationPartnerLinks {
+    Table,
+    OrganizationId,
+    PartnerId,
+    AuthorizedBy,
+    CreatedAt,
 }
 
 #[derive(DeriveIden)]
@@ -429,6 +439,20 @@ impl MigrationTrait for Migration {
             manager.create_index(i).await?;
         }
 
+        use CooperationPartnerLinks as L;
+        manager
+            .create_table(
+                Table::create()
+                    .table(L::Table)
+                    .col(uuid(L::OrganizationId))
+                    .col(uuid(L::PartnerId))
+                    .col(uuid(L::AuthorizedBy))
+                    .col(timestamp_with_time_zone(L::CreatedAt))
+                    .primary_key(Index::create().col(L::OrganizationId).col(L::PartnerId))
+                    .to_owned(),
+            )
+            .await?;
+
         use CooperationAgreementEvents as E;
         manager
             .create_table(
@@ -456,6 +480,7 @@ impl MigrationTrait for Migration {
         }
         for t in [
             CooperationAgreementEvents::Table.into_iden(),
+            CooperationPartnerLinks::Table.into_iden(),
             CooperationAgreements::Table.into_iden(),
             CooperationProgrammeMembers::Table.into_iden(),
             CooperationProgrammeSites::Table.into_iden(),

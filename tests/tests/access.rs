@@ -330,6 +330,12 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
         assert_eq!(a.code(), Some("FORBIDDEN"), "an unverified stranger posts nothing, least of all for the victim's school");
         let a = run.call("Mutation.applyToPost", "mutation($p: ID!) { applyToPost(postId: $p) { id } }", json!({ "p": published }), s).await;
         assert_eq!(a.code(), Some("FORBIDDEN"), "applying needs a verified real name");
+        let a = run.call("Mutation.linkPartnerSync", "mutation($o: ID!, $p: ID!) { linkPartnerSync(organizationId: $o, partnerId: $p) }", json!({ "o": hidden, "p": uuid::Uuid::now_v7() }), s).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "{:?}", a.body);
+        let a = run.call("Mutation.linkPartnerSync", "mutation($o: ID!, $p: ID!) { linkPartnerSync(organizationId: $o, partnerId: $p) }", json!({ "o": public, "p": uuid::Uuid::now_v7() }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"));
+        let a = run.call("Mutation.syncTalentPool", "mutation($o: ID!) { syncTalentPool(organizationId: $o, entries: []) { postId } }", json!({ "o": public }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "a person is not a school's system");
         let a = run.call("Mutation.removeFavourite", "mutation($p: ID!) { removeFavourite(kind: POST, id: $p) }", json!({ "p": published }), s).await;
         assert_eq!(a.body["data"]["removeFavourite"], false);
         let a = run.call("Query.posts", "{ posts { edges { node { title } } } }", json!({}), s).await;

@@ -761,3 +761,116 @@ async fn production_refuses_the_built_in_signature_provider() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn partners_read_public_posts_only_and_a_schools_system_syncs_its_talent_pool_idempotently() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let s = sides(&srv).await;
+        published(&srv, &s.enterprise_owner, Some(&s.enterprise), internship()).await;
+        let mut members_only = internship();
+        members_only["title"] = json!("仅认证机构可见的数控岗位");
+        members_only["visibility"] = json!("VERIFIED");
+        published(&srv, &s.enterprise_owner, Some(&s.enterprise), members_only).await;
+        let profile = json!({ "kind": "TALENT", "title": "数控专业学生", "body": "熟悉数控编程", "visibility": "PUBLIC" });
+        srv.ok(GRANT, json!({ "p": "public_profile" }), Some(&s.student.token)).await;
+        published(&srv, &s.student, None, profile).await;
+        let a = srv.gql(SEARCH, json!({ "f": { "keyword": "数控" } }), Some(&s.school_owner.token)).await;
+        assert_eq!(a.body["data"]["posts"]["totalCount"], 3, "a member of an approved organisation sees all three: {:?}", a.body);
+
+        let partner = xqt_accounts::partners::create_partner(&srv.ctx, "某职业院校教务系统").await.unwrap();
+        let token = |scopes: &[&str]| {
+            let (ctx, id) = (srv.ctx.clone(), partner.id);
+            let scopes: Vec<String> = scopes.iter().map(|s| s.to_string()).collect();
+            async move { xqt_accounts::partners::create_token(&ctx, None, id, "sync", &scopes, 30).await.unwrap().0 }
+        };
+        let reader = token(&["cooperation:read"]).await;
+        let writer = token(&["cooperation:write"]).await;
+        let other = token(&["notifications:send"]).await;
+
+        // A reader sees public posts of organisations: never verified-only ones, never a person's
+        // profile, never who wrote them or their applications.
+        let q = "query($f: PostFilter) { posts(filter: $f) { totalCount edges { node { title author { id } applicationCount } } } }";
+        let a = srv.gql(q, json!({ "f": { "keyword": "数控" } }), Some(&reader)).await;
+        assert_eq!(a.body["data"]["posts"]["edges"], json!([{ "node": { "title": "数控机床操作实习生", "author": null, "applicationCount": null } }]), "{:?}", a.body);
+        let a = srv.gql("{ directory { totalCount edges { node { name address latitude } } } }", json!({}), Some(&reader)).await;
+        assert_eq!(a.body["data"]["directory"]["totalCount"], 2);
+        assert!(a.body["data"]["directory"]["edges"].as_array().unwrap().iter().all(|e| e["node"]["address"].is_null() && e["node"]["latitude"].is_null()));
+        let a = srv.gql("{ applications { id } }", json!({}), Some(&reader)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "applications and their contacts are people's, not partners'");
+        let a = srv.gql(q, json!({}), Some(&other)).await;
+        assert_eq!((a.code(), a.body["errors"][0]["extensions"]["scope"].as_str()), (Some("FORBIDDEN"), Some("cooperation:read")));
+
+        // Syncing: only once a manager of the school linked the partner.
+        let sync = "mutation($o: ID!, $e: [TalentEntryInput!]!) { syncTalentPool(organizationId: $o, entries: $e) { externalId postId created } }";
+        let entries = json!([
+            { "externalId": "2027-NC-01", "entry": { "kind": "TALENT", "title": "2027届数控技术专业毕业生", "body": "共 32 人，可于 2027 年 3 月起实习。", "tags": ["数控"], "talent": { "major": "数控技术", "graduationYear": 2027 } } },
+            { "externalId": "2027-HL-01", "entry": { "kind": "TALENT", "title": "2027届护理专业毕业生", "body": "共 45 人。", "talent": { "major": "护理" } } },
+        ]);
+        let a = srv.gql(sync, json!({ "o": s.school, "e": entries }), Some(&writer)).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "not linked yet: {:?}", a.body);
+        let link = "mutation($o: ID!, $p: ID!) { linkPartnerSync(organizationId: $o, partnerId: $p) }";
+        let a = srv.gql(link, json!({ "o": s.school, "p": partner.id }), Some(&s.teacher.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "a teacher does not manage the school");
+        srv.ok(link, json!({ "o": s.school, "p": partner.id }), Some(&s.school_owner.token)).await;
+        let a = srv.gql(sync, json!({ "o": s.school, "e": entries }), Some(&reader)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "reading is not writing");
+        let first = srv.gql(sync, json!({ "o": s.school, "e": entries }), Some(&writer)).await;
+        let done = first.body["data"]["syncTalentPool"].as_array().unwrap_or_else(|| panic!("{:?}", first.body)).clone();
+        assert!(done.iter().all(|d| d["created"] == true));
+        let again = srv.gql(sync, json!({ "o": s.school, "e": entries }), Some(&writer)).await;
+        let redone = again.body["data"]["syncTalentPool"].as_array().unwrap().clone();
+        assert!(redone.iter().all(|d| d["created"] == false));
+        assert_eq!(done.iter().map(|d| &d["postId"]).collect::<Vec<_>>(), redone.iter().map(|d| &d["postId"]).collect::<Vec<_>>(), "the same entries, by the school's ids");
+        let a = srv.gql("query($p: ID!) { post(id: $p) { version state organization { name } } }", json!({ "p": done[0]["postId"] }), Some(&s.enterprise_owner.token)).await;
+        assert_eq!(a.body["data"]["post"], json!({ "version": 1, "state": "PUBLISHED", "organization": { "name": "杭州职业技术学院" } }), "a retry changes nothing");
+        let mut changed = entries.clone();
+        changed[0]["entry"]["body"] = json!("共 30 人，可于 2027 年 3 月起实习。");
+        srv.ok(sync, json!({ "o": s.school, "e": changed }), Some(&writer)).await;
+        let a = srv.gql("query($p: ID!) { post(id: $p) { version body } }", json!({ "p": done[0]["postId"] }), Some(&s.enterprise_owner.token)).await;
+        assert_eq!(a.body["data"]["post"]["version"], 2);
+        let a = srv.gql(SEARCH, json!({ "f": { "keyword": "护理", "kinds": ["TALENT"] } }), Some(&s.enterprise_owner.token)).await;
+        assert_eq!(titles(&a, "posts"), ["2027届护理专业毕业生"]);
+
+        // Bad batches are refused whole.
+        let mut wrong = entries.clone();
+        wrong[1]["entry"]["kind"] = json!("INTERNSHIP");
+        let a = srv.gql(sync, json!({ "o": s.school, "e": wrong }), Some(&writer)).await;
+        assert_eq!(a.body["errors"][0]["extensions"]["field"], "entries.kind");
+        let twice = json!([entries[0].clone(), entries[0].clone()]);
+        let a = srv.gql(sync, json!({ "o": s.school, "e": twice }), Some(&writer)).await;
+        assert_eq!(a.body["errors"][0]["extensions"]["field"], "entries.externalId");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn an_enterprise_invites_a_talent_entry_and_its_person_decides() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let s = sides(&srv).await;
+        let post = published(&srv, &s.enterprise_owner, Some(&s.enterprise), internship()).await;
+        srv.ok(GRANT, json!({ "p": "public_profile" }), Some(&s.student.token)).await;
+        let talent = published(&srv, &s.student, None, json!({ "kind": "TALENT", "title": "数控专业学生", "body": "熟悉数控编程", "visibility": "PUBLIC" })).await;
+        let invite = "mutation($p: ID!, $t: ID!) { inviteTalent(postId: $p, talentPostId: $t, message: \"欢迎来实习\") { id state direction mySide } }";
+        let a = srv.gql(invite, json!({ "p": post, "t": talent }), Some(&s.school_owner.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "only the post's side invites through it");
+        let a = srv.gql(invite, json!({ "p": post, "t": talent }), Some(&s.enterprise_owner.token)).await;
+        let inv = a.body["data"]["inviteTalent"].clone();
+        assert_eq!((inv["state"].as_str(), inv["direction"].as_str(), inv["mySide"].as_str()), (Some("APPLIED"), Some("INVITE"), Some("OWNER")), "{:?}", a.body);
+        let told = xqt_notifications::inbox::all_for(&srv.ctx, s.student.id).await.unwrap();
+        assert!(told.iter().any(|n| n.title == "收到合作邀请"));
+        let a = srv.gql(STEP, json!({ "i": inv["id"], "s": "ACCEPT" }), Some(&s.enterprise_owner.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "the invited person decides");
+        let a = srv.gql(STEP, json!({ "i": inv["id"], "s": "ACCEPT" }), Some(&s.student.token)).await;
+        assert_eq!(a.body["data"]["stepApplication"]["state"], "ACCEPTED", "{:?}", a.body);
+        assert!(a.body["data"]["stepApplication"]["conversationId"].is_string());
+        let a = srv.gql(CONTACT, json!({ "i": inv["id"] }), Some(&s.student.token)).await;
+        assert_eq!(a.body["data"]["application"]["contact"]["phone"], s.enterprise_owner.phone);
+        let a = srv.gql("{ applications { direction state } }", json!({}), Some(&s.student.token)).await;
+        assert_eq!(a.body["data"]["applications"], json!([{ "direction": "INVITE", "state": "ACCEPTED" }]));
+        let a = srv.gql("{ applications(received: true) { direction } }", json!({}), Some(&s.enterprise_owner.token)).await;
+        assert_eq!(a.body["data"]["applications"], json!([{ "direction": "INVITE" }]));
+    })
+    .await;
+}

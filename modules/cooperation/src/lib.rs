@@ -17,6 +17,7 @@ pub mod posts;
 pub mod programmes;
 pub mod search;
 pub mod signature;
+pub mod sync;
 
 use std::sync::Arc;
 

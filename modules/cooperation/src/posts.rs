@@ -262,6 +262,21 @@ pub async fn create(
     if organization.is_none() && own_profile(ctx, author).await?.is_some() {
         return Err(invalid("kind", "a person has one talent profile: edit it").into());
     }
+    let p = insert(ctx, author, organization, organization_kind, input, None).await?;
+    tracing::info!(post = %p.id, kind = %p.kind, "post drafted");
+    Ok(p)
+}
+
+/// A new row from a validated input: a draft, or published at once when synced by a school's
+/// system (`external_key`).
+async fn insert(
+    ctx: &AppContext,
+    author: Uuid,
+    organization: Option<Uuid>,
+    organization_kind: Option<OrganizationKind>,
+    input: PostInput,
+    external_key: Option<&str>,
+) -> AppResult<post::Model> {
     let now = ctx.clock.now();
     let mut row = post::ActiveModel {
         id: Set(ids::new_id()),
@@ -272,7 +287,7 @@ pub async fn create(
         // A talent profile starts private (SHR-3); a demand is meant to be found.
         visibility: Set(if organization.is_none() { Visibility::Private } else { Visibility::Public }),
         search_text: Set(String::new()),
-        external_key: Set(None),
+        external_key: Set(external_key.map(str::to_owned)),
         version: Set(1),
         created_at: Set(now),
         updated_at: Set(now),
@@ -280,11 +295,69 @@ pub async fn create(
         ..Default::default()
     };
     apply(&mut row, input);
+    if external_key.is_some() {
+        row = crate::sync::published(row, now);
+    }
     let text = search_text_of(&row.clone().try_into_model().map_err(xqt_kernel::AppError::internal)?);
     row.search_text = Set(text);
-    let p = row.insert(&ctx.db).await?;
-    tracing::info!(post = %p.id, kind = %p.kind, "post drafted");
-    Ok(p)
+    match row.insert(&ctx.db).await {
+        Ok(p) => Ok(p),
+        Err(e) if crate::sync::taken(&e) => Err(CooperationError::Changed("talent entry").into()),
+        Err(e) => Err(e.into()),
+    }
+}
+
+/// A synced talent entry, new: published at once under the linking manager's name, who must
+/// still be allowed to post for the school.
+pub async fn create_synced(
+    ctx: &AppContext,
+    author: Uuid,
+    organization: Uuid,
+    input: &PostInput,
+    external_key: &str,
+) -> AppResult<post::Model> {
+    let kind = require_poster(ctx, author, Some(organization)).await?;
+    insert(ctx, author, Some(organization), kind, input.clone(), Some(external_key)).await
+}
+
+/// A synced talent entry, replaced: its previous version goes to the history. The same fields
+/// again change nothing (a retried sync).
+pub async fn replace_synced(ctx: &AppContext, p: post::Model, input: PostInput) -> AppResult<post::Model> {
+    let mut candidate = p.clone().into_active_model();
+    apply(&mut candidate, input.clone());
+    if snapshot(&candidate.try_into_model().map_err(xqt_kernel::AppError::internal)?) == snapshot(&p) {
+        return Ok(p);
+    }
+    let txn = ctx.db.begin().await?;
+    revision::ActiveModel {
+        id: Set(ids::new_id()),
+        post_id: Set(p.id),
+        version: Set(p.version),
+        editor_id: Set(None),
+        snapshot: Set(snapshot(&p)),
+        created_at: Set(ctx.clock.now()),
+    }
+    .insert(&txn)
+    .await?;
+    let version = p.version;
+    let id = p.id;
+    let mut row = p.into_active_model();
+    apply(&mut row, input);
+    row.version = Set(version + 1);
+    row.updated_at = Set(ctx.clock.now());
+    let text = search_text_of(&row.clone().try_into_model().map_err(xqt_kernel::AppError::internal)?);
+    row.search_text = Set(text);
+    let updated = post::Entity::update_many()
+        .set(row)
+        .filter(post::Column::Id.eq(id))
+        .filter(post::Column::Version.eq(version))
+        .exec(&txn)
+        .await?;
+    if updated.rows_affected == 0 {
+        return Err(CooperationError::Changed("talent entry").into());
+    }
+    txn.commit().await?;
+    find(ctx, id).await?.ok_or_else(|| CooperationError::NotFound("post").into())
 }
 
 /// The person's own talent profile (not withdrawn), if any.

@@ -2,6 +2,7 @@ pub mod agreement;
 pub mod agreement_event;
 pub mod application;
 pub mod favourite;
+pub mod partner_link;
 pub mod post;
 pub mod programme;
 pub mod programme_member;

@@ -11,7 +11,7 @@ use crate::entity::programme_member::MemberState;
 use crate::error::invalid;
 use crate::posts::{PostInput, Talent};
 use crate::programmes::{ProgrammeInput, SiteInput};
-use crate::{agreements, disputes, favourites, posts, programmes};
+use crate::{agreements, disputes, favourites, posts, programmes, sync};
 
 #[derive(InputObject)]
 #[graphql(name = "TalentInput")]
@@ -104,6 +104,22 @@ pub struct ProgrammeFields {
     pub school_supervisor_id: ID,
     pub enterprise_supervisor_id: ID,
     pub sites: Vec<SiteFields>,
+}
+
+/// One talent entry from a school's own system, by that system's id for it.
+#[derive(InputObject)]
+pub struct TalentEntryInput {
+    pub external_id: String,
+    pub entry: PostFields,
+}
+
+/// What a sync did with one entry.
+#[derive(async_graphql::SimpleObject)]
+pub struct SyncedEntry {
+    pub external_id: String,
+    pub post_id: ID,
+    /// False when an entry with this id existed and was replaced.
+    pub created: bool,
 }
 
 /// A report filed: its id and the working day it is due to be handled by.
@@ -319,6 +335,34 @@ impl CooperationMutation {
         let me = viewer.require_person()?;
         let student = student_id.as_ref().map(|s| parse_id("studentId", s)).transpose()?;
         Ok(Agreement(agreements::create(app, me, parse_id("programmeId", &programme_id)?, student).await?))
+    }
+
+    /// A school's manager lets a partner (the school's own system) sync its talent pool.
+    async fn link_partner_sync(&self, ctx: &Context<'_>, organization_id: ID, partner_id: ID) -> Result<bool> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        sync::link(app, me, parse_id("organizationId", &organization_id)?, parse_id("partnerId", &partner_id)?).await?;
+        Ok(true)
+    }
+
+    /// Partners with `cooperation:write`, linked by the school: creates or replaces talent
+    /// entries by the school's own ids (a retry changes nothing new), published at once.
+    async fn sync_talent_pool(
+        &self,
+        ctx: &Context<'_>,
+        organization_id: ID,
+        entries: Vec<TalentEntryInput>,
+    ) -> Result<Vec<SyncedEntry>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let entries = entries
+            .into_iter()
+            .map(|e| Ok(sync::Entry { external_id: e.external_id, input: e.entry.input()? }))
+            .collect::<Result<Vec<_>>>()?;
+        let done = sync::talent_pool(app, viewer, parse_id("organizationId", &organization_id)?, &entries).await?;
+        Ok(done
+            .into_iter()
+            .map(|d| SyncedEntry { external_id: d.external_id, post_id: ID(d.post_id.to_string()), created: d.created })
+            .collect())
     }
 
     /// Sends a draft to the e-signature provider; its state then follows the provider's flow.
