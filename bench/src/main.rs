@@ -22,6 +22,11 @@ const CHAT_FANOUT_MESSAGES: usize = 200;
 const LIST_CONVERSATIONS: usize = 50;
 const LIST_REQUESTS: usize = 400;
 const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }";
+/// Posts seeded for the search and nearby rows (`XQT_BENCH_POSTS` to change, e.g. for a quick check).
+fn posts_count() -> usize {
+    std::env::var("XQT_BENCH_POSTS").ok().and_then(|n| n.parse().ok()).unwrap_or(100_000)
+}
+const SEARCH_REQUESTS: usize = 400;
 
 fn percentile(sorted: &[Duration], p: f64) -> f64 {
     let i = ((sorted.len() as f64 - 1.0) * p).round() as usize;
@@ -346,13 +351,186 @@ async fn chat_list(b: &Backend) -> String {
     row(b.name, &what, "req/s", &all, elapsed)
 }
 
+/// A deterministic stream of numbers (no randomness between runs).
+struct Lcg(u64);
+
+impl Lcg {
+    fn next(&mut self) -> u64 {
+        self.0 = self.0.wrapping_mul(6364136223846793005).wrapping_add(1442695040888963407);
+        self.0 >> 33
+    }
+    fn pick<'a>(&mut self, items: &[&'a str]) -> &'a str {
+        items[self.next() as usize % items.len()]
+    }
+    fn unit(&mut self) -> f64 {
+        (self.next() % 1_000_000) as f64 / 1_000_000.0
+    }
+}
+
+const CITIES: [(&str, f64, f64); 12] = [
+    ("北京市", 39.90, 116.40),
+    ("上海市", 31.23, 121.47),
+    ("广东省广州市", 23.13, 113.26),
+    ("广东省深圳市", 22.54, 114.06),
+    ("浙江省杭州市", 30.27, 120.16),
+    ("江苏省南京市", 32.06, 118.80),
+    ("湖北省武汉市", 30.59, 114.31),
+    ("四川省成都市", 30.57, 104.07),
+    ("陕西省西安市", 34.34, 108.94),
+    ("山东省济南市", 36.65, 117.12),
+    ("福建省福州市", 26.07, 119.30),
+    ("湖南省长沙市", 28.23, 112.94),
+];
+const FIELDS: [&str; 16] =
+    ["数控", "护理", "电商", "焊接", "会计", "物流", "机电", "软件", "汽修", "烹饪", "幼教", "药学", "建筑", "酒店", "动漫", "农业"];
+const ROLES: [&str; 8] = ["实习生", "学徒", "技术员", "助理", "操作工", "储备干部", "讲师", "研究员"];
+const KINDS: [&str; 9] = [
+    "internship",
+    "order_class",
+    "apprenticeship",
+    "joint_lab",
+    "industry_college",
+    "research_project",
+    "course_development",
+    "recruitment",
+    "results_transfer",
+];
+
+/// `POSTS` published public posts over twelve cities, sixteen fields and every kind, written
+/// straight to the database in batches (segmented as the module segments them).
+async fn seed_posts(srv: &TestServer) -> Duration {
+    use sea_orm::{EntityTrait, Set};
+    use xqt_cooperation::entity::post;
+    let started = Instant::now();
+    let mut rng = Lcg(20261130);
+    let orgs: Vec<uuid::Uuid> = (0..200).map(|_| uuid::Uuid::now_v7()).collect();
+    let now = chrono::Utc::now();
+    let mut batch = Vec::with_capacity(500);
+    let total = posts_count();
+    for i in 0..total {
+        let (region, lat, lng) = CITIES[rng.next() as usize % CITIES.len()];
+        let (field, role) = (rng.pick(&FIELDS), rng.pick(&ROLES));
+        let other = rng.pick(&FIELDS);
+        let title = format!("{field}{role}招募（{i}）");
+        let body = format!(
+            "我公司现招{field}方向{role}，要求具备{other}基础，提供住宿与实习补贴，表现优秀者毕业后可留用。工作地点{region}。"
+        );
+        let tags = format!("[\"{field}\",\"{other}\"]");
+        let mut row = post::ActiveModel {
+            id: Set(uuid::Uuid::now_v7()),
+            organization_id: Set(Some(orgs[i % orgs.len()])),
+            organization_kind: Set(Some(xqt_accounts::entity::organization::OrganizationKind::Enterprise)),
+            author_id: Set(orgs[i % orgs.len()]),
+            kind: Set(post::PostKind::parse(rng.pick(&KINDS)).expect("a kind")),
+            state: Set(post::PostState::Published),
+            visibility: Set(post::Visibility::Public),
+            title: Set(title.clone()),
+            body: Set(body.clone()),
+            industry: Set(Some(field.to_owned())),
+            region: Set(Some(region.to_owned())),
+            address: Set(None),
+            latitude: Set(Some(lat + (rng.unit() - 0.5) * 0.6)),
+            longitude: Set(Some(lng + (rng.unit() - 0.5) * 0.6)),
+            headcount: Set(Some(1 + (rng.next() % 20) as i32)),
+            starts_on: Set(None),
+            ends_on: Set(None),
+            tags: Set(tags),
+            talent: Set(None),
+            search_text: Set(String::new()),
+            external_key: Set(None),
+            version: Set(1),
+            created_at: Set(now),
+            updated_at: Set(now),
+            published_at: Set(Some(now - chrono::Duration::seconds(i as i64))),
+        };
+        row.search_text = Set(xqt_cooperation::search::segment(&[&title, &body, field, other, region]));
+        batch.push(row);
+        if batch.len() == 500 || i + 1 == total {
+            post::Entity::insert_many(std::mem::take(&mut batch)).exec(&srv.ctx.db).await.expect("seed posts");
+        }
+    }
+    started.elapsed()
+}
+
+/// Searches and nearby queries on `POSTS` posts, `SEARCH_REQUESTS` each, 4 concurrent.
+async fn cooperation(b: &Backend) -> Vec<String> {
+    let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
+    let seeded = seed_posts(&srv).await;
+    let viewer = srv.person().await;
+    srv.gql("mutation { grantConsent(input: { purpose: \"location\" }) { id } }", json!({}), Some(&viewer.token)).await;
+    let posts = posts_count();
+    let mut out = vec![format!(
+        "| {} | seeding {posts} posts (segmenting and indexing included) | {:.0} posts/s | — | — |",
+        b.name,
+        posts as f64 / seeded.as_secs_f64()
+    )];
+    let cases: [(&str, &str, fn(usize) -> serde_json::Value); 4] = [
+        (
+            "keyword + region filter, relevance, first 20",
+            "query($f: PostFilter) { posts(filter: $f, first: 20) { edges { node { id title } } } }",
+            |i| json!({ "f": { "keyword": FIELDS[i % FIELDS.len()], "region": CITIES[i % CITIES.len()].0 } }),
+        ),
+        (
+            "two keywords + kind filter, recency, first 20, with totalCount",
+            "query($f: PostFilter) { posts(filter: $f, sort: RECENT, first: 20) { totalCount edges { node { id title } } } }",
+            |i| json!({ "f": { "keyword": format!("{} {}", FIELDS[i % FIELDS.len()], ROLES[i % ROLES.len()]), "kinds": ["INTERNSHIP", "APPRENTICESHIP"] } }),
+        ),
+        (
+            "nearby posts within 10 km of a city centre, first 20",
+            "query($lat: Float!, $lng: Float!) { nearbyPosts(latitude: $lat, longitude: $lng, radiusKm: 10, first: 20) { edges { node { id distanceKm } } } }",
+            |i| json!({ "lat": CITIES[i % CITIES.len()].1, "lng": CITIES[i % CITIES.len()].2 }),
+        ),
+        (
+            "nearby posts within 3 km, keyword-free, first 20",
+            "query($lat: Float!, $lng: Float!) { nearbyPosts(latitude: $lat, longitude: $lng, radiusKm: 3, first: 20) { edges { node { id distanceKm } } } }",
+            |i| json!({ "lat": CITIES[i % CITIES.len()].1 + 0.05, "lng": CITIES[i % CITIES.len()].2 - 0.05 }),
+        ),
+    ];
+    for (what, query, vars) in cases {
+        let started = Instant::now();
+        let workers: Vec<_> = (0..4)
+            .map(|w| {
+                let (http, url, token) = (srv.http.clone(), srv.url("/graphql"), viewer.token.clone());
+                tokio::spawn(async move {
+                    let mut latencies = Vec::with_capacity(SEARCH_REQUESTS / 4);
+                    for i in 0..SEARCH_REQUESTS / 4 {
+                        let t = Instant::now();
+                        let body = json!({ "query": query, "variables": vars(w * 1000 + i) });
+                        let resp = http.post(&url).bearer_auth(&token).json(&body).send().await.expect("request");
+                        let answer: serde_json::Value = resp.json().await.expect("body");
+                        let edges = answer["data"].as_object().and_then(|d| d.values().next()).map(|c| &c["edges"]);
+                        assert!(edges.and_then(|e| e.as_array()).is_some(), "{answer}");
+                        latencies.push(t.elapsed());
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        let (all, elapsed) = gather(workers, started).await;
+        out.push(row(b.name, &format!("{what}, {posts} posts, {} requests, 4 concurrent", all.len()), "req/s", &all, elapsed));
+    }
+    out
+}
+
+/// `XQT_BENCH_SKIP_COOPERATION=1` leaves out the 100k-post rows (they take a minute to seed).
+fn only_cooperation_skipped() -> bool {
+    std::env::var_os("XQT_BENCH_SKIP_COOPERATION").is_some()
+}
+
 #[tokio::main]
 async fn main() {
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
+    let only_cooperation = std::env::args().nth(1).as_deref() == Some("cooperation");
     println!("| backend | what | throughput | p50 | p99 |");
     println!("|---|---|---|---|---|");
     on_each_backend(async |b| {
         if only_external && !b.is_external() {
+            return;
+        }
+        if only_cooperation {
+            for line in cooperation(b).await {
+                println!("{line}");
+            }
             return;
         }
         let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
@@ -373,6 +551,12 @@ async fn main() {
         println!("{}", chat_sends(b, false).await);
         println!("{}", chat_fanout(b).await);
         println!("{}", chat_list(b).await);
+        if only_cooperation_skipped() {
+            return;
+        }
+        for line in cooperation(b).await {
+            println!("{line}");
+        }
     })
     .await;
 }

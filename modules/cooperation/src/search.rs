@@ -161,6 +161,19 @@ const COLUMNS: &str = "p.id, p.organization_id, p.organization_kind, p.author_id
     p.title, p.body, p.industry, p.region, p.address, p.latitude, p.longitude, p.headcount, p.starts_on, p.ends_on, \
     p.tags, p.talent, p.search_text, p.external_key, p.version, p.created_at, p.updated_at, p.published_at";
 
+/// A statement for these terms: on SQLite with terms, it starts with the full-text matches,
+/// materialised, so the planner cannot walk the posts by recency and probe the index per row (a
+/// rare word would visit every post).
+fn statement(backend: DatabaseBackend, terms: &[String]) -> Sql {
+    let mut sql = Sql::new(backend);
+    if backend != DatabaseBackend::Postgres && !terms.is_empty() {
+        let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+        sql.push("WITH f AS MATERIALIZED (SELECT rowid AS rid, bm25(cooperation_posts_fts) AS score ");
+        sql.push("FROM cooperation_posts_fts WHERE cooperation_posts_fts MATCH ").bind(quoted.join(" AND ")).push(") ");
+    }
+    sql
+}
+
 /// FROM and WHERE of a search: published, visible to the audience, matching every filter.
 fn from_where(sql: &mut Sql, audience: Audience, filter: &Filter, terms: &[String]) {
     let pg = sql.backend == DatabaseBackend::Postgres;
@@ -170,9 +183,7 @@ fn from_where(sql: &mut Sql, audience: Audience, filter: &Filter, terms: &[Strin
         sql.push(" FROM cooperation_posts p, plainto_tsquery('simple', ").bind(terms.join(" ")).push(") q");
         sql.push(" WHERE p.search_vector @@ q");
     } else {
-        let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
-        sql.push(" FROM cooperation_posts_fts f JOIN cooperation_posts p ON p.rowid = f.rowid");
-        sql.push(" WHERE cooperation_posts_fts MATCH ").bind(quoted.join(" AND "));
+        sql.push(" FROM f JOIN cooperation_posts p ON p.rowid = f.rid WHERE 1 = 1");
     }
     sql.push(" AND p.state = ").bind(post::PostState::Published.as_str());
     match audience {
@@ -235,7 +246,7 @@ pub async fn search(
         return Ok(vec![]);
     }
     let backend = ctx.db.get_database_backend();
-    let mut sql = Sql::new(backend);
+    let mut sql = statement(backend, &terms);
     sql.push("SELECT ").push(COLUMNS);
     from_where(&mut sql, audience, filter, &terms);
     match (sort, terms.is_empty(), backend) {
@@ -243,7 +254,7 @@ pub async fn search(
             sql.push(" ORDER BY ts_rank(p.search_vector, q) DESC, p.published_at DESC, p.id DESC");
         }
         (Sort::Relevance, false, _) => {
-            sql.push(" ORDER BY bm25(cooperation_posts_fts) ASC, p.published_at DESC, p.id DESC");
+            sql.push(" ORDER BY f.score ASC, p.published_at DESC, p.id DESC");
         }
         _ => {
             sql.push(" ORDER BY p.published_at DESC, p.id DESC");
@@ -264,7 +275,7 @@ pub async fn count(ctx: &AppContext, audience: Audience, filter: &Filter) -> App
     if filter.keyword.is_some() && terms.is_empty() {
         return Ok(0);
     }
-    let mut sql = Sql::new(ctx.db.get_database_backend());
+    let mut sql = statement(ctx.db.get_database_backend(), &terms);
     sql.push("SELECT COUNT(*) AS n");
     from_where(&mut sql, audience, filter, &terms);
     let n = Count::find_by_statement(sql.statement()).one(&ctx.db).await?.map_or(0, |c| c.n);
