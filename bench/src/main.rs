@@ -381,8 +381,10 @@ const CITIES: [(&str, f64, f64); 12] = [
     ("福建省福州市", 26.07, 119.30),
     ("湖南省长沙市", 28.23, 112.94),
 ];
-const FIELDS: [&str; 16] =
-    ["数控", "护理", "电商", "焊接", "会计", "物流", "机电", "软件", "汽修", "烹饪", "幼教", "药学", "建筑", "酒店", "动漫", "农业"];
+const FIELDS: [&str; 16] = [
+    "数控", "护理", "电商", "焊接", "会计", "物流", "机电", "软件", "汽修", "烹饪", "幼教", "药学", "建筑", "酒店",
+    "动漫", "农业",
+];
 const ROLES: [&str; 8] = ["实习生", "学徒", "技术员", "助理", "操作工", "储备干部", "讲师", "研究员"];
 const KINDS: [&str; 9] = [
     "internship",
@@ -507,7 +509,13 @@ async fn cooperation(b: &Backend) -> Vec<String> {
             })
             .collect();
         let (all, elapsed) = gather(workers, started).await;
-        out.push(row(b.name, &format!("{what}, {posts} posts, {} requests, 4 concurrent", all.len()), "req/s", &all, elapsed));
+        out.push(row(
+            b.name,
+            &format!("{what}, {posts} posts, {} requests, 4 concurrent", all.len()),
+            "req/s",
+            &all,
+            elapsed,
+        ));
     }
     out
 }

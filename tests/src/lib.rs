@@ -479,3 +479,13 @@ pub async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(Strin
 pub fn real_signature_provider(config: &mut Config, base_url: &str) {
     esign::configure(config, base_url);
 }
+
+/// A valid unified social credit code (GB 32100-2015) built from a number.
+pub fn credit_code(seed: u64) -> String {
+    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
+    const WEIGHTS: [u64; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
+    let body = format!("91110000{:09}", seed % 1_000_000_000);
+    let sum: u64 =
+        body.bytes().zip(WEIGHTS).map(|(c, w)| CHARSET.iter().position(|&x| x == c).unwrap() as u64 * w).sum();
+    format!("{body}{}", CHARSET[((31 - sum % 31) % 31) as usize] as char)
+}

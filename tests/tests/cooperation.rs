@@ -9,7 +9,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Duration as Span;
 use serde_json::{Value, json};
 use xqt_tests::esign::{self, FakeEsign};
-use xqt_tests::{Person, TestServer, on_each_backend};
+use xqt_tests::{Person, TestServer, credit_code, on_each_backend};
 
 const CREATE_ORG: &str =
     "mutation($k: OrganizationKind!, $i: OrganizationInput!) { createOrganization(kind: $k, input: $i) { id } }";
@@ -31,16 +31,6 @@ const STEP: &str =
     "mutation($i: ID!, $s: ApplicationStep!) { stepApplication(id: $i, step: $s) { id state conversationId } }";
 const CONTACT: &str = "query($i: ID!) { application(id: $i) { state contact { name phone organization { name } } } }";
 const PRECHECK: &str = "{ cancellationPrecheck { module code } }";
-
-/// A valid unified social credit code (GB 32100-2015) built from a number.
-fn credit_code(seed: u64) -> String {
-    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u64; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let body = format!("91330000{:09}", seed % 1_000_000_000);
-    let sum: u64 =
-        body.bytes().zip(WEIGHTS).map(|(c, w)| CHARSET.iter().position(|&x| x == c).unwrap() as u64 * w).sum();
-    format!("{body}{}", CHARSET[((31 - sum % 31) % 31) as usize] as char)
-}
 
 static SEED: AtomicUsize = AtomicUsize::new(1);
 
@@ -209,6 +199,7 @@ async fn cooperation_the_whole_lifecycle_from_an_internship_post_to_a_signed_agr
     on_each_backend(async |b| {
         let provider = FakeEsign::start().await;
         let srv = b.start_with(|c| esign::configure(c, &provider.url())).await;
+        let mut events = srv.ctx.bus.subscribe(xqt_cooperation::events::TOPIC).await.unwrap();
         let s = sides(&srv).await;
 
         // The enterprise posts; a draft is nobody else's business.
@@ -368,6 +359,19 @@ async fn cooperation_the_whole_lifecycle_from_an_internship_post_to_a_signed_agr
         assert_eq!(a.body["data"]["programme"]["agreements"], json!([{ "state": "SIGNED" }]), "{:?}", a.body);
         assert_eq!(a.body["data"]["programme"]["members"].as_array().unwrap().len(), 3);
         let _ = &s.admin;
+
+        // Each committed change was announced for the partner hooks, the signing once.
+        let mut seen = Vec::new();
+        while let Ok(Some(xqt_kernel::bus::BusEvent::Message(m))) =
+            tokio::time::timeout(std::time::Duration::from_millis(200), events.recv()).await
+        {
+            let e: Value = serde_json::from_slice(&m).unwrap();
+            seen.push(format!("{} {}", e["event"].as_str().unwrap(), e["state"].as_str().unwrap()));
+        }
+        for expected in ["post_changed published", "application_changed applied", "application_changed accepted", "agreement_changed signing"] {
+            assert!(seen.iter().any(|e| e == expected), "{expected} in {seen:?}");
+        }
+        assert_eq!(seen.iter().filter(|e| *e == "agreement_changed signed").count(), 1, "{seen:?}");
     })
     .await;
 }

@@ -7,7 +7,7 @@ use std::sync::atomic::{AtomicUsize, Ordering};
 use chrono::Duration as Span;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
-use xqt_tests::{Person, TestServer, on_each_backend};
+use xqt_tests::{Person, TestServer, credit_code, on_each_backend};
 
 const CREATE: &str = "mutation($k: OrganizationKind!, $i: OrganizationInput!) { createOrganization(kind: $k, input: $i) { id name myRole verification } }";
 const INVITE: &str = "mutation($o: ID!, $r: MemberRole!, $n: Int, $h: Int) { createOrganizationInvite(organizationId: $o, role: $r, maxUses: $n, validHours: $h) { code role maxUses } }";
@@ -16,16 +16,6 @@ const ORG: &str = "query($id: ID!) { organization(id: $id) { id name address cre
 const MEMBERS: &str = "query($id: ID!) { organization(id: $id) { members { role person { id nickname } } } }";
 const SUBMIT: &str = "mutation($id: ID!, $c: String!) { submitOrganizationVerification(id: $id, creditCode: $c) { verification creditCode } }";
 const REVIEW: &str = "mutation($id: ID!, $a: ReviewAction!, $r: String) { reviewOrganizationVerification(id: $id, action: $a, reason: $r) { verification creditCode } }";
-
-/// A valid unified social credit code (GB 32100-2015) built from a number.
-fn credit_code(seed: u64) -> String {
-    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u64; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let body = format!("91110000{:09}", seed % 1_000_000_000);
-    let sum: u64 =
-        body.bytes().zip(WEIGHTS).map(|(c, w)| CHARSET.iter().position(|&x| x == c).unwrap() as u64 * w).sum();
-    format!("{body}{}", CHARSET[((31 - sum % 31) % 31) as usize] as char)
-}
 
 async fn create(srv: &TestServer, owner: &Person, kind: &str, name: &str) -> String {
     let input = json!({ "name": name, "region": "北京市海淀区", "address": "学院路 1 号", "industry": "教育", "latitude": 39.99, "longitude": 116.33 });

@@ -232,6 +232,8 @@ pub async fn send(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<agreement
 }
 
 async fn tell_parties(ctx: &AppContext, a: &agreement::Model, p: &programme::Model) -> AppResult<()> {
+    let event = crate::events::Event::AgreementChanged { agreement: a.id, programme: p.id, state: a.state.to_string() };
+    crate::events::emit(ctx, event).await;
     let title = match a.state {
         AgreementState::Signing => "协议已发起签署",
         AgreementState::Signed => "协议已签署完成",

@@ -60,6 +60,36 @@ fn open_key(post: Uuid, applicant: Uuid) -> String {
     format!("{post}:{applicant}")
 }
 
+/// A new open application to `p`.
+fn open(
+    ctx: &AppContext,
+    p: &post::Model,
+    direction: Direction,
+    applicant: Uuid,
+    applicant_organization: Option<Uuid>,
+    talent_post: Option<Uuid>,
+    message: Option<String>,
+) -> application::ActiveModel {
+    let now = ctx.clock.now();
+    application::ActiveModel {
+        id: Set(ids::new_id()),
+        post_id: Set(p.id),
+        owner_organization_id: Set(p.organization_id),
+        direction: Set(direction),
+        applicant_id: Set(applicant),
+        applicant_organization_id: Set(applicant_organization),
+        talent_post_id: Set(talent_post),
+        state: Set(ApplicationState::Applied),
+        message: Set(message),
+        reason: Set(None),
+        open_key: Set(Some(open_key(p.id, applicant))),
+        conversation_id: Set(None),
+        accepted_at: Set(None),
+        created_at: Set(now),
+        updated_at: Set(now),
+    }
+}
+
 async fn insert(ctx: &AppContext, row: application::ActiveModel) -> AppResult<application::Model> {
     match row.insert(&ctx.db).await {
         Ok(a) => Ok(a),
@@ -108,29 +138,9 @@ pub async fn apply(
             Some(_) => {}
         }
     }
-    let now = ctx.clock.now();
-    let a = insert(
-        ctx,
-        application::ActiveModel {
-            id: Set(ids::new_id()),
-            post_id: Set(p.id),
-            owner_organization_id: Set(p.organization_id),
-            direction: Set(Direction::Apply),
-            applicant_id: Set(applicant),
-            applicant_organization_id: Set(on_behalf_of),
-            talent_post_id: Set(None),
-            state: Set(ApplicationState::Applied),
-            message: Set(message),
-            reason: Set(None),
-            open_key: Set(Some(open_key(p.id, applicant))),
-            conversation_id: Set(None),
-            accepted_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
+    let a = insert(ctx, open(ctx, &p, Direction::Apply, applicant, on_behalf_of, None, message)).await?;
     tell(ctx, p.author_id, NotificationKind::ApplicationReceived, "收到新的合作申请", &p.title).await?;
+    announce(ctx, &a).await;
     tracing::info!(application = %a.id, post = %p.id, "applied");
     Ok(a)
 }
@@ -155,30 +165,17 @@ pub async fn invite(
     if talent.author_id == inviter {
         return Err(invalid("talentPostId", "this is your own talent entry").into());
     }
-    let now = ctx.clock.now();
-    let a = insert(
-        ctx,
-        application::ActiveModel {
-            id: Set(ids::new_id()),
-            post_id: Set(p.id),
-            owner_organization_id: Set(p.organization_id),
-            direction: Set(Direction::Invite),
-            applicant_id: Set(talent.author_id),
-            applicant_organization_id: Set(talent.organization_id),
-            talent_post_id: Set(Some(talent.id)),
-            state: Set(ApplicationState::Applied),
-            message: Set(message),
-            reason: Set(None),
-            open_key: Set(Some(open_key(p.id, talent.author_id))),
-            conversation_id: Set(None),
-            accepted_at: Set(None),
-            created_at: Set(now),
-            updated_at: Set(now),
-        },
-    )
-    .await?;
+    let row = open(ctx, &p, Direction::Invite, talent.author_id, talent.organization_id, Some(talent.id), message);
+    let a = insert(ctx, row).await?;
     tell(ctx, talent.author_id, NotificationKind::ApplicationReceived, "收到合作邀请", &p.title).await?;
+    announce(ctx, &a).await;
     Ok(a)
+}
+
+async fn announce(ctx: &AppContext, a: &application::Model) {
+    let event =
+        crate::events::Event::ApplicationChanged { application: a.id, post: a.post_id, state: a.state.to_string() };
+    crate::events::emit(ctx, event).await;
 }
 
 async fn tell(ctx: &AppContext, user: Uuid, kind: NotificationKind, title: &str, body: &str) -> AppResult<()> {
@@ -262,6 +259,7 @@ pub async fn step(
         _ => "合作申请已撤回",
     };
     tell(ctx, other, NotificationKind::ApplicationUpdated, title, a.reason.as_deref().unwrap_or("")).await?;
+    announce(ctx, &a).await;
     Ok(a)
 }
 
@@ -308,6 +306,7 @@ async fn accept(ctx: &AppContext, user: Uuid, a: application::Model) -> AppResul
     )
     .await?;
     tracing::info!(application = %a.id, conversation = %conversation.id, "application accepted by both sides");
+    announce(ctx, &a).await;
     Ok(a)
 }
 

@@ -10,6 +10,7 @@ pub mod config;
 pub mod disputes;
 pub mod entity;
 mod error;
+pub mod events;
 pub mod favourites;
 pub mod graphql;
 pub mod personal_data;

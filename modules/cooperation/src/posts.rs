@@ -19,6 +19,7 @@ use xqt_kernel::{AppContext, AppResult, ErrorCode, ids};
 use crate::entity::post::{self, PostKind, PostState, Visibility};
 use crate::entity::revision;
 use crate::error::{CooperationError, invalid, state};
+use crate::events::Event;
 use crate::search;
 
 /// The consent a person's talent profile is shown under (registered by the privacy module).
@@ -328,36 +329,7 @@ pub async fn replace_synced(ctx: &AppContext, p: post::Model, input: PostInput) 
     if snapshot(&candidate.try_into_model().map_err(xqt_kernel::AppError::internal)?) == snapshot(&p) {
         return Ok(p);
     }
-    let txn = ctx.db.begin().await?;
-    revision::ActiveModel {
-        id: Set(ids::new_id()),
-        post_id: Set(p.id),
-        version: Set(p.version),
-        editor_id: Set(None),
-        snapshot: Set(snapshot(&p)),
-        created_at: Set(ctx.clock.now()),
-    }
-    .insert(&txn)
-    .await?;
-    let version = p.version;
-    let id = p.id;
-    let mut row = p.into_active_model();
-    apply(&mut row, input);
-    row.version = Set(version + 1);
-    row.updated_at = Set(ctx.clock.now());
-    let text = search_text_of(&row.clone().try_into_model().map_err(xqt_kernel::AppError::internal)?);
-    row.search_text = Set(text);
-    let updated = post::Entity::update_many()
-        .set(row)
-        .filter(post::Column::Id.eq(id))
-        .filter(post::Column::Version.eq(version))
-        .exec(&txn)
-        .await?;
-    if updated.rows_affected == 0 {
-        return Err(CooperationError::Changed("talent entry").into());
-    }
-    txn.commit().await?;
-    find(ctx, id).await?.ok_or_else(|| CooperationError::NotFound("post").into())
+    revise(ctx, p, input, None).await
 }
 
 /// The person's own talent profile (not withdrawn), if any.
@@ -387,25 +359,30 @@ pub async fn update(ctx: &AppContext, user: Uuid, id: Uuid, input: &PostInput) -
     {
         ctx.modules.privacy().consent.require(ctx, p.author_id, PUBLIC_PROFILE, None).await?;
     }
+    revise(ctx, p, input, Some(user)).await
+}
+
+/// Keeps the post as it is in its history, then replaces its fields with `input`: both commit
+/// together, guarded on the version read (two editors at once: the second is told to reload).
+async fn revise(ctx: &AppContext, p: post::Model, input: PostInput, editor: Option<Uuid>) -> AppResult<post::Model> {
     let txn = ctx.db.begin().await?;
     revision::ActiveModel {
         id: Set(ids::new_id()),
         post_id: Set(p.id),
         version: Set(p.version),
-        editor_id: Set(Some(user)),
+        editor_id: Set(editor),
         snapshot: Set(snapshot(&p)),
         created_at: Set(ctx.clock.now()),
     }
     .insert(&txn)
     .await?;
-    let version = p.version;
+    let (id, version) = (p.id, p.version);
     let mut row = p.into_active_model();
     apply(&mut row, input);
     row.version = Set(version + 1);
     row.updated_at = Set(ctx.clock.now());
     let text = search_text_of(&row.clone().try_into_model().map_err(xqt_kernel::AppError::internal)?);
     row.search_text = Set(text);
-    // Guarded on the version read: two editors at once, the second is told to reload.
     let updated = post::Entity::update_many()
         .set(row)
         .filter(post::Column::Id.eq(id))
@@ -452,6 +429,8 @@ pub async fn transition(ctx: &AppContext, user: Uuid, id: Uuid, to: PostState) -
     }
     let p = row.update(&ctx.db).await?;
     tracing::info!(post = %p.id, state = %p.state, "post moved");
+    let event = Event::PostChanged { post: p.id, organization: p.organization_id, state: p.state.to_string() };
+    crate::events::emit(ctx, event).await;
     Ok(p)
 }
 
