@@ -454,6 +454,9 @@ async fn seed_posts(srv: &TestServer) -> Duration {
     started.elapsed()
 }
 
+/// One timed query: what it is, the document, and its variables for the n-th request.
+type Case = (&'static str, &'static str, fn(usize) -> serde_json::Value);
+
 /// Searches and nearby queries on `POSTS` posts, `SEARCH_REQUESTS` each, 4 concurrent.
 async fn cooperation(b: &Backend) -> Vec<String> {
     let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
@@ -466,7 +469,7 @@ async fn cooperation(b: &Backend) -> Vec<String> {
         b.name,
         posts as f64 / seeded.as_secs_f64()
     )];
-    let cases: [(&str, &str, fn(usize) -> serde_json::Value); 4] = [
+    let cases: [Case; 4] = [
         (
             "keyword + region filter, relevance, first 20",
             "query($f: PostFilter) { posts(filter: $f, first: 20) { edges { node { id title } } } }",
