@@ -315,6 +315,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.answerProgrammeInvitation", "mutation($i: ID!) { answerProgrammeInvitation(programmeId: $i, join: true) }"),
             ("Mutation.createAgreement", "mutation($i: ID!) { createAgreement(programmeId: $i) { id } }"),
             ("Mutation.sendAgreement", "mutation($i: ID!) { sendAgreement(id: $i) { id } }"),
+            ("Mutation.revokeAgreement", "mutation($i: ID!) { revokeAgreement(id: $i, reason: \"撤销\") { id } }"),
             ("Query.organizationPosts", "query($i: ID!) { organizationPosts(organizationId: $i) { id } }"),
         ];
         for (field, query) in &by_id {

@@ -354,9 +354,24 @@ async fn cooperation_the_whole_lifecycle_from_an_internship_post_to_a_signed_agr
         let a = srv.gql(PRECHECK, json!({}), Some(&s.student.token)).await;
         assert_eq!(a.body["data"]["cancellationPrecheck"], json!([]), "signed: nothing holds the student any more");
 
+        // The two organisations' own agreement is sent, then revoked at e签宝 too.
+        let a = srv.gql("mutation($p: ID!) { createAgreement(programmeId: $p) { id } }", json!({ "p": programme_id }), Some(&s.supervisor.token)).await;
+        let second = a.body["data"]["createAgreement"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", a.body)).to_owned();
+        let a = srv.gql("mutation($a: ID!) { sendAgreement(id: $a) { state flowId } }", json!({ "a": second }), Some(&s.supervisor.token)).await;
+        let second_flow = a.body["data"]["sendAgreement"]["flowId"].as_str().unwrap().to_owned();
+        let revoke = "mutation($a: ID!, $r: String!) { revokeAgreement(id: $a, reason: $r) { state } }";
+        let a = srv.gql(revoke, json!({ "a": second, "r": "条款需修改" }), Some(&s.student.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "the student sees the programme's agreements but does not revoke them: {:?}", a.body);
+        let a = srv.gql(revoke, json!({ "a": second, "r": "条款需修改" }), Some(&s.teacher.token)).await;
+        assert_eq!(a.body["data"]["revokeAgreement"]["state"], "REVOKED", "{:?}", a.body);
+        let last = provider.calls().last().cloned().unwrap();
+        assert_eq!((last.path, last.body["revokeReason"].as_str()), (format!("/v3/sign-flow/{second_flow}/revoke"), Some("条款需修改")));
+        let a = srv.gql(revoke, json!({ "a": agreement, "r": "已签不能撤" }), Some(&s.teacher.token)).await;
+        assert_eq!((a.code(), a.body["errors"][0]["extensions"]["state"].as_str()), (Some("CONFLICT"), Some("SIGNED")));
+
         // Everyone in the programme sees where it stands.
         let a = srv.gql("query($p: ID!) { programme(id: $p) { school { name } enterprise { name } members { role state } agreements { state } } }", json!({ "p": programme_id }), Some(&s.student.token)).await;
-        assert_eq!(a.body["data"]["programme"]["agreements"], json!([{ "state": "SIGNED" }]), "{:?}", a.body);
+        assert_eq!(a.body["data"]["programme"]["agreements"], json!([{ "state": "SIGNED" }, { "state": "REVOKED" }]), "{:?}", a.body);
         assert_eq!(a.body["data"]["programme"]["members"].as_array().unwrap().len(), 3);
         let _ = &s.admin;
 

@@ -231,6 +231,37 @@ pub async fn send(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<agreement
     Ok(a)
 }
 
+/// Revokes an agreement being signed: the provider first, then the state (a provider refusal
+/// leaves it signing).
+pub async fn revoke(ctx: &AppContext, user: Uuid, id: Uuid, reason: &str) -> AppResult<agreement::Model> {
+    let reason = xqt_kernel::text::Text::line(2, 100).check(reason).map_err(|m| invalid("reason", m))?;
+    let a = visible(ctx, user, id).await?;
+    let p = programmes::find(ctx, a.programme_id).await?.ok_or(CooperationError::NotFound("programme"))?;
+    if !runs(ctx, &p, user).await? {
+        return Err(
+            CooperationError::NotAllowed("a supervisor or manager of the programme revokes its agreements").into()
+        );
+    }
+    if a.state != AgreementState::Signing {
+        return Err(state("agreement", a.state, "being signed").into());
+    }
+    let flow = a.flow_id.clone().ok_or(CooperationError::NotFound("sign flow"))?;
+    let config = ctx.config.section::<CooperationConfig>();
+    signature::provider(&config).revoke(ctx, &flow, &reason).await?;
+    let done = agreement::Entity::update_many()
+        .col_expr(agreement::Column::State, sea_orm::sea_query::Expr::value(AgreementState::Revoked.as_str()))
+        .col_expr(agreement::Column::UpdatedAt, sea_orm::sea_query::Expr::value(ctx.clock.now()))
+        .filter(agreement::Column::Id.eq(a.id))
+        .filter(agreement::Column::State.eq(AgreementState::Signing))
+        .exec(&ctx.db)
+        .await?;
+    let a = find(ctx, id).await?.ok_or(CooperationError::NotFound("agreement"))?;
+    if done.rows_affected == 1 {
+        tell_parties(ctx, &a, &p).await?;
+    }
+    Ok(a)
+}
+
 async fn tell_parties(ctx: &AppContext, a: &agreement::Model, p: &programme::Model) -> AppResult<()> {
     let event = crate::events::Event::AgreementChanged { agreement: a.id, programme: p.id, state: a.state.to_string() };
     crate::events::emit(ctx, event).await;

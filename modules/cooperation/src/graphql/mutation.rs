@@ -371,4 +371,11 @@ impl CooperationMutation {
         let me = viewer.require_person()?;
         Ok(Agreement(agreements::send(app, me, parse_id("id", &id)?).await?))
     }
+
+    /// Stops an agreement being signed, at the provider too.
+    async fn revoke_agreement(&self, ctx: &Context<'_>, id: ID, reason: String) -> Result<Agreement> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
+        let me = viewer.require_person()?;
+        Ok(Agreement(agreements::revoke(app, me, parse_id("id", &id)?, &reason).await?))
+    }
 }
