@@ -122,4 +122,7 @@ fn module_commands_issue_list_and_refuse_partner_tokens() {
     let bad_scope =
         run(&["token", "create", "--partner", "电子签约服务商", "--name", "y", "--scope", "chat:everything"]);
     assert_eq!(bad_scope.status.code(), Some(1), "{}", String::from_utf8_lossy(&bad_scope.stdout));
+    let reindexed = run(&["cooperation", "reindex"]);
+    assert!(reindexed.status.success(), "{}", String::from_utf8_lossy(&reindexed.stderr));
+    assert!(String::from_utf8_lossy(&reindexed.stdout).starts_with("reindexed 0 posts"));
 }
