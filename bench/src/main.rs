@@ -418,12 +418,13 @@ async fn seed_posts(srv: &TestServer) -> Duration {
             "我公司现招{field}方向{role}，要求具备{other}基础，提供住宿与实习补贴，表现优秀者毕业后可留用。工作地点{region}。"
         );
         let tags = format!("[\"{field}\",\"{other}\"]");
+        let kind = post::PostKind::parse(rng.pick(&KINDS)).expect("a kind");
         let mut row = post::ActiveModel {
             id: Set(uuid::Uuid::now_v7()),
             organization_id: Set(Some(orgs[i % orgs.len()])),
             organization_kind: Set(Some(xqt_accounts::entity::organization::OrganizationKind::Enterprise)),
             author_id: Set(orgs[i % orgs.len()]),
-            kind: Set(post::PostKind::parse(rng.pick(&KINDS)).expect("a kind")),
+            kind: Set(kind),
             state: Set(post::PostState::Published),
             visibility: Set(post::Visibility::Public),
             title: Set(title.clone()),
@@ -445,7 +446,13 @@ async fn seed_posts(srv: &TestServer) -> Duration {
             updated_at: Set(now),
             published_at: Set(Some(now - chrono::Duration::seconds(i as i64))),
         };
-        row.search_text = Set(xqt_cooperation::search::segment(&[&title, &body, field, other, region]));
+        let facets = xqt_cooperation::search::Facets {
+            kind: Some(kind.as_str()),
+            region: Some(region),
+            industry: Some(field),
+            organization_kind: Some("enterprise"),
+        };
+        row.search_text = Set(xqt_cooperation::search::document(&[&title, &body, field, other, region], facets));
         batch.push(row);
         if batch.len() == 500 || i + 1 == total {
             post::Entity::insert_many(std::mem::take(&mut batch)).exec(&srv.ctx.db).await.expect("seed posts");

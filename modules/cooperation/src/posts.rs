@@ -164,7 +164,13 @@ pub fn search_text_of(p: &post::Model) -> String {
     parts.extend(talent.major.as_deref());
     parts.extend(talent.skills.iter().map(String::as_str));
     parts.extend(talent.certificates.iter().map(String::as_str));
-    search::segment(&parts)
+    let facets = search::Facets {
+        kind: Some(p.kind.as_str()),
+        region: p.region.as_deref(),
+        industry: p.industry.as_deref(),
+        organization_kind: p.organization_kind.map(|k| k.as_str()),
+    };
+    search::document(&parts, facets)
 }
 
 fn apply(row: &mut post::ActiveModel, input: PostInput) {

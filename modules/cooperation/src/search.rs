@@ -47,6 +47,41 @@ pub fn segment(parts: &[&str]) -> String {
     parts.iter().flat_map(|p| words(p)).collect::<Vec<_>>().join(" ")
 }
 
+/// The equality filters a post can be found by, as index terms: `zz` + a letter for the filter +
+/// the value's bytes in hex (never a word jieba makes). With them in the words column, a keyword
+/// search narrows by kind, region, industry and organisation kind inside the full-text index,
+/// instead of reading every post that has the word and filtering after.
+#[derive(Debug, Clone, Copy, Default)]
+pub struct Facets<'a> {
+    pub kind: Option<&'a str>,
+    pub region: Option<&'a str>,
+    pub industry: Option<&'a str>,
+    pub organization_kind: Option<&'a str>,
+}
+
+fn facet(letter: char, value: &str) -> String {
+    format!("zz{letter}{}", hex::encode(value.as_bytes()))
+}
+
+impl Facets<'_> {
+    pub fn terms(&self) -> Vec<String> {
+        [('k', self.kind), ('r', self.region), ('i', self.industry), ('o', self.organization_kind)]
+            .into_iter()
+            .filter_map(|(l, v)| v.map(|v| facet(l, v)))
+            .collect()
+    }
+}
+
+/// A post's words column: its segmented text, then its facet terms.
+pub fn document(parts: &[&str], facets: Facets<'_>) -> String {
+    let mut text = segment(parts);
+    for t in facets.terms() {
+        text.push(' ');
+        text.push_str(&t);
+    }
+    text
+}
+
 /// A keyword query's distinct words, at most `MAX_TERMS`.
 pub fn query_terms(q: &str) -> Vec<String> {
     let mut out: Vec<String> = Vec::new();
@@ -164,14 +199,50 @@ const COLUMNS: &str = "p.id, p.organization_id, p.organization_kind, p.author_id
 /// A statement for these terms: on SQLite with terms, it starts with the full-text matches,
 /// materialised, so the planner cannot walk the posts by recency and probe the index per row (a
 /// rare word would visit every post).
-fn statement(backend: DatabaseBackend, terms: &[String]) -> Sql {
+fn statement(backend: DatabaseBackend, terms: &[String], filter: &Filter) -> Sql {
     let mut sql = Sql::new(backend);
     if backend != DatabaseBackend::Postgres && !terms.is_empty() {
-        let quoted: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
         sql.push("WITH f AS MATERIALIZED (SELECT rowid AS rid, bm25(cooperation_posts_fts) AS score ");
-        sql.push("FROM cooperation_posts_fts WHERE cooperation_posts_fts MATCH ").bind(quoted.join(" AND ")).push(") ");
+        sql.push("FROM cooperation_posts_fts WHERE cooperation_posts_fts MATCH ")
+            .bind(fts_query(terms, filter))
+            .push(") ");
     }
     sql
+}
+
+/// The words (all of them) and the filters' facet terms: alternatives within one filter (several
+/// kinds) are OR-ed. Terms are letters and digits only, so quoting is all the escaping needed.
+fn facet_groups(filter: &Filter) -> Vec<Vec<String>> {
+    let mut groups: Vec<Vec<String>> = Vec::new();
+    if !filter.kinds.is_empty() {
+        groups.push(filter.kinds.iter().map(|k| facet('k', k.as_str())).collect());
+    }
+    let single = Facets {
+        kind: None,
+        region: filter.region.as_deref(),
+        industry: filter.industry.as_deref(),
+        organization_kind: filter.organization_kind.map(|k| k.as_str()),
+    };
+    groups.extend(single.terms().into_iter().map(|t| vec![t]));
+    groups
+}
+
+fn fts_query(terms: &[String], filter: &Filter) -> String {
+    let mut parts: Vec<String> = terms.iter().map(|t| format!("\"{t}\"")).collect();
+    for group in facet_groups(filter) {
+        let any: Vec<String> = group.iter().map(|t| format!("\"{t}\"")).collect();
+        parts.push(format!("({})", any.join(" OR ")));
+    }
+    parts.join(" AND ")
+}
+
+fn ts_query(terms: &[String], filter: &Filter) -> String {
+    let mut parts: Vec<String> = terms.iter().map(|t| format!("'{t}'")).collect();
+    for group in facet_groups(filter) {
+        let any: Vec<String> = group.iter().map(|t| format!("'{t}'")).collect();
+        parts.push(format!("({})", any.join(" | ")));
+    }
+    parts.join(" & ")
 }
 
 /// FROM and WHERE of a search: published, visible to the audience, matching every filter.
@@ -180,18 +251,23 @@ fn from_where(sql: &mut Sql, audience: Audience, filter: &Filter, terms: &[Strin
     if terms.is_empty() {
         sql.push(" FROM cooperation_posts p WHERE 1 = 1");
     } else if pg {
-        sql.push(" FROM cooperation_posts p, plainto_tsquery('simple', ").bind(terms.join(" ")).push(") q");
+        sql.push(" FROM cooperation_posts p, to_tsquery('simple', ").bind(ts_query(terms, filter)).push(") q");
         sql.push(" WHERE p.search_vector @@ q");
     } else {
-        sql.push(" FROM f JOIN cooperation_posts p ON p.rowid = f.rid WHERE 1 = 1");
+        // CROSS JOIN keeps the matches the outer loop (SQLite's planner does not reorder it).
+        sql.push(" FROM f CROSS JOIN cooperation_posts p ON p.rowid = f.rid WHERE 1 = 1");
     }
-    sql.push(" AND p.state = ").bind(post::PostState::Published.as_str());
+    // On SQLite, nearby must range over the location index, not walk every published post by
+    // the listing index that the state equality would otherwise pick (`+` keeps a column's
+    // index out of the plan).
+    let plus = if !pg && filter.within.is_some() { "+" } else { "" };
+    sql.push(&format!(" AND {plus}p.state = ")).bind(post::PostState::Published.as_str());
     match audience {
         Audience::Public => {
-            sql.push(" AND p.visibility = ").bind(post::Visibility::Public.as_str());
+            sql.push(&format!(" AND {plus}p.visibility = ")).bind(post::Visibility::Public.as_str());
         }
         Audience::Verified => {
-            sql.push(" AND p.visibility IN (")
+            sql.push(&format!(" AND {plus}p.visibility IN ("))
                 .bind(post::Visibility::Public.as_str())
                 .push(", ")
                 .bind(post::Visibility::Verified.as_str())
@@ -246,7 +322,7 @@ pub async fn search(
         return Ok(vec![]);
     }
     let backend = ctx.db.get_database_backend();
-    let mut sql = statement(backend, &terms);
+    let mut sql = statement(backend, &terms, filter);
     sql.push("SELECT ").push(COLUMNS);
     from_where(&mut sql, audience, filter, &terms);
     match (sort, terms.is_empty(), backend) {
@@ -275,7 +351,7 @@ pub async fn count(ctx: &AppContext, audience: Audience, filter: &Filter) -> App
     if filter.keyword.is_some() && terms.is_empty() {
         return Ok(0);
     }
-    let mut sql = statement(ctx.db.get_database_backend(), &terms);
+    let mut sql = statement(ctx.db.get_database_backend(), &terms, filter);
     sql.push("SELECT COUNT(*) AS n");
     from_where(&mut sql, audience, filter, &terms);
     let n = Count::find_by_statement(sql.statement()).one(&ctx.db).await?.map_or(0, |c| c.n);
@@ -358,6 +434,23 @@ mod tests {
     #[test]
     fn two_character_words_are_terms_of_their_own() {
         let text = segment(&["招聘数控机床实习生", "护理专业优先"]);
+        let doc = document(&["数控"], Facets { region: Some("浙江省杭州市"), ..Facets::default() });
+        assert_eq!(doc, format!("数控 zzr{}", hex::encode("浙江省杭州市")));
+        let filter = Filter {
+            kinds: vec![PostKind::Internship, PostKind::Recruitment],
+            region: Some("北京".into()),
+            ..Filter::default()
+        };
+        assert_eq!(
+            fts_query(&["数控".into()], &filter),
+            format!(
+                "\"数控\" AND (\"zzk{}\" OR \"zzk{}\") AND (\"zzr{}\")",
+                hex::encode("internship"),
+                hex::encode("recruitment"),
+                hex::encode("北京")
+            )
+        );
+        assert!(ts_query(&["数控".into()], &filter).starts_with("'数控' & ('zzk"));
         for w in ["数控", "机床", "实习", "护理"] {
             assert!(text.split(' ').any(|t| t == w), "{w} in {text}");
         }
