@@ -236,6 +236,16 @@ fn fts_query(terms: &[String], filter: &Filter) -> String {
     parts.join(" AND ")
 }
 
+/// The tsquery as a constant in the statement, not a bound parameter: PostgreSQL then plans each
+/// search with the words' real frequencies (a rare word through the GIN index, a word in every
+/// post by walking the recency index), where a parameter would get one generic plan for all.
+/// Terms and facets are letters and digits only; the quotes are doubled all the same.
+fn pg_tsquery(terms: &[String], filter: &Filter) -> String {
+    let query = ts_query(terms, filter);
+    debug_assert!(query.chars().all(|c| c.is_alphanumeric() || " '&|()".contains(c)));
+    format!("to_tsquery('simple', '{}')", query.replace('\'', "''"))
+}
+
 fn ts_query(terms: &[String], filter: &Filter) -> String {
     let mut parts: Vec<String> = terms.iter().map(|t| format!("'{t}'")).collect();
     for group in facet_groups(filter) {
@@ -251,8 +261,7 @@ fn from_where(sql: &mut Sql, audience: Audience, filter: &Filter, terms: &[Strin
     if terms.is_empty() {
         sql.push(" FROM cooperation_posts p WHERE 1 = 1");
     } else if pg {
-        sql.push(" FROM cooperation_posts p, to_tsquery('simple', ").bind(ts_query(terms, filter)).push(") q");
-        sql.push(" WHERE p.search_vector @@ q");
+        sql.push(" FROM cooperation_posts p WHERE p.search_vector @@ ").push(&pg_tsquery(terms, filter));
     } else {
         // CROSS JOIN keeps the matches the outer loop (SQLite's planner does not reorder it).
         sql.push(" FROM f CROSS JOIN cooperation_posts p ON p.rowid = f.rid WHERE 1 = 1");
@@ -327,7 +336,8 @@ pub async fn search(
     from_where(&mut sql, audience, filter, &terms);
     match (sort, terms.is_empty(), backend) {
         (Sort::Relevance, false, DatabaseBackend::Postgres) => {
-            sql.push(" ORDER BY ts_rank(p.search_vector, q) DESC, p.published_at DESC, p.id DESC");
+            let q = pg_tsquery(&terms, filter);
+            sql.push(&format!(" ORDER BY ts_rank(p.search_vector, {q}) DESC, p.published_at DESC, p.id DESC"));
         }
         (Sort::Relevance, false, _) => {
             sql.push(" ORDER BY f.score ASC, p.published_at DESC, p.id DESC");
