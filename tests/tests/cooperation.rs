@@ -343,8 +343,10 @@ async fn cooperation_the_whole_lifecycle_from_an_internship_post_to_a_signed_agr
         let signed = state(&srv).await;
         assert_eq!(signed.state.as_str(), "signed");
         assert!(signed.hold_until.unwrap() > signed.signed_at.unwrap() + Span::days(365 * 4));
+        let (status, body) = post_callback(&srv, &done, now, esign::SECRET).await;
+        assert_eq!((status, body["code"].as_str()), (409, Some("REPLAYED")), "the very same request again");
         let (status, body) = post_callback(&srv, &done, now + 1000, esign::SECRET).await;
-        assert_eq!((status, body["msg"].as_str()), (200, Some("duplicate")));
+        assert_eq!((status, body["msg"].as_str()), (200, Some("duplicate")), "the provider's retry, signed anew");
         let refused_late = json!({ "action": "SIGN_MISSON_COMPLETE", "signFlowId": flow, "signOrder": 3, "signResult": 4, "timestamp": now });
         let (status, _) = post_callback(&srv, &refused_late, now, esign::SECRET).await;
         assert_eq!(status, 200);

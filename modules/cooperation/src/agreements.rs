@@ -357,13 +357,34 @@ impl Webhook for EsignCallbacks {
             tracing::warn!(reason = refusal.code(), "e签宝 callback refused");
             return WebhookReply { status: 401, body: json!({ "code": refusal.code() }) };
         }
+        // The very request again (same signature, inside its 15 minutes) is a replay: refused.
+        // A retry of the event is signed anew and is answered as a duplicate below.
+        let seen = format!("cooperation:esign:seen:{}", request.header("x-tsign-open-signature").unwrap_or_default());
+        match ctx.cache.get(&seen).await {
+            Ok(Some(_)) => {
+                tracing::warn!("e签宝 callback replayed: refused");
+                return WebhookReply { status: 409, body: json!({ "code": "REPLAYED" }) };
+            }
+            Ok(None) => {}
+            Err(e) => tracing::warn!(error = ?e, "replay check unavailable; the event's own key still applies it once"),
+        }
         let Some(event) = esign::parse_event(&request.body) else {
             return WebhookReply { status: 400, body: json!({ "code": "NOT_A_SIGN_FLOW_EVENT" }) };
         };
         let payload = String::from_utf8_lossy(&request.body);
+        let remember = || async {
+            let window = std::time::Duration::from_millis(2 * esign::TIMESTAMP_WINDOW_MS as u64);
+            if let Err(e) = ctx.cache.set(&seen, bytes::Bytes::from_static(b"1"), window).await {
+                tracing::warn!(error = ?e, "callback signature not remembered");
+            }
+        };
         match apply_event(ctx, &event, &payload).await {
-            Ok(true) => WebhookReply { status: 200, body: json!({ "code": 200, "msg": "success" }) },
+            Ok(true) => {
+                remember().await;
+                WebhookReply { status: 200, body: json!({ "code": 200, "msg": "success" }) }
+            }
             Ok(false) => {
+                remember().await;
                 tracing::info!(flow = %event.flow_id, key = %event.key, "e签宝 event seen before: not applied again");
                 WebhookReply { status: 200, body: json!({ "code": 200, "msg": "duplicate" }) }
             }
