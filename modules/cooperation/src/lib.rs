@@ -84,8 +84,8 @@ impl Module for Cooperation {
     }
 }
 
-/// Refuses to run production on the built-in e-signature stand-in, and loads the segmenter's
-/// dictionary before the first request needs it.
+/// Refuses to run production on the built-in e-signature stand-in, and starts loading the
+/// segmenter's dictionary (about 100 ms) so the first search rarely waits for it.
 struct Startup;
 
 #[async_trait]
@@ -100,7 +100,9 @@ impl StartupTask for Startup {
             )
             .into());
         }
-        tokio::task::spawn_blocking(search::warm_up).await.map_err(xqt_kernel::AppError::internal)?;
+        // In the background: start-up (and every CLI command) does not wait for it; a search that
+        // comes first waits for the same load.
+        drop(tokio::task::spawn_blocking(search::warm_up));
         Ok(())
     }
 }
