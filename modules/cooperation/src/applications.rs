@@ -319,12 +319,11 @@ pub struct Contact {
     pub organization: Option<Uuid>,
 }
 
-pub async fn contact(ctx: &AppContext, user: Uuid, a: &application::Model, side: Side) -> AppResult<Contact> {
+pub async fn contact(ctx: &AppContext, a: &application::Model, side: Side) -> AppResult<Contact> {
     if a.state != ApplicationState::Accepted {
         return Err(CooperationError::ContactsHidden.into());
     }
     let other = other_side_person(ctx, a, side).await?;
-    let _ = user;
     let account = xqt_accounts::users::find(ctx, other).await?;
     let phone = match &account {
         Some(u) if u.status != xqt_accounts::users::AccountStatus::Erased => {

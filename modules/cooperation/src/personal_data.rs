@@ -15,7 +15,7 @@ use xqt_kernel::{AppContext, AppResult};
 
 use crate::entity::post::{self, PostState};
 use crate::entity::revision;
-use crate::{agreements, applications, favourites, posts, programmes};
+use crate::{agreements, applications, favourites, programmes};
 
 /// Posts, applications and programmes: running the cooperation the person takes part in.
 pub const COOPERATION: &str = "cooperation";
@@ -164,7 +164,6 @@ impl PersonalData for CooperationData {
         if erasure.covers(CAT_AGREEMENTS) {
             touched += agreements::forget_drafts(ctx, user).await?;
         }
-        let _ = posts::PUBLIC_PROFILE;
         Ok(touched)
     }
 }

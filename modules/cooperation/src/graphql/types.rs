@@ -323,8 +323,8 @@ impl Application {
     /// sides accepted.
     async fn contact(&self, ctx: &Context<'_>) -> Result<Option<Contact>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let me = viewer.require_person()?;
-        let c = applications::contact(app, me, &self.row, self.side).await?;
+        viewer.require_person()?;
+        let c = applications::contact(app, &self.row, self.side).await?;
         Ok(Some(Contact {
             user_id: ID(c.user_id.to_string()),
             name: c.name,
