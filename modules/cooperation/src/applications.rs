@@ -385,11 +385,6 @@ pub async fn counts(ctx: &AppContext, post_ids: &[Uuid]) -> AppResult<std::colle
     Ok(rows.into_iter().collect())
 }
 
-/// An application by id for another module's or programme's check (no viewer rules).
-pub async fn by_id(ctx: &AppContext, id: Uuid) -> AppResult<Option<application::Model>> {
-    Ok(application::Entity::find_by_id(id).one(&ctx.db).await?)
-}
-
 /// Everything the person applied with, for export.
 pub async fn of_applicant(ctx: &AppContext, user: Uuid) -> AppResult<Vec<application::Model>> {
     Ok(application::Entity::find().filter(application::Column::ApplicantId.eq(user)).all(&ctx.db).await?)
