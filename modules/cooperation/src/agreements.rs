@@ -44,10 +44,11 @@ async fn provider_partner(ctx: &AppContext, kind: SignatureProviderKind) -> AppR
     }
     match xqt_accounts::partners::create_partner(ctx, name).await {
         Ok(p) => Ok(p.id),
-        // Another instance created it meanwhile.
-        Err(_) => {
-            Ok(xqt_accounts::partners::find_partner(ctx, name).await?.ok_or(CooperationError::NotFound("partner"))?.id)
-        }
+        // Another instance created it meanwhile; any other failure is the creation's own.
+        Err(e) => match xqt_accounts::partners::find_partner(ctx, name).await? {
+            Some(p) => Ok(p.id),
+            None => Err(e),
+        },
     }
 }
 

@@ -185,6 +185,19 @@ pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<programme::Mod
     Ok(programme::Entity::find_by_id(id).one(&ctx.db).await?)
 }
 
+/// These programmes, oldest first (missing ids are left out).
+pub async fn find_many(ctx: &AppContext, ids: &[Uuid]) -> AppResult<Vec<programme::Model>> {
+    use sea_orm::QueryOrder;
+    if ids.is_empty() {
+        return Ok(vec![]);
+    }
+    Ok(programme::Entity::find()
+        .filter(programme::Column::Id.is_in(ids.iter().copied()))
+        .order_by_asc(programme::Column::Id)
+        .all(&ctx.db)
+        .await?)
+}
+
 /// Who sees a programme: its members (students invited or joined, supervisors) and the managers
 /// of its two organisations. Anyone else: NOT_FOUND.
 pub async fn visible(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<programme::Model> {

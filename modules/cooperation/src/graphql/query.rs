@@ -424,13 +424,8 @@ impl CooperationQuery {
     async fn my_programmes(&self, ctx: &Context<'_>) -> Result<Vec<Programme>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
-        let mut out = Vec::new();
-        for m in programmes::of_member(app, me).await? {
-            if let Some(p) = programmes::find(app, m.programme_id).await? {
-                out.push(Programme::new(p));
-            }
-        }
-        Ok(out)
+        let ids: Vec<Uuid> = programmes::of_member(app, me).await?.into_iter().map(|m| m.programme_id).collect();
+        Ok(programmes::find_many(app, &ids).await?.into_iter().map(Programme::new).collect())
     }
 
     /// An agreement of a programme the person is in or manages.
