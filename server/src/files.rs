@@ -146,3 +146,33 @@ pub async fn export(req: &Request, Path(file): Path<String>, Data(state): Data<&
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }
+
+/// `GET /links/{name}/{file}?expires=…&sig=…`: a file a module serves behind a signed link (a
+/// month's attendance as CSV). The signature and the expiry are checked before the module is
+/// asked; the module checks again who the link was issued to and audits the download.
+#[handler]
+pub async fn linked(req: &Request, Path((name, file)): Path<(String, String)>, Data(state): Data<&ServerState>) -> Response {
+    let meta: RequestMeta = request_meta(req, state);
+    let result = async {
+        let files = state.ctx.modules.linked_files(&name).ok_or(AppError::not_found("file"))?;
+        let params = params(req).map_err(|_| AppError::not_found("file"))?;
+        let expires = params.get("expires").and_then(|e| e.parse().ok()).ok_or(AppError::not_found("file"))?;
+        let sig = params.get("sig").ok_or(AppError::not_found("file"))?;
+        xqt_kernel::links::verify(&state.ctx, files.name(), &file, expires, sig)?;
+        files.open(&state.ctx, &file).await
+    }
+    .await;
+    match result {
+        Ok(file) => {
+            let mut r = Response::builder()
+                .content_type(file.content_type)
+                .header(header::CACHE_CONTROL, "no-store")
+                .header("x-content-type-options", "nosniff");
+            if file.as_attachment {
+                r = r.header(header::CONTENT_DISPOSITION, "attachment");
+            }
+            r.body(file.bytes)
+        }
+        Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}

@@ -85,6 +85,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/chat/attachments", poem::post(files::chat_upload))
         .at("/chat/attachments/:id", get(files::download))
         .at("/exports/:file", get(files::export))
+        .at("/links/:name/:file", get(files::linked))
         .at("/webhooks/:name", poem::post(webhooks::receive))
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))

@@ -97,6 +97,32 @@ pub fn client_permissions() -> Vec<ClientPermission> {
     }]
 }
 
+/// How precisely a person lets their location be used.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Precision {
+    /// Under `location`: the point as the device reported it.
+    Precise,
+    /// Under `location_coarse` only: the point rounded to ~1 km before anything uses it.
+    Coarse,
+}
+
+/// The person's location consent, for nearby search and check-in: precise, coarse, or neither
+/// (`CONSENT_REQUIRED` naming `location`, COL-4).
+pub async fn location_precision(ctx: &AppContext, user: Uuid) -> AppResult<Precision> {
+    let gate = &ctx.modules.privacy().consent;
+    match gate.require(ctx, user, LOCATION, None).await {
+        Ok(()) => Ok(Precision::Precise),
+        Err(e) if e.code() == xqt_kernel::ErrorCode::ConsentRequired => {
+            match gate.require(ctx, user, LOCATION_COARSE, None).await {
+                Ok(()) => Ok(Precision::Coarse),
+                Err(c) if c.code() == xqt_kernel::ErrorCode::ConsentRequired => Err(e),
+                Err(c) => Err(c),
+            }
+        }
+        Err(e) => Err(e),
+    }
+}
+
 struct HeldAgreements;
 
 #[async_trait]

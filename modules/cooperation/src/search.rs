@@ -22,7 +22,6 @@ use xqt_accounts::entity::organization::OrganizationKind;
 
 /// Most terms one query is split into; the rest are ignored.
 pub const MAX_TERMS: usize = 12;
-const EARTH_RADIUS_KM: f64 = 6371.0088;
 
 fn jieba() -> &'static Jieba {
     static JIEBA: OnceLock<Jieba> = OnceLock::new();
@@ -98,25 +97,7 @@ pub fn query_terms(q: &str) -> Vec<String> {
     out
 }
 
-/// Great-circle distance in kilometres between two WGS-84 points.
-pub fn distance_km(a: (f64, f64), b: (f64, f64)) -> f64 {
-    let (la1, lo1, la2, lo2) = (a.0.to_radians(), a.1.to_radians(), b.0.to_radians(), b.1.to_radians());
-    let h = ((la2 - la1) / 2.0).sin().powi(2) + la1.cos() * la2.cos() * ((lo2 - lo1) / 2.0).sin().powi(2);
-    2.0 * EARTH_RADIUS_KM * h.sqrt().min(1.0).asin()
-}
-
-/// The box (south, west, north, east) holding every point within `km` of `at`.
-pub fn bounding_box(at: (f64, f64), km: f64) -> (f64, f64, f64, f64) {
-    let dlat = (km / EARTH_RADIUS_KM).to_degrees();
-    let cos = at.0.to_radians().cos().max(0.01);
-    let dlng = ((km / EARTH_RADIUS_KM) / cos).to_degrees().min(180.0);
-    ((at.0 - dlat).max(-90.0), at.1 - dlng, (at.0 + dlat).min(90.0), at.1 + dlng)
-}
-
-/// A point rounded to a ~1 km grid (0.01°), for coarse location consent.
-pub fn coarsen(at: (f64, f64)) -> (f64, f64) {
-    ((at.0 * 100.0).round() / 100.0, (at.1 * 100.0).round() / 100.0)
-}
+pub use xqt_kernel::geo::{bounding_box, coarsen, distance_km};
 
 /// What a coarse-consent viewer is told instead of a distance.
 pub fn distance_band(km: f64) -> &'static str {

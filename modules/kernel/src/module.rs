@@ -252,6 +252,10 @@ pub trait Module: Send + Sync + 'static {
     fn webhooks(&self) -> Vec<Arc<dyn Webhook>> {
         vec![]
     }
+    /// Files this module serves behind signed, expiring links, at `GET /links/<name>/…`.
+    fn linked_files(&self) -> Vec<Arc<dyn crate::links::LinkedFiles>> {
+        vec![]
+    }
 }
 
 /// The configuration sections of these modules, to load the configuration with (before the
@@ -387,6 +391,14 @@ impl Modules {
                 uploads.push(u);
             }
         }
+        let mut linked = HashSet::new();
+        for m in &modules {
+            for l in m.linked_files() {
+                if !linked.insert(l.name()) {
+                    return Err(RegistryError(format!("linked files `{}` declared twice", l.name())));
+                }
+            }
+        }
         let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads };
         if let Some(s) =
             this.schedules(&crate::config::Config::default()).iter().find(|s| !this.jobs.contains_key(s.kind))
@@ -425,6 +437,11 @@ impl Modules {
     /// The webhook registered under `name`, if a module receives it.
     pub fn webhook(&self, name: &str) -> Option<Arc<dyn Webhook>> {
         self.modules.iter().flat_map(|m| m.webhooks()).find(|w| w.name() == name)
+    }
+
+    /// The files served under `/links/<name>/…`, if a module registered `name`.
+    pub fn linked_files(&self, name: &str) -> Option<Arc<dyn crate::links::LinkedFiles>> {
+        self.modules.iter().flat_map(|m| m.linked_files()).find(|l| l.name() == name)
     }
 
     pub fn job_handler(&self, kind: &str) -> Option<Arc<dyn crate::jobs::JobHandler>> {

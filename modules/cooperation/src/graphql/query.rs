@@ -7,13 +7,13 @@ use xqt_accounts::graphql::organizations::Organization;
 use xqt_accounts::organizations::{DirectoryFilter, Visibility as OrgVisibility};
 use xqt_kernel::ids::parse_id;
 use xqt_kernel::pagination::{self, PageArgs, encode_cursor};
-use xqt_kernel::{AppContext, AppResult, ErrorCode, Viewer};
+use xqt_kernel::{AppContext, AppResult, Viewer};
 
 use super::types::{Agreement, Application, DirectoryTotal, Favourite, Post, PostRevision, PostsTotal, Programme};
 use crate::config::CooperationConfig;
 use crate::entity::post::PostKind;
 use crate::error::invalid;
-use crate::personal_data::{LOCATION, LOCATION_COARSE, SCOPE_READ};
+use crate::personal_data::{Precision, SCOPE_READ};
 use crate::search::{self, Audience, Filter, Sort};
 use crate::{agreements, applications, favourites, posts, programmes};
 
@@ -173,15 +173,9 @@ async fn located(app: &AppContext, viewer: &Viewer, latitude: f64, longitude: f6
     if !(-90.0..=90.0).contains(&latitude) || !(-180.0..=180.0).contains(&longitude) {
         return Err(invalid("latitude", "WGS-84 latitude −90…90 and longitude −180…180").into());
     }
-    let gate = &app.modules.privacy().consent;
-    match gate.require(app, me, LOCATION, None).await {
-        Ok(()) => Ok(((latitude, longitude), false)),
-        Err(e) if e.code() == ErrorCode::ConsentRequired => match gate.require(app, me, LOCATION_COARSE, None).await {
-            Ok(()) => Ok((search::coarsen((latitude, longitude)), true)),
-            Err(c) if c.code() == ErrorCode::ConsentRequired => Err(e),
-            Err(c) => Err(c),
-        },
-        Err(e) => Err(e),
+    match crate::personal_data::location_precision(app, me).await? {
+        Precision::Precise => Ok(((latitude, longitude), false)),
+        Precision::Coarse => Ok((search::coarsen((latitude, longitude)), true)),
     }
 }
 

@@ -1,0 +1,48 @@
+//! Signed links that expire: a file a person fetches without a bearer token (a month's
+//! attendance as CSV opened in a spreadsheet, a browser download). The link is the credential:
+//! it names the file, when it stops working and an HMAC over both under the server's data key,
+//! so it cannot be altered or extended. A module serves its files under `GET /links/<name>/…`
+//! through `LinkedFiles`; the server checks the signature and the expiry before the module is
+//! asked. The same scheme signs the privacy module's data exports.
+
+use async_trait::async_trait;
+use chrono::{DateTime, Utc};
+
+use crate::context::AppContext;
+use crate::error::{AppError, AppResult, ErrorCode};
+use crate::uploads::Download;
+
+/// The signature of `file` under the link family `name`, valid until `expires` (Unix seconds).
+pub fn signature(ctx: &AppContext, name: &str, file: &str, expires: i64) -> String {
+    ctx.keys.lookup_hex(&format!("link:{name}"), &format!("{file}:{expires}"))
+}
+
+/// The path of a signed link to `file`, served by the module that registered `name`.
+pub fn link(ctx: &AppContext, name: &str, file: &str, expires: DateTime<Utc>) -> String {
+    let expires = expires.timestamp();
+    format!("/links/{name}/{file}?expires={expires}&sig={}", signature(ctx, name, file, expires))
+}
+
+/// `NOT_FOUND` for a link whose signature does not match (nothing to probe), `FORBIDDEN` with
+/// `reason: LINK_EXPIRED` for one past its time (ask for a new one).
+pub fn verify(ctx: &AppContext, name: &str, file: &str, expires: i64, sig: &str) -> AppResult<()> {
+    let expected = signature(ctx, name, file, expires);
+    if !crate::crypto::constant_time_eq(expected.as_bytes(), sig.as_bytes()) {
+        return Err(AppError::not_found("file"));
+    }
+    if ctx.clock.now().timestamp() >= expires {
+        return Err(AppError::new(ErrorCode::Forbidden, "the link has expired; ask for a new one")
+            .with("reason", "LINK_EXPIRED"));
+    }
+    Ok(())
+}
+
+/// A family of files one module serves behind signed links, at `GET /links/<name>/<file>`.
+#[async_trait]
+pub trait LinkedFiles: Send + Sync + 'static {
+    /// The path segment after `/links/`; unique across modules.
+    fn name(&self) -> &'static str;
+    /// The file, once its link is verified. The module checks again whatever the link was
+    /// issued on (the requester may have lost access since) and audits the download.
+    async fn open(&self, ctx: &AppContext, file: &str) -> AppResult<Download>;
+}
