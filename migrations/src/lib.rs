@@ -23,6 +23,7 @@ mod m20261130_000016_chat_changes;
 mod m20261130_000017_closed_sets;
 mod m20261130_000018_chat_last_changed;
 mod m20261201_000019_cooperation_create;
+mod m20261202_000020_attendance_create;
 
 pub struct Migrator;
 
@@ -49,6 +50,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000017_closed_sets::Migration),
             Box::new(m20261130_000018_chat_last_changed::Migration),
             Box::new(m20261201_000019_cooperation_create::Migration),
+            Box::new(m20261202_000020_attendance_create::Migration),
         ]
     }
 }

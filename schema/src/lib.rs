@@ -65,7 +65,8 @@ assemble!(
     xqt_accounts::Accounts,
     xqt_privacy::Privacy,
     xqt_chat::Chat,
-    xqt_cooperation::Cooperation
+    xqt_cooperation::Cooperation,
+    xqt_attendance::Attendance
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

@@ -74,6 +74,16 @@ impl WorkCalendar {
         !matches!(d.weekday(), Weekday::Sat | Weekday::Sun) && !self.off.contains(&d)
     }
 
+    /// A statutory holiday (法定节假日) by the notice, whatever the weekday.
+    pub fn is_holiday(&self, d: NaiveDate) -> bool {
+        self.off.contains(&d)
+    }
+
+    /// A weekend day the notice made a workday (调休).
+    pub fn is_make_up_workday(&self, d: NaiveDate) -> bool {
+        self.work.contains(&d)
+    }
+
     /// The date `n` working days after `start` (the start day itself does not count).
     pub fn add_working_days(&self, start: NaiveDate, n: u32) -> NaiveDate {
         let mut d = start;

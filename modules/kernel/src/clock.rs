@@ -10,7 +10,12 @@ pub trait Clock: Send + Sync + 'static {
 
 /// The calendar date in China (UTC+8) at `at`: what birthdays, deadlines and daily caps count.
 pub fn china_date(at: DateTime<Utc>) -> chrono::NaiveDate {
-    at.with_timezone(&chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")).date_naive()
+    at.with_timezone(&china_offset()).date_naive()
+}
+
+/// China Standard Time, UTC+8 all year (no daylight saving).
+pub fn china_offset() -> chrono::FixedOffset {
+    chrono::FixedOffset::east_opt(8 * 3600).expect("UTC+8")
 }
 
 #[derive(Debug, Default, Clone, Copy)]

@@ -33,6 +33,12 @@ xqt_kernel::closed_set! {
         ProgrammeInvitation = "cooperation.programme_invitation",
         /// An agreement the person is a party to changed (sent for signing, signed, rejected, …).
         AgreementUpdated = "cooperation.agreement_updated",
+        /// Before the shift starts, for a member who has not checked in (push only).
+        AttendanceReminder = "attendance.reminder",
+        /// A member asked for a make-up check (补卡); told to the group's admins.
+        MakeUpRequested = "attendance.make_up_requested",
+        /// The person's make-up request was approved or rejected.
+        MakeUpDecided = "attendance.make_up_decided",
     }
 }
 
