@@ -196,7 +196,12 @@ impl MigrationTrait for Migration {
                     .col(double(S::Longitude))
                     .col(integer(S::RadiusM))
                     .col(string_len(S::Bssids, 400))
-                    .foreign_key(ForeignKey::create().from(S::Table, S::GroupId).to(G::Table, G::Id).on_delete(ForeignKeyAction::Cascade))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(S::Table, S::GroupId)
+                            .to(G::Table, G::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -213,7 +218,12 @@ impl MigrationTrait for Migration {
                     .col(date(M::Since))
                     .col(timestamp_with_time_zone(M::AddedAt))
                     .primary_key(Index::create().col(M::GroupId).col(M::UserId))
-                    .foreign_key(ForeignKey::create().from(M::Table, M::GroupId).to(G::Table, G::Id).on_delete(ForeignKeyAction::Cascade))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(M::Table, M::GroupId)
+                            .to(G::Table, G::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -250,14 +260,21 @@ impl MigrationTrait for Migration {
                     .col(text_null(R::SuspiciousReason))
                     .col(string_len_null(R::ClientId, 64))
                     .col(timestamp_with_time_zone(R::CreatedAt))
-                    .foreign_key(ForeignKey::create().from(R::Table, R::GroupId).to(G::Table, G::Id).on_delete(ForeignKeyAction::Cascade))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(R::Table, R::GroupId)
+                            .to(G::Table, G::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
         manager.create_index(index("attendance_records_group_day", R::Table, cols![R::GroupId, R::Day])).await?;
         manager.create_index(index("attendance_records_user_at", R::Table, cols![R::UserId, R::At])).await?;
         manager
-            .create_index(index("attendance_records_user_client", R::Table, cols![R::UserId, R::ClientId]).unique().to_owned())
+            .create_index(
+                index("attendance_records_user_client", R::Table, cols![R::UserId, R::ClientId]).unique().to_owned(),
+            )
             .await?;
         // Retention walks by time among records that still have a position.
         manager.create_index(index("attendance_records_precision_at", R::Table, cols![R::Precision, R::At])).await?;
@@ -284,7 +301,12 @@ impl MigrationTrait for Migration {
                     .col(timestamp_with_time_zone_null(D::SettledAt))
                     .col(timestamp_with_time_zone_null(D::RemindedAt))
                     .primary_key(Index::create().col(D::GroupId).col(D::UserId).col(D::Day))
-                    .foreign_key(ForeignKey::create().from(D::Table, D::GroupId).to(G::Table, G::Id).on_delete(ForeignKeyAction::Cascade))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(D::Table, D::GroupId)
+                            .to(G::Table, G::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
@@ -307,11 +329,18 @@ impl MigrationTrait for Migration {
                     .col(string_len_null(U::DecisionReason, 800))
                     .col(timestamp_with_time_zone(U::CreatedAt))
                     .col(timestamp_with_time_zone_null(U::DecidedAt))
-                    .foreign_key(ForeignKey::create().from(U::Table, U::GroupId).to(G::Table, G::Id).on_delete(ForeignKeyAction::Cascade))
+                    .foreign_key(
+                        ForeignKey::create()
+                            .from(U::Table, U::GroupId)
+                            .to(G::Table, G::Id)
+                            .on_delete(ForeignKeyAction::Cascade),
+                    )
                     .to_owned(),
             )
             .await?;
-        manager.create_index(index("attendance_make_ups_group_user_day", U::Table, cols![U::GroupId, U::UserId, U::Day])).await?;
+        manager
+            .create_index(index("attendance_make_ups_group_user_day", U::Table, cols![U::GroupId, U::UserId, U::Day]))
+            .await?;
         // One live request per check: a rejected one may be filed again (same syntax on both).
         manager
             .get_connection()

@@ -151,7 +151,11 @@ pub async fn export(req: &Request, Path(file): Path<String>, Data(state): Data<&
 /// month's attendance as CSV). The signature and the expiry are checked before the module is
 /// asked; the module checks again who the link was issued to and audits the download.
 #[handler]
-pub async fn linked(req: &Request, Path((name, file)): Path<(String, String)>, Data(state): Data<&ServerState>) -> Response {
+pub async fn linked(
+    req: &Request,
+    Path((name, file)): Path<(String, String)>,
+    Data(state): Data<&ServerState>,
+) -> Response {
     let meta: RequestMeta = request_meta(req, state);
     let result = async {
         let files = state.ctx.modules.linked_files(&name).ok_or(AppError::not_found("file"))?;

@@ -3,6 +3,7 @@
 //! and bus) and, when `XQT_TEST_DATABASE_URL` / `XQT_TEST_REDIS_URL` are set, again on
 //! PostgreSQL / Redis — each run in its own database and key prefix, removed afterwards.
 
+pub mod cooperation;
 pub mod esign;
 mod ws;
 

@@ -56,7 +56,9 @@ fn check_input(input: &CheckInput) -> Result<(Option<String>, Option<String>, Op
     let note = Text::block(1, NOTE_MAX).check_optional(input.note.as_deref()).map_err(|m| invalid("note", m))?;
     let bssid = match input.bssid.as_deref().map(str::trim).filter(|b| !b.is_empty()) {
         None => None,
-        Some(b) => Some(groups::normalize_bssid(b).ok_or_else(|| invalid("bssid", "a BSSID looks like aa:bb:cc:dd:ee:ff"))?),
+        Some(b) => {
+            Some(groups::normalize_bssid(b).ok_or_else(|| invalid("bssid", "a BSSID looks like aa:bb:cc:dd:ee:ff"))?)
+        }
     };
     let client_id = match input.client_id.as_deref() {
         None => None,
@@ -89,7 +91,11 @@ async fn last_seen(ctx: &AppContext, user: Uuid, at: DateTime<Utc>) -> AppResult
         .await?;
     Ok(row.and_then(|r| {
         let rounding = if r.precision == Precision::Coarse { geo::coarsening_error_m(r.latitude?) } else { 0.0 };
-        Some(Seen { point: (r.latitude?, r.longitude?), uncertainty_m: r.accuracy_m.unwrap_or(0.0) + rounding, at: r.at })
+        Some(Seen {
+            point: (r.latitude?, r.longitude?),
+            uncertainty_m: r.accuracy_m.unwrap_or(0.0) + rounding,
+            at: r.at,
+        })
     }))
 }
 
@@ -312,7 +318,13 @@ pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<record::Model>
 }
 
 /// Days of one person in one group between two days (inclusive).
-pub async fn days(ctx: &AppContext, group: Uuid, user: Uuid, from: NaiveDate, to: NaiveDate) -> AppResult<Vec<day::Model>> {
+pub async fn days(
+    ctx: &AppContext,
+    group: Uuid,
+    user: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<Vec<day::Model>> {
     Ok(day::Entity::find()
         .filter(day::Column::GroupId.eq(group))
         .filter(day::Column::UserId.eq(user))
@@ -331,7 +343,8 @@ pub fn absent(d: &day::Model) -> bool {
 
 /// On erasure: every record, day and the photos they point to.
 pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
-    let mut n = record::Entity::delete_many().filter(record::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
+    let mut n =
+        record::Entity::delete_many().filter(record::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
     n += day::Entity::delete_many().filter(day::Column::UserId.eq(user)).exec(&ctx.db).await?.rows_affected;
     Ok(n)
 }

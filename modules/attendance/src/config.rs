@@ -53,8 +53,7 @@ impl ConfigSection for AttendanceConfig {
         if self.make_ups_per_month > 31 || self.make_up_deadline_working_days > 30 {
             return Err("make_ups_per_month at most 31; make_up_deadline_working_days at most 30".into());
         }
-        if !(10.0..=5000.0).contains(&self.max_accuracy_m) || !(50.0..=2000.0).contains(&self.max_plausible_speed_kmh)
-        {
+        if !(10.0..=5000.0).contains(&self.max_accuracy_m) || !(50.0..=2000.0).contains(&self.max_plausible_speed_kmh) {
             return Err("max_accuracy_m 10 to 5000; max_plausible_speed_kmh 50 to 2000".into());
         }
         if !(1..=7 * 24 * 60).contains(&self.report_link_minutes) {

@@ -54,9 +54,8 @@ impl From<AttendanceError> for AppError {
             OutsideWindow(why) => AppError::new(ErrorCode::Conflict, why).with("reason", "OUTSIDE_WINDOW"),
             AlreadyCheckedIn => AppError::new(ErrorCode::Conflict, "checked in today already; check out instead")
                 .with("reason", "ALREADY_CHECKED_IN"),
-            State { what, state, wants } => {
-                AppError::conflict(format!("the {what} is {state}; this needs it {wants}")).with("state", state.to_uppercase())
-            }
+            State { what, state, wants } => AppError::conflict(format!("the {what} is {state}; this needs it {wants}"))
+                .with("state", state.to_uppercase()),
             MakeUpLimit { limit } => {
                 AppError::new(ErrorCode::Conflict, format!("{limit} make-up requests a month are used up"))
                     .with("reason", "MAKE_UP_LIMIT")

@@ -4,10 +4,7 @@
 //! and supervisors come from cooperation's public `roster` — never from its tables.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr,
-    TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
 use uuid::Uuid;
 use xqt_accounts::entity::organization_member::MemberRole;
 use xqt_kernel::text::Text;
@@ -103,7 +100,9 @@ fn check_sites(sites: &[SiteInput]) -> Result<Vec<SiteInput>, AttendanceError> {
             let bssids = s
                 .bssids
                 .iter()
-                .map(|b| normalize_bssid(b).ok_or_else(|| invalid("sites.bssids", "a BSSID looks like aa:bb:cc:dd:ee:ff")))
+                .map(|b| {
+                    normalize_bssid(b).ok_or_else(|| invalid("sites.bssids", "a BSSID looks like aa:bb:cc:dd:ee:ff"))
+                })
                 .collect::<Result<Vec<_>, _>>()?;
             Ok(SiteInput { name, address, radius_m: Some(radius), bssids, ..s.clone() })
         })
@@ -126,7 +125,12 @@ fn site_rows(group: Uuid, sites: Vec<SiteInput>) -> Vec<site::ActiveModel> {
         .collect()
 }
 
-fn member_row(group: Uuid, user: Uuid, role: AttendanceRole, now: chrono::DateTime<chrono::Utc>) -> member::ActiveModel {
+fn member_row(
+    group: Uuid,
+    user: Uuid,
+    role: AttendanceRole,
+    now: chrono::DateTime<chrono::Utc>,
+) -> member::ActiveModel {
     member::ActiveModel {
         group_id: Set(group),
         user_id: Set(user),
@@ -137,10 +141,7 @@ fn member_row(group: Uuid, user: Uuid, role: AttendanceRole, now: chrono::DateTi
 }
 
 /// Adds people (once each: someone already in keeps their role), in one statement.
-async fn add_rows(
-    db: &impl sea_orm::ConnectionTrait,
-    rows: Vec<member::ActiveModel>,
-) -> AppResult<()> {
+async fn add_rows(db: &impl sea_orm::ConnectionTrait, rows: Vec<member::ActiveModel>) -> AppResult<()> {
     if rows.is_empty() {
         return Ok(());
     }
@@ -165,7 +166,10 @@ async fn programme_people(
         runs = runs || xqt_accounts::organizations::role_of(ctx, org, user).await?.is_some_and(|r| r.manages());
     }
     if !runs {
-        return Err(AttendanceError::NotAllowed("a programme's supervisors or its organisations' managers set up its attendance").into());
+        return Err(AttendanceError::NotAllowed(
+            "a programme's supervisors or its organisations' managers set up its attendance",
+        )
+        .into());
     }
     Ok(roster)
 }
@@ -183,7 +187,9 @@ pub async fn create(
     let (sites, members, admins, (organization_id, programme_id)) = match owner {
         Owner::Organization(org) => {
             if !xqt_accounts::organizations::role_of(ctx, org, user).await?.is_some_and(|r| r.manages()) {
-                return Err(AttendanceError::NotAllowed("an organisation's owner or admins set up its attendance").into());
+                return Err(
+                    AttendanceError::NotAllowed("an organisation's owner or admins set up its attendance").into()
+                );
             }
             if !xqt_accounts::organizations::is_approved(ctx, org).await? {
                 return Err(AttendanceError::NotAllowed("the organisation is not verified yet").into());
@@ -265,7 +271,13 @@ fn settings_row(s: &Settings) -> group::ActiveModel {
 }
 
 /// Replaces the group's rules, guarded by the version the admin read (`STALE` otherwise).
-pub async fn update(ctx: &AppContext, user: Uuid, id: Uuid, version: i32, settings: &Settings) -> AppResult<group::Model> {
+pub async fn update(
+    ctx: &AppContext,
+    user: Uuid,
+    id: Uuid,
+    version: i32,
+    settings: &Settings,
+) -> AppResult<group::Model> {
     let settings = check_settings(settings)?;
     let g = require_admin(ctx, user, id).await?;
     if g.version != version {
@@ -325,7 +337,9 @@ pub async fn add_members(
     }
     let g = require_admin(ctx, user, id).await?;
     let Some(org) = g.organization_id else {
-        return Err(AttendanceError::NotAllowed("a programme's group follows the programme: use syncAttendanceGroup").into());
+        return Err(
+            AttendanceError::NotAllowed("a programme's group follows the programme: use syncAttendanceGroup").into()
+        );
     };
     let members = xqt_accounts::organizations::members(ctx, org).await?;
     let now = ctx.clock.now();
@@ -368,7 +382,8 @@ pub async fn sync(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<Vec<membe
     let Some(programme) = g.programme_id else {
         return Err(AttendanceError::NotAllowed("only a programme's group follows a roster").into());
     };
-    let roster = xqt_cooperation::programmes::roster(ctx, programme).await?.ok_or(AttendanceError::NotFound("programme"))?;
+    let roster =
+        xqt_cooperation::programmes::roster(ctx, programme).await?.ok_or(AttendanceError::NotFound("programme"))?;
     let now = ctx.clock.now();
     let current = members_of(ctx, id).await?;
     let wanted: Vec<(Uuid, AttendanceRole)> = roster
@@ -434,11 +449,7 @@ pub async fn of_user(ctx: &AppContext, user: Uuid) -> AppResult<Vec<(group::Mode
 }
 
 pub async fn sites(ctx: &AppContext, group: Uuid) -> AppResult<Vec<site::Model>> {
-    Ok(site::Entity::find()
-        .filter(site::Column::GroupId.eq(group))
-        .order_by_asc(site::Column::Id)
-        .all(&ctx.db)
-        .await?)
+    Ok(site::Entity::find().filter(site::Column::GroupId.eq(group)).order_by_asc(site::Column::Id).all(&ctx.db).await?)
 }
 
 pub async fn members_of(ctx: &AppContext, group: Uuid) -> AppResult<Vec<member::Model>> {

@@ -97,7 +97,9 @@ pub async fn request(
         .all(&ctx.db)
         .await?;
     if used.iter().any(|m| m.day == on && m.kind == kind) {
-        return Err(AttendanceError::State { what: "make-up request", state: "filed".into(), wants: "not filed yet" }.into());
+        return Err(
+            AttendanceError::State { what: "make-up request", state: "filed".into(), wants: "not filed yet" }.into()
+        );
     }
     if used.len() as u32 >= config.make_ups_per_month {
         return Err(AttendanceError::MakeUpLimit { limit: config.make_ups_per_month }.into());
@@ -118,9 +120,12 @@ pub async fn request(
     let m = match row.insert(&ctx.db).await {
         Ok(m) => m,
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
-            return Err(
-                AttendanceError::State { what: "make-up request", state: "filed".into(), wants: "not filed yet" }.into()
-            );
+            return Err(AttendanceError::State {
+                what: "make-up request",
+                state: "filed".into(),
+                wants: "not filed yet",
+            }
+            .into());
         }
         Err(e) => return Err(e.into()),
     };
@@ -180,7 +185,9 @@ pub async fn decide(
         .await?;
     if decided.rows_affected == 0 {
         txn.rollback().await?;
-        return Err(AttendanceError::State { what: "make-up request", state: m.state.to_string(), wants: "pending" }.into());
+        return Err(
+            AttendanceError::State { what: "make-up request", state: m.state.to_string(), wants: "pending" }.into()
+        );
     }
     if approve {
         let shift = Shift::of(&g);
@@ -259,8 +266,11 @@ pub async fn decide(
         _ => format!("「{}」{} {}卡：已通过，当天结果已更正", g.name, m.day, kind_word(m.kind)),
     };
     let title = if approve { "补卡申请已通过" } else { "补卡申请未通过" };
-    notify(ctx, NewNotification { user_id: m.user_id, kind: NotificationKind::MakeUpDecided, title: title.into(), body })
-        .await?;
+    notify(
+        ctx,
+        NewNotification { user_id: m.user_id, kind: NotificationKind::MakeUpDecided, title: title.into(), body },
+    )
+    .await?;
     tracing::info!(make_up = %id, %state, "make-up request decided");
     find(ctx, id).await?.ok_or_else(|| AttendanceError::NotFound("make-up request").into())
 }
@@ -284,7 +294,13 @@ pub async fn list(
 }
 
 /// How many make-ups were approved for a person in a group between two days.
-pub async fn approved_between(ctx: &AppContext, group: Uuid, user: Uuid, from: NaiveDate, to: NaiveDate) -> AppResult<u64> {
+pub async fn approved_between(
+    ctx: &AppContext,
+    group: Uuid,
+    user: Uuid,
+    from: NaiveDate,
+    to: NaiveDate,
+) -> AppResult<u64> {
     Ok(make_up::Entity::find()
         .filter(make_up::Column::GroupId.eq(group))
         .filter(make_up::Column::UserId.eq(user))

@@ -68,10 +68,8 @@ pub struct AttendanceData;
 impl PersonalData for AttendanceData {
     async fn export(&self, ctx: &AppContext, user: Uuid) -> AppResult<serde_json::Value> {
         let records = record::Entity::find().filter(record::Column::UserId.eq(user)).all(&ctx.db).await?;
-        let days = crate::entity::day::Entity::find()
-            .filter(crate::entity::day::Column::UserId.eq(user))
-            .all(&ctx.db)
-            .await?;
+        let days =
+            crate::entity::day::Entity::find().filter(crate::entity::day::Column::UserId.eq(user)).all(&ctx.db).await?;
         Ok(json!({
             "groups": groups::memberships(ctx, user).await?,
             "checkIns": records,

@@ -100,7 +100,8 @@ pub fn local(at: DateTime<Utc>) -> (NaiveDate, i32) {
 /// The moment a minute of a day (China time) is.
 pub fn moment(day: NaiveDate, minute: i32) -> DateTime<Utc> {
     let midnight = day.and_hms_opt(0, 0, 0).expect("midnight").and_local_timezone(xqt_kernel::clock::china_offset());
-    midnight.single().expect("a fixed offset is unambiguous").with_timezone(&Utc) + chrono::Duration::minutes(minute as i64)
+    midnight.single().expect("a fixed offset is unambiguous").with_timezone(&Utc)
+        + chrono::Duration::minutes(minute as i64)
 }
 
 /// Parses `rest_days` (`6,7`, ISO weekdays).
@@ -144,10 +145,7 @@ pub fn judge_in(s: &Shift, minute: i32) -> Result<Judged, AttendanceError> {
         )));
     }
     if minute >= s.end {
-        return Err(AttendanceError::OutsideWindow(format!(
-            "the shift ended at {}; check out instead",
-            hhmm(s.end)
-        )));
+        return Err(AttendanceError::OutsideWindow(format!("the shift ended at {}; check out instead", hhmm(s.end))));
     }
     let late = minute - s.start;
     let at = format!("上班时间 {}，打卡 {}", hhmm(s.start), hhmm(minute));
@@ -220,7 +218,11 @@ pub fn judge_out(s: &Shift, minute: i32) -> Result<Judged, AttendanceError> {
 
 /// A check on a rest day or holiday: recorded, not judged.
 pub fn off_day(why: &str, minute: i32) -> Judged {
-    Judged { result: PunchResult::OffDay, minutes: 0, explanation: format!("{why}打卡（{}），不计入考勤", hhmm(minute)) }
+    Judged {
+        result: PunchResult::OffDay,
+        minutes: 0,
+        explanation: format!("{why}打卡（{}），不计入考勤", hhmm(minute)),
+    }
 }
 
 /// Where the device says it is.

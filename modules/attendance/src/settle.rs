@@ -93,14 +93,12 @@ pub async fn settle_group(ctx: &AppContext, g: &group::Model, from: NaiveDate, t
                 .filter(day::Column::SettledAt.is_null());
             // Only where no check arrived: a check racing the settlement keeps its own result.
             if let Some(r) = missing(check_in) {
-                update = update
-                    .col_expr(day::Column::InResult, Expr::value(r))
-                    .filter(day::Column::CheckInId.is_null());
+                update =
+                    update.col_expr(day::Column::InResult, Expr::value(r)).filter(day::Column::CheckInId.is_null());
             }
             if let Some(r) = missing(check_out) {
-                update = update
-                    .col_expr(day::Column::OutResult, Expr::value(r))
-                    .filter(day::Column::CheckOutId.is_null());
+                update =
+                    update.col_expr(day::Column::OutResult, Expr::value(r)).filter(day::Column::CheckOutId.is_null());
             }
             settled += update.exec(&ctx.db).await?.rows_affected;
         }
@@ -143,7 +141,7 @@ pub async fn remind(ctx: &AppContext) -> AppResult<u64> {
                 kind: NotificationKind::AttendanceReminder,
                 title: "上班打卡提醒",
                 body: &body,
-                collapse_key: Some(&format!("attendance-remind-{}", g.id)),
+                collapse_key: None,
             };
             xqt_notifications::push::gateway().push(ctx, m.user_id, &push).await?;
             sent += 1;

@@ -16,9 +16,9 @@ use xqt_kernel::{AppContext, AppResult, Viewer};
 
 use crate::config::AttendanceConfig;
 use crate::entity::day;
+use crate::entity::group;
 use crate::entity::member::{self, AttendanceRole};
 use crate::entity::record::PunchResult;
-use crate::entity::group;
 use crate::error::{AttendanceError, invalid};
 use crate::groups;
 use crate::makeups::month_of;
@@ -54,7 +54,13 @@ pub fn parse_month(s: &str) -> Result<NaiveDate, AttendanceError> {
         .ok_or_else(|| invalid("month", "a month as YYYY-MM"))
 }
 
-fn count(g: &group::Model, ctx: &AppContext, m: &member::Model, first: NaiveDate, rows: &HashMap<NaiveDate, &day::Model>) -> MonthStats {
+fn count(
+    g: &group::Model,
+    ctx: &AppContext,
+    m: &member::Model,
+    first: NaiveDate,
+    rows: &HashMap<NaiveDate, &day::Model>,
+) -> MonthStats {
     let (first, last) = month_of(first);
     let through = last.min(last_closed_day(ctx, g));
     let mut s = MonthStats { user_id: m.user_id, month: first.format("%Y-%m").to_string(), ..Default::default() };
@@ -63,10 +69,7 @@ fn count(g: &group::Model, ctx: &AppContext, m: &member::Model, first: NaiveDate
         if crate::rules::due(g, &ctx.calendar, on).0 {
             s.days_due += 1;
             let (in_r, out_r) = match rows.get(&on) {
-                Some(d) => (
-                    d.in_result.unwrap_or(PunchResult::Missing),
-                    d.out_result.unwrap_or(PunchResult::Missing),
-                ),
+                Some(d) => (d.in_result.unwrap_or(PunchResult::Missing), d.out_result.unwrap_or(PunchResult::Missing)),
                 None => (PunchResult::Missing, PunchResult::Missing),
             };
             if in_r == PunchResult::Absent || (in_r == PunchResult::Missing && out_r == PunchResult::Missing) {
@@ -206,7 +209,8 @@ impl LinkedFiles for Reports {
         let not_found = || AttendanceError::NotFound("file");
         let stem = file.strip_suffix(".csv").ok_or_else(not_found)?;
         let mut parts = stem.split('_');
-        let (Some(group), Some(month), Some(requester), None) = (parts.next(), parts.next(), parts.next(), parts.next())
+        let (Some(group), Some(month), Some(requester), None) =
+            (parts.next(), parts.next(), parts.next(), parts.next())
         else {
             return Err(not_found().into());
         };
@@ -219,8 +223,14 @@ impl LinkedFiles for Reports {
         let members = groups::members_of(ctx, group).await?;
         let subjects: Vec<Uuid> =
             members.iter().filter(|m| m.role == AttendanceRole::Member).map(|m| m.user_id).collect();
-        xqt_kernel::privacy::record_reads(ctx, &viewer, &format!("attendance_report:{file}"), &["attendance_statistics"], subjects)
-            .await?;
+        xqt_kernel::privacy::record_reads(
+            ctx,
+            &viewer,
+            &format!("attendance_report:{file}"),
+            &["attendance_statistics"],
+            subjects,
+        )
+        .await?;
         Ok(Download { content_type: "text/csv; charset=utf-8".into(), bytes: Bytes::from(body), as_attachment: true })
     }
 }

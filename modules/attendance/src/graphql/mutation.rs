@@ -89,7 +89,11 @@ impl AttendanceMutation {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let sites: Vec<_> = sites.iter().map(SiteFields::input).collect();
-        Ok(groups::set_sites(app, me, id("groupId", &group_id)?, &sites).await?.into_iter().map(AttendanceSite).collect())
+        Ok(groups::set_sites(app, me, id("groupId", &group_id)?, &sites)
+            .await?
+            .into_iter()
+            .map(AttendanceSite)
+            .collect())
     }
 
     /// Adds members of the organisation to its group (as members, or as admins).
@@ -98,12 +102,12 @@ impl AttendanceMutation {
         ctx: &Context<'_>,
         group_id: ID,
         user_ids: Vec<ID>,
-        #[graphql(default_with = "AttendanceRole::Member")] role: AttendanceRole,
+        #[graphql(desc = "MEMBER (checks in) when left out, or ADMIN (runs the group)")] role: Option<AttendanceRole>,
     ) -> Result<Vec<AttendanceMember>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let people = user_ids.iter().map(|u| id("userIds", u)).collect::<Result<Vec<_>>>()?;
-        Ok(groups::add_members(app, me, id("groupId", &group_id)?, &people, role)
+        Ok(groups::add_members(app, me, id("groupId", &group_id)?, &people, role.unwrap_or(AttendanceRole::Member))
             .await?
             .into_iter()
             .map(AttendanceMember)
@@ -179,4 +183,3 @@ impl AttendanceMutation {
         Ok(ReportLink { url, expires_at })
     }
 }
-

@@ -97,8 +97,14 @@ impl AttendanceQuery {
             let mut subjects = others.clone();
             subjects.sort_unstable();
             subjects.dedup();
-            xqt_kernel::privacy::record_reads(app, viewer, "attendance_check_ins", &["attendance_records", "location"], subjects)
-                .await?;
+            xqt_kernel::privacy::record_reads(
+                app,
+                viewer,
+                "attendance_check_ins",
+                &["attendance_records", "location"],
+                subjects,
+            )
+            .await?;
             return Ok(rows.into_iter().map(CheckIn).collect());
         }
         let (_, user) = subject(app, viewer, group, user_id.as_ref(), "attendance_check_ins").await?;
@@ -122,7 +128,12 @@ impl AttendanceQuery {
     }
 
     /// Every member's month, for the group's admins.
-    async fn attendance_group_month(&self, ctx: &Context<'_>, group_id: ID, month: String) -> Result<Vec<AttendanceMonth>> {
+    async fn attendance_group_month(
+        &self,
+        ctx: &Context<'_>,
+        group_id: ID,
+        month: String,
+    ) -> Result<Vec<AttendanceMonth>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let month = stats::parse_month(&month)?;
