@@ -364,6 +364,39 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             json!([{ "title": "受害者的实习岗位", "state": "PUBLISHED", "version": 1 }, { "title": "受害者的草稿", "state": "DRAFT", "version": 1 }])
         );
 
+        // Attendance: the victim's group, its checks, days, statistics and make-ups are out of
+        // reach; nobody sets up attendance for another's organisation.
+        let group = srv.ok("mutation($o: ID!) { createAttendanceGroup(input: { organizationId: $o, settings: { name: \"受害者的考勤组\" }, sites: [{ name: \"校区\", latitude: 30.0, longitude: 120.0 }] }) { id } }", json!({ "o": public }), Some(&victim.token)).await["createAttendanceGroup"]["id"].clone();
+        let on_group: Vec<(&str, &str)> = vec![
+            ("Query.attendanceGroup", "query($g: ID!) { attendanceGroup(id: $g) { id } }"),
+            ("Query.attendanceDays", "query($g: ID!) { attendanceDays(groupId: $g, month: \"2026-10\") { date } }"),
+            ("Query.attendanceCheckIns", "query($g: ID!) { attendanceCheckIns(groupId: $g, date: \"2026-10-08\") { id } }"),
+            ("Query.attendanceMonth", "query($g: ID!) { attendanceMonth(groupId: $g, month: \"2026-10\") { daysDue } }"),
+            ("Query.attendanceGroupMonth", "query($g: ID!) { attendanceGroupMonth(groupId: $g, month: \"2026-10\") { daysDue } }"),
+            ("Query.makeUpRequests", "query($g: ID!) { makeUpRequests(groupId: $g) { id } }"),
+            ("Mutation.updateAttendanceGroup", "mutation($g: ID!) { updateAttendanceGroup(id: $g, version: 1, settings: { name: \"被篡改\" }) { id } }"),
+            ("Mutation.setAttendanceSites", "mutation($g: ID!) { setAttendanceSites(groupId: $g, sites: [{ name: \"假地点\", latitude: 31.0, longitude: 121.0 }]) { id } }"),
+            ("Mutation.addAttendanceMembers", "mutation($g: ID!) { addAttendanceMembers(groupId: $g, userIds: [$g]) { userId } }"),
+            ("Mutation.removeAttendanceMember", "mutation($g: ID!) { removeAttendanceMember(groupId: $g, userId: $g) }"),
+            ("Mutation.syncAttendanceGroup", "mutation($g: ID!) { syncAttendanceGroup(groupId: $g) { userId } }"),
+            ("Mutation.checkIn", "mutation($g: ID!) { checkIn(input: { groupId: $g, kind: IN, latitude: 30.0, longitude: 120.0, accuracyM: 10 }) { id } }"),
+            ("Mutation.requestMakeUp", "mutation($g: ID!) { requestMakeUp(groupId: $g, date: \"2026-10-08\", kind: IN, reason: \"冒名补卡\") { id } }"),
+            ("Mutation.attendanceReport", "mutation($g: ID!) { attendanceReport(groupId: $g, month: \"2026-10\") { url } }"),
+        ];
+        for (field, query) in &on_group {
+            let a = run.call(field, query, json!({ "g": group }), s).await;
+            assert_eq!(a.code(), Some("NOT_FOUND"), "{field} on the victim's group: {:?}", a.body);
+            assert_eq!(run.call(field, query, json!({ "g": group }), None).await.code(), Some("UNAUTHENTICATED"), "{field} anonymously");
+        }
+        let a = run.call("Mutation.decideMakeUp", "mutation($i: ID!) { decideMakeUp(id: $i, approve: true) { state } }", nobody.clone(), s).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"));
+        let a = run.call("Mutation.createAttendanceGroup", "mutation($o: ID!) { createAttendanceGroup(input: { organizationId: $o, settings: { name: \"陌生人的考勤组\" }, sites: [{ name: \"校区\", latitude: 30.0, longitude: 120.0 }] }) { id } }", json!({ "o": public }), s).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "{:?}", a.body);
+        let a = run.call("Query.attendanceGroups", "{ attendanceGroups { id } }", json!({}), s).await;
+        assert_eq!(a.body["data"]["attendanceGroups"], json!([]));
+        let victims_group = srv.gql("query($g: ID!) { attendanceGroup(id: $g) { name version sites { name } } }", json!({ "g": group }), Some(&victim.token)).await;
+        assert_eq!(victims_group.body["data"]["attendanceGroup"], json!({ "name": "受害者的考勤组", "version": 1, "sites": [{ "name": "校区" }] }));
+
         // Self-scoped writes change only the caller.
         run.call("Mutation.markNotificationsRead", "mutation { markNotificationsRead }", json!({}), s).await;
         run.call("Mutation.setPassword", "mutation { setPassword(newPassword: \"Stranger#2026\") }", json!({}), s).await;

@@ -575,7 +575,7 @@ fn photo() -> Vec<u8> {
 }
 
 #[tokio::test]
-async fn sec_2_check_in_coordinates_are_coarsened_after_the_retention_period_and_go_with_the_account() {
+async fn sec_2_rts_7_col_9_check_in_coordinates_coarsen_after_retention_and_every_record_is_exported_and_erased() {
     on_each_backend(async |b| {
         b.clock.set(china("2026-10-07", "20:00"));
         let srv = b.start().await;
@@ -625,6 +625,11 @@ async fn sec_2_check_in_coordinates_are_coarsened_after_the_retention_period_and
         let export = srv.ctx.modules.export(&srv.ctx, w.id).await.unwrap();
         let mine = &export["attendance"];
         assert_eq!(mine["checkIns"][0]["latitude"], FAR.0, "{mine:?}");
+        assert_eq!(
+            (mine["checkIns"][0]["accuracy_m"].as_f64(), mine["checkIns"][0]["mocked"].as_bool()),
+            (Some(20.0), Some(false)),
+            "what the device reported is the person's data too (COL-9)"
+        );
         assert_eq!((mine["fieldPhotos"].as_array().unwrap().len(), mine["groups"].as_array().unwrap().len()), (1, 1));
 
         let id: uuid::Uuid = c["id"].as_str().unwrap().parse().unwrap();

@@ -116,7 +116,7 @@ async fn the_registry_collects_and_calls_every_hook() {
         xqt::migrate(&ctx).await.unwrap();
         let m = &ctx.modules;
 
-        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "chat", "cooperation", "probe"]);
+        assert_eq!(m.names(), ["notifications", "accounts", "privacy", "chat", "cooperation", "attendance", "probe"]);
         assert_eq!(m.purpose("probe_location").map(|p| p.legal_basis), Some(LegalBasis::Consent));
         assert_eq!(m.purpose("service_notifications").map(|p| p.legal_basis), Some(LegalBasis::Contract));
         assert!(m.purpose("unregistered").is_none());
@@ -173,10 +173,11 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("privacy", "sharing_records"),
                 ("chat", "unsent_attachments"),
                 ("cooperation", "agreements_past_legal_hold"),
+                ("attendance", "check_in_coordinates"),
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[8].affected, 7);
+        assert_eq!(outcomes[9].affected, 7);
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),
@@ -225,6 +226,28 @@ fn the_registry_refuses_inconsistent_declarations() {
         }
     }
     assert!(Modules::new(vec![Arc::new(Bundled)]).err().expect("refused").0.contains("separate consent"));
+
+    // Two modules serving files under one `/links/<name>/` would shadow each other.
+    struct Links(&'static str);
+    #[async_trait::async_trait]
+    impl xqt_kernel::links::LinkedFiles for Links {
+        fn name(&self) -> &'static str {
+            "reports"
+        }
+        async fn open(&self, _: &AppContext, _: &str) -> xqt_kernel::AppResult<xqt_kernel::uploads::Download> {
+            unreachable!("never served")
+        }
+    }
+    impl Module for Links {
+        fn name(&self) -> &'static str {
+            self.0
+        }
+        fn linked_files(&self) -> Vec<Arc<dyn xqt_kernel::links::LinkedFiles>> {
+            vec![Arc::new(Links(self.0))]
+        }
+    }
+    let shadowing: Vec<Arc<dyn Module>> = vec![Arc::new(Links("one")), Arc::new(Links("two"))];
+    assert!(Modules::new(shadowing).err().expect("refused").0.contains("linked files `reports` declared twice"));
 
     // One module provides the privacy hooks; a second is refused.
     let twice: Vec<Arc<dyn Module>> = vec![Arc::new(xqt_privacy::Privacy), Arc::new(SecondPrivacy)];

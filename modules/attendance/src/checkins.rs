@@ -46,7 +46,14 @@ const CLIENT_ID_MAX: usize = 64;
 /// Checks further back than this are not compared for travel speed.
 const TRAVEL_WINDOW_HOURS: i64 = 24;
 
-fn check_input(input: &CheckInput) -> Result<(Option<String>, Option<String>, Option<String>), AttendanceError> {
+/// The free-text parts of a check, checked and normalised.
+struct Checked {
+    note: Option<String>,
+    bssid: Option<String>,
+    client_id: Option<String>,
+}
+
+fn check_input(input: &CheckInput) -> Result<Checked, AttendanceError> {
     if !geo::is_valid((input.latitude, input.longitude)) {
         return Err(invalid("latitude", "WGS-84 latitude −90…90 and longitude −180…180"));
     }
@@ -67,7 +74,7 @@ fn check_input(input: &CheckInput) -> Result<(Option<String>, Option<String>, Op
         }
         Some(_) => return Err(invalid("clientId", format!("1 to {CLIENT_ID_MAX} visible ASCII characters"))),
     };
-    Ok((note, bssid, client_id))
+    Ok(Checked { note, bssid, client_id })
 }
 
 async fn by_client_id(ctx: &AppContext, user: Uuid, client_id: &str) -> AppResult<Option<record::Model>> {
@@ -103,7 +110,7 @@ async fn last_seen(ctx: &AppContext, user: Uuid, at: DateTime<Utc>) -> AppResult
 /// location consent (COL-4), outside every fence unless it is a field check-in, and outside the
 /// shift's window. A repeated check-out replaces the day's (the last one counts).
 pub async fn check(ctx: &AppContext, user: Uuid, input: &CheckInput) -> AppResult<record::Model> {
-    let (note, bssid, client_id) = check_input(input)?;
+    let Checked { note, bssid, client_id } = check_input(input)?;
     if let Some(c) = &client_id
         && let Some(done) = by_client_id(ctx, user, c).await?
     {
