@@ -3,7 +3,7 @@
 //! appends (serialised by the hash chain's head), the time from sending a notification to
 //! its arrival on a live subscription, chat sends into one conversation and into many, and a
 //! chat message's fan-out to a group's live subscribers. Prints a Markdown table. Usage:
-//! `xqt-bench [embedded|external]`.
+//! `xqt-bench [external|cooperation|attendance]`.
 
 use std::time::{Duration, Instant};
 
@@ -537,6 +537,133 @@ async fn cooperation(b: &Backend) -> Vec<String> {
     out
 }
 
+const RUSH_MEMBERS: usize = 400;
+const RUSH_CONCURRENT: usize = 300;
+const RUSH_CLIENTS: usize = 16;
+
+/// The next working day after today (wall clock), 08:50 China time: the bench's clock, so the
+/// check-ins land in the shift's opening minutes and the tokens it issues are still valid.
+fn next_working_morning() -> chrono::DateTime<chrono::Utc> {
+    let calendar = xqt_kernel::calendar::WorkCalendar::built_in();
+    let mut day = xqt_kernel::clock::china_date(chrono::Utc::now()) + chrono::Days::new(1);
+    while !calendar.is_working_day(day) {
+        day = day + chrono::Days::new(1);
+    }
+    xqt_attendance::rules::moment(day, 8 * 60 + 50)
+}
+
+/// A morning rush: the members of one attendance group check in at the factory gate, most of
+/// them at once from `RUSH_CLIENTS` clients, the rest one at a time. Each check-in reads the
+/// group, the person's consent, the sites and their last check, and writes the record and the
+/// day in one transaction. Every record is counted afterwards.
+async fn attendance_rush(b: &Backend) -> Vec<String> {
+    b.clock.set(next_working_morning());
+    let srv = b
+        .start_with(|c| {
+            c.log_filter = "warn".into();
+            // Four hundred people sign in from one address to set the scene.
+            c.update(|s: &mut xqt_accounts::config::AccountsConfig| s.sign_ins_per_minute_per_ip = 100_000);
+        })
+        .await;
+    let admin = srv.admin().await;
+    let owner = srv.verified_person().await;
+    let org =
+        xqt_tests::cooperation::approved(&srv, &admin, &owner, "ENTERPRISE", "压测精工", (30.2741, 120.1551)).await;
+    let invite = srv
+        .ok(
+            "mutation($o: ID!) { createOrganizationInvite(organizationId: $o, role: MEMBER, maxUses: 1000) { code } }",
+            json!({ "o": org }),
+            Some(&owner.token),
+        )
+        .await["createOrganizationInvite"]["code"]
+        .clone();
+    let input = json!({ "organizationId": org, "settings": { "name": "早高峰" }, "sites": [{ "name": "厂门", "latitude": 30.2741, "longitude": 120.1551 }] });
+    let group = srv
+        .ok(
+            "mutation($i: AttendanceGroupInput!) { createAttendanceGroup(input: $i) { id } }",
+            json!({ "i": input }),
+            Some(&owner.token),
+        )
+        .await["createAttendanceGroup"]["id"]
+        .as_str()
+        .expect("group")
+        .to_owned();
+    let mut members = Vec::with_capacity(RUSH_MEMBERS);
+    for _ in 0..RUSH_MEMBERS {
+        let p = srv.person().await;
+        srv.ok("mutation($c: String!) { joinOrganization(code: $c) { id } }", json!({ "c": invite }), Some(&p.token))
+            .await;
+        srv.ok("mutation { grantConsent(input: { purpose: \"location\" }) { id } }", json!({}), Some(&p.token)).await;
+        members.push(p);
+    }
+    let ids: Vec<_> = members.iter().map(|m| m.id).collect();
+    srv.ok(
+        "mutation($g: ID!, $u: [ID!]!) { addAttendanceMembers(groupId: $g, userIds: $u) { userId } }",
+        json!({ "g": group, "u": ids }),
+        Some(&owner.token),
+    )
+    .await;
+    let check = "mutation($i: CheckInInput!) { checkIn(input: $i) { result inside } }";
+    let run = async |people: Vec<xqt_tests::Person>, clients: usize| {
+        let queue = std::sync::Arc::new(tokio::sync::Mutex::new(people));
+        let started = Instant::now();
+        let workers: Vec<_> = (0..clients)
+            .map(|w| {
+                let (http, url, queue, group) = (srv.http.clone(), srv.url("/graphql"), queue.clone(), group.clone());
+                tokio::spawn(async move {
+                    let mut latencies = Vec::new();
+                    loop {
+                        let Some(p) = queue.lock().await.pop() else { break };
+                        // Phones report 5–30 m; points scattered within 60 m of the gate.
+                        let jitter = (latencies.len() as f64 * 0.37 + w as f64).sin() * 0.0005;
+                        let i = json!({ "groupId": group, "kind": "IN", "latitude": 30.2741 + jitter, "longitude": 120.1551 - jitter, "accuracyM": 5.0 + (w % 6) as f64 * 5.0 });
+                        let t = Instant::now();
+                        let resp = http.post(&url).bearer_auth(&p.token).json(&json!({ "query": check, "variables": { "i": i } })).send().await;
+                        let body: serde_json::Value = resp.expect("request").json().await.expect("body");
+                        assert_eq!(body["data"]["checkIn"], json!({ "result": "NORMAL", "inside": true }), "{body}");
+                        latencies.push(t.elapsed());
+                    }
+                    latencies
+                })
+            })
+            .collect();
+        gather(workers, started).await
+    };
+    let rest = members.split_off(RUSH_CONCURRENT);
+    let (rush, rush_elapsed) = run(members, RUSH_CLIENTS).await;
+    let (single, single_elapsed) = run(rest, 1).await;
+    let today = xqt_kernel::clock::china_date(srv.ctx.clock.now());
+    let stats = xqt_attendance::stats::group_month(
+        &srv.ctx,
+        &xqt_attendance::groups::find(&srv.ctx, group.parse().expect("id")).await.expect("read").expect("group"),
+        today,
+    )
+    .await
+    .expect("stats");
+    let recorded =
+        xqt_attendance::checkins::group_records(&srv.ctx, group.parse().expect("id"), today).await.expect("records");
+    assert_eq!((stats.len(), recorded.len()), (RUSH_MEMBERS, RUSH_MEMBERS), "every check-in recorded once");
+    vec![
+        row(
+            b.name,
+            &format!(
+                "`checkIn` morning rush: {} members of one group at once from {RUSH_CLIENTS} clients (consent, fence, travel check, record + day in one transaction); all recorded",
+                rush.len()
+            ),
+            "/s",
+            &rush,
+            rush_elapsed,
+        ),
+        row(
+            b.name,
+            &format!("`checkIn`, the same group, {} members one at a time", single.len()),
+            "/s",
+            &single,
+            single_elapsed,
+        ),
+    ]
+}
+
 /// `XQT_BENCH_SKIP_COOPERATION=1` leaves out the 100k-post rows (they take a minute to seed).
 fn only_cooperation_skipped() -> bool {
     std::env::var_os("XQT_BENCH_SKIP_COOPERATION").is_some()
@@ -546,10 +673,17 @@ fn only_cooperation_skipped() -> bool {
 async fn main() {
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
     let only_cooperation = std::env::args().nth(1).as_deref() == Some("cooperation");
+    let only_attendance = std::env::args().nth(1).as_deref() == Some("attendance");
     println!("| backend | what | throughput | p50 | p99 |");
     println!("|---|---|---|---|---|");
     on_each_backend(async |b| {
         if only_external && !b.is_external() {
+            return;
+        }
+        if only_attendance {
+            for line in attendance_rush(b).await {
+                println!("{line}");
+            }
             return;
         }
         if only_cooperation {
@@ -576,6 +710,9 @@ async fn main() {
         println!("{}", chat_sends(b, false).await);
         println!("{}", chat_fanout(b).await);
         println!("{}", chat_list(b).await);
+        for line in attendance_rush(b).await {
+            println!("{line}");
+        }
         if only_cooperation_skipped() {
             return;
         }
