@@ -4,6 +4,21 @@
 
 pub use sea_orm_migration::prelude::*;
 
+/// An index named `name` on `table`'s `cols` (add `.unique()` where it must be).
+fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
+    let mut i = Index::create();
+    i.name(name).table(table);
+    for c in cols {
+        i.col(c);
+    }
+    i.to_owned()
+}
+
+/// Column idents of one table for `index`: `cols![T::A, T::B]`.
+macro_rules! cols {
+    ($($e:expr),+) => { vec![$($e.into_iden()),+] };
+}
+
 mod m20261122_000001_notifications_create;
 mod m20261122_000002_accounts_create;
 mod m20261122_000003_accounts_identity;

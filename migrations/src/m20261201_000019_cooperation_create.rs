@@ -10,6 +10,8 @@
 
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
+
+use crate::index;
 use sea_orm_migration::sea_orm::DatabaseBackend;
 
 #[derive(DeriveMigrationName)]
@@ -163,19 +165,6 @@ enum CooperationAgreementEvents {
     Action,
     Payload,
     ReceivedAt,
-}
-
-fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(c);
-    }
-    i.to_owned()
-}
-
-macro_rules! cols {
-    ($($e:expr),+) => { vec![$($e.into_iden()),+] };
 }
 
 #[async_trait::async_trait]

@@ -5,6 +5,8 @@
 use sea_orm_migration::prelude::*;
 use sea_orm_migration::schema::*;
 
+use crate::index;
+
 #[derive(DeriveMigrationName)]
 pub struct Migration;
 
@@ -131,19 +133,6 @@ enum AttendancePhotos {
     UserId,
     ContentType,
     CreatedAt,
-}
-
-fn index(name: &str, table: impl IntoIden, cols: Vec<DynIden>) -> IndexCreateStatement {
-    let mut i = Index::create();
-    i.name(name).table(table);
-    for c in cols {
-        i.col(c);
-    }
-    i.to_owned()
-}
-
-macro_rules! cols {
-    ($($e:expr),+) => { vec![$($e.into_iden()),+] };
 }
 
 #[async_trait::async_trait]

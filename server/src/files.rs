@@ -108,16 +108,7 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
     }
     .await;
     match result {
-        Ok(file) => {
-            let mut r = Response::builder()
-                .content_type(file.content_type)
-                .header(header::CACHE_CONTROL, "private, max-age=300")
-                .header("x-content-type-options", "nosniff");
-            if file.as_attachment {
-                r = r.header(header::CONTENT_DISPOSITION, "attachment");
-            }
-            r.body(file.bytes)
-        }
+        Ok(file) => file_response(file, "private, max-age=300"),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }
@@ -167,16 +158,19 @@ pub async fn linked(
     }
     .await;
     match result {
-        Ok(file) => {
-            let mut r = Response::builder()
-                .content_type(file.content_type)
-                .header(header::CACHE_CONTROL, "no-store")
-                .header("x-content-type-options", "nosniff");
-            if file.as_attachment {
-                r = r.header(header::CONTENT_DISPOSITION, "attachment");
-            }
-            r.body(file.bytes)
-        }
+        Ok(file) => file_response(file, "no-store"),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
+}
+
+/// A file as the module described it, never sniffed by the browser.
+fn file_response(file: xqt_kernel::uploads::Download, cache: &'static str) -> Response {
+    let mut r = Response::builder()
+        .content_type(file.content_type)
+        .header(header::CACHE_CONTROL, cache)
+        .header("x-content-type-options", "nosniff");
+    if file.as_attachment {
+        r = r.header(header::CONTENT_DISPOSITION, "attachment");
+    }
+    r.body(file.bytes)
 }

@@ -779,7 +779,7 @@ async fn attendance_bad_input_is_refused_with_the_field_and_leavers_leave_the_gr
         let cases = [
             (json!({ "name": "考勤" }), vec![site(json!({ "radiusM": 50 }))], "sites.radiusM"),
             (json!({ "name": "考勤" }), vec![site(json!({ "bssids": ["not-a-bssid"] }))], "sites.bssids"),
-            (json!({ "name": "考勤" }), vec![site(json!({ "latitude": 91.0 }))], "sites.latitude"),
+            (json!({ "name": "考勤" }), vec![site(json!({ "latitude": 91.0 }))], "sites.location"),
             (json!({ "name": "考勤" }), vec![], "sites"),
             (
                 json!({ "name": "考勤", "shift": { "start": "18:00", "end": "09:00" } }),
@@ -843,6 +843,20 @@ async fn attendance_bad_input_is_refused_with_the_field_and_leavers_leave_the_gr
         let r = check(b, &srv, w, &o.group, china("2026-10-08", "09:00"), json!({ "accuracyM": 900.0 })).await;
         assert!(r.body["errors"][0]["message"].as_str().unwrap().contains("超过允许的 ±500 米"), "{:?}", r.body);
 
+        // Several sites: the nearest fence decides; replacing the sites takes effect at once.
+        let sites = json!([
+            { "name": "一号厂区", "latitude": SITE.0, "longitude": SITE.1 },
+            { "name": "二号仓库", "latitude": FAR.0, "longitude": FAR.1, "radiusM": 500 },
+        ]);
+        let set = srv.gql("mutation($g: ID!, $s: [AttendanceSiteInput!]!) { setAttendanceSites(groupId: $g, sites: $s) { id name radiusM } }", json!({ "g": o.group, "s": sites }), Some(&o.supervisor.token)).await;
+        let listed = set.body["data"]["setAttendanceSites"].as_array().unwrap_or_else(|| panic!("{:?}", set.body)).clone();
+        assert_eq!(listed.len(), 2);
+        let warehouse = listed.iter().find(|s| s["name"] == "二号仓库").unwrap()["id"].clone();
+        let r = check(b, &srv, w, &o.group, china("2026-10-08", "09:00"), json!({ "latitude": FAR.0 + 0.003, "longitude": FAR.1 })).await;
+        assert_eq!((checked(&r)["siteId"].clone(), checked(&r)["inside"].as_bool()), (warehouse, Some(true)), "{:?}", r.body);
+        assert!(checked(&r)["explanation"].as_str().unwrap().contains("距「二号仓库」"));
+        assert_eq!(srv.gql("mutation($g: ID!, $s: [AttendanceSiteInput!]!) { setAttendanceSites(groupId: $g, sites: $s) { id } }", json!({ "g": o.group, "s": sites }), Some(&w.token)).await.code(), Some("FORBIDDEN"), "members do not move the fences");
+
         // Someone who leaves the organisation leaves its groups.
         srv.ok(
             "mutation($o: ID!, $u: ID!) { removeMember(organizationId: $o, userId: $u) }",
@@ -852,7 +866,7 @@ async fn attendance_bad_input_is_refused_with_the_field_and_leavers_leave_the_gr
         .await;
         let groups = srv.gql("{ attendanceGroups { id } }", json!({}), Some(&w.token)).await;
         assert_eq!(groups.body["data"]["attendanceGroups"], json!([]));
-        let r = check(b, &srv, w, &o.group, china("2026-10-08", "09:05"), json!({})).await;
+        let r = check(b, &srv, w, &o.group, china("2026-10-09", "09:05"), json!({})).await;
         assert_eq!(r.code(), Some("NOT_FOUND"));
     })
     .await;

@@ -176,7 +176,8 @@ pub async fn check(ctx: &AppContext, user: Uuid, input: &CheckInput) -> AppResul
     if input.mocked {
         suspicious.push("系统报告为模拟定位".to_owned());
     }
-    let here = Seen { point, uncertainty_m: fix.accuracy_m, at: now };
+    let rounding = if precision == Precision::Coarse { geo::coarsening_error_m(point.0) } else { 0.0 };
+    let here = Seen { point, uncertainty_m: fix.accuracy_m + rounding, at: now };
     if let Some(before) = last_seen(ctx, user, now).await?
         && let Some(why) = rules::implausible_travel(&before, &here, config.max_plausible_speed_kmh)
     {
@@ -356,9 +357,9 @@ pub async fn delete_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
     Ok(n)
 }
 
-/// Retention (SEC-2): records older than `cutoff` lose their position, accuracy and Wi-Fi; the
-/// site, the distance band's verdict (inside or not) and the time result stay.
-pub async fn coarsen_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult<u64> {
+/// Takes position, accuracy, distance and Wi-Fi off the records `which` selects that still have
+/// them; the site, inside-or-not and the time result stay.
+async fn strip_positions(ctx: &AppContext, which: sea_orm::Condition) -> AppResult<u64> {
     Ok(record::Entity::update_many()
         .col_expr(record::Column::Latitude, Expr::value(Option::<f64>::None))
         .col_expr(record::Column::Longitude, Expr::value(Option::<f64>::None))
@@ -366,9 +367,19 @@ pub async fn coarsen_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResul
         .col_expr(record::Column::DistanceM, Expr::value(Option::<f64>::None))
         .col_expr(record::Column::Bssid, Expr::value(Option::<String>::None))
         .col_expr(record::Column::Precision, Expr::value(Precision::Coarsened))
-        .filter(record::Column::At.lt(cutoff))
+        .filter(which)
         .filter(record::Column::Precision.is_in([Precision::Precise, Precision::Coarse]))
         .exec(&ctx.db)
         .await?
         .rows_affected)
+}
+
+/// Retention (SEC-2): records older than `cutoff` keep only their site and verdicts.
+pub async fn coarsen_before(ctx: &AppContext, cutoff: DateTime<Utc>) -> AppResult<u64> {
+    strip_positions(ctx, sea_orm::Condition::all().add(record::Column::At.lt(cutoff))).await
+}
+
+/// The location consent withdrawn: the person's records keep only their site and verdicts.
+pub async fn coarsen_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
+    strip_positions(ctx, sea_orm::Condition::all().add(record::Column::UserId.eq(user))).await
 }

@@ -8,7 +8,7 @@ use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrde
 use uuid::Uuid;
 use xqt_accounts::entity::organization_member::MemberRole;
 use xqt_kernel::text::Text;
-use xqt_kernel::{AppContext, AppResult, geo, ids};
+use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::entity::group;
 use crate::entity::member::{self, AttendanceRole};
@@ -16,20 +16,13 @@ use crate::entity::site;
 use crate::error::{AttendanceError, invalid};
 use crate::rules::{self, Shift};
 
-pub const MAX_SITES: usize = 20;
 pub const MAX_BSSIDS: usize = 20;
-pub const DEFAULT_RADIUS_M: i32 = 300;
 pub const MAX_MEMBERS_PER_CALL: usize = 500;
 
+/// A site: the place (checked as a programme's sites are) and the Wi-Fi that counts as being there.
 #[derive(Debug, Clone)]
 pub struct SiteInput {
-    pub name: String,
-    pub address: Option<String>,
-    /// WGS-84.
-    pub latitude: f64,
-    pub longitude: f64,
-    /// 100–3000 m, 300 by default.
-    pub radius_m: Option<i32>,
+    pub place: xqt_cooperation::programmes::SiteInput,
     pub bssids: Vec<String>,
 }
 
@@ -77,25 +70,15 @@ pub fn normalize_bssid(raw: &str) -> Option<String> {
     Some(hex.as_bytes().chunks(2).map(|c| std::str::from_utf8(c).expect("hex")).collect::<Vec<_>>().join(":"))
 }
 
-fn check_sites(sites: &[SiteInput]) -> Result<Vec<SiteInput>, AttendanceError> {
-    if sites.is_empty() || sites.len() > MAX_SITES {
-        return Err(invalid("sites", format!("1 to {MAX_SITES} sites")));
-    }
-    sites
-        .iter()
-        .map(|s| {
-            let name = Text::line(1, 100).check(&s.name).map_err(|m| invalid("sites.name", m))?;
-            let address =
-                Text::line(1, 200).check_optional(s.address.as_deref()).map_err(|m| invalid("sites.address", m))?;
-            if !geo::is_valid((s.latitude, s.longitude)) {
-                return Err(invalid("sites.latitude", "WGS-84 latitude −90…90 and longitude −180…180"));
-            }
-            let radius = s.radius_m.unwrap_or(DEFAULT_RADIUS_M);
-            if !(100..=3000).contains(&radius) {
-                return Err(invalid("sites.radiusM", "100 to 3000 metres"));
-            }
+fn check_sites(sites: &[SiteInput]) -> AppResult<Vec<SiteInput>> {
+    let places: Vec<_> = sites.iter().map(|s| s.place.clone()).collect();
+    let places = xqt_cooperation::programmes::check_sites(&places)?;
+    places
+        .into_iter()
+        .zip(sites)
+        .map(|(place, s)| {
             if s.bssids.len() > MAX_BSSIDS {
-                return Err(invalid("sites.bssids", format!("at most {MAX_BSSIDS} Wi-Fi access points a site")));
+                return Err(invalid("sites.bssids", format!("at most {MAX_BSSIDS} Wi-Fi access points a site")).into());
             }
             let bssids = s
                 .bssids
@@ -104,7 +87,7 @@ fn check_sites(sites: &[SiteInput]) -> Result<Vec<SiteInput>, AttendanceError> {
                     normalize_bssid(b).ok_or_else(|| invalid("sites.bssids", "a BSSID looks like aa:bb:cc:dd:ee:ff"))
                 })
                 .collect::<Result<Vec<_>, _>>()?;
-            Ok(SiteInput { name, address, radius_m: Some(radius), bssids, ..s.clone() })
+            Ok(SiteInput { place, bssids })
         })
         .collect()
 }
@@ -115,11 +98,11 @@ fn site_rows(group: Uuid, sites: Vec<SiteInput>) -> Vec<site::ActiveModel> {
         .map(|s| site::ActiveModel {
             id: Set(ids::new_id()),
             group_id: Set(group),
-            name: Set(s.name),
-            address: Set(s.address),
-            latitude: Set(s.latitude),
-            longitude: Set(s.longitude),
-            radius_m: Set(s.radius_m.unwrap_or(DEFAULT_RADIUS_M)),
+            name: Set(s.place.name),
+            address: Set(s.place.address),
+            latitude: Set(s.place.latitude),
+            longitude: Set(s.place.longitude),
+            radius_m: Set(s.place.radius_m.unwrap_or(xqt_cooperation::programmes::DEFAULT_RADIUS_M)),
             bssids: Set(s.bssids.join(",")),
         })
         .collect()
@@ -206,11 +189,13 @@ pub async fn create(
                         .sites
                         .iter()
                         .map(|s| SiteInput {
-                            name: s.name.clone(),
-                            address: s.address.clone(),
-                            latitude: s.latitude,
-                            longitude: s.longitude,
-                            radius_m: Some(s.radius_m),
+                            place: xqt_cooperation::programmes::SiteInput {
+                                name: s.name.clone(),
+                                address: s.address.clone(),
+                                latitude: s.latitude,
+                                longitude: s.longitude,
+                                radius_m: Some(s.radius_m),
+                            },
                             bssids: vec![],
                         })
                         .collect::<Vec<_>>(),
@@ -414,8 +399,12 @@ pub async fn find(ctx: &AppContext, id: Uuid) -> AppResult<Option<group::Model>>
     Ok(group::Entity::find_by_id(id).one(&ctx.db).await?)
 }
 
+pub async fn membership(ctx: &AppContext, group: Uuid, user: Uuid) -> AppResult<Option<member::Model>> {
+    Ok(member::Entity::find_by_id((group, user)).one(&ctx.db).await?)
+}
+
 pub async fn role(ctx: &AppContext, group: Uuid, user: Uuid) -> AppResult<Option<AttendanceRole>> {
-    Ok(member::Entity::find_by_id((group, user)).one(&ctx.db).await?.map(|m| m.role))
+    Ok(membership(ctx, group, user).await?.map(|m| m.role))
 }
 
 /// The group and the viewer's role in it; NOT_FOUND for anyone outside it.

@@ -57,6 +57,10 @@ pub async fn request(
     if role != AttendanceRole::Member {
         return Err(AttendanceError::NotAllowed("the group's members file make-up requests").into());
     }
+    let since = groups::membership(ctx, group, user).await?.map(|m| m.since);
+    if since.is_some_and(|since| on < since) {
+        return Err(invalid("date", "a day before you joined the group").into());
+    }
     let config = ctx.config.section::<AttendanceConfig>();
     let (today, minute) = rules::local(ctx.clock.now());
     let closed = on < today || (on == today && minute > g.work_end + g.closes_after);

@@ -8,7 +8,6 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
 use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
 use serde_json::json;
 use uuid::Uuid;
@@ -17,7 +16,7 @@ use xqt_kernel::{AppContext, AppResult};
 
 use crate::checkins;
 use crate::config::AttendanceConfig;
-use crate::entity::record::{self, Precision};
+use crate::entity::record;
 use crate::{groups, makeups, photos};
 
 pub const ATTENDANCE: &str = "attendance";
@@ -94,18 +93,7 @@ impl PersonalData for AttendanceData {
             touched += groups::leave_all(ctx, user).await?;
         }
         if erasure.covers(CAT_LOCATION) || erasure.covers(CAT_DEVICE) {
-            touched += record::Entity::update_many()
-                .col_expr(record::Column::Latitude, Expr::value(Option::<f64>::None))
-                .col_expr(record::Column::Longitude, Expr::value(Option::<f64>::None))
-                .col_expr(record::Column::AccuracyM, Expr::value(Option::<f64>::None))
-                .col_expr(record::Column::DistanceM, Expr::value(Option::<f64>::None))
-                .col_expr(record::Column::Bssid, Expr::value(Option::<String>::None))
-                .col_expr(record::Column::Precision, Expr::value(Precision::Coarsened))
-                .filter(record::Column::UserId.eq(user))
-                .filter(record::Column::Precision.is_in([Precision::Precise, Precision::Coarse]))
-                .exec(&ctx.db)
-                .await?
-                .rows_affected;
+            touched += checkins::coarsen_for(ctx, user).await?;
         }
         Ok(touched)
     }

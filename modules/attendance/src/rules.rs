@@ -111,7 +111,12 @@ pub fn rest_days(s: &str) -> Vec<u32> {
 
 /// Why a day is or is not a working day for the group, in words.
 pub fn due(g: &group::Model, calendar: &WorkCalendar, day: NaiveDate) -> (bool, &'static str) {
-    if g.follows_holidays {
+    due_on(&g.rest_days, g.follows_holidays, calendar, day)
+}
+
+/// `due` for a group's rest days (`6,7`) and whether it follows the holiday calendar.
+pub fn due_on(rest: &str, follows_holidays: bool, calendar: &WorkCalendar, day: NaiveDate) -> (bool, &'static str) {
+    if follows_holidays {
         if calendar.is_make_up_workday(day) {
             return (true, "调休工作日");
         }
@@ -119,7 +124,7 @@ pub fn due(g: &group::Model, calendar: &WorkCalendar, day: NaiveDate) -> (bool, 
             return (false, "法定节假日");
         }
     }
-    if rest_days(&g.rest_days).contains(&day.weekday().number_from_monday()) {
+    if rest_days(rest).contains(&day.weekday().number_from_monday()) {
         (false, "休息日")
     } else {
         (true, "工作日")
@@ -387,6 +392,23 @@ mod tests {
         assert!(Shift { end: 9 * 60 + 10, ..Shift::default() }.check().is_err());
         assert!(Shift { serious_late: 3, ..Shift::default() }.check().is_err());
         assert!(Shift { opens_before: 10 * 60, ..Shift::default() }.check().is_err());
+    }
+
+    #[test]
+    fn due_days_follow_the_rest_days_and_the_holiday_calendar() {
+        let cal = WorkCalendar::built_in();
+        let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
+        let office = |day| due_on("6,7", true, &cal, d(day));
+        assert_eq!(office("2026-10-01"), (false, "法定节假日"), "National Day, a Thursday");
+        assert_eq!(office("2026-10-10"), (true, "调休工作日"), "a Saturday made a workday");
+        assert_eq!(office("2026-10-11"), (false, "休息日"));
+        assert_eq!(office("2026-10-12"), (true, "工作日"));
+        // A six-day factory (Sundays off) that works through holidays.
+        let factory = |day| due_on("7", false, &cal, d(day));
+        assert_eq!(factory("2026-10-01"), (true, "工作日"));
+        assert_eq!(factory("2026-10-17"), (true, "工作日"), "Saturdays are worked");
+        assert_eq!(factory("2026-10-18"), (false, "休息日"));
+        assert_eq!(rest_days("6, 7,9,x"), vec![6, 7], "junk in the column is ignored");
     }
 
     #[test]

@@ -60,21 +60,23 @@ pub fn purposes() -> Vec<Purpose> {
         },
         Purpose {
             id: LOCATION,
-            description: "精确位置：附近的合作机会与考勤打卡；仅在您使用时读取，不保存您的查询位置 (precise location: nearby opportunities and check-in; read when you use them)",
+            description: "精确位置：附近的合作机会与考勤打卡；仅在您使用时读取。附近搜索不保存您的位置；打卡位置仅您与考勤组管理员可见，保存 90 天后只保留考勤地点与结果 (precise location: nearby opportunities and check-in, read when you use them; a nearby search stores nothing, a check-in's position is seen by you and the group's admins only and after 90 days only its site and result remain)",
             categories: vec![CAT_LOCATION],
             sensitive: true,
             legal_basis: LegalBasis::Consent,
             separate_consent: true,
-            retention_days: None,
+            // Check-ins keep their position this long by default (`attendance.coordinates_keep_days`).
+            retention_days: Some(90),
         },
         Purpose {
             id: LOCATION_COARSE,
-            description: "大致位置（约1公里）：附近的合作机会按距离范围显示 (approximate location, about 1 km: nearby shown in distance bands)",
+            description: "大致位置（约1公里）：附近的合作机会按距离范围显示；打卡按约 1 公里的精度判断并只保存约 1 公里精度的位置 (approximate location, about 1 km: nearby shown in distance bands; check-in judged and stored at about 1 km)",
             categories: vec![CAT_LOCATION],
             sensitive: true,
             legal_basis: LegalBasis::Consent,
             separate_consent: true,
-            retention_days: None,
+            // Check-ins keep their position this long by default (`attendance.coordinates_keep_days`).
+            retention_days: Some(90),
         },
     ]
 }

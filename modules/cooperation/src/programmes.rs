@@ -46,7 +46,9 @@ pub struct ProgrammeInput {
     pub sites: Vec<SiteInput>,
 }
 
-fn check_sites(sites: &[SiteInput]) -> Result<Vec<SiteInput>, CooperationError> {
+/// Checks and normalises sites (1–20; a name, WGS-84, a radius of 100–3000 m, 300 when left
+/// out): a programme's, and an attendance group's.
+pub fn check_sites(sites: &[SiteInput]) -> Result<Vec<SiteInput>, CooperationError> {
     if sites.is_empty() || sites.len() > MAX_SITES {
         return Err(invalid("sites", format!("1 to {MAX_SITES} sites")));
     }

@@ -124,7 +124,12 @@ impl AttendanceQuery {
         let group = id("groupId", &group_id)?;
         let user = user_id.as_ref().map(|u| id("userId", u)).transpose()?.unwrap_or(me);
         let month = stats::parse_month(&month)?;
-        Ok(AttendanceMonth(stats::person_month(app, me, group, user, month).await?))
+        let stats = stats::person_month(app, me, group, user, month).await?;
+        if user != me {
+            xqt_kernel::privacy::record_reads(app, viewer, "attendance_month", &["attendance_statistics"], [user])
+                .await?;
+        }
+        Ok(AttendanceMonth(stats))
     }
 
     /// Every member's month, for the group's admins.

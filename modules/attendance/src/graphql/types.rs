@@ -115,11 +115,13 @@ pub struct SiteFields {
 impl SiteFields {
     pub fn input(&self) -> SiteInput {
         SiteInput {
-            name: self.name.clone(),
-            address: self.address.clone(),
-            latitude: self.latitude,
-            longitude: self.longitude,
-            radius_m: self.radius_m,
+            place: xqt_cooperation::programmes::SiteInput {
+                name: self.name.clone(),
+                address: self.address.clone(),
+                latitude: self.latitude,
+                longitude: self.longitude,
+                radius_m: self.radius_m,
+            },
             bssids: self.bssids.clone(),
         }
     }
