@@ -125,4 +125,9 @@ fn module_commands_issue_list_and_refuse_partner_tokens() {
     let reindexed = run(&["cooperation", "reindex"]);
     assert!(reindexed.status.success(), "{}", String::from_utf8_lossy(&reindexed.stderr));
     assert!(String::from_utf8_lossy(&reindexed.stdout).starts_with("reindexed 0 posts"));
+    let settled = run(&["attendance", "settle", "--days", "30"]);
+    assert!(settled.status.success(), "{}", String::from_utf8_lossy(&settled.stderr));
+    assert!(String::from_utf8_lossy(&settled.stdout).starts_with("settled 0 days across 0 groups"));
+    let too_far = run(&["attendance", "settle", "--days", "0"]);
+    assert!(!too_far.status.success(), "--days is 1 to 366");
 }

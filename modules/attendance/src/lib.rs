@@ -5,6 +5,7 @@
 //! make-up requests (补卡) decided by the group's admins; monthly statistics as GraphQL and CSV.
 
 pub mod checkins;
+pub mod cli;
 pub mod config;
 pub mod entity;
 mod error;
@@ -75,6 +76,10 @@ impl Module for Attendance {
 
     fn linked_files(&self) -> Vec<Arc<dyn LinkedFiles>> {
         vec![Arc::new(stats::Reports)]
+    }
+
+    fn cli_commands(&self) -> Vec<Arc<dyn xqt_kernel::cli::CliCommand>> {
+        vec![Arc::new(cli::settle::Attendance)]
     }
 }
 
