@@ -871,3 +871,33 @@ async fn attendance_bad_input_is_refused_with_the_field_and_leavers_leave_the_gr
     })
     .await;
 }
+
+#[tokio::test]
+async fn attendance_two_instances_settling_at_once_settle_each_day_exactly_once() {
+    on_each_backend(async |b| {
+        b.clock.set(china("2026-10-07", "20:00"));
+        let one = b.start().await;
+        let two = b.start().await;
+        let o = office(&one, 12, factory()).await;
+        grant(&one, &o.workers[0], "location").await;
+        checked(&check(b, &one, &o.workers[0], &o.group, china("2026-10-08", "08:59"), json!({})).await);
+        b.clock.set(china("2026-10-08", "22:30"));
+        // Both instances' job runners take the settlement at the same moment.
+        let (a, c) = tokio::join!(xqt_attendance::settle::settle(&one.ctx), xqt_attendance::settle::settle(&two.ctx));
+        let (a, c) = (a.expect("instance one settles"), c.expect("instance two settles"));
+        // Twelve members, two days each since they joined (the holiday 10-07 and 10-08).
+        assert_eq!(a + c, 24, "each day settled by exactly one of them ({a} + {c})");
+        let group: uuid::Uuid = o.group.parse().unwrap();
+        let october = (NaiveDate::from_ymd_opt(2026, 10, 1).unwrap(), NaiveDate::from_ymd_opt(2026, 10, 31).unwrap());
+        let mut absent = 0;
+        for w in &o.workers {
+            let days = xqt_attendance::checkins::days(&two.ctx, group, w.id, october.0, october.1).await.unwrap();
+            assert_eq!(days.len(), 2, "one row per person and day");
+            assert!(days.iter().all(|d| d.settled_at.is_some()));
+            absent += days.iter().filter(|d| xqt_attendance::checkins::absent(d)).count();
+        }
+        assert_eq!(absent, 11, "everyone but the one who checked in was absent on 10-08; 10-07 was a holiday");
+        assert_eq!(xqt_attendance::settle::settle(&two.ctx).await.unwrap(), 0);
+    })
+    .await;
+}
