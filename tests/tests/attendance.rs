@@ -712,14 +712,13 @@ async fn attendance_reminds_before_the_shift_once_and_only_those_with_a_device_n
 #[tokio::test]
 async fn attendance_a_programmes_group_takes_its_sites_students_and_supervisors_from_the_roster() {
     on_each_backend(async |b| {
-        // The cooperation is agreed today (tokens are checked against the wall clock too), the
-        // group set up on the test clock's October.
+        b.clock.set(china("2026-10-07", "20:00"));
         let srv = b.start().await;
         let s = sides(&srv).await;
         let post = xqt_tests::cooperation::published(&srv, &s.enterprise_owner, Some(&s.enterprise), internship()).await;
         let (application, _) = accepted_application(&srv, &s, &post).await;
         let programme = programme(&srv, &s, &application).await;
-        b.clock.set(china("2026-10-07", "20:00"));
+        // Those who act again after the clock moves to the next morning need a token that lasts.
         let s = xqt_tests::cooperation::Sides {
             student: lasting(&srv, s.student.clone()),
             teacher: lasting(&srv, s.teacher.clone()),
