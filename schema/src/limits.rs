@@ -4,15 +4,23 @@
 //! - validation: invalid documents are `GRAPHQL_VALIDATION_FAILED`, too deep `QUERY_TOO_DEEP`,
 //!   too heavy `QUERY_TOO_COMPLEX` (list fields weigh their page size times their children).
 //!
+//! - execution: an argument or variable whose value does not coerce (a `NaiveDate` that is not a
+//!   date, `null` for a required value) is `BAD_USER_INPUT`, naming the variable or argument.
+//!   Every error a resolver raises carries its own code already; async-graphql's own coercion
+//!   errors are the only ones that arrive without one, so every error leaves with a code.
+//!
 //! A document that only introspects is exempt from the depth limit (client tooling nests
 //! `ofType` deeply); introspection is off in production altogether.
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
-use async_graphql::extensions::{Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextValidation};
+use async_graphql::extensions::{
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve, NextValidation,
+    ResolveInfo,
+};
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{ServerError, ServerResult, ValidationResult, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
 use xqt_kernel::ErrorCode;
 use xqt_kernel::config::Limits;
 
@@ -53,6 +61,68 @@ fn coded(mut error: ServerError, code: ErrorCode) -> ServerError {
     error
 }
 
+fn has_code(error: &ServerError) -> bool {
+    error.extensions.as_ref().is_some_and(|x| x.get("code").is_some())
+}
+
+/// The name in the first `<what> "<name>"` of an async-graphql message (`Variable "$d" …`,
+/// `Invalid value for argument "date" …`), without the `$`.
+fn named(message: &str, what: &str) -> Option<String> {
+    let start = message.find(&format!("{what} \""))? + what.len() + 2;
+    let end = message[start..].find('"')? + start;
+    Some(message[start..end].trim_start_matches('$').to_owned())
+}
+
+/// A value the client sent that does not fit: `BAD_USER_INPUT`, naming the variable or the
+/// argument when the message does.
+fn bad_input(error: ServerError) -> ServerError {
+    // `Variable "$d" got invalid value …`, or `Variable d is not defined.`
+    let variable = named(&error.message, "Variable").or_else(|| {
+        let rest = error.message.strip_prefix("Variable ")?;
+        let word = rest.split_whitespace().next()?.trim_start_matches('$');
+        word.chars().all(|c| c.is_ascii_alphanumeric() || c == '_').then(|| word.to_owned())
+    });
+    let argument = named(&error.message, "argument");
+    let mut error = coded(error, ErrorCode::BadUserInput);
+    if let Some(ext) = error.extensions.as_mut() {
+        if let Some(v) = variable {
+            ext.set("variable", v);
+        }
+        if let Some(a) = argument {
+            ext.set("argument", a);
+        }
+    }
+    error
+}
+
+/// A coercion error of one field's argument (`Failed to parse "NaiveDate": …`) names the type,
+/// not the argument: find the field's argument of that type, and the variable it came from.
+fn name_argument(
+    ctx: &ExtensionContext<'_>,
+    (parent, name, field): (&str, &str, &async_graphql::parser::types::Field),
+    mut error: ServerError,
+) -> ServerError {
+    let Some(ty) = named(&error.message, "parse").or_else(|| named(&error.message, "input type")) else {
+        return error;
+    };
+    let Some(meta) = ctx.schema_env.registry.types.get(parent).and_then(|t| t.field_by_name(name)) else {
+        return error;
+    };
+    let base = |t: &str| t.trim_matches(|c| matches!(c, '[' | ']' | '!')).to_owned();
+    let mut candidates =
+        field.arguments.iter().filter(|(arg, _)| meta.args.get(arg.node.as_str()).is_some_and(|a| base(&a.ty) == ty));
+    if let (Some((name, value)), None) = (candidates.next(), candidates.next())
+        && let Some(ext) = error.extensions.as_mut()
+    {
+        ext.set("argument", name.node.as_str());
+        // A variable prints as `$name`.
+        if let Some(v) = value.node.to_string().strip_prefix('$') {
+            ext.set("variable", v);
+        }
+    }
+    error
+}
+
 fn count_aliases(set: &SelectionSet) -> usize {
     set.items
         .iter()
@@ -89,10 +159,10 @@ impl Extension for QueryLimitsExtension {
         next: NextParseQuery<'_>,
     ) -> ServerResult<ExecutableDocument> {
         // An error that already has a code (a later extension's refusal) keeps it.
-        let doc = next.run(ctx, query, variables).await.map_err(|e| {
-            let has_code = e.extensions.as_ref().is_some_and(|x| x.get("code").is_some());
-            if has_code { e } else { coded(e, ErrorCode::ParseFailed) }
-        })?;
+        let doc = next
+            .run(ctx, query, variables)
+            .await
+            .map_err(|e| if has_code(&e) { e } else { coded(e, ErrorCode::ParseFailed) })?;
         let count = aliases(&doc);
         if count > self.max_aliases {
             let message = format!("the query uses {count} aliases; at most {} are allowed", self.max_aliases);
@@ -107,10 +177,11 @@ impl Extension for QueryLimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        let result = next
-            .run(ctx)
-            .await
-            .map_err(|errors| errors.into_iter().map(|e| coded(e, ErrorCode::ValidationFailed)).collect::<Vec<_>>())?;
+        // A variable's value that does not fit its type is the client's input, not its document.
+        let code = |e: ServerError| {
+            if e.message.contains("Variable \"$") { bad_input(e) } else { coded(e, ErrorCode::ValidationFailed) }
+        };
+        let result = next.run(ctx).await.map_err(|errors| errors.into_iter().map(code).collect::<Vec<_>>())?;
         if result.depth > self.max_depth && !self.introspection_only.load(Ordering::Relaxed) {
             let message =
                 format!("the query is nested {} levels deep; at most {} are allowed", result.depth, self.max_depth);
@@ -124,5 +195,45 @@ impl Extension for QueryLimitsExtension {
             return Err(vec![coded(ServerError::new(message, None), ErrorCode::QueryTooComplex)]);
         }
         Ok(result)
+    }
+
+    async fn resolve(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        info: ResolveInfo<'_>,
+        next: NextResolve<'_>,
+    ) -> ServerResult<Option<Value>> {
+        let at = (info.parent_type, info.name, info.field);
+        match next.run(ctx, info).await {
+            Err(e) if !has_code(&e) => Err(name_argument(ctx, at, bad_input(e))),
+            other => other,
+        }
+    }
+
+    async fn execute(
+        &self,
+        ctx: &ExtensionContext<'_>,
+        operation_name: Option<&str>,
+        next: NextExecute<'_>,
+    ) -> Response {
+        let mut response = next.run(ctx, operation_name).await;
+        for error in &mut response.errors {
+            if !has_code(error) {
+                *error = bad_input(std::mem::replace(error, ServerError::new("", None)));
+            }
+        }
+        response
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    #[test]
+    fn names_are_read_from_async_graphqls_messages() {
+        let m = r#"Variable "$d" got invalid value "2026-13-45"; Expected input type "NaiveDate""#;
+        assert_eq!(super::named(m, "Variable").as_deref(), Some("d"));
+        let m = r#"Invalid value for argument "date", expected type "NaiveDate""#;
+        assert_eq!(super::named(m, "argument").as_deref(), Some("date"));
+        assert_eq!(super::named("nothing named here", "argument"), None);
     }
 }

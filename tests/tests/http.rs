@@ -166,9 +166,56 @@ async fn a_bad_token_is_unauthenticated_and_no_token_is_anonymous() {
         let srv = b.start().await;
         let a = srv.gql("{ __typename }", json!({}), Some("garbage.token.here")).await;
         assert_eq!((a.status, a.code()), (401, Some("UNAUTHENTICATED")));
+        assert_eq!(a.body["errors"][0]["extensions"]["reason"], "TOKEN_INVALID", "{:?}", a.body);
         let a = srv.gql("{ unreadNotificationCount }", json!({}), None).await;
         assert_eq!((a.status, a.code()), (200, Some("UNAUTHENTICATED")));
         assert_eq!(a.body["data"], Value::Null);
+
+        // Why, so a client knows whether to refresh or to sign in again.
+        let p = srv.person().await;
+        b.clock.advance(chrono::Duration::minutes(16));
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&p.token)).await;
+        assert_eq!(
+            (a.status, a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()),
+            (401, Some("UNAUTHENTICATED"), Some("TOKEN_EXPIRED")),
+            "{:?}",
+            a.body
+        );
+        let q = srv.person().await;
+        srv.ok("mutation { signOut }", json!({}), Some(&q.token)).await;
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&q.token)).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()),
+            (Some("UNAUTHENTICATED"), Some("SESSION_ENDED")),
+            "{:?}",
+            a.body
+        );
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_value_that_does_not_fit_its_type_is_bad_user_input_naming_the_variable_or_argument() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = srv.person().await;
+        let make_up = "mutation($g: ID!, $d: NaiveDate!) { requestMakeUp(groupId: $g, date: $d, kind: IN, reason: \"忘记打卡\") { id } }";
+        let a = srv.gql(make_up, json!({ "g": uuid::Uuid::now_v7(), "d": "2026-13-45" }), Some(&p.token)).await;
+        let ext = &a.body["errors"][0]["extensions"];
+        assert_eq!(ext["code"], "BAD_USER_INPUT", "{:?}", a.body);
+        assert_eq!((ext["argument"].as_str(), ext["variable"].as_str()), (Some("date"), Some("d")), "names what to fix: {:?}", a.body);
+        // A variable the operation uses but the request left out.
+        let a = srv.gql(make_up, json!({ "g": uuid::Uuid::now_v7() }), Some(&p.token)).await;
+        let ext = &a.body["errors"][0]["extensions"];
+        assert_eq!((ext["code"].as_str(), ext["variable"].as_str()), (Some("BAD_USER_INPUT"), Some("d")), "{:?}", a.body);
+        // A literal that does not parse.
+        let a = srv.gql("mutation { requestMakeUp(groupId: \"x\", date: \"not a date\", kind: IN, reason: \"r\") { id } }", json!({}), Some(&p.token)).await;
+        let ext = &a.body["errors"][0]["extensions"];
+        assert_eq!((ext["code"].as_str(), ext["argument"].as_str()), (Some("BAD_USER_INPUT"), Some("date")), "{:?}", a.body);
+        // A nullable variable where the argument is required is the document's fault (the spec's
+        // "variable usages are allowed" rule), whatever its value.
+        let a = srv.gql("query($m: String) { attendanceMonth(groupId: \"x\", month: $m) { daysDue } }", json!({ "m": null }), Some(&p.token)).await;
+        assert_eq!((a.status, a.code()), (400, Some("GRAPHQL_VALIDATION_FAILED")), "{:?}", a.body);
     })
     .await;
 }

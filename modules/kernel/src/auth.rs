@@ -56,11 +56,17 @@ impl AccessTokens {
         validation.validate_exp = false; // checked below against the injected clock
         validation.required_spec_claims.clear();
         let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| AppError::new(crate::ErrorCode::Unauthenticated, "invalid access token"))?
+            .map_err(|_| {
+                AppError::new(crate::ErrorCode::Unauthenticated, "invalid access token").with("reason", "TOKEN_INVALID")
+            })?
             .claims;
-        let expires_at = Utc.timestamp_opt(claims.exp, 0).single().ok_or_else(AppError::unauthenticated)?;
+        let invalid =
+            || AppError::new(crate::ErrorCode::Unauthenticated, "invalid access token").with("reason", "TOKEN_INVALID");
+        let expires_at = Utc.timestamp_opt(claims.exp, 0).single().ok_or_else(invalid)?;
         if expires_at <= now {
-            return Err(AppError::new(crate::ErrorCode::Unauthenticated, "access token expired"));
+            // The client refreshes (`refreshSession`) and retries.
+            return Err(AppError::new(crate::ErrorCode::Unauthenticated, "access token expired")
+                .with("reason", "TOKEN_EXPIRED"));
         }
         let viewer = match claims.role {
             Role::User => Viewer::User { user_id: claims.sub, session_id: claims.sid },
@@ -105,6 +111,9 @@ mod tests {
         assert_eq!(auth.viewer, Viewer::Admin { user_id: user, session_id: session });
         let late = tokens.verify(&t, now + Duration::minutes(16)).unwrap_err();
         assert_eq!(late.code(), ErrorCode::Unauthenticated);
+        assert_eq!(late.detail("reason"), Some(&serde_json::json!("TOKEN_EXPIRED")));
+        let garbled = tokens.verify("not.a.token", now).unwrap_err();
+        assert_eq!(garbled.detail("reason"), Some(&serde_json::json!("TOKEN_INVALID")));
     }
 
     #[test]

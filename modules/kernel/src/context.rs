@@ -114,7 +114,8 @@ impl AppContext {
         if let Viewer::User { user_id, session_id } | Viewer::Admin { user_id, session_id } = auth.viewer
             && !self.modules.session_active(self, user_id, session_id).await?
         {
-            return Err(AppError::new(crate::ErrorCode::Unauthenticated, "the session has ended; sign in again"));
+            return Err(AppError::new(crate::ErrorCode::Unauthenticated, "the session has ended; sign in again")
+                .with("reason", "SESSION_ENDED"));
         }
         Ok(auth)
     }
