@@ -16,8 +16,8 @@ use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
 
 use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextResolve, NextValidation,
-    ResolveInfo,
+    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest, NextResolve,
+    NextValidation, ResolveInfo,
 };
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
 use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
@@ -208,6 +208,27 @@ impl Extension for QueryLimitsExtension {
             Err(e) if !has_code(&e) => Err(name_argument(ctx, at, bad_input(e))),
             other => other,
         }
+    }
+
+    /// What is left without a code after every phase is about choosing the operation: the
+    /// request names one the document does not have, or none where it has several.
+    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
+        let mut response = next.run(ctx).await;
+        for error in response.errors.iter_mut().filter(|e| !has_code(e)) {
+            let reason = if error.message.starts_with("Unknown operation named") {
+                "UNKNOWN_OPERATION"
+            } else if error.message.starts_with("Operation name required") {
+                "OPERATION_NAME_REQUIRED"
+            } else {
+                "UNEXPECTED"
+            };
+            let mut coded = coded(std::mem::replace(error, ServerError::new("", None)), ErrorCode::BadRequest);
+            if let Some(ext) = coded.extensions.as_mut() {
+                ext.set("reason", reason);
+            }
+            *error = coded;
+        }
+        response
     }
 
     async fn execute(

@@ -188,14 +188,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
     };
     let batch: Operations = match serde_json::from_slice(&bytes) {
         Ok(b) => b,
-        Err(e) => {
-            return refuse(
-                StatusCode::BAD_REQUEST,
-                ErrorCode::BadRequest,
-                format!("the body is not a GraphQL request: {e}"),
-                media,
-            );
-        }
+        Err(e) => return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, what_is_wrong(&bytes, &e), media),
     };
     if let Operations::Batch(items) = &batch {
         let refused = match (limits.max_batch, items.len()) {
@@ -263,4 +256,47 @@ pub fn get(req: &Request, Data(state): Data<&ServerState>) -> Response {
         async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish(),
     )
     .into_response()
+}
+
+/// Why a body is not a GraphQL request, in words a client developer can act on (never serde's
+/// own wording, which names our types).
+fn what_is_wrong(bytes: &[u8], error: &serde_json::Error) -> String {
+    let value: serde_json::Value = match serde_json::from_slice(bytes) {
+        Ok(v) => v,
+        Err(_) => {
+            return format!(
+                "the body is not JSON (line {}, column {}): send {{\"query\": \"…\", \"variables\": {{…}}}}",
+                error.line(),
+                error.column()
+            );
+        }
+    };
+    let one = |v: &serde_json::Value| -> Option<String> {
+        let Some(o) = v.as_object() else {
+            return Some("a request is a JSON object: {\"query\": \"…\", \"variables\": {…}}".into());
+        };
+        match o.get("query") {
+            None => return Some("`query` is missing: it holds the GraphQL document as a string".into()),
+            Some(q) if !q.is_string() => return Some("`query` must be a string holding the GraphQL document".into()),
+            _ => {}
+        }
+        for (key, ok) in [
+            ("variables", o.get("variables").is_none_or(|v| v.is_object() || v.is_null())),
+            ("operationName", o.get("operationName").is_none_or(|v| v.is_string() || v.is_null())),
+            ("extensions", o.get("extensions").is_none_or(|v| v.is_object() || v.is_null())),
+        ] {
+            if !ok {
+                let wants = if key == "operationName" { "a string" } else { "an object" };
+                return Some(format!("`{key}` must be {wants} (or left out)"));
+            }
+        }
+        None
+    };
+    let found = match &value {
+        serde_json::Value::Array(items) => {
+            items.iter().enumerate().find_map(|(i, v)| one(v).map(|m| format!("batch item {i}: {m}")))
+        }
+        v => one(v),
+    };
+    found.unwrap_or_else(|| "the body is not a GraphQL request".into())
 }

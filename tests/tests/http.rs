@@ -403,3 +403,72 @@ async fn a_failing_database_makes_readyz_503_and_errors_internal_without_detail(
     })
     .await;
 }
+
+#[tokio::test]
+async fn choosing_the_operation_and_a_malformed_body_are_refused_with_a_code_in_plain_words() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let cases = [
+            (
+                json!({ "query": "query A { __typename }", "operationName": "B" }),
+                "BAD_REQUEST",
+                Some("UNKNOWN_OPERATION"),
+                "Unknown operation named \"B\"",
+            ),
+            (
+                json!({ "query": "query A { __typename } query C { __typename }" }),
+                "BAD_REQUEST",
+                Some("OPERATION_NAME_REQUIRED"),
+                "Operation name required",
+            ),
+            (json!({ "query": 5 }), "BAD_REQUEST", None, "`query` must be a string holding the GraphQL document"),
+            (
+                json!({ "query": "{ __typename }", "variables": [1] }),
+                "BAD_REQUEST",
+                None,
+                "`variables` must be an object (or left out)",
+            ),
+            (
+                json!([{ "query": "{ __typename }" }, { "query": "{ __typename }", "operationName": 7 }]),
+                "BAD_REQUEST",
+                None,
+                "batch item 1: `operationName` must be a string",
+            ),
+        ];
+        for (body, code, reason, message) in cases {
+            let a = srv.post(&body, None).await;
+            let e = &a.body["errors"][0];
+            assert_eq!(
+                (a.status, e["extensions"]["code"].as_str(), e["extensions"]["reason"].as_str()),
+                (400, Some(code), reason),
+                "{body}: {:?}",
+                a.body
+            );
+            let said = e["message"].as_str().unwrap();
+            assert!(said.starts_with(message) && !said.contains("untagged enum"), "{body}: {said}");
+        }
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("content-type", "application/json")
+            .body("{\"query\": ")
+            .send()
+            .await
+            .unwrap();
+        let a = TestServer::answer(resp).await;
+        assert!(
+            a.body["errors"][0]["message"].as_str().unwrap().starts_with("the body is not JSON (line 1, column"),
+            "{:?}",
+            a.body
+        );
+        // The operation the request names is the one that runs.
+        let a = srv
+            .post(
+                &json!({ "query": "query A { a: __typename } query C { c: __typename }", "operationName": "C" }),
+                None,
+            )
+            .await;
+        assert_eq!(a.body["data"], json!({ "c": "Query" }));
+    })
+    .await;
+}
