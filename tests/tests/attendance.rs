@@ -757,8 +757,8 @@ async fn attendance_a_programmes_group_takes_its_sites_students_and_supervisors_
         srv.ok("mutation($p: ID!) { answerProgrammeInvitation(programmeId: $p, join: true) }", json!({ "p": programme }), Some(&second.token)).await;
         let synced = srv.gql("mutation($g: ID!) { syncAttendanceGroup(groupId: $g) { userId role } }", json!({ "g": group }), Some(&s.teacher.token)).await;
         assert!(synced.body["data"]["syncAttendanceGroup"].as_array().unwrap().contains(&json!({ "userId": second.id.to_string(), "role": "MEMBER" })), "{:?}", synced.body);
-        let theirs = srv.gql("{ attendanceGroups { name myRole today { date due kind } } }", json!({}), Some(&second.token)).await;
-        assert_eq!(theirs.body["data"]["attendanceGroups"], json!([{ "name": "数控实习考勤", "myRole": "MEMBER", "today": { "date": "2026-10-08", "due": true, "kind": "工作日" } }]));
+        let theirs = srv.gql("{ attendanceGroups { name myRole today { date due kind label } } }", json!({}), Some(&second.token)).await;
+        assert_eq!(theirs.body["data"]["attendanceGroups"], json!([{ "name": "数控实习考勤", "myRole": "MEMBER", "today": { "date": "2026-10-08", "due": true, "kind": "WORKDAY", "label": "工作日" } }]));
     })
     .await;
 }

@@ -162,7 +162,8 @@ pub async fn check(ctx: &AppContext, user: Uuid, input: &CheckInput) -> AppResul
     }
     let now = ctx.clock.now();
     let (today, minute) = rules::local(now);
-    let (due, why) = groups::due(ctx, &g, today);
+    let kind = groups::due(ctx, &g, today);
+    let due = kind.due();
     let shift = Shift::of(&g);
     let judged = if due {
         match input.kind {
@@ -170,7 +171,7 @@ pub async fn check(ctx: &AppContext, user: Uuid, input: &CheckInput) -> AppResul
             PunchKind::Out => rules::judge_out(&shift, minute)?,
         }
     } else {
-        rules::off_day(why, minute)
+        rules::off_day(kind.label(), minute)
     };
     let mut suspicious = Vec::new();
     if input.mocked {

@@ -493,7 +493,7 @@ pub async fn memberships(ctx: &AppContext, user: Uuid) -> AppResult<Vec<member::
     Ok(member::Entity::find().filter(member::Column::UserId.eq(user)).all(&ctx.db).await?)
 }
 
-/// Whether a day is due for the group, and why (for explanations).
-pub fn due(ctx: &AppContext, g: &group::Model, day: chrono::NaiveDate) -> (bool, &'static str) {
+/// What a day is for the group (due or not, and why, for explanations).
+pub fn due(ctx: &AppContext, g: &group::Model, day: chrono::NaiveDate) -> rules::DayKind {
     rules::due(g, &ctx.calendar, day)
 }

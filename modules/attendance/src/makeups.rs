@@ -71,7 +71,7 @@ pub async fn request(
     if today > deadline {
         return Err(AttendanceError::MakeUpTooLate { deadline }.into());
     }
-    if !rules::due(&g, &ctx.calendar, on).0 {
+    if !rules::due(&g, &ctx.calendar, on).due() {
         return Err(invalid("date", "that day is not a working day for the group").into());
     }
     let d = day::Entity::find_by_id((group, user, on)).one(&ctx.db).await?;

@@ -109,26 +109,54 @@ pub fn rest_days(s: &str) -> Vec<u32> {
     s.split(',').filter_map(|d| d.trim().parse().ok()).filter(|d| (1..=7).contains(d)).collect()
 }
 
-/// Why a day is or is not a working day for the group, in words.
-pub fn due(g: &group::Model, calendar: &WorkCalendar, day: NaiveDate) -> (bool, &'static str) {
+xqt_kernel::closed_set! {
+    /// What a day is for a group, and so whether it is due.
+    #[graphql(name = "AttendanceDayKind")]
+    pub enum DayKind {
+        /// 工作日.
+        Workday = "workday",
+        /// 调休: a weekend day the holiday notice made a workday.
+        MakeUpWorkday = "make_up_workday",
+        /// 休息日: one of the group's rest weekdays.
+        RestDay = "rest_day",
+        /// 法定节假日.
+        Holiday = "holiday",
+    }
+}
+
+impl DayKind {
+    /// A working day for the group: checks are judged and absences counted.
+    pub fn due(self) -> bool {
+        matches!(self, DayKind::Workday | DayKind::MakeUpWorkday)
+    }
+
+    /// The word a person reads in an explanation.
+    pub fn label(self) -> &'static str {
+        match self {
+            DayKind::Workday => "工作日",
+            DayKind::MakeUpWorkday => "调休工作日",
+            DayKind::RestDay => "休息日",
+            DayKind::Holiday => "法定节假日",
+        }
+    }
+}
+
+/// What a day is for the group.
+pub fn due(g: &group::Model, calendar: &WorkCalendar, day: NaiveDate) -> DayKind {
     due_on(&g.rest_days, g.follows_holidays, calendar, day)
 }
 
 /// `due` for a group's rest days (`6,7`) and whether it follows the holiday calendar.
-pub fn due_on(rest: &str, follows_holidays: bool, calendar: &WorkCalendar, day: NaiveDate) -> (bool, &'static str) {
+pub fn due_on(rest: &str, follows_holidays: bool, calendar: &WorkCalendar, day: NaiveDate) -> DayKind {
     if follows_holidays {
         if calendar.is_make_up_workday(day) {
-            return (true, "调休工作日");
+            return DayKind::MakeUpWorkday;
         }
         if calendar.is_holiday(day) {
-            return (false, "法定节假日");
+            return DayKind::Holiday;
         }
     }
-    if rest_days(rest).contains(&day.weekday().number_from_monday()) {
-        (false, "休息日")
-    } else {
-        (true, "工作日")
-    }
+    if rest_days(rest).contains(&day.weekday().number_from_monday()) { DayKind::RestDay } else { DayKind::Workday }
 }
 
 /// A check's time verdict.
@@ -399,15 +427,16 @@ mod tests {
         let cal = WorkCalendar::built_in();
         let d = |s: &str| NaiveDate::parse_from_str(s, "%Y-%m-%d").unwrap();
         let office = |day| due_on("6,7", true, &cal, d(day));
-        assert_eq!(office("2026-10-01"), (false, "法定节假日"), "National Day, a Thursday");
-        assert_eq!(office("2026-10-10"), (true, "调休工作日"), "a Saturday made a workday");
-        assert_eq!(office("2026-10-11"), (false, "休息日"));
-        assert_eq!(office("2026-10-12"), (true, "工作日"));
+        assert_eq!(office("2026-10-01"), DayKind::Holiday, "National Day, a Thursday");
+        assert_eq!(office("2026-10-10"), DayKind::MakeUpWorkday, "a Saturday made a workday");
+        assert!(office("2026-10-10").due() && !office("2026-10-01").due());
+        assert_eq!(office("2026-10-11"), DayKind::RestDay);
+        assert_eq!(office("2026-10-12"), DayKind::Workday);
         // A six-day factory (Sundays off) that works through holidays.
         let factory = |day| due_on("7", false, &cal, d(day));
-        assert_eq!(factory("2026-10-01"), (true, "工作日"));
-        assert_eq!(factory("2026-10-17"), (true, "工作日"), "Saturdays are worked");
-        assert_eq!(factory("2026-10-18"), (false, "休息日"));
+        assert_eq!(factory("2026-10-01"), DayKind::Workday);
+        assert_eq!(factory("2026-10-17"), DayKind::Workday, "Saturdays are worked");
+        assert_eq!(factory("2026-10-18"), DayKind::RestDay);
         assert_eq!(rest_days("6, 7,9,x"), vec![6, 7], "junk in the column is ignored");
     }
 

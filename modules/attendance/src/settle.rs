@@ -74,7 +74,7 @@ pub async fn settle_group(ctx: &AppContext, g: &group::Model, from: NaiveDate, t
     let mut settled = 0;
     let mut on = from;
     while on <= to {
-        let (due, _) = rules::due(g, &ctx.calendar, on);
+        let due = rules::due(g, &ctx.calendar, on).due();
         for m in members.iter().filter(|m| m.since <= on) {
             let existing = rows.get(&(m.user_id, on));
             if existing.is_some_and(|d| d.settled_at.is_some()) {
@@ -115,7 +115,7 @@ pub async fn remind(ctx: &AppContext) -> AppResult<u64> {
     for g in groups::all(ctx).await? {
         let Some(before) = g.remind_before else { continue };
         let shift = Shift::of(&g);
-        if !(shift.start - before..shift.start).contains(&minute) || !rules::due(&g, &ctx.calendar, today).0 {
+        if !(shift.start - before..shift.start).contains(&minute) || !rules::due(&g, &ctx.calendar, today).due() {
             continue;
         }
         for m in groups::members_of(ctx, g.id).await?.into_iter().filter(|m| m.role == AttendanceRole::Member) {

@@ -66,7 +66,7 @@ fn count(
     let mut s = MonthStats { user_id: m.user_id, month: first.format("%Y-%m").to_string(), ..Default::default() };
     let mut on = first.max(m.since);
     while on <= through {
-        if crate::rules::due(g, &ctx.calendar, on).0 {
+        if crate::rules::due(g, &ctx.calendar, on).due() {
             s.days_due += 1;
             let (in_r, out_r) = match rows.get(&on) {
                 Some(d) => (d.in_result.unwrap_or(PunchResult::Missing), d.out_result.unwrap_or(PunchResult::Missing)),

@@ -220,8 +220,8 @@ impl AttendanceGroup {
     async fn today(&self, ctx: &Context<'_>) -> Result<Today> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let (date, _) = rules::local(app.clock.now());
-        let (due, why) = groups::due(app, &self.row, date);
-        Ok(Today { date, due, kind: why.to_owned() })
+        let kind = groups::due(app, &self.row, date);
+        Ok(Today { date, due: kind.due(), kind, label: kind.label() })
     }
 }
 
@@ -230,8 +230,9 @@ impl AttendanceGroup {
 pub struct Today {
     pub date: NaiveDate,
     pub due: bool,
-    /// 工作日, 调休工作日, 休息日 or 法定节假日.
-    pub kind: String,
+    pub kind: rules::DayKind,
+    /// How the app may name it: 工作日, 调休工作日, 休息日 or 法定节假日.
+    pub label: &'static str,
 }
 
 pub struct AttendanceSite(pub site::Model);
