@@ -3,7 +3,9 @@
 //! it names the file, when it stops working and an HMAC over both under the server's data key,
 //! so it cannot be altered or extended. A module serves its files under `GET /links/<name>/…`
 //! through `LinkedFiles`; the server checks the signature and the expiry before the module is
-//! asked. The same scheme signs the privacy module's data exports.
+//! asked. The privacy module's data exports are signed the same way (a keyed hash under the data
+//! key, over the file and its expiry) under their own `/exports/…` path, kept for links already
+//! handed out.
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
