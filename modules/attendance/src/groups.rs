@@ -268,29 +268,13 @@ pub async fn update(
     if g.version != version {
         return Err(AttendanceError::Changed.into());
     }
-    let mut update = group::Entity::update_many();
-    let row = settings_row(&settings);
-    use group::Column as C;
-    use sea_orm::sea_query::Expr;
-    update = update
-        .col_expr(C::Name, Expr::value(row.name.unwrap()))
-        .col_expr(C::WorkStart, Expr::value(row.work_start.unwrap()))
-        .col_expr(C::WorkEnd, Expr::value(row.work_end.unwrap()))
-        .col_expr(C::LateGrace, Expr::value(row.late_grace.unwrap()))
-        .col_expr(C::EarlyGrace, Expr::value(row.early_grace.unwrap()))
-        .col_expr(C::SeriousLate, Expr::value(row.serious_late.unwrap()))
-        .col_expr(C::AbsentLate, Expr::value(row.absent_late.unwrap()))
-        .col_expr(C::OpensBefore, Expr::value(row.opens_before.unwrap()))
-        .col_expr(C::ClosesAfter, Expr::value(row.closes_after.unwrap()))
-        .col_expr(C::RestDays, Expr::value(row.rest_days.unwrap()))
-        .col_expr(C::FollowsHolidays, Expr::value(row.follows_holidays.unwrap()))
-        .col_expr(C::AllowField, Expr::value(row.allow_field.unwrap()))
-        .col_expr(C::AllowCoarse, Expr::value(row.allow_coarse.unwrap()))
-        .col_expr(C::RemindBefore, Expr::value(row.remind_before.unwrap()))
-        .col_expr(C::Version, Expr::value(version + 1))
-        .col_expr(C::UpdatedAt, Expr::value(ctx.clock.now()))
-        .filter(C::Id.eq(id))
-        .filter(C::Version.eq(version));
+    // Every column `Settings` fills, in one guarded statement.
+    let row =
+        group::ActiveModel { version: Set(version + 1), updated_at: Set(ctx.clock.now()), ..settings_row(&settings) };
+    let update = group::Entity::update_many()
+        .set(row)
+        .filter(group::Column::Id.eq(id))
+        .filter(group::Column::Version.eq(version));
     if update.exec(&ctx.db).await?.rows_affected == 0 {
         return Err(AttendanceError::Changed.into());
     }

@@ -93,8 +93,7 @@ impl AttendanceQuery {
         let me = viewer.require_person()?;
         if user_id.is_none() && groups::role(app, group, me).await? == Some(AttendanceRole::Admin) {
             let rows = checkins::group_records(app, group, date).await?;
-            let others: Vec<Uuid> = rows.iter().map(|r| r.user_id).filter(|u| *u != me).collect();
-            let mut subjects = others.clone();
+            let mut subjects: Vec<Uuid> = rows.iter().map(|r| r.user_id).filter(|u| *u != me).collect();
             subjects.sort_unstable();
             subjects.dedup();
             xqt_kernel::privacy::record_reads(
