@@ -2,6 +2,7 @@
 //! the server mounts it, tests execute it directly.
 
 pub mod limits;
+pub mod nulls;
 pub mod root_fields;
 
 use std::sync::Arc;
@@ -82,6 +83,7 @@ where
     let mut builder = Schema::build(Q::default(), M::default(), S::default())
         .extension(limits::QueryLimits::new(&config.limits))
         .extension(root_fields::RootFieldGate::new(owners))
+        .extension(nulls::NullPropagation)
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();

@@ -472,3 +472,41 @@ async fn choosing_the_operation_and_a_malformed_body_are_refused_with_a_code_in_
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_refused_non_null_field_nulls_its_parent_up_to_the_nearest_nullable_field() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = srv.person().await;
+        // `partners: [Partner!]!` refused at the root: no `data` to stand for the operation.
+        let a = srv.gql("{ me { id } partners { id } }", json!({}), Some(&p.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"));
+        assert_eq!(a.body["data"], Value::Null, "not `{{ me }}` with partners left out: {:?}", a.body);
+        assert!(a.body.as_object().unwrap().contains_key("data"), "execution began, so data is present: {:?}", a.body);
+        assert_eq!(a.body["errors"][0]["path"], json!(["partners"]));
+
+        // `organization: Organization` is nullable: a non-member's refused `members: [Member!]!`
+        // nulls the organization, and the sibling field stands.
+        let s = xqt_tests::cooperation::sides(&srv).await;
+        let query = "query($o: ID!) { me { id } organization(id: $o) { name members { role } } }";
+        let a = srv.gql(query, json!({ "o": s.school }), Some(&s.supervisor.token)).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"), "{:?}", a.body);
+        assert_eq!(a.body["data"], json!({ "me": { "id": s.supervisor.id }, "organization": null }), "{:?}", a.body);
+        assert_eq!(a.body["errors"][0]["path"], json!(["organization", "members"]));
+        // A member sees the same document whole.
+        let a = srv.ok(query, json!({ "o": s.school }), Some(&s.teacher.token)).await;
+        assert_eq!(a["organization"]["name"], "杭州职业技术学院");
+
+        // A nullable field that fails is present as null, not left out.
+        let a = srv
+            .gql(
+                "query($o: ID!) { me { id } organization(id: $o) { name } }",
+                json!({ "o": "not-an-id" }),
+                Some(&p.token),
+            )
+            .await;
+        assert_eq!(a.code(), Some("BAD_USER_INPUT"), "{:?}", a.body);
+        assert_eq!(a.body["data"], json!({ "me": { "id": p.id }, "organization": null }), "{:?}", a.body);
+    })
+    .await;
+}
