@@ -26,7 +26,7 @@ pub(crate) fn request_meta(req: &Request, state: &ServerState) -> RequestMeta {
     RequestMeta { request_id, ip }
 }
 
-const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
+pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
 /// The body of a POST: an array is a batch (tried first, so `[]` is an empty batch rather than
@@ -55,13 +55,15 @@ impl MediaType {
 }
 
 fn negotiate(req: &Request) -> Option<MediaType> {
+    // No Accept, or only a wildcard, is a client from before application/graphql-response+json:
+    // the spec asks for application/json then.
     let Some(accept) = req.headers().get(header::ACCEPT).and_then(|v| v.to_str().ok()) else {
-        return Some(MediaType::GraphqlResponseJson);
+        return Some(MediaType::Json);
     };
     let types: Vec<&str> = accept.split(',').map(|t| t.split(';').next().unwrap_or("").trim()).collect();
-    if types.iter().any(|t| matches!(*t, GRAPHQL_RESPONSE_JSON | "*/*" | "application/*")) {
+    if types.contains(&GRAPHQL_RESPONSE_JSON) {
         Some(MediaType::GraphqlResponseJson)
-    } else if types.contains(&JSON) {
+    } else if types.iter().any(|t| matches!(*t, JSON | "*/*" | "application/*")) {
         Some(MediaType::Json)
     } else {
         None

@@ -131,3 +131,35 @@ fn module_commands_issue_list_and_refuse_partner_tokens() {
     let too_far = run(&["attendance", "settle", "--days", "0"]);
     assert!(!too_far.status.success(), "--days is 1 to 366");
 }
+
+/// A developer signs in without reading the database: `xqt sms last` prints the newest code.
+#[tokio::test]
+async fn sms_last_prints_the_newest_code_outside_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let ctx = xqt::prepare(base_config(&dir), Arc::new(SystemClock)).await.expect("prepare");
+    let phone = xqt_accounts::phone::Phone::parse("13912345678").unwrap();
+    let run = |env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_xqt"))
+            .args(["sms", "last", "--phone", "13912345678"])
+            .env("XQT_DATA_DIR", dir.path())
+            .env("XQT_LOG_FILTER", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("xqt runs")
+    };
+    let none = run(&[]);
+    assert_eq!(none.status.code(), Some(1));
+    assert!(String::from_utf8_lossy(&none.stderr).contains("no message to 139****5678 yet"), "{none:?}");
+
+    xqt_accounts::codes::request(&ctx, &phone).await.expect("a code is sent");
+    let out = run(&[]);
+    let stdout = String::from_utf8_lossy(&out.stdout);
+    assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
+    let code = stdout.lines().find_map(|l| l.strip_prefix("code: ")).expect(&stdout).to_owned();
+    xqt_accounts::codes::verify(&ctx, &phone, &code).await.expect("the printed code is the one that signs in");
+
+    let key = "k".repeat(40);
+    let production = run(&[("XQT_ENV", "production"), ("XQT_TOKEN_SECRET", &key), ("XQT_DATA_KEY", &key)]);
+    assert_eq!(production.status.code(), Some(1));
+    assert!(!String::from_utf8_lossy(&production.stdout).contains("code:"), "{production:?}");
+}

@@ -189,7 +189,19 @@ impl Backend {
             ws_base: format!("ws://{}", server.addr),
             ctx,
             _server: server,
-            http: reqwest::Client::new(),
+            // What a current GraphQL client sends; `*/*` or no Accept at all is a legacy client,
+            // answered as application/json.
+            http: reqwest::Client::builder()
+                .default_headers(
+                    [(
+                        reqwest::header::ACCEPT,
+                        reqwest::header::HeaderValue::from_static(xqt::http::GRAPHQL_RESPONSE_JSON),
+                    )]
+                    .into_iter()
+                    .collect(),
+                )
+                .build()
+                .expect("an HTTP client"),
         }
     }
 }

@@ -110,6 +110,21 @@ async fn get_runs_no_operation_but_serves_graphiql() {
     .await;
 }
 
+/// A POST with no Accept header at all, which reqwest cannot send (it adds `*/*`).
+async fn without_accept(srv: &TestServer, body: &str) -> String {
+    use tokio::io::{AsyncReadExt, AsyncWriteExt};
+    let addr = srv.url("").trim_start_matches("http://").trim_end_matches('/').to_owned();
+    let mut stream = tokio::net::TcpStream::connect(&addr).await.unwrap();
+    let request = format!(
+        "POST /graphql HTTP/1.1\r\nHost: {addr}\r\nContent-Type: application/json\r\nContent-Length: {}\r\nConnection: close\r\n\r\n{body}",
+        body.len()
+    );
+    stream.write_all(request.as_bytes()).await.unwrap();
+    let mut answer = String::new();
+    stream.read_to_string(&mut answer).await.unwrap();
+    answer
+}
+
 #[tokio::test]
 async fn parse_and_validation_failures_are_4xx_without_data() {
     on_each_backend(async |b| {
@@ -135,6 +150,25 @@ async fn parse_and_validation_failures_are_4xx_without_data() {
             (a.status, a.content_type.as_str(), a.code()),
             (200, "application/json", Some("GRAPHQL_VALIDATION_FAILED"))
         );
+
+        // `*/*`, and no Accept at all, are legacy clients too: application/json (graphql-http SHOULD).
+        let resp = srv
+            .http
+            .post(srv.url("/graphql"))
+            .header("accept", "*/*")
+            .json(&json!({ "query": "{ __typename" }))
+            .send()
+            .await
+            .unwrap();
+        let a = TestServer::answer(resp).await;
+        assert_eq!(
+            (a.status, a.content_type.as_str(), a.code()),
+            (200, "application/json", Some("GRAPHQL_PARSE_FAILED"))
+        );
+        let raw = without_accept(&srv, r#"{"query":"{ __typename }"}"#).await;
+        assert!(raw.starts_with("HTTP/1.1 200"), "{raw}");
+        assert!(raw.to_ascii_lowercase().contains("content-type: application/json\r\n"), "{raw}");
+        assert!(raw.ends_with(r#"{"data":{"__typename":"Query"}}"#), "{raw}");
 
         let resp = srv
             .http

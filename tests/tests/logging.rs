@@ -82,6 +82,17 @@ async fn every_log_line_of_a_request_carries_its_request_id() {
             "a DataLoader task's line: {batches:?}"
         );
 
+        // Outside development the log never holds a phone number or a code whole…
+        assert!(!text.contains(&phone) && !text.contains(&code), "masked outside development: {text}");
+        // …in development the built-in provider shows both, so a developer can sign in.
+        let dev = b.start_with(|c| c.env = xqt_kernel::config::Environment::Development).await;
+        let phone = xqt_tests::random_phone();
+        dev.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": phone }), None).await;
+        let code = dev.sms_code(&phone).await;
+        let text = String::from_utf8(lines.0.lock().unwrap().clone()).unwrap();
+        let shown = text.lines().find(|l| l.contains("sms written to the outbox (development")).expect(&text);
+        assert!(shown.contains(&phone) && shown.contains(&code), "{shown}");
+
         // Nothing logged from inside a request handler lacks the id.
         let served_without_id =
             parsed.iter().filter(|l| l["target"] == "xqt::observe" && l["span"]["request_id"].is_null()).count();

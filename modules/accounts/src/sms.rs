@@ -1,8 +1,10 @@
 //! Sending SMS. `SmsGateway` is the seam for a real provider; the built-in one writes each
-//! message to the `sms_messages` outbox (sealed phone, lookup hash) and logs it masked.
+//! message to the `sms_messages` outbox (sealed phone, lookup hash) and logs it — in full in
+//! development, masked anywhere else; `xqt sms last --phone …` prints the newest one.
 
 use async_trait::async_trait;
 use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
+use xqt_kernel::config::Environment;
 use xqt_kernel::{AppContext, AppResult, ids};
 
 use crate::entity::sms_message;
@@ -28,7 +30,13 @@ impl SmsGateway for Outbox {
         }
         .insert(&ctx.db)
         .await?;
-        tracing::info!(to = %to.masked(), "sms written to the outbox");
+        // In development the code is what a developer needs to sign in: the log shows it whole.
+        // Anywhere else the log keeps it masked.
+        if ctx.config.env == Environment::Development {
+            tracing::info!(to = %to.as_str(), text, "sms written to the outbox (development: shown in full)");
+        } else {
+            tracing::info!(to = %to.masked(), "sms written to the outbox");
+        }
         Ok(())
     }
 }

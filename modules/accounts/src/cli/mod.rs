@@ -1,6 +1,7 @@
 //! Accounts' operator commands, one file per command group.
 
 mod partner;
+mod sms;
 mod token;
 
 use std::sync::Arc;
@@ -8,5 +9,5 @@ use std::sync::Arc;
 use xqt_kernel::cli::CliCommand;
 
 pub fn commands() -> Vec<Arc<dyn CliCommand>> {
-    vec![Arc::new(partner::Partner), Arc::new(token::Token)]
+    vec![Arc::new(partner::Partner), Arc::new(sms::Sms), Arc::new(token::Token)]
 }
