@@ -1,6 +1,7 @@
 //! The `xqt` server: routes, start-up and shutdown. `main.rs` is the CLI around it; tests start
 //! it in-process with `start`.
 
+pub mod demo;
 pub mod files;
 pub mod http;
 pub mod observe;

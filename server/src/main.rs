@@ -16,6 +16,9 @@ enum Builtin {
     Migrate,
     /// Print the GraphQL schema (SDL).
     Schema,
+    /// Fill the (development) database with demo schools, enterprises, people, posts, a
+    /// programme with check-ins and conversations, and print the accounts; idempotent.
+    SeedDemo,
 }
 
 #[tokio::main]
@@ -48,6 +51,10 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let config = xqt::load_config()?;
     xqt::init_tracing(&config);
+    if name == "seed-demo" {
+        xqt::demo::seed(config).await?;
+        return Ok(ExitCode::SUCCESS);
+    }
     let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
     if let Some(command) = module_command {
         return Ok(command.run(&ctx, args).await.unwrap_or_else(|e| {
@@ -56,7 +63,7 @@ async fn main() -> anyhow::Result<ExitCode> {
         }));
     }
     match Builtin::from_arg_matches(&matches)? {
-        Builtin::Schema | Builtin::Migrate => {}
+        Builtin::Schema | Builtin::Migrate | Builtin::SeedDemo => {}
         Builtin::Serve => {
             let server = xqt::start(ctx).await?;
             tracing::info!(

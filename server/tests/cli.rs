@@ -163,3 +163,30 @@ async fn sms_last_prints_the_newest_code_outside_production() {
     assert_eq!(production.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&production.stdout).contains("code:"), "{production:?}");
 }
+
+/// `xqt seed-demo` as a newcomer runs it: accounts printed, a second run changes nothing, never
+/// in production. (What the demo holds is tested in tests/tests/demo.rs on both backends.)
+#[test]
+fn seed_demo_prints_accounts_once_seeded_and_refuses_production() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_xqt"))
+            .arg("seed-demo")
+            .env("XQT_DATA_DIR", dir.path())
+            .env("XQT_LOG_FILTER", "warn")
+            .envs(env.iter().copied())
+            .output()
+            .expect("xqt runs")
+    };
+    let first = run(&[]);
+    let stdout = String::from_utf8_lossy(&first.stdout);
+    assert!(first.status.success(), "{}", String::from_utf8_lossy(&first.stderr));
+    assert!(stdout.starts_with("seeded the demo"), "{stdout}");
+    assert!(stdout.contains("13800000005  刘洋"), "{stdout}");
+    let again = run(&[]);
+    assert!(String::from_utf8_lossy(&again.stdout).starts_with("the demo is already in this database"));
+    let key = "k".repeat(40);
+    let production = run(&[("XQT_ENV", "production"), ("XQT_TOKEN_SECRET", &key), ("XQT_DATA_KEY", &key)]);
+    assert!(!production.status.success());
+    assert!(String::from_utf8_lossy(&production.stderr).contains("does not run in production"), "{production:?}");
+}

@@ -259,10 +259,7 @@ static NEXT_ID_SEQ: AtomicU32 = AtomicU32::new(0);
 
 /// A valid 18-character resident ID number (GB 11643) for a sequence number (distinct below 7000).
 pub fn id_number(seq: u32) -> String {
-    let body = format!("110105199003{:02}{:03}", 1 + seq % 28, seq % 1000);
-    let weights = [7, 9, 10, 5, 8, 4, 2, 1, 6, 3, 7, 9, 10, 5, 8, 4, 2];
-    let sum: u32 = body.bytes().zip(weights).map(|(d, w)| u32::from(d - b'0') * w).sum();
-    format!("{body}{}", b"10X98765432"[(sum % 11) as usize] as char)
+    xqt_accounts::verification::with_id_check(&format!("110105199003{:02}{:03}", 1 + seq % 28, seq % 1000))
 }
 
 /// A fresh mainland-format number (139 + 8 random digits).
@@ -495,10 +492,5 @@ pub fn real_signature_provider(config: &mut Config, base_url: &str) {
 
 /// A valid unified social credit code (GB 32100-2015) built from a number.
 pub fn credit_code(seed: u64) -> String {
-    const CHARSET: &[u8; 31] = b"0123456789ABCDEFGHJKLMNPQRTUWXY";
-    const WEIGHTS: [u64; 17] = [1, 3, 9, 27, 19, 26, 16, 17, 20, 29, 25, 13, 8, 24, 10, 30, 28];
-    let body = format!("91110000{:09}", seed % 1_000_000_000);
-    let sum: u64 =
-        body.bytes().zip(WEIGHTS).map(|(c, w)| CHARSET.iter().position(|&x| x == c).unwrap() as u64 * w).sum();
-    format!("{body}{}", CHARSET[((31 - sum % 31) % 31) as usize] as char)
+    xqt_accounts::organizations::with_credit_check(&format!("91110000{:09}", seed % 1_000_000_000))
 }

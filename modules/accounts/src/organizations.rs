@@ -37,6 +37,24 @@ impl MemberRole {
     }
 }
 
+/// The check character (GB 32100-2015) of a credit code's first 17 characters; `None` when one
+/// of them is outside the code's alphabet.
+fn credit_check(body: &[u8]) -> Option<u8> {
+    let value = |c: u8| CREDIT_CHARSET.iter().position(|&x| x == c).map(|p| p as u32);
+    let mut sum = 0;
+    for (c, w) in body.iter().zip(CREDIT_WEIGHTS) {
+        sum += value(*c)? * w;
+    }
+    Some(CREDIT_CHARSET[((31 - sum % 31) % 31) as usize])
+}
+
+/// A credit code from its first 17 characters and their check character: for demo data and
+/// tests. Panics on a character outside the code's alphabet.
+pub fn with_credit_check(body: &str) -> String {
+    assert_eq!(body.len(), 17, "17 characters");
+    format!("{body}{}", credit_check(body.as_bytes()).expect("the credit code alphabet") as char)
+}
+
 /// The 18-character unified social credit code (GB 32100-2015) with its check character.
 pub fn check_credit_code(code: &str) -> Result<String, AccountsError> {
     let invalid = || AccountsError::Invalid {
@@ -48,13 +66,7 @@ pub fn check_credit_code(code: &str) -> Result<String, AccountsError> {
     if b.len() != 18 {
         return Err(invalid());
     }
-    let value = |c: u8| CREDIT_CHARSET.iter().position(|&x| x == c).map(|p| p as u32);
-    let mut sum = 0;
-    for (c, w) in b[..17].iter().zip(CREDIT_WEIGHTS) {
-        sum += value(*c).ok_or_else(invalid)? * w;
-    }
-    let check = (31 - sum % 31) % 31;
-    if value(b[17]) != Some(check) {
+    if credit_check(&b[..17]) != Some(b[17]) {
         return Err(invalid());
     }
     Ok(code)

@@ -56,7 +56,7 @@ impl CliCommand for Sms {
 }
 
 /// The first run of six digits in a message.
-pub(crate) fn code_in(text: &str) -> Option<&str> {
+pub fn code_in(text: &str) -> Option<&str> {
     let bytes = text.as_bytes();
     (0..bytes.len().saturating_sub(5)).find_map(|i| {
         let run = &bytes[i..i + 6];
