@@ -177,10 +177,9 @@ impl Extension for QueryLimitsExtension {
         ctx: &ExtensionContext<'_>,
         next: NextValidation<'_>,
     ) -> Result<ValidationResult, Vec<ServerError>> {
-        // A variable's value that does not fit its type is the client's input, not its document.
-        let code = |e: ServerError| {
-            if e.message.contains("Variable \"$") { bad_input(e) } else { coded(e, ErrorCode::ValidationFailed) }
-        };
+        // Every error here is the document's: a variable declared and unused, used where its type
+        // does not fit (a value that does not coerce is caught at execution, as BAD_USER_INPUT).
+        let code = |e: ServerError| coded(e, ErrorCode::ValidationFailed);
         let result = next.run(ctx).await.map_err(|errors| errors.into_iter().map(code).collect::<Vec<_>>())?;
         if result.depth > self.max_depth && !self.introspection_only.load(Ordering::Relaxed) {
             let message =
