@@ -1,6 +1,7 @@
 //! The `xqt` server: routes, start-up and shutdown. `main.rs` is the CLI around it; tests start
 //! it in-process with `start`.
 
+mod cors;
 pub mod demo;
 pub mod files;
 pub mod http;
@@ -91,6 +92,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))
+        .around(cors::around)
         .around(observe::around)
         .data(state)
 }

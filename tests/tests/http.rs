@@ -544,3 +544,62 @@ async fn a_refused_non_null_field_nulls_its_parent_up_to_the_nearest_nullable_fi
     })
     .await;
 }
+
+#[tokio::test]
+async fn cors_answers_preflights_for_allowed_origins_only() {
+    on_each_backend(async |b| {
+        let preflight = async |srv: &TestServer, origin: &str| {
+            srv.http
+                .request(reqwest::Method::OPTIONS, srv.url("/graphql"))
+                .header("origin", origin)
+                .header("access-control-request-method", "POST")
+                .header("access-control-request-headers", "authorization, content-type")
+                .send()
+                .await
+                .unwrap()
+        };
+        let post = async |srv: &TestServer, origin: &str| {
+            srv.http
+                .post(srv.url("/graphql"))
+                .header("origin", origin)
+                .json(&json!({ "query": "{ __typename }" }))
+                .send()
+                .await
+                .unwrap()
+        };
+        // Outside production a frontend's dev server on localhost may call the API.
+        let srv = b.start().await;
+        let resp = preflight(&srv, "http://localhost:5173").await;
+        assert_eq!(resp.status().as_u16(), 204);
+        let h = resp.headers();
+        assert_eq!(h["access-control-allow-origin"], "http://localhost:5173");
+        assert!(h["access-control-allow-methods"].to_str().unwrap().contains("POST"));
+        assert!(h["access-control-allow-headers"].to_str().unwrap().contains("authorization"));
+        assert!(!h["x-request-id"].is_empty(), "a preflight is a request like any other");
+        let resp = post(&srv, "http://localhost:5173").await;
+        assert_eq!(resp.headers()["access-control-allow-origin"], "http://localhost:5173");
+        assert!(resp.headers()["access-control-expose-headers"].to_str().unwrap().contains("x-request-id"));
+
+        // Any other page: the preflight is refused with a code, an answer carries no grant.
+        let resp = preflight(&srv, "https://evil.example").await;
+        assert_eq!(resp.status().as_u16(), 403);
+        let a = TestServer::answer(resp).await;
+        assert_eq!(a.code(), Some("FORBIDDEN"));
+        assert!(a.body["errors"][0]["message"].as_str().unwrap().contains("cors_origins"), "{:?}", a.body);
+        let resp = post(&srv, "https://evil.example").await;
+        assert!(resp.headers().get("access-control-allow-origin").is_none());
+        // An app (no Origin) is untouched.
+        let resp = srv.http.post(srv.url("/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        assert!(resp.headers().get("access-control-allow-origin").is_none() && resp.status().is_success());
+
+        // Configured origins replace the default: exactly those.
+        let srv = b.start_with(|c| c.cors_origins = Some(vec!["https://app.xiaoqitong.cn".into()])).await;
+        let resp = preflight(&srv, "https://app.xiaoqitong.cn").await;
+        assert_eq!(
+            (resp.status().as_u16(), resp.headers()["access-control-allow-origin"].to_str().unwrap()),
+            (204, "https://app.xiaoqitong.cn")
+        );
+        assert_eq!(preflight(&srv, "http://localhost:5173").await.status().as_u16(), 403);
+    })
+    .await;
+}

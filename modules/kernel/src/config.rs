@@ -112,6 +112,10 @@ pub struct Config {
     pub calendar_file: Option<PathBuf>,
     /// Take the client address from `X-Forwarded-For` (only behind a proxy that sets it).
     pub trust_forwarded_for: bool,
+    /// Web origins whose pages may call the API from a browser (`https://app.example.com`,
+    /// exactly). Unset: none in production; any `http://localhost` or `http://127.0.0.1` port
+    /// elsewhere, for a frontend's dev server.
+    pub cors_origins: Option<Vec<String>>,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
@@ -180,6 +184,7 @@ impl Default for Config {
             data_key: None,
             calendar_file: None,
             trust_forwarded_for: false,
+            cors_origins: None,
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),
@@ -295,6 +300,13 @@ impl Config {
                 "jobs.lease_secs must be at least 10, jobs.max_attempts and jobs.poll_interval_ms positive".into(),
             ));
         }
+        for origin in self.cors_origins.iter().flatten() {
+            if !is_origin(origin) {
+                return Err(ConfigError(format!(
+                    "cors_origins: {origin:?} is not an origin; write scheme://host[:port] with no path, one per page's address (no wildcard)"
+                )));
+            }
+        }
         if self.env == Environment::Production {
             match &self.token_secret {
                 Some(s) if s.len() >= 32 => {}
@@ -308,6 +320,19 @@ impl Config {
         Ok(())
     }
 
+    /// Whether a browser page from `origin` may call the API (see `cors_origins`).
+    pub fn allows_origin(&self, origin: &str) -> bool {
+        match &self.cors_origins {
+            Some(list) => list.iter().any(|o| o.eq_ignore_ascii_case(origin)),
+            None if self.env == Environment::Production => false,
+            None => ["http://localhost", "http://127.0.0.1", "http://[::1]"].iter().any(|local| {
+                origin.strip_prefix(local).is_some_and(|port| {
+                    port.is_empty() || port.strip_prefix(':').is_some_and(|p| p.parse::<u16>().is_ok())
+                })
+            }),
+        }
+    }
+
     pub fn introspection_enabled(&self) -> bool {
         self.limits.introspection.unwrap_or(self.env != Environment::Production)
     }
@@ -315,6 +340,15 @@ impl Config {
     pub fn sqlite_path(&self) -> PathBuf {
         self.data_dir.join("xqt.db")
     }
+}
+
+/// `scheme://host[:port]`, nothing after: what a browser sends as `Origin`.
+fn is_origin(s: &str) -> bool {
+    let Some((scheme, rest)) = s.split_once("://") else { return false };
+    let host = rest.rsplit_once(':').map_or(rest, |(h, port)| if port.parse::<u16>().is_ok() { h } else { rest });
+    matches!(scheme, "http" | "https")
+        && !host.is_empty()
+        && host.chars().all(|c| c.is_ascii_alphanumeric() || matches!(c, '.' | '-' | '[' | ']' | ':'))
 }
 
 #[cfg(test)]
@@ -421,6 +455,23 @@ mod tests {
             assert!(Config::load(&[]).is_err(), "a section no module declared is refused");
             Ok(())
         });
+    }
+
+    #[test]
+    fn cors_origins_are_exact_origins_with_localhost_outside_production_by_default() {
+        let dev = Config::default();
+        assert!(dev.allows_origin("http://localhost:5173") && dev.allows_origin("http://127.0.0.1"));
+        assert!(!dev.allows_origin("http://localhost.evil.com") && !dev.allows_origin("https://app.example.com"));
+        let production = Config { env: Environment::Production, ..Config::default() };
+        assert!(!production.allows_origin("http://localhost:5173"), "none by default in production");
+        let listed = Config { cors_origins: Some(vec!["https://app.xiaoqitong.cn".into()]), ..production.clone() };
+        assert!(listed.allows_origin("https://app.xiaoqitong.cn") && !listed.allows_origin("https://evil.cn"));
+        for bad in ["*", "https://app.example.com/", "app.example.com", "ftp://x.cn", "https://a.cn/path"] {
+            let c = Config { cors_origins: Some(vec![bad.into()]), ..Config::default() };
+            assert!(c.validate().is_err(), "{bad} is refused");
+        }
+        let c = Config { cors_origins: Some(vec!["https://app.example.com:8443".into()]), ..Config::default() };
+        assert!(c.validate().is_ok());
     }
 
     #[test]
