@@ -194,3 +194,64 @@ async fn col_8_every_profile_field_is_the_persons_to_edit_and_none_is_required()
     })
     .await;
 }
+
+/// A chat list and a conversation show who is who without extra round trips: a direct
+/// conversation's `peer`, each message's `sender` and each member's `person`, with the name and
+/// avatar the viewer may see; the avatar downloads for exactly those who share a conversation or
+/// an organisation with its owner.
+#[tokio::test]
+async fn people_on_screen_peers_senders_and_avatars_for_those_who_see_the_profile() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob, carol) = (srv.verified_person().await, srv.verified_person().await, srv.verified_person().await);
+        let (_, file) = upload(&srv, Some(&alice), "?purpose=avatar", jpeg_with_exif(16, 16)).await;
+        srv.ok(
+            "mutation($f: ID) { updateProfile(input: { avatarFileId: $f, nickname: \"爱丽丝\" }) { id } }",
+            json!({ "f": file["id"] }),
+            Some(&alice.token),
+        )
+        .await;
+        let avatar = file["url"].as_str().unwrap().to_owned();
+        assert_eq!(download(&srv, &bob, &avatar).await.0, 404, "strangers do not see it yet");
+
+        let open = "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }";
+        let c = srv.ok(open, json!({ "u": bob.id }), Some(&alice.token)).await["openDirectConversation"]["id"].clone();
+        let send = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { seq } }";
+        srv.ok(send, json!({ "i": { "conversationId": c, "clientMessageId": "m1", "kind": "TEXT", "text": "你好" } }), Some(&alice.token)).await;
+
+        // Bob's chat list screen: one request, within the default limits.
+        let list = "{ conversations(first: 20) { nodes { id kind unreadCount peer { id displayName avatarUrl } lastMessage { text sender { displayName avatarUrl } } members(first: 3) { person { displayName } } } } }";
+        let a = srv.ok(list, json!({}), Some(&bob.token)).await;
+        let row = &a["conversations"]["nodes"][0];
+        assert_eq!(row["peer"], json!({ "id": alice.id, "displayName": "爱丽丝", "avatarUrl": avatar }), "{a}");
+        assert_eq!(row["lastMessage"]["sender"], json!({ "displayName": "爱丽丝", "avatarUrl": avatar }));
+        assert_eq!(row["unreadCount"], 1);
+        let names: Vec<&str> = row["members"].as_array().unwrap().iter().map(|m| m["person"]["displayName"].as_str().unwrap()).collect();
+        assert_eq!(names, ["爱丽丝", "用户"], "no nickname shows as 用户");
+        // Every member of every conversation, unbounded, is weighed as the worst case.
+        let all = srv.gql("{ conversations(first: 20) { nodes { members { userId } } } }", json!({}), Some(&bob.token)).await;
+        assert_eq!(all.code(), Some("QUERY_TOO_COMPLEX"), "members(first: n) is how a list asks");
+        // Alice sees Bob as her peer; a group has none.
+        let a = srv.ok("{ conversations(first: 20) { nodes { peer { id displayName avatarUrl } } } }", json!({}), Some(&alice.token)).await;
+        assert_eq!(a["conversations"]["nodes"][0]["peer"], json!({ "id": bob.id, "displayName": "用户", "avatarUrl": null }));
+
+        // Sharing the conversation, Bob may now fetch the avatar; Carol may not.
+        let (status, bytes) = download(&srv, &bob, &avatar).await;
+        assert_eq!((status, &bytes[..2]), (200, &[0xFF, 0xD8][..]), "the JPEG");
+        assert_eq!(download(&srv, &carol, &avatar).await.0, 404);
+        // Until she joins an organisation Alice is in.
+        let admin = srv.admin().await;
+        let org = xqt_tests::cooperation::approved(&srv, &admin, &alice, "ENTERPRISE", "杭州精工数控机床有限公司", xqt_tests::cooperation::HANGZHOU).await;
+        xqt_tests::cooperation::join(&srv, &alice, &org, &carol, "MEMBER").await;
+        assert_eq!(download(&srv, &carol, &avatar).await.0, 200);
+        let members = srv.ok("query($o: ID!) { organization(id: $o) { members { person { displayName avatarUrl } } } }", json!({ "o": org }), Some(&carol.token)).await;
+        assert!(members["organization"]["members"].as_array().unwrap().contains(&json!({ "person": { "displayName": "爱丽丝", "avatarUrl": avatar } })), "{members}");
+
+        // Only the current avatar: a replaced one is the owner's alone again.
+        let (_, newer) = upload(&srv, Some(&alice), "?purpose=avatar", jpeg_with_exif(12, 12)).await;
+        srv.ok("mutation($f: ID) { updateProfile(input: { avatarFileId: $f }) { id } }", json!({ "f": newer["id"] }), Some(&alice.token)).await;
+        assert_eq!(download(&srv, &bob, &avatar).await.0, 404);
+        assert_eq!(download(&srv, &bob, newer["url"].as_str().unwrap()).await.0, 200);
+    })
+    .await;
+}

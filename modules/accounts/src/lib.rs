@@ -95,6 +95,10 @@ impl Module for Accounts {
         Some(Arc::new(uploads::PersonFiles))
     }
 
+    fn acquaintance(&self) -> Option<Arc<dyn xqt_kernel::module::Acquaintance>> {
+        Some(Arc::new(organizations::CoMembers))
+    }
+
     /// Signing in and out and seeing one's own account work in every state.
     fn essential_fields(&self) -> &'static [&'static str] {
         &[

@@ -117,6 +117,31 @@ pub async fn role_of(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<Op
     Ok(member::Entity::find_by_id((org_id, user)).one(&ctx.db).await?.map(|m| m.role))
 }
 
+/// Whether `a` and `b` are members of one organisation (each sees the other among its members).
+pub async fn share_an_organization(ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool> {
+    let of_a = sea_orm::sea_query::Query::select()
+        .column(member::Column::OrganizationId)
+        .from(member::Entity)
+        .and_where(sea_orm::sea_query::Expr::col(member::Column::UserId).eq(a))
+        .to_owned();
+    let shared = member::Entity::find()
+        .filter(member::Column::UserId.eq(b))
+        .filter(member::Column::OrganizationId.in_subquery(of_a))
+        .one(&ctx.db)
+        .await?;
+    Ok(shared.is_some())
+}
+
+/// Accounts' acquaintances: members of one organisation.
+pub struct CoMembers;
+
+#[async_trait::async_trait]
+impl xqt_kernel::module::Acquaintance for CoMembers {
+    async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool> {
+        share_an_organization(ctx, a, b).await
+    }
+}
+
 /// A member who manages the organisation; anyone else gets NOT_FOUND or FORBIDDEN.
 async fn require_manager(ctx: &AppContext, org_id: Uuid, user: Uuid) -> AppResult<org::Model> {
     let organization = find(ctx, org_id).await?.ok_or(AccountsError::NotFound("organization"))?;

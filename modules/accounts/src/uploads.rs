@@ -115,7 +115,8 @@ pub async fn owned(ctx: &AppContext, owner: Uuid, id: Uuid, purpose: Purpose) ->
 }
 
 /// A file's bytes for a viewer allowed to see it: its owner, platform admins (reviewing a
-/// licence or evidence), and for a licence the managers of the organisation it belongs to.
+/// licence or evidence), for a licence the managers of the organisation it belongs to, and for
+/// a current avatar the people acquainted with its owner.
 pub async fn read(ctx: &AppContext, viewer: &Viewer, row: &file::Model) -> AppResult<Bytes> {
     let allowed = match viewer {
         Viewer::Admin { .. } => true,
@@ -129,6 +130,13 @@ pub async fn read(ctx: &AppContext, viewer: &Viewer, row: &file::Model) -> AppRe
                 Some(o) => crate::organizations::role_of(ctx, o.id, *user_id).await?.is_some_and(|r| r.manages()),
                 None => false,
             }
+        }
+        // A current avatar is seen by whoever sees its owner: people sharing an organisation or
+        // a conversation with them.
+        Viewer::User { user_id, .. } if row.purpose == Purpose::Avatar => {
+            let owner = user::Entity::find_by_id(row.owner_id).one(&ctx.db).await?;
+            owner.is_some_and(|o| o.avatar_file_id == Some(row.id))
+                && ctx.modules.acquainted(ctx, *user_id, row.owner_id).await?
         }
         Viewer::Anonymous => return Err(AccountsError::SignInFirst.into()),
         _ => false,

@@ -327,6 +327,39 @@ pub async fn mine(ctx: &AppContext, me: Uuid) -> AppResult<Vec<(conversation::Mo
 }
 
 /// One page of the person's conversations, most recently active first.
+/// The members of several conversations in one query.
+pub async fn members_of_many(ctx: &AppContext, conversations: &[Uuid]) -> AppResult<Vec<member::Model>> {
+    Ok(member::Entity::find()
+        .filter(member::Column::ConversationId.is_in(conversations.iter().copied()))
+        .all(&ctx.db)
+        .await?)
+}
+
+/// Whether `a` and `b` are members of one conversation (each sees the other there).
+pub async fn share_a_conversation(ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool> {
+    let of_a = Query::select()
+        .column(member::Column::ConversationId)
+        .from(member::Entity)
+        .and_where(Expr::col(member::Column::UserId).eq(a))
+        .to_owned();
+    let shared = member::Entity::find()
+        .filter(member::Column::UserId.eq(b))
+        .filter(member::Column::ConversationId.in_subquery(of_a))
+        .one(&ctx.db)
+        .await?;
+    Ok(shared.is_some())
+}
+
+/// Chat's acquaintances: people in one conversation.
+pub struct CoMembers;
+
+#[async_trait::async_trait]
+impl xqt_kernel::module::Acquaintance for CoMembers {
+    async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool> {
+        share_a_conversation(ctx, a, b).await
+    }
+}
+
 pub async fn page_mine(
     ctx: &AppContext,
     me: Uuid,

@@ -69,6 +69,10 @@ impl Module for Chat {
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
         Some(Arc::new(ChannelMembership))
     }
+
+    fn acquaintance(&self) -> Option<Arc<dyn xqt_kernel::module::Acquaintance>> {
+        Some(Arc::new(conversations::CoMembers))
+    }
 }
 
 /// An organisation's channel follows the organisation, both ways, at once.

@@ -151,6 +151,14 @@ pub trait OrganizationMembership: Send + Sync + 'static {
     async fn left(&self, ctx: &AppContext, organization: Uuid, user: Uuid) -> AppResult<()>;
 }
 
+/// Where people meet in a module: whether two people share a place there in which each sees the
+/// other (an organisation, a conversation). Acquainted people see each other's nickname and
+/// avatar; nothing more follows from it.
+#[async_trait]
+pub trait Acquaintance: Send + Sync + 'static {
+    async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool>;
+}
+
 /// A request a provider posted to `/webhooks/<name>`, as received: the raw body (signatures are
 /// over its exact bytes), the raw query string and the headers (names lower-cased).
 #[derive(Debug, Clone)]
@@ -233,6 +241,9 @@ pub trait Module: Send + Sync + 'static {
         None
     }
     /// Follows people joining and leaving organisations.
+    fn acquaintance(&self) -> Option<Arc<dyn Acquaintance>> {
+        None
+    }
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
         None
     }
@@ -519,6 +530,22 @@ impl Modules {
             }
         }
         Ok(out)
+    }
+
+    /// Whether `a` and `b` share a place in any module where each sees the other (one person is
+    /// acquainted with themselves).
+    pub async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool> {
+        if a == b {
+            return Ok(true);
+        }
+        for m in &self.modules {
+            if let Some(check) = m.acquaintance()
+                && check.acquainted(ctx, a, b).await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
     }
 
     /// Every reason any module gives why `user` cannot cancel now, with the module's name.

@@ -119,11 +119,37 @@ impl Organization {
 
 pub struct Member(pub organization_member::Model);
 
-/// How a member appears to other members: their nickname, never their phone.
+/// How a person appears to those who share an organisation or a conversation with them: their
+/// nickname and avatar, never their phone.
 #[derive(SimpleObject)]
 pub struct MemberProfile {
     id: ID,
     nickname: Option<String>,
+    /// What to show as their name: the nickname, or `用户` when they have not set one.
+    display_name: String,
+    /// Their avatar, downloadable by exactly those who see this profile; `None` when unset.
+    avatar_url: Option<String>,
+}
+
+/// What a person without a nickname is shown as.
+pub const NO_NICKNAME: &str = "用户";
+
+impl MemberProfile {
+    pub fn of(u: &user::Model) -> Self {
+        MemberProfile {
+            id: ID(u.id.to_string()),
+            nickname: u.nickname.clone(),
+            display_name: u.nickname.clone().unwrap_or_else(|| NO_NICKNAME.to_owned()),
+            avatar_url: u.avatar_file_id.map(crate::uploads::url),
+        }
+    }
+
+    /// The profile of `user` through the request's user loader (one query for a whole list);
+    /// `None` once their account is erased.
+    pub async fn load(ctx: &Context<'_>, user: uuid::Uuid) -> Result<Option<Self>> {
+        let found: Option<user::Model> = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(user).await?;
+        Ok(found.as_ref().map(Self::of))
+    }
 }
 
 #[Object]
@@ -135,8 +161,7 @@ impl Member {
         self.0.joined_at
     }
     async fn person(&self, ctx: &Context<'_>) -> Result<Option<MemberProfile>> {
-        let user: Option<user::Model> = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(self.0.user_id).await?;
-        Ok(user.map(|u| MemberProfile { id: ID(u.id.to_string()), nickname: u.nickname }))
+        MemberProfile::load(ctx, self.0.user_id).await
     }
 }
 

@@ -1,5 +1,6 @@
 //! Batch loading for conversation lists: every conversation's unread count in one query, every
-//! conversation's last message in one more, per request.
+//! conversation's last message in one more, every direct conversation's peer in one more, per
+//! request.
 
 use std::collections::HashMap;
 
@@ -65,7 +66,34 @@ impl Loader<LastMessageKey> for LastMessageLoader {
     }
 }
 
+/// The other member of a direct conversation, as `me` sees it: `(conversation, me)`.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Hash)]
+pub struct PeerKey {
+    pub conversation: Uuid,
+    pub me: Uuid,
+}
+
+pub struct PeerLoader(AppContext);
+
+impl Loader<PeerKey> for PeerLoader {
+    type Value = Uuid;
+    type Error = async_graphql::Error;
+
+    async fn load(&self, keys: &[PeerKey]) -> Result<HashMap<PeerKey, Uuid>, Self::Error> {
+        let conversations: Vec<Uuid> = keys.iter().map(|k| k.conversation).collect();
+        let members = crate::conversations::members_of_many(&self.0, &conversations).await?;
+        Ok(keys
+            .iter()
+            .filter_map(|k| {
+                let other = members.iter().find(|m| m.conversation_id == k.conversation && m.user_id != k.me)?;
+                Some((*k, other.user_id))
+            })
+            .collect())
+    }
+}
+
 pub fn add(ctx: &AppContext, data: &mut async_graphql::Data) {
     data.insert(DataLoader::new(UnreadLoader(ctx.clone()), xqt_kernel::spawn));
     data.insert(DataLoader::new(LastMessageLoader(ctx.clone()), xqt_kernel::spawn));
+    data.insert(DataLoader::new(PeerLoader(ctx.clone()), xqt_kernel::spawn));
 }

@@ -5,7 +5,9 @@ use serde_json::Value;
 use uuid::Uuid;
 use xqt_accounts::loaders::UserLoader;
 
-use super::loaders::{LastMessageKey, LastMessageLoader, UnreadLoader};
+use xqt_accounts::graphql::organizations::MemberProfile;
+
+use super::loaders::{LastMessageKey, LastMessageLoader, PeerKey, PeerLoader, UnreadLoader};
 use crate::entity::call::{CallMedia, CallState};
 use crate::entity::conversation::ConversationKind;
 use crate::entity::member::ChatRole;
@@ -67,12 +69,32 @@ impl Conversation {
         let key = LastMessageKey { user: self.1.user_id, conversation: self.0.id, last_seq: self.0.last_seq };
         Ok(ctx.data_unchecked::<DataLoader<LastMessageLoader>>().load_one(key).await?.map(Message))
     }
-    #[graphql(complexity = "100 * child_complexity + 1")]
-    async fn members(&self, ctx: &Context<'_>) -> Result<Vec<ChatMember>> {
+    /// In a direct conversation, the other person (for the list's name and avatar); `None` in
+    /// groups and channels, and once the other account is erased.
+    async fn peer(&self, ctx: &Context<'_>) -> Result<Option<MemberProfile>> {
+        if self.0.kind != ConversationKind::Direct {
+            return Ok(None);
+        }
+        let key = PeerKey { conversation: self.0.id, me: self.1.user_id };
+        match ctx.data_unchecked::<DataLoader<PeerLoader>>().load_one(key).await? {
+            Some(other) => MemberProfile::load(ctx, other).await,
+            None => Ok(None),
+        }
+    }
+    /// The members, in the order they joined; `first` takes only so many (a list's avatar
+    /// collage), which is also what the query is weighed at (all of them weigh 100).
+    #[graphql(complexity = "xqt_kernel::pagination::complexity(first, None, child_complexity)")]
+    async fn members(&self, ctx: &Context<'_>, first: Option<i32>) -> Result<Vec<ChatMember>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         let rows = crate::conversations::members(app, self.0.id).await?;
+        let take = match first {
+            Some(n) if n < 0 => return Err(crate::error::invalid("first", "0 or more").into()),
+            Some(n) => n as usize,
+            None => usize::MAX,
+        };
         Ok(rows
             .into_iter()
+            .take(take)
             .map(|m| ChatMember {
                 user_id: id(m.user_id),
                 role: m.role,
@@ -84,11 +106,23 @@ impl Conversation {
 }
 
 #[derive(SimpleObject)]
+#[graphql(complex)]
 pub struct ChatMember {
     pub user_id: ID,
     pub role: ChatRole,
     pub last_read_seq: i64,
     pub joined_at: DateTime<Utc>,
+}
+
+#[async_graphql::ComplexObject]
+impl ChatMember {
+    /// Who this is: nickname and avatar (`None` once the account is erased).
+    async fn person(&self, ctx: &Context<'_>) -> Result<Option<MemberProfile>> {
+        match Uuid::parse_str(&self.user_id) {
+            Ok(user) => MemberProfile::load(ctx, user).await,
+            Err(_) => Ok(None),
+        }
+    }
 }
 
 pub struct Message(pub message::Model);
@@ -144,6 +178,14 @@ impl Message {
     /// `None` for system messages and authors whose account was erased.
     async fn sender_id(&self) -> Option<ID> {
         self.0.sender_id.map(id)
+    }
+    /// Who wrote it: nickname and avatar, for the bubble (`None` for system messages and once
+    /// the author's account is erased).
+    async fn sender(&self, ctx: &Context<'_>) -> Result<Option<MemberProfile>> {
+        match self.0.sender_id {
+            Some(sender) => MemberProfile::load(ctx, sender).await,
+            None => Ok(None),
+        }
     }
     /// The author's nickname; a placeholder once their account is erased.
     async fn sender_name(&self, ctx: &Context<'_>) -> Result<Option<String>> {
