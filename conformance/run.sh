@@ -1,21 +1,24 @@
 #!/usr/bin/env bash
 # The API checked by the GraphQL community's own tools, against a real server: a fresh embedded
-# database seeded with the demo, then the graphql-http audit (MUST and SHOULD all pass) and the
+# database seeded with the demo, then the graphql-http audit (MUST and SHOULD all pass), the
 # graphql-ws reference client (subscribe, pings, 4403 on token expiry, reconnect with a fresh
-# token). Takes about 70 s, most of it waiting for a one-minute access token to expire.
+# token), and GraphiQL (built from web/) in headless Chromium: sign in, a query, a
+# subscription. Takes about 80 s, most of it waiting for a one-minute access token to expire.
 #
 #   bash conformance/run.sh [path to the xqt binary, default target/debug/xqt]
 set -euo pipefail
 cd "$(dirname "$0")"
 bin=$(realpath "${1:-../target/debug/xqt}")
 npm ci --no-audit --no-fund --loglevel=error
+npm --prefix ../web ci --no-audit --no-fund --loglevel=error
+npm --prefix ../web run build
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
 export XQT_DATA_DIR="$dir" XQT_LOG_FILTER=error XQT_ENV=development XQT_TOKEN_SECRET=conformance-token-secret-of-at-least-32-chars
 unset XQT_DATABASE_URL XQT_REDIS_URL
 "$bin" seed-demo | head -n 1
-XQT_LISTEN="127.0.0.1:$port" XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=1 XQT_WEBSOCKET__PING_INTERVAL_SECS=2 \
+XQT_GRAPHIQL_DIR="$(realpath ../web/dist)" XQT_LISTEN="127.0.0.1:$port" XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=1 XQT_WEBSOCKET__PING_INTERVAL_SECS=2 \
   "$bin" serve >"$dir/server.log" 2>&1 &
 server=$!
 finish() {
@@ -35,3 +38,4 @@ done
 
 node http-audit.mjs "http://127.0.0.1:$port/graphql"
 CONFORMANCE_XQT="$bin" node ws-client.mjs "http://127.0.0.1:$port"
+CONFORMANCE_XQT="$bin" node ../web/browser-test.mjs "http://127.0.0.1:$port"

@@ -3,7 +3,7 @@
 
 use async_graphql::{BatchResponse, Request as GqlRequest, Response as GqlResponse};
 use poem::http::{Method, StatusCode, header};
-use poem::web::{Data, Html};
+use poem::web::{Data, Html, Path};
 use poem::{Body, IntoResponse, Request, Response, handler};
 use serde_json::json;
 use xqt_kernel::error::code_of;
@@ -254,10 +254,53 @@ pub fn get(req: &Request, Data(state): Data<&ServerState>) -> Response {
             MediaType::GraphqlResponseJson,
         );
     }
-    Html(
-        async_graphql::http::GraphiQLSource::build().endpoint("/graphql").subscription_endpoint("/graphql/ws").finish(),
-    )
-    .into_response()
+    let dir = &state.ctx.config.graphiql_dir;
+    if !GRAPHIQL_ASSETS.iter().all(|(file, _)| dir.join(file).is_file()) {
+        return Html(format!(
+            "<!doctype html><meta charset=utf-8><title>GraphiQL is not built</title>\
+             <p>GraphiQL's assets are not in <code>{}</code>. Build them once (from the npm registry, no CDN):\
+             <pre>npm --prefix web ci && npm --prefix web run build</pre>\
+             or set <code>graphiql_dir</code>. The API itself works without them: POST /graphql.</p>",
+            dir.display()
+        ))
+        .into_response();
+    }
+    Html(GRAPHIQL_PAGE).into_response()
+}
+
+/// GraphiQL's page: its script and styles come from this server, never from a CDN.
+const GRAPHIQL_PAGE: &str = r#"<!doctype html>
+<html lang="zh-CN">
+<head>
+<meta charset="utf-8">
+<meta name="viewport" content="width=device-width, initial-scale=1">
+<title>校企通 API · GraphiQL</title>
+<link rel="stylesheet" href="/graphiql/graphiql.css">
+</head>
+<body style="margin:0">
+<div id="graphiql" style="height:100vh"></div>
+<script src="/graphiql/graphiql.js"></script>
+</body>
+</html>
+"#;
+
+/// The files `web/` builds, and their types: nothing else is served from `graphiql_dir`.
+const GRAPHIQL_ASSETS: [(&str, &str); 2] =
+    [("graphiql.js", "text/javascript; charset=utf-8"), ("graphiql.css", "text/css; charset=utf-8")];
+
+/// GraphiQL's script and styles, from `graphiql_dir`, outside production.
+#[handler]
+pub async fn graphiql_asset(Path(file): Path<String>, Data(state): Data<&ServerState>) -> Response {
+    let found = GRAPHIQL_ASSETS.iter().find(|(name, _)| *name == file);
+    let Some((name, content_type)) = found.filter(|_| state.ctx.config.introspection_enabled()) else {
+        return refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, "no such file", MediaType::Json);
+    };
+    match tokio::fs::read(state.ctx.config.graphiql_dir.join(name)).await {
+        Ok(bytes) => {
+            Response::builder().content_type(*content_type).header(header::CACHE_CONTROL, "no-cache").body(bytes)
+        }
+        Err(_) => refuse(StatusCode::NOT_FOUND, ErrorCode::NotFound, "GraphiQL is not built", MediaType::Json),
+    }
 }
 
 /// Why a body is not a GraphQL request, in words a client developer can act on (never serde's

@@ -82,6 +82,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
     Route::new()
         .at("/graphql", get(http::get).post(http::post))
         .at("/graphql/ws", get(ws::upgrade))
+        .at("/graphiql/:file", get(http::graphiql_asset))
         .at("/files", poem::post(files::upload))
         .at("/files/:id", get(files::download))
         .at("/chat/attachments", poem::post(files::chat_upload))

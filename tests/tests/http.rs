@@ -103,9 +103,42 @@ async fn get_runs_no_operation_but_serves_graphiql() {
             let a = TestServer::answer(resp).await;
             assert_eq!((a.status, a.code()), (405, Some("BAD_REQUEST")));
         }
-        let page = srv.http.get(srv.url("/graphql")).send().await.unwrap();
-        assert_eq!(page.status().as_u16(), 200);
-        assert!(page.text().await.unwrap().to_lowercase().contains("graphiql"));
+        // Without built assets the page says how to build them; it never points at a CDN.
+        let dir = tempfile::tempdir().unwrap();
+        let srv = b.start_with(|c| c.graphiql_dir = dir.path().join("missing")).await;
+        let page = srv.http.get(srv.url("/graphql")).send().await.unwrap().text().await.unwrap();
+        assert!(page.contains("npm --prefix web ci && npm --prefix web run build"), "{page}");
+
+        // With them, the page loads its script and styles from this server only.
+        std::fs::write(dir.path().join("graphiql.js"), "console.log('graphiql')").unwrap();
+        std::fs::write(dir.path().join("graphiql.css"), "body{}").unwrap();
+        std::fs::write(dir.path().join("secret.txt"), "not served").unwrap();
+        let srv = b.start_with(|c| c.graphiql_dir = dir.path().to_path_buf()).await;
+        let page = srv.http.get(srv.url("/graphql")).send().await.unwrap().text().await.unwrap();
+        assert!(
+            page.contains(r#"<script src="/graphiql/graphiql.js">"#)
+                && page.contains(r#"href="/graphiql/graphiql.css""#),
+            "{page}"
+        );
+        for cdn in ["unpkg", "jsdelivr", "cdn", "https://"] {
+            assert!(!page.contains(cdn), "no {cdn} in {page}");
+        }
+        let js = srv.http.get(srv.url("/graphiql/graphiql.js")).send().await.unwrap();
+        assert_eq!(js.headers()["content-type"], "text/javascript; charset=utf-8");
+        assert_eq!(js.text().await.unwrap(), "console.log('graphiql')");
+        for other in ["/graphiql/secret.txt", "/graphiql/..%2Fsecret.txt"] {
+            assert_eq!(srv.http.get(srv.url(other)).send().await.unwrap().status().as_u16(), 404, "{other}");
+        }
+        let production = b
+            .start_with(|c| {
+                c.graphiql_dir = dir.path().to_path_buf();
+                c.limits.introspection = Some(false);
+            })
+            .await;
+        assert_eq!(
+            production.http.get(production.url("/graphiql/graphiql.js")).send().await.unwrap().status().as_u16(),
+            404
+        );
     })
     .await;
 }

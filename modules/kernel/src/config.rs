@@ -116,6 +116,9 @@ pub struct Config {
     /// exactly). Unset: none in production; any `http://localhost` or `http://127.0.0.1` port
     /// elsewhere, for a frontend's dev server.
     pub cors_origins: Option<Vec<String>>,
+    /// Where GraphiQL's built assets are (`npm ci && npm run build` in `web/`); served at
+    /// `/graphql` outside production.
+    pub graphiql_dir: PathBuf,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
@@ -185,6 +188,7 @@ impl Default for Config {
             calendar_file: None,
             trust_forwarded_for: false,
             cors_origins: None,
+            graphiql_dir: PathBuf::from("web/dist"),
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),

@@ -42,7 +42,7 @@ impl CliCommand for Sms {
                 }
                 let phone = Phone::parse(&phone)?;
                 let Some(text) = crate::sms::latest_to(ctx, &phone).await? else {
-                    eprintln!("no message to {} yet: ask for a code with requestSmsCode first", phone.masked());
+                    eprintln!("no message to {} yet: ask for a code with requestSignInCode first", phone.masked());
                     return Ok(ExitCode::FAILURE);
                 };
                 println!("{text}");
