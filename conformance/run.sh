@@ -3,7 +3,9 @@
 # database seeded with the demo, then the graphql-http audit (MUST and SHOULD all pass), the
 # graphql-ws reference client (subscribe, pings, 4403 on token expiry, reconnect with a fresh
 # token), and GraphiQL (built from web/) in headless Chromium: sign in, a query, a
-# subscription. Takes about 80 s, most of it waiting for a one-minute access token to expire.
+# subscription. Before the server: TypeScript types generated for examples/operations and
+# compiled, and the schema's evolution checked against the previous commit. Takes about 2
+# minutes, most of it waiting for a one-minute access token to expire.
 #
 #   bash conformance/run.sh [path to the xqt binary, default target/debug/xqt]
 set -euo pipefail
@@ -12,6 +14,15 @@ bin=$(realpath "${1:-../target/debug/xqt}")
 npm ci --no-audit --no-fund --loglevel=error
 npm --prefix ../web ci --no-audit --no-fund --loglevel=error
 npm --prefix ../web run build
+
+# Typed clients and schema evolution: TypeScript types for examples/operations from the
+# committed SDL (an operation that does not validate fails), compiled strictly with a client
+# that uses them; then graphql-inspector against the previous commit's SDL.
+npx graphql-codegen --config codegen.ts --silent
+npx tsc --noEmit --strict --target es2022 --module es2022 --moduleResolution bundler --lib es2022,dom \
+  typed-client.ts generated/operations.ts
+echo "typed client: $(grep -cE '^export type [A-Za-z]+(Query|Mutation|Subscription) = ' generated/operations.ts) operations typed and compiled"
+node schema-evolution.mjs
 
 dir=$(mktemp -d)
 port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
