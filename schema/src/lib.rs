@@ -3,6 +3,7 @@
 
 pub mod limits;
 pub mod nulls;
+pub mod persisted;
 pub mod root_fields;
 
 use std::sync::Arc;
@@ -81,6 +82,7 @@ where
 {
     let config = Arc::clone(&ctx.config);
     let mut builder = Schema::build(Q::default(), M::default(), S::default())
+        .extension(persisted::PersistedQueries)
         .extension(limits::QueryLimits::new(&config.limits))
         .extension(root_fields::RootFieldGate::new(owners))
         .extension(nulls::NullPropagation)

@@ -636,3 +636,86 @@ async fn cors_answers_preflights_for_allowed_origins_only() {
     })
     .await;
 }
+
+fn sha256(text: &str) -> String {
+    xqt_kernel::persisted::sha256_hex(text)
+}
+
+/// Apollo Client's automatic persisted queries: hash first, the query once when the server
+/// does not know it, the hash alone afterwards — on every instance, as they share the cache.
+#[tokio::test]
+async fn automatic_persisted_queries_as_apollo_client_sends_them() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let query = "query Ping { __typename }";
+        let ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(query) } });
+        let hash_only = json!({ "operationName": "Ping", "extensions": ext });
+        let a = srv.post(&hash_only, None).await;
+        assert_eq!((a.status, a.code()), (400, Some("PERSISTED_QUERY_NOT_FOUND")), "{:?}", a.body);
+        assert!(a.body.get("data").is_none());
+
+        let a = srv.post(&json!({ "query": query, "operationName": "Ping", "extensions": ext }), None).await;
+        assert_eq!(a.body, json!({ "data": { "__typename": "Query" } }));
+        let a = srv.post(&hash_only, None).await;
+        assert_eq!(a.body, json!({ "data": { "__typename": "Query" } }), "the hash alone now runs it");
+
+        // The stored text is limited like any other: a persisted query is no way around them.
+        let deep = nested(12);
+        let deep_ext = json!({ "persistedQuery": { "version": 1, "sha256Hash": sha256(&deep) } });
+        srv.post(&json!({ "query": deep, "extensions": deep_ext }), None).await;
+        let a = srv.post(&json!({ "extensions": deep_ext }), None).await;
+        assert_eq!(a.code(), Some("QUERY_TOO_DEEP"), "{:?}", a.body);
+
+        let wrong = json!({ "query": "{ __typename }", "extensions": ext });
+        let a = srv.post(&wrong, None).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()),
+            (Some("BAD_REQUEST"), Some("PERSISTED_QUERY_HASH_MISMATCH"))
+        );
+        let bad = json!({ "extensions": { "persistedQuery": { "version": 2, "sha256Hash": "abc" } } });
+        assert_eq!(srv.post(&bad, None).await.body["errors"][0]["extensions"]["reason"], "PERSISTED_QUERY_INVALID");
+
+        if b.has_redis() {
+            let other = b.start().await;
+            let a = other.post(&hash_only, None).await;
+            assert_eq!(
+                a.body,
+                json!({ "data": { "__typename": "Query" } }),
+                "another instance knows the hash through Redis"
+            );
+        }
+    })
+    .await;
+}
+
+/// With an allow-list (an Apollo persisted-query manifest) only its operations run.
+#[tokio::test]
+async fn an_allow_list_runs_only_its_operations() {
+    on_each_backend(async |b| {
+        let listed = "query Ping { __typename }";
+        let dir = tempfile::tempdir().unwrap();
+        let manifest = dir.path().join("manifest.json");
+        let body = json!({ "format": "apollo-persisted-query-manifest", "version": 1, "operations": [{ "id": sha256(listed), "name": "Ping", "type": "query", "body": listed }] });
+        std::fs::write(&manifest, body.to_string()).unwrap();
+        let srv = b.start_with(|c| c.persisted_queries.allow_list = Some(manifest.clone())).await;
+
+        let by_hash = json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256(listed) } } });
+        assert_eq!(srv.post(&by_hash, None).await.body, json!({ "data": { "__typename": "Query" } }));
+        assert_eq!(srv.gql(listed, json!({}), None).await.body, json!({ "data": { "__typename": "Query" } }), "its exact text");
+        for refused in [
+            json!({ "query": "{ __typename }" }),
+            json!({ "extensions": { "persistedQuery": { "version": 1, "sha256Hash": sha256("{ me { id } }") } } }),
+        ] {
+            let a = srv.post(&refused, None).await;
+            assert_eq!((a.status, a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()), (400, Some("BAD_REQUEST"), Some("OPERATION_NOT_ALLOWED")), "{refused}");
+        }
+
+        // A manifest that is not one stops the server from starting, naming the key.
+        std::fs::write(&manifest, r#"{"format":"apollo-persisted-query-manifest","version":1,"operations":[{"id":"00","body":"{ __typename }"}]}"#).unwrap();
+        let mut config = b.config();
+        config.persisted_queries.allow_list = Some(manifest.clone());
+        let err = xqt::prepare(config, std::sync::Arc::new(b.clock.clone())).await.err().expect("refused");
+        assert!(format!("{err:#}").contains("persisted_queries.allow_list"), "{err:#}");
+    })
+    .await;
+}

@@ -119,6 +119,7 @@ pub struct Config {
     /// Where GraphiQL's built assets are (`npm ci && npm run build` in `web/`); served at
     /// `/graphql` outside production.
     pub graphiql_dir: PathBuf,
+    pub persisted_queries: PersistedQueriesConfig,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
     /// `tracing` filter directives, e.g. `info,xqt=debug`.
@@ -128,6 +129,25 @@ pub struct Config {
     /// Each module's section, by type (`section::<T>()`).
     #[serde(skip)]
     pub sections: Sections,
+}
+
+/// Persisted queries: Apollo's automatic persisted queries (a hash stands for a query the
+/// server has seen), kept in the shared cache so every instance knows them; or, with
+/// `allow_list`, only the operations of a persisted-query manifest run.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct PersistedQueriesConfig {
+    /// An Apollo persisted-query manifest (`{"format":"apollo-persisted-query-manifest",
+    /// "version":1,"operations":[{"id":"<sha256>","body":"…"}]}`): set, only its operations run.
+    pub allow_list: Option<PathBuf>,
+    /// How long an automatically persisted query is kept after it was last registered.
+    pub ttl_days: u32,
+}
+
+impl Default for PersistedQueriesConfig {
+    fn default() -> Self {
+        Self { allow_list: None, ttl_days: 30 }
+    }
 }
 
 #[derive(Debug, Clone, Serialize, Deserialize)]
@@ -189,6 +209,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             cors_origins: None,
             graphiql_dir: PathBuf::from("web/dist"),
+            persisted_queries: PersistedQueriesConfig::default(),
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
             log_filter: "info".into(),

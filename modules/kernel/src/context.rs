@@ -37,6 +37,8 @@ pub struct AppContext {
     pub keys: DataKeys,
     pub files: FileStore,
     pub calendar: Arc<WorkCalendar>,
+    /// The only operations that run, when `persisted_queries.allow_list` is set.
+    pub allow_list: Option<Arc<crate::persisted::AllowList>>,
 }
 
 /// One component's readiness, for `/readyz`.
@@ -82,8 +84,17 @@ impl AppContext {
                 );
             }
         }
+        let allow_list = match &config.persisted_queries.allow_list {
+            Some(path) => {
+                let list = crate::persisted::AllowList::from_file(path)?;
+                tracing::info!(operations = list.len(), "persisted queries: only the allow-list's operations run");
+                Some(Arc::new(list))
+            }
+            None => None,
+        };
         Ok(Self {
             calendar: Arc::new(calendar),
+            allow_list,
             keys,
             files,
             config: Arc::new(config),

@@ -23,6 +23,9 @@ pub enum ErrorCode {
     QueryTooDeep,
     QueryTooComplex,
     TooManyAliases,
+    /// A hash-only request (Apollo automatic persisted queries) whose query this server does not
+    /// hold: send it again with the query.
+    PersistedQueryNotFound,
 }
 
 impl ErrorCode {
@@ -44,6 +47,7 @@ impl ErrorCode {
             Self::QueryTooDeep => "QUERY_TOO_DEEP",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
 
@@ -58,6 +62,7 @@ impl ErrorCode {
                 | Self::QueryTooDeep
                 | Self::QueryTooComplex
                 | Self::TooManyAliases
+                | Self::PersistedQueryNotFound
         )
     }
 
@@ -65,7 +70,7 @@ impl ErrorCode {
         Self::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 
-    pub const ALL: [ErrorCode; 16] = [
+    pub const ALL: [ErrorCode; 17] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::BadUserInput,
@@ -82,6 +87,7 @@ impl ErrorCode {
         Self::QueryTooDeep,
         Self::QueryTooComplex,
         Self::TooManyAliases,
+        Self::PersistedQueryNotFound,
     ];
 }
 

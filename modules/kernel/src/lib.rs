@@ -21,6 +21,7 @@ pub mod live;
 pub mod mask;
 pub mod module;
 pub mod pagination;
+pub mod persisted;
 pub mod privacy;
 pub mod rate;
 pub mod redis_conn;
