@@ -151,6 +151,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Query.policyVersions", "{ policyVersions(document: PRIVACY_POLICY) { version } }", json!({})),
             ("Query.policyVersion", "query($id: ID!) { policyVersion(id: $id) { version } }", json!({ "id": policy })),
             ("Query.purposes", "{ purposes { id } }", json!({})),
+            ("Query.scopes", "{ scopes { id module description } }", json!({})),
             ("Query.clientPermissions", "{ clientPermissions { permission } }", json!({})),
             ("Query.partnerRegister", "{ partnerRegister { purpose } }", json!({})),
             ("Query.incidentNotices", "{ incidentNotices { title } }", json!({})),

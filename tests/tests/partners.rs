@@ -209,3 +209,41 @@ async fn each_token_has_its_own_rate_limit() {
     })
     .await;
 }
+
+/// A partner learns the scopes before asking for a token; an operator who names one that does
+/// not exist is told the real ones; `xqt token revoke` in another process takes effect at the
+/// next request on every setup, the embedded default included.
+#[tokio::test]
+async fn scopes_are_public_and_a_revocation_from_another_process_takes_effect_at_once() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let a = srv.ok("{ scopes { id module description } }", json!({}), None).await;
+        let scopes = a["scopes"].as_array().unwrap();
+        let send = scopes.iter().find(|s| s["id"] == "notifications:send").expect("declared by notifications");
+        assert_eq!(send["module"], "notifications");
+        assert!(!send["description"].as_str().unwrap().is_empty());
+
+        let admin = srv.admin().await;
+        let p = partner(&srv, &admin, "学校教务系统").await;
+        let a = srv
+            .gql(CREATE_TOKEN, json!({ "p": p, "n": "x", "s": ["chat:everything"], "d": 30 }), Some(&admin.token))
+            .await;
+        let message = a.body["errors"][0]["message"].as_str().unwrap_or_default();
+        assert!(
+            message.contains("chat:everything") && message.contains("notifications:send"),
+            "names the real scopes: {message}"
+        );
+
+        let (secret, listed) = token(&srv, &admin, &p, &["notifications:send"], 30).await;
+        // Twice: the first use records it; the second finds the token's state as any later one would.
+        for _ in 0..2 {
+            assert_eq!(srv.gql("{ __typename }", json!({}), Some(&secret)).await.status, 200);
+        }
+        // `xqt token revoke` is another process: its own context on the same database (and Redis).
+        let cli = b.context().await;
+        let id = uuid::Uuid::parse_str(listed["id"].as_str().unwrap()).unwrap();
+        assert!(xqt_accounts::partners::revoke(&cli, id).await.expect("revoked"));
+        assert_eq!(srv.gql("{ __typename }", json!({}), Some(&secret)).await.status, 401, "at the next request");
+    })
+    .await;
+}

@@ -104,7 +104,10 @@ pub async fn create_token(
     if let Some(unknown) = scopes.iter().find(|s| ctx.modules.scope(s).is_none()) {
         return Err(AccountsError::Invalid {
             field: "scopes",
-            message: format!("no module declares the scope `{unknown}`"),
+            message: format!(
+                "no module declares the scope `{unknown}`; the scopes are: {}",
+                ctx.modules.scopes().iter().map(|(_, s)| s.id).collect::<Vec<_>>().join(", ")
+            ),
         }
         .into());
     }
@@ -167,9 +170,14 @@ fn state_key(hash: &str) -> String {
     format!("accounts:pat:{hash}")
 }
 
+/// A token's state, cached only where the cache is shared (Redis): there a revocation, from the
+/// API or from `xqt token revoke` in another process, overwrites it for every instance. On the
+/// embedded default the cache is this process's own, which the CLI cannot reach, so each request
+/// reads the database and a revocation takes effect at once there too.
 async fn state(ctx: &AppContext, hash: &str) -> AppResult<Option<TokenState>> {
     let key = state_key(hash);
-    if let Some(raw) = ctx.cache.get(&key).await? {
+    let shared = ctx.config.redis_url.is_some();
+    if shared && let Some(raw) = ctx.cache.get(&key).await? {
         return serde_json::from_slice(&raw).map_err(AppError::internal);
     }
     let row = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(hash)).one(&ctx.db).await?;
@@ -187,7 +195,11 @@ async fn state(ctx: &AppContext, hash: &str) -> AppResult<Option<TokenState>> {
         }
         _ => None,
     };
-    ctx.cache.set(&key, Bytes::from(serde_json::to_vec(&live).map_err(AppError::internal)?), TOKEN_STATE_TTL).await?;
+    if shared {
+        ctx.cache
+            .set(&key, Bytes::from(serde_json::to_vec(&live).map_err(AppError::internal)?), TOKEN_STATE_TTL)
+            .await?;
+    }
     Ok(live)
 }
 

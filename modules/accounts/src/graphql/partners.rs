@@ -60,11 +60,35 @@ pub struct IssuedPartnerToken {
     token: PartnerToken,
 }
 
+/// A permission a partner token can be given, and the module that declares it.
+#[derive(SimpleObject)]
+pub struct ScopeInfo {
+    /// `notifications:send`, `accounts:organizations.read`, …
+    id: String,
+    module: String,
+    description: String,
+}
+
 #[derive(Default)]
 pub struct PartnersQuery;
 
 #[Object]
 impl PartnersQuery {
+    /// Every scope a partner token can carry, from the modules (public: a partner reads it
+    /// before asking for a token).
+    async fn scopes(&self, ctx: &Context<'_>) -> Vec<ScopeInfo> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        app.modules
+            .scopes()
+            .iter()
+            .map(|(module, s)| ScopeInfo {
+                id: s.id.to_owned(),
+                module: (*module).to_owned(),
+                description: s.description.to_owned(),
+            })
+            .collect()
+    }
+
     /// Registered partners and their tokens (admins).
     async fn partners(&self, ctx: &Context<'_>) -> Result<Vec<Partner>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
