@@ -1,5 +1,7 @@
-//! Uploads and downloads: `POST /files?purpose=…` with the image as the body, `GET /files/{id}`.
-//! Both need `Authorization: Bearer …`, which a cross-site form cannot send, so no CSRF.
+//! Uploads and downloads: `POST /files?purpose=…` with the file as the body — raw, or as the
+//! `file` part of `multipart/form-data` (what uni-app's and mini-programs' `uploadFile` and React
+//! Native send) — and `GET /files/{id}` with `ETag`, `Range` and cache headers. Both need
+//! `Authorization: Bearer …`, which a cross-site form cannot send, so no CSRF.
 
 use bytes::Bytes;
 use poem::http::{StatusCode, header};
@@ -73,9 +75,10 @@ async fn store(
     let viewer = viewer(req, state).await?;
     let purpose = find_purpose(state, purpose)?;
     purpose.handler.allow(&state.ctx, &viewer, params).await?;
-    let bytes = read_upload(req, body, purpose).await?;
+    let (bytes, file_name) = read_upload(req, body, purpose).await?;
+    let params = params.clone().or_with("name", file_name);
     let checked = uploads::prepare(purpose, bytes)?;
-    purpose.handler.store(&state.ctx, &viewer, params, checked).await
+    purpose.handler.store(&state.ctx, &viewer, &params, checked).await
 }
 
 fn find_purpose<'a>(state: &'a ServerState, id: &str) -> Result<&'a UploadPurpose, AppError> {
@@ -85,12 +88,51 @@ fn find_purpose<'a>(state: &'a ServerState, id: &str) -> Result<&'a UploadPurpos
     })
 }
 
-/// An upload's body within the purpose's limit (`PAYLOAD_TOO_LARGE` beyond it).
-async fn read_upload(req: &Request, body: Body, purpose: &UploadPurpose) -> Result<Bytes, AppError> {
-    crate::request::body(req, body, purpose.max_bytes).await.map_err(|e| match e {
+/// Room for a multipart body's boundaries and part headers around the file itself.
+const MULTIPART_OVERHEAD: usize = 16 * 1024;
+
+/// An upload's bytes within the purpose's limit (`PAYLOAD_TOO_LARGE` beyond it), and the file
+/// name a multipart part gave.
+async fn read_upload(req: &Request, body: Body, purpose: &UploadPurpose) -> Result<(Bytes, Option<String>), AppError> {
+    let content_type = req.headers().get(header::CONTENT_TYPE).and_then(|v| v.to_str().ok()).unwrap_or_default();
+    let boundary = content_type
+        .trim_start()
+        .to_ascii_lowercase()
+        .starts_with("multipart/form-data")
+        .then(|| multer::parse_boundary(content_type))
+        .transpose()
+        .map_err(|_| AppError::bad_input("file", "multipart/form-data needs its boundary= parameter"))?;
+    let limit = purpose.max_bytes + if boundary.is_some() { MULTIPART_OVERHEAD } else { 0 };
+    let raw = crate::request::body(req, body, limit).await.map_err(|e| match e {
         crate::request::BodyError::TooLarge => uploads::too_large(purpose),
         crate::request::BodyError::Unreadable => AppError::bad_input("file", "the upload could not be read"),
-    })
+    })?;
+    let Some(boundary) = boundary else { return Ok((raw, None)) };
+    let (bytes, name) = file_part(raw, boundary).await?;
+    if bytes.len() > purpose.max_bytes {
+        return Err(uploads::too_large(purpose));
+    }
+    Ok((bytes, name))
+}
+
+/// The file of a multipart body: the part named `file`, or else the first part with a file name.
+async fn file_part(raw: Bytes, boundary: String) -> Result<(Bytes, Option<String>), AppError> {
+    let malformed = |e: multer::Error| AppError::bad_input("file", format!("the multipart body is malformed: {e}"));
+    let stream = futures::stream::once(async move { Ok::<Bytes, std::io::Error>(raw) });
+    let mut parts = multer::Multipart::new(stream, boundary);
+    let mut fallback = None;
+    while let Some(part) = parts.next_field().await.map_err(malformed)? {
+        let named_file = part.name() == Some("file");
+        let file_name = part.file_name().map(str::to_owned);
+        if named_file || (fallback.is_none() && file_name.is_some()) {
+            let bytes = part.bytes().await.map_err(malformed)?;
+            if named_file {
+                return Ok((bytes, file_name));
+            }
+            fallback = Some((bytes, file_name));
+        }
+    }
+    fallback.ok_or_else(|| AppError::bad_input("file", "a multipart upload needs its file in a part named file"))
 }
 
 /// `GET /files/{id}` (and `/chat/attachments/{id}`): the file from whichever module holds it,
@@ -108,8 +150,83 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
     }
     .await;
     match result {
-        Ok(file) => file_response(file, "private, max-age=300"),
+        Ok(file) => ranged(req, file, "private, max-age=300"),
         Err(e) => error_response(state, &e, &meta, JSON),
+    }
+}
+
+/// Conditional and partial answers for a file (what `<video>` players and image caches ask):
+/// a strong `ETag` (the SHA-256 of the bytes) with `If-None-Match` → 304, and one `Range` of
+/// bytes → 206 with `Content-Range`, or 416 when it lies outside the file.
+fn ranged(req: &Request, file: xqt_kernel::uploads::Download, cache: &'static str) -> Response {
+    let etag = format!("\"{}\"", &xqt_kernel::crypto::sha256_hex(&file.bytes)[..32]);
+    let bytes = file.bytes.clone();
+    let mut resp = file_response(xqt_kernel::uploads::Download { bytes: Bytes::new(), ..file }, cache);
+    resp.headers_mut().insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
+    if let Ok(v) = header::HeaderValue::from_str(&etag) {
+        resp.headers_mut().insert(header::ETAG, v);
+    }
+    let matches_etag = req
+        .headers()
+        .get(header::IF_NONE_MATCH)
+        .and_then(|v| v.to_str().ok())
+        .is_some_and(|v| v.split(',').any(|t| t.trim() == etag || t.trim() == "*"));
+    if matches_etag {
+        resp.set_status(StatusCode::NOT_MODIFIED);
+        return resp;
+    }
+    let total = bytes.len();
+    match req.headers().get(header::RANGE).and_then(|v| v.to_str().ok()).map(|r| byte_range(r, total)) {
+        None => resp.set_body(bytes),
+        Some(Some((start, end))) => {
+            resp.set_status(StatusCode::PARTIAL_CONTENT);
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes {start}-{end}/{total}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+            resp.set_body(bytes.slice(start..=end));
+        }
+        Some(None) => {
+            resp.set_status(StatusCode::RANGE_NOT_SATISFIABLE);
+            if let Ok(v) = header::HeaderValue::from_str(&format!("bytes */{total}")) {
+                resp.headers_mut().insert(header::CONTENT_RANGE, v);
+            }
+        }
+    }
+    resp
+}
+
+/// One `bytes=` range within a file of `len` bytes, inclusive: `a-b`, `a-` or `-n` (the last n).
+fn byte_range(header: &str, len: usize) -> Option<(usize, usize)> {
+    let spec = header.trim().strip_prefix("bytes=")?;
+    if spec.contains(',') || len == 0 {
+        return None;
+    }
+    let (a, b) = spec.split_once('-')?;
+    let (start, end) = match (a.trim(), b.trim()) {
+        ("", n) => {
+            let n: usize = n.parse().ok()?;
+            (len.checked_sub(n.min(len))?, len - 1)
+        }
+        (a, "") => (a.parse().ok()?, len - 1),
+        (a, b) => (a.parse().ok()?, b.parse::<usize>().ok()?.min(len - 1)),
+    };
+    (start <= end && start < len).then_some((start, end))
+}
+
+#[cfg(test)]
+mod tests {
+    use super::byte_range;
+
+    #[test]
+    fn byte_ranges_as_rfc_9110_reads_them() {
+        assert_eq!(byte_range("bytes=0-9", 100), Some((0, 9)));
+        assert_eq!(byte_range("bytes=90-", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=-10", 100), Some((90, 99)));
+        assert_eq!(byte_range("bytes=50-500", 100), Some((50, 99)), "an end past the file is the file's end");
+        assert_eq!(byte_range("bytes=100-", 100), None, "starts past the end");
+        assert_eq!(byte_range("bytes=9-0", 100), None);
+        assert_eq!(byte_range("bytes=0-1,5-6", 100), None, "one range only");
+        assert_eq!(byte_range("items=0-1", 100), None);
     }
 }
 

@@ -255,3 +255,92 @@ async fn people_on_screen_peers_senders_and_avatars_for_those_who_see_the_profil
     })
     .await;
 }
+
+fn multipart(boundary: &str, parts: &[(&str, Option<&str>, &[u8])]) -> Vec<u8> {
+    let mut body = Vec::new();
+    for (name, file_name, bytes) in parts {
+        body.extend(format!("--{boundary}\r\nContent-Disposition: form-data; name=\"{name}\"").as_bytes());
+        if let Some(f) = file_name {
+            body.extend(format!("; filename=\"{f}\"\r\nContent-Type: application/octet-stream").as_bytes());
+        }
+        body.extend(b"\r\n\r\n");
+        body.extend(*bytes);
+        body.extend(b"\r\n");
+    }
+    body.extend(format!("--{boundary}--\r\n").as_bytes());
+    body
+}
+
+/// What uni-app's and mini-programs' `uploadFile` send (multipart/form-data, the file in a part
+/// named `file`, other form fields beside it), stored like a raw upload; downloads answer
+/// `ETag`/`If-None-Match` and `Range` as image caches and video players ask.
+#[tokio::test]
+async fn multipart_uploads_and_downloads_with_etag_and_range() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let person = srv.person().await;
+        let post = async |body: Vec<u8>, boundary: &str| {
+            let resp = srv
+                .http
+                .post(srv.url("/files?purpose=avatar"))
+                .bearer_auth(&person.token)
+                .header("content-type", format!("multipart/form-data; boundary={boundary}"))
+                .body(body)
+                .send()
+                .await
+                .unwrap();
+            (resp.status().as_u16(), resp.json::<serde_json::Value>().await.unwrap_or_default())
+        };
+        let photo = jpeg_with_exif(32, 32);
+        let body = multipart(
+            "----uniapp7MA4YWxkTrZu0gW",
+            &[("user", None, b"13800000005"), ("file", Some("IMG_0001.jpg"), &photo)],
+        );
+        let (status, file) = post(body, "----uniapp7MA4YWxkTrZu0gW").await;
+        assert_eq!(status, 201, "{file}");
+        let (status, bytes) = download(&srv, &person, file["url"].as_str().unwrap()).await;
+        assert_eq!((status, &bytes[..2]), (200, &[0xFF, 0xD8][..]));
+        assert!(!bytes.windows(6).any(|w| w == b"HUAWEI"), "cleaned like a raw upload");
+
+        let (status, body) = post(multipart("b1", &[("note", None, b"no file here")]), "b1").await;
+        assert_eq!((status, body["errors"][0]["extensions"]["field"].as_str()), (400, Some("file")), "{body}");
+        let (status, body) = post(b"--b2\r\nnot a multipart body".to_vec(), "b2").await;
+        assert_eq!((status, body["errors"][0]["extensions"]["field"].as_str()), (400, Some("file")), "{body}");
+        let big = vec![0xFFu8; 2 * 1024 * 1024 + 1];
+        let (status, body) = post(multipart("b3", &[("file", Some("big.jpg"), &big)]), "b3").await;
+        assert_eq!(
+            (status, body["errors"][0]["extensions"]["code"].as_str()),
+            (413, Some("PAYLOAD_TOO_LARGE")),
+            "{body}"
+        );
+
+        // Conditional and partial downloads.
+        let url = srv.url(file["url"].as_str().unwrap());
+        let full = srv.http.get(&url).bearer_auth(&person.token).send().await.unwrap();
+        let etag = full.headers()["etag"].to_str().unwrap().to_owned();
+        assert_eq!(full.headers()["accept-ranges"], "bytes");
+        let total = bytes.len();
+        let again = srv.http.get(&url).bearer_auth(&person.token).header("if-none-match", &etag).send().await.unwrap();
+        assert_eq!(again.status().as_u16(), 304);
+        assert!(again.bytes().await.unwrap().is_empty());
+        let part = srv.http.get(&url).bearer_auth(&person.token).header("range", "bytes=0-9").send().await.unwrap();
+        assert_eq!(part.status().as_u16(), 206);
+        assert_eq!(part.headers()["content-range"].to_str().unwrap(), format!("bytes 0-9/{total}"));
+        assert_eq!(&part.bytes().await.unwrap()[..], &bytes[..10]);
+        let tail = srv.http.get(&url).bearer_auth(&person.token).header("range", "bytes=-4").send().await.unwrap();
+        assert_eq!(&tail.bytes().await.unwrap()[..], &bytes[total - 4..]);
+        let past = srv
+            .http
+            .get(&url)
+            .bearer_auth(&person.token)
+            .header("range", format!("bytes={total}-"))
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(
+            (past.status().as_u16(), past.headers()["content-range"].to_str().unwrap()),
+            (416, format!("bytes */{total}").as_str())
+        );
+    })
+    .await;
+}

@@ -52,6 +52,16 @@ impl Params {
         self.0.get(name).map(String::as_str).filter(|v| !v.is_empty())
     }
 
+    /// These parameters with `name` set to `value` unless the request gave it.
+    pub fn or_with(mut self, name: &str, value: Option<String>) -> Self {
+        if self.get(name).is_none()
+            && let Some(v) = value
+        {
+            self.0.insert(name.to_owned(), v);
+        }
+        self
+    }
+
     /// A parameter that must be an id, with an error naming it and saying what to send.
     pub fn id(&self, name: &'static str, what: &str) -> AppResult<Uuid> {
         self.get(name)
