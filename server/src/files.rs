@@ -275,7 +275,7 @@ pub async fn linked(
     }
     .await;
     match result {
-        Ok(file) => file_response(file, "no-store"),
+        Ok(file) => ranged(req, file, "no-store"),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }

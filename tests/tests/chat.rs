@@ -581,9 +581,19 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
             .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "img-2", "kind": "IMAGE", "attachmentId": image["id"] } }), Some(&alice.token))
             .await;
         assert_eq!((twice.code(), twice.body["errors"][0]["extensions"]["field"].clone()), (Some("BAD_USER_INPUT"), json!("attachmentId")));
-        // A recall deletes the attachment itself.
+        // A signed link for `<img src>`: no header needed, a member's only, checked when fetched.
+        let listed = srv.ok("query($c: ID!) { messages(conversationId: $c, last: 1) { edges { node { attachment { signedUrl } } } } }", json!({ "c": c }), Some(&bob.token)).await;
+        let signed = srv.url(listed["messages"]["edges"][0]["node"]["attachment"]["signedUrl"].as_str().expect("a signed link"));
+        let got = srv.http.get(&signed).send().await.unwrap();
+        assert_eq!((got.status().as_u16(), got.headers()["content-type"].to_str().unwrap()), (200, "image/jpeg"));
+        let part = srv.http.get(&signed).header("range", "bytes=0-1").send().await.unwrap();
+        assert_eq!((part.status().as_u16(), &part.bytes().await.unwrap()[..]), (206, &[0xFF, 0xD8][..]), "players ask for ranges");
+        let forged = signed.replace("sig=", "sig=0");
+        assert_eq!(srv.http.get(&forged).send().await.unwrap().status().as_u16(), 404);
+        // A recall deletes the attachment itself: neither address serves it.
         srv.ok("mutation($m: ID!) { recallMessage(messageId: $m) { id } }", json!({ "m": sent.body["data"]["sendMessage"]["id"] }), Some(&alice.token)).await;
         assert_eq!(srv.http.get(&url).bearer_auth(&bob.token).send().await.unwrap().status().as_u16(), 404);
+        assert_eq!(srv.http.get(&signed).send().await.unwrap().status().as_u16(), 404);
         // Uploaded and never sent, the document goes after a day.
         let pdf_url = srv.url(pdf["url"].as_str().unwrap());
         run_jobs(&srv.ctx).await;

@@ -247,11 +247,30 @@ async fn people_on_screen_peers_senders_and_avatars_for_those_who_see_the_profil
         let members = srv.ok("query($o: ID!) { organization(id: $o) { members { person { displayName avatarUrl } } } }", json!({ "o": org }), Some(&carol.token)).await;
         assert!(members["organization"]["members"].as_array().unwrap().contains(&json!({ "person": { "displayName": "爱丽丝", "avatarUrl": avatar } })), "{members}");
 
+        // A signed link for `<img src>`: no header, issued to whoever sees the avatar.
+        let a = srv.ok("{ conversations(first: 20) { nodes { peer { avatarSignedUrl } } } }", json!({}), Some(&bob.token)).await;
+        let signed = srv.url(a["conversations"]["nodes"][0]["peer"]["avatarSignedUrl"].as_str().expect("a signed link"));
+        let got = srv.http.get(&signed).send().await.unwrap();
+        assert_eq!(got.status().as_u16(), 200);
+        assert_eq!(&got.bytes().await.unwrap()[..2], &[0xFF, 0xD8]);
+        let a = srv.ok("{ me { avatarSignedUrl } }", json!({}), Some(&alice.token)).await;
+        assert_eq!(srv.http.get(srv.url(a["me"]["avatarSignedUrl"].as_str().unwrap())).send().await.unwrap().status().as_u16(), 200);
+        let forged = signed.replace(&bob.id.to_string(), &carol.id.to_string());
+        assert_eq!(srv.http.get(&forged).send().await.unwrap().status().as_u16(), 404, "the link names its viewer, under the signature");
+
         // Only the current avatar: a replaced one is the owner's alone again.
         let (_, newer) = upload(&srv, Some(&alice), "?purpose=avatar", jpeg_with_exif(12, 12)).await;
         srv.ok("mutation($f: ID) { updateProfile(input: { avatarFileId: $f }) { id } }", json!({ "f": newer["id"] }), Some(&alice.token)).await;
         assert_eq!(download(&srv, &bob, &avatar).await.0, 404);
         assert_eq!(download(&srv, &bob, newer["url"].as_str().unwrap()).await.0, 200);
+        assert_eq!(srv.http.get(&signed).send().await.unwrap().status().as_u16(), 404, "checked again when fetched");
+        // And a link stops working after its hour or two.
+        let a = srv.ok("{ conversations(first: 20) { nodes { peer { avatarSignedUrl } } } }", json!({}), Some(&bob.token)).await;
+        let fresh = srv.url(a["conversations"]["nodes"][0]["peer"]["avatarSignedUrl"].as_str().unwrap());
+        assert_eq!(srv.http.get(&fresh).send().await.unwrap().status().as_u16(), 200);
+        b.clock.advance(chrono::Duration::hours(2));
+        let late = TestServer::answer(srv.http.get(&fresh).send().await.unwrap()).await;
+        assert_eq!((late.status, late.body["errors"][0]["extensions"]["reason"].as_str()), (403, Some("LINK_EXPIRED")));
     })
     .await;
 }

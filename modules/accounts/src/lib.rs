@@ -99,6 +99,10 @@ impl Module for Accounts {
         Some(Arc::new(organizations::CoMembers))
     }
 
+    fn linked_files(&self) -> Vec<Arc<dyn xqt_kernel::links::LinkedFiles>> {
+        vec![Arc::new(uploads::AvatarLinks)]
+    }
+
     /// Signing in and out and seeing one's own account work in every state.
     fn essential_fields(&self) -> &'static [&'static str] {
         &[

@@ -11,7 +11,7 @@ use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::crypto::sha256_hex;
 use xqt_kernel::uploads::{Content, Download, Downloads, Params, Upload, UploadHandler, UploadPurpose};
-use xqt_kernel::{AppContext, AppResult, Viewer, ids};
+use xqt_kernel::{AppContext, AppError, AppResult, Viewer, ids};
 
 use crate::entity::{file, organization, user};
 
@@ -101,6 +101,35 @@ impl Downloads for PersonFiles {
         let Some(row) = file::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(None) };
         let bytes = read(ctx, viewer, &row).await?;
         Ok(Some(Download { content_type: row.content_type, bytes, as_attachment: false }))
+    }
+}
+
+/// Avatars behind signed links (`GET /links/avatar/<file>_<viewer>?expires=…&sig=…`), for an
+/// `<img src>` that cannot send a bearer token. Issued only to someone who may see the avatar,
+/// and checked again when fetched: still its owner's current avatar, still acquainted.
+pub struct AvatarLinks;
+
+pub const AVATAR_LINKS: &str = "avatar";
+
+/// A signed link to `file` (an avatar) for `viewer`, who may see it now.
+pub fn avatar_link(ctx: &AppContext, file: Uuid, viewer: Uuid) -> String {
+    let expires = xqt_kernel::links::media_expiry(ctx.clock.now());
+    xqt_kernel::links::link(ctx, AVATAR_LINKS, &xqt_kernel::links::for_person(file, viewer), expires)
+}
+
+#[async_trait]
+impl xqt_kernel::links::LinkedFiles for AvatarLinks {
+    fn name(&self) -> &'static str {
+        AVATAR_LINKS
+    }
+
+    async fn open(&self, ctx: &AppContext, segment: &str) -> AppResult<Download> {
+        let not_found = || AppError::from(AccountsError::NotFound("file"));
+        let (id, viewer) = xqt_kernel::links::parse_for_person(segment).ok_or_else(not_found)?;
+        let row = file::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(not_found)?;
+        let viewer = Viewer::User { user_id: viewer, session_id: Uuid::nil() };
+        let bytes = read(ctx, &viewer, &row).await.map_err(|_| not_found())?;
+        Ok(Download { content_type: row.content_type, bytes, as_attachment: false })
     }
 }
 

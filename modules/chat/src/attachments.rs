@@ -100,6 +100,35 @@ pub fn url(id: impl std::fmt::Display) -> String {
     format!("/files/{id}")
 }
 
+/// Attachments behind signed links (`GET /links/attachment/<attachment>_<member>?…`) for an
+/// `<img>` or `<video>` that cannot send a bearer token: issued to a member, checked again when
+/// fetched (still a member, not recalled).
+pub struct AttachmentLinks;
+
+pub const ATTACHMENT_LINKS: &str = "attachment";
+
+/// A signed link to attachment `id` for `member`.
+pub fn signed_url(ctx: &AppContext, id: Uuid, member: Uuid) -> String {
+    let expires = xqt_kernel::links::media_expiry(ctx.clock.now());
+    xqt_kernel::links::link(ctx, ATTACHMENT_LINKS, &xqt_kernel::links::for_person(id, member), expires)
+}
+
+#[async_trait]
+impl xqt_kernel::links::LinkedFiles for AttachmentLinks {
+    fn name(&self) -> &'static str {
+        ATTACHMENT_LINKS
+    }
+
+    async fn open(&self, ctx: &AppContext, segment: &str) -> AppResult<Download> {
+        let not_found = || xqt_kernel::AppError::from(ChatError::NotFound("attachment"));
+        let (id, member) = xqt_kernel::links::parse_for_person(segment).ok_or_else(not_found)?;
+        let a = attachment::Entity::find_by_id(id).one(&ctx.db).await?.ok_or_else(not_found)?;
+        let bytes = read(ctx, member, &a).await?;
+        let as_attachment = a.kind == MessageKind::File;
+        Ok(Download { content_type: a.content_type, bytes, as_attachment })
+    }
+}
+
 /// Downloads of attachments: for members of the attachment's conversation only.
 pub struct AttachmentFiles;
 

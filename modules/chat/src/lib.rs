@@ -42,6 +42,10 @@ impl Module for Chat {
         Some(Arc::new(attachments::AttachmentFiles))
     }
 
+    fn linked_files(&self) -> Vec<Arc<dyn xqt_kernel::links::LinkedFiles>> {
+        vec![Arc::new(attachments::AttachmentLinks)]
+    }
+
     fn purposes(&self) -> Vec<Purpose> {
         personal_data::purposes()
     }

@@ -25,6 +25,24 @@ pub fn link(ctx: &AppContext, name: &str, file: &str, expires: DateTime<Utc>) ->
     format!("/links/{name}/{file}?expires={expires}&sig={}", signature(ctx, name, file, expires))
 }
 
+/// When a media link issued at `now` expires: on the hour, one to two hours ahead, so the same
+/// link is handed out for an hour (image caches keep it) and none works for long once issued.
+pub fn media_expiry(now: DateTime<Utc>) -> DateTime<Utc> {
+    let hour = now.timestamp().div_euclid(3600);
+    DateTime::from_timestamp((hour + 2) * 3600, 0).unwrap_or(now)
+}
+
+/// A file and the person a link to it was issued to, as a link's file segment: `<file>_<person>`.
+pub fn for_person(file: uuid::Uuid, person: uuid::Uuid) -> String {
+    format!("{file}_{person}")
+}
+
+/// The file and person of a `for_person` segment.
+pub fn parse_for_person(segment: &str) -> Option<(uuid::Uuid, uuid::Uuid)> {
+    let (file, person) = segment.split_once('_')?;
+    Some((uuid::Uuid::parse_str(file).ok()?, uuid::Uuid::parse_str(person).ok()?))
+}
+
 /// `NOT_FOUND` for a link whose signature does not match (nothing to probe), `FORBIDDEN` with
 /// `reason: LINK_EXPIRED` for one past its time (ask for a new one).
 pub fn verify(ctx: &AppContext, name: &str, file: &str, expires: i64, sig: &str) -> AppResult<()> {

@@ -129,26 +129,35 @@ pub struct MemberProfile {
     display_name: String,
     /// Their avatar, downloadable by exactly those who see this profile; `None` when unset.
     avatar_url: Option<String>,
+    /// The same without a bearer token, for `<img src>` (one to two hours; see
+    /// `Me.avatarSignedUrl`).
+    avatar_signed_url: Option<String>,
 }
 
 /// What a person without a nickname is shown as.
 pub const NO_NICKNAME: &str = "用户";
 
 impl MemberProfile {
-    pub fn of(u: &user::Model) -> Self {
+    /// `u` as `viewer` (who may see it) sees them.
+    pub fn of(app: &AppContext, u: &user::Model, viewer: Option<uuid::Uuid>) -> Self {
         MemberProfile {
             id: ID(u.id.to_string()),
             nickname: u.nickname.clone(),
             display_name: u.nickname.clone().unwrap_or_else(|| NO_NICKNAME.to_owned()),
             avatar_url: u.avatar_file_id.map(crate::uploads::url),
+            avatar_signed_url: u
+                .avatar_file_id
+                .zip(viewer)
+                .map(|(file, viewer)| crate::uploads::avatar_link(app, file, viewer)),
         }
     }
 
     /// The profile of `user` through the request's user loader (one query for a whole list);
     /// `None` once their account is erased.
     pub async fn load(ctx: &Context<'_>, user: uuid::Uuid) -> Result<Option<Self>> {
+        let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let found: Option<user::Model> = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(user).await?;
-        Ok(found.as_ref().map(Self::of))
+        Ok(found.as_ref().map(|u| Self::of(app, u, viewer.person_id())))
     }
 }
 

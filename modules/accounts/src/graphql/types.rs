@@ -75,6 +75,12 @@ impl Me {
     async fn avatar_url(&self) -> Option<String> {
         self.user.avatar_file_id.map(|id| format!("/files/{id}"))
     }
+    /// The avatar without a bearer token — for `<img src>`, a mini-program's `<image>` — for
+    /// one to two hours (the same link all hour, so caches keep it).
+    async fn avatar_signed_url(&self, ctx: &async_graphql::Context<'_>) -> Option<String> {
+        let (app, _) = xqt_kernel::from_graphql(ctx);
+        self.user.avatar_file_id.map(|id| crate::uploads::avatar_link(app, id, self.user.id))
+    }
     async fn nickname(&self) -> Option<&str> {
         self.user.nickname.as_deref()
     }
