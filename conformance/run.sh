@@ -9,8 +9,9 @@
 #
 #   bash conformance/run.sh [path to the xqt binary, default target/debug/xqt]
 set -euo pipefail
+# The binary as given from where this was called; then work from conformance/.
+bin=$(realpath "${1:-$(dirname "$0")/../target/debug/xqt}")
 cd "$(dirname "$0")"
-bin=$(realpath "${1:-../target/debug/xqt}")
 npm ci --no-audit --no-fund --loglevel=error
 npm --prefix ../web ci --no-audit --no-fund --loglevel=error
 npm --prefix ../web run build
