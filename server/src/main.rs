@@ -11,7 +11,11 @@ use xqt_kernel::clock::SystemClock;
 #[derive(Subcommand)]
 enum Builtin {
     /// Migrate the database and serve HTTP and WebSocket on XQT_LISTEN.
-    Serve,
+    Serve {
+        /// Seed the demo first (as `xqt seed-demo`; nothing changes when it is there already).
+        #[arg(long)]
+        demo: bool,
+    },
     /// Bring the database schema up to date and exit.
     Migrate,
     /// Print the GraphQL schema (SDL).
@@ -51,9 +55,12 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     let config = xqt::load_config()?;
     xqt::init_tracing(&config);
-    if name == "seed-demo" {
-        xqt::demo::seed(config).await?;
-        return Ok(ExitCode::SUCCESS);
+    let demo = args.try_get_one::<bool>("demo").ok().flatten().copied().unwrap_or(false);
+    if name == "seed-demo" || (name == "serve" && demo) {
+        xqt::demo::seed(config.clone()).await?;
+        if name == "seed-demo" {
+            return Ok(ExitCode::SUCCESS);
+        }
     }
     let ctx = xqt::prepare(config, Arc::new(SystemClock)).await?;
     if let Some(command) = module_command {
@@ -64,7 +71,7 @@ async fn main() -> anyhow::Result<ExitCode> {
     }
     match Builtin::from_arg_matches(&matches)? {
         Builtin::Schema | Builtin::Migrate | Builtin::SeedDemo => {}
-        Builtin::Serve => {
+        Builtin::Serve { .. } => {
             let server = xqt::start(ctx).await?;
             tracing::info!(
                 addr = %server.addr,

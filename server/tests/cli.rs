@@ -190,3 +190,36 @@ fn seed_demo_prints_accounts_once_seeded_and_refuses_production() {
     assert!(!production.status.success());
     assert!(String::from_utf8_lossy(&production.stderr).contains("does not run in production"), "{production:?}");
 }
+
+/// The README's quick start: `xqt serve --demo` seeds, prints the accounts, and serves them.
+#[test]
+fn serve_with_demo_seeds_prints_the_accounts_and_serves() {
+    use std::io::{BufRead, BufReader, Read, Write};
+    let dir = tempfile::tempdir().unwrap();
+    let port = std::net::TcpListener::bind("127.0.0.1:0").unwrap().local_addr().unwrap().port();
+    let mut server = Command::new(env!("CARGO_BIN_EXE_xqt"))
+        .args(["serve", "--demo"])
+        .env("XQT_DATA_DIR", dir.path())
+        .env("XQT_LISTEN", format!("127.0.0.1:{port}"))
+        .env("XQT_LOG_FILTER", "warn")
+        .stdout(std::process::Stdio::piped())
+        .spawn()
+        .expect("xqt runs");
+    let lines = BufReader::new(server.stdout.take().unwrap()).lines();
+    let printed: Vec<String> = lines.map_while(Result::ok).take_while(|l| !l.contains("13800000007")).collect();
+    // Then it serves: /healthz answers within a few seconds.
+    let mut health = String::new();
+    for _ in 0..100 {
+        if let Ok(mut s) = std::net::TcpStream::connect(("127.0.0.1", port)) {
+            s.write_all(b"GET /healthz HTTP/1.1\r\nHost: x\r\nConnection: close\r\n\r\n").unwrap();
+            s.read_to_string(&mut health).unwrap();
+            break;
+        }
+        std::thread::sleep(std::time::Duration::from_millis(100));
+    }
+    server.kill().unwrap();
+    server.wait().unwrap();
+    assert!(printed.iter().any(|l| l.starts_with("seeded the demo")), "{printed:?}");
+    assert!(printed.iter().any(|l| l.contains("13800000005  刘洋")), "{printed:?}");
+    assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok"), "it goes on to serve: {health}");
+}
