@@ -150,16 +150,20 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
     }
     .await;
     match result {
-        Ok(file) => ranged(req, file, "private, max-age=300"),
+        // An upload never changes under its id: the id is its entity tag, no hashing per request.
+        Ok(file) => ranged(req, file, "private, max-age=300", Some(&id)),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }
 
 /// Conditional and partial answers for a file (what `<video>` players and image caches ask):
-/// a strong `ETag` (the SHA-256 of the bytes) with `If-None-Match` → 304, and one `Range` of
+/// a strong `ETag` (`tag`, or the SHA-256 of the bytes) with `If-None-Match` → 304, and one `Range` of
 /// bytes → 206 with `Content-Range`, or 416 when it lies outside the file.
-fn ranged(req: &Request, file: xqt_kernel::uploads::Download, cache: &'static str) -> Response {
-    let etag = format!("\"{}\"", &xqt_kernel::crypto::sha256_hex(&file.bytes)[..32]);
+fn ranged(req: &Request, file: xqt_kernel::uploads::Download, cache: &'static str, tag: Option<&str>) -> Response {
+    let etag = match tag {
+        Some(t) => format!("\"{t}\""),
+        None => format!("\"{}\"", &xqt_kernel::crypto::sha256_hex(&file.bytes)[..32]),
+    };
     let bytes = file.bytes.clone();
     let mut resp = file_response(xqt_kernel::uploads::Download { bytes: Bytes::new(), ..file }, cache);
     resp.headers_mut().insert(header::ACCEPT_RANGES, header::HeaderValue::from_static("bytes"));
@@ -275,7 +279,8 @@ pub async fn linked(
     }
     .await;
     match result {
-        Ok(file) => ranged(req, file, "no-store"),
+        // A linked file may change under its link (a month's report): tagged by its bytes.
+        Ok(file) => ranged(req, file, "no-store", None),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
 }
