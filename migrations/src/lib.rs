@@ -39,6 +39,7 @@ mod m20261130_000017_closed_sets;
 mod m20261130_000018_chat_last_changed;
 mod m20261201_000019_cooperation_create;
 mod m20261202_000020_attendance_create;
+mod m20261203_000021_notifications_sender;
 
 pub struct Migrator;
 
@@ -66,6 +67,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261130_000018_chat_last_changed::Migration),
             Box::new(m20261201_000019_cooperation_create::Migration),
             Box::new(m20261202_000020_attendance_create::Migration),
+            Box::new(m20261203_000021_notifications_sender::Migration),
         ]
     }
 }

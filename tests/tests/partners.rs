@@ -247,3 +247,59 @@ async fn scopes_are_public_and_a_revocation_from_another_process_takes_effect_at
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_partners_notification_names_the_partner_and_reaches_only_people_who_exist() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (admin, person) = (srv.admin().await, srv.person().await);
+        let p = partner(&srv, &admin, "某职业学院教务系统").await;
+        let (sender, _) = token(&srv, &admin, &p, &["notifications:send"], 30).await;
+
+        let a = srv.gql(SEND, json!({ "u": person.id }), Some(&sender)).await;
+        assert!(a.body["data"]["sendNotification"]["id"].is_string(), "{:?}", a.body);
+        let a = srv
+            .gql(
+                "mutation($u: ID!) { sendNotification(input: { userId: $u, title: \"平台公告\" }) { id } }",
+                json!({ "u": person.id }),
+                Some(&admin.token),
+            )
+            .await;
+        assert!(a.body["data"]["sendNotification"]["id"].is_string(), "{:?}", a.body);
+        let inbox = srv.ok("{ notifications { nodes { kind title sender } } }", json!({}), Some(&person.token)).await;
+        let mut seen = inbox["notifications"]["nodes"].as_array().unwrap().clone();
+        seen.sort_by_key(|n| n["title"].as_str().unwrap().to_owned());
+        assert_eq!(
+            seen,
+            vec![
+                json!({ "kind": "NOTICE", "title": "平台公告", "sender": null }),
+                json!({ "kind": "PARTNER_MESSAGE", "title": "来自合作方", "sender": "某职业学院教务系统" }),
+            ],
+            "the partner's message is in its own kind and names the partner; the platform's names no one"
+        );
+
+        let forged = srv
+            .gql(
+                "mutation($u: ID!) { sendNotification(input: { userId: $u, kind: NOTICE, title: \"账号异常\" }) { id } }",
+                json!({ "u": person.id }),
+                Some(&sender),
+            )
+            .await;
+        assert_eq!(
+            (forged.code(), forged.body["errors"][0]["extensions"]["field"].as_str()),
+            (Some("BAD_USER_INPUT"), Some("kind"))
+        );
+
+        let nobody = uuid::Uuid::now_v7().to_string();
+        let a = srv.gql(SEND, json!({ "u": nobody }), Some(&sender)).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
+            (Some("NOT_FOUND"), Some("userId")),
+            "{:?}",
+            a.body
+        );
+        let a = srv.gql(SEND, json!({ "u": nobody }), Some(&admin.token)).await;
+        assert_eq!(a.code(), Some("NOT_FOUND"), "admins too: a notice to nobody is a mistake");
+    })
+    .await;
+}

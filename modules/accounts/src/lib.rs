@@ -79,6 +79,10 @@ impl Module for Accounts {
         Some(Arc::new(personal_data::ReportsAndRestrictions))
     }
 
+    fn directory(&self) -> Option<Arc<dyn xqt_kernel::module::Directory>> {
+        Some(Arc::new(personal_data::People))
+    }
+
     fn authenticator(&self) -> Option<Arc<dyn Authenticator>> {
         Some(Arc::new(personal_data::Credentials))
     }

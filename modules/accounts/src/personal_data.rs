@@ -289,3 +289,17 @@ impl Authenticator for Credentials {
         sessions::session_active(ctx, user, session).await
     }
 }
+
+/// Accounts' answer to who is who, for the modules beneath it (a partner's notification).
+pub struct People;
+
+#[async_trait]
+impl xqt_kernel::module::Directory for People {
+    async fn person_reachable(&self, ctx: &AppContext, user: Uuid) -> AppResult<bool> {
+        Ok(crate::users::find(ctx, user).await?.is_some_and(|u| u.status == crate::users::AccountStatus::Active))
+    }
+
+    async fn partner_name(&self, ctx: &AppContext, partner: Uuid) -> AppResult<Option<String>> {
+        Ok(crate::partners::find_partner(ctx, &partner.to_string()).await?.map(|p| p.name))
+    }
+}

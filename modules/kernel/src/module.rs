@@ -159,6 +159,14 @@ pub trait Acquaintance: Send + Sync + 'static {
     async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool>;
 }
 
+/// Who is who, for modules beneath the one that keeps accounts: whether a person can be reached
+/// (an account that exists and was not erased), and a partner's name to show as a sender.
+#[async_trait]
+pub trait Directory: Send + Sync + 'static {
+    async fn person_reachable(&self, ctx: &AppContext, user: Uuid) -> AppResult<bool>;
+    async fn partner_name(&self, ctx: &AppContext, partner: Uuid) -> AppResult<Option<String>>;
+}
+
 /// A request a provider posted to `/webhooks/<name>`, as received: the raw body (signatures are
 /// over its exact bytes), the raw query string and the headers (names lower-cased).
 #[derive(Debug, Clone)]
@@ -242,6 +250,9 @@ pub trait Module: Send + Sync + 'static {
     }
     /// Follows people joining and leaving organisations.
     fn acquaintance(&self) -> Option<Arc<dyn Acquaintance>> {
+        None
+    }
+    fn directory(&self) -> Option<Arc<dyn Directory>> {
         None
     }
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
@@ -546,6 +557,30 @@ impl Modules {
             }
         }
         Ok(false)
+    }
+
+    /// Whether some module knows `user` as a person who can be reached.
+    pub async fn person_reachable(&self, ctx: &AppContext, user: Uuid) -> AppResult<bool> {
+        for m in &self.modules {
+            if let Some(directory) = m.directory()
+                && directory.person_reachable(ctx, user).await?
+            {
+                return Ok(true);
+            }
+        }
+        Ok(false)
+    }
+
+    /// A partner's name, from the module that keeps partners.
+    pub async fn partner_name(&self, ctx: &AppContext, partner: Uuid) -> AppResult<Option<String>> {
+        for m in &self.modules {
+            if let Some(directory) = m.directory()
+                && let Some(name) = directory.partner_name(ctx, partner).await?
+            {
+                return Ok(Some(name));
+            }
+        }
+        Ok(None)
     }
 
     /// Every reason any module gives why `user` cannot cancel now, with the module's name.

@@ -36,6 +36,24 @@ pub fn topic(user: Uuid) -> String {
 
 /// Stores the notification, then announces it live; it is durable before anyone sees it.
 pub async fn notify(ctx: &AppContext, new: NewNotification) -> AppResult<notification::Model> {
+    store(ctx, new, None).await
+}
+
+/// A notification sent by hand (`sendNotification`): only to a person who exists, and a
+/// partner's carries the partner's name so it cannot pass for the platform's.
+pub async fn send_by_hand(
+    ctx: &AppContext,
+    new: NewNotification,
+    sender: Option<String>,
+) -> AppResult<notification::Model> {
+    new.validate()?;
+    if !ctx.modules.person_reachable(ctx, new.user_id).await? {
+        return Err(AppError::new(xqt_kernel::ErrorCode::NotFound, "no such person").with("field", "userId"));
+    }
+    store(ctx, new, sender).await
+}
+
+async fn store(ctx: &AppContext, new: NewNotification, sender: Option<String>) -> AppResult<notification::Model> {
     new.validate()?;
     let row = notification::ActiveModel {
         id: Set(ids::new_id()),
@@ -45,6 +63,7 @@ pub async fn notify(ctx: &AppContext, new: NewNotification) -> AppResult<notific
         body: Set(new.body),
         created_at: Set(ctx.clock.now()),
         read_at: Set(None),
+        sender: Set(sender),
     }
     .insert(&ctx.db)
     .await?;

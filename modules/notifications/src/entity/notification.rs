@@ -13,6 +13,8 @@ pub struct Model {
     pub body: String,
     pub created_at: DateTimeUtc,
     pub read_at: Option<DateTimeUtc>,
+    /// Who sent it by hand: a partner's name (`None` for the platform).
+    pub sender: Option<String>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -27,13 +27,17 @@ impl NotificationsMutation {
         Ok(inbox::mark_read(app, user, up_to).await?)
     }
 
-    /// Sends a notification to a person: admins, or partners with `notifications:send`.
+    /// Sends a notification to a person who exists: admins (`NOTICE`), or partners with
+    /// `notifications:send` (`PARTNER_MESSAGE`, carrying the partner's name as `sender`).
     async fn send_notification(&self, ctx: &Context<'_>, input: SendNotificationInput) -> Result<Notification> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         viewer.require_scope(crate::SCOPE_SEND)?;
-        let own = match viewer {
-            xqt_kernel::Viewer::Partner { .. } => crate::NotificationKind::PartnerMessage,
-            _ => crate::NotificationKind::Notice,
+        let (own, sender) = match viewer {
+            xqt_kernel::Viewer::Partner { partner_id, .. } => {
+                let name = app.modules.partner_name(app, *partner_id).await?;
+                (crate::NotificationKind::PartnerMessage, Some(name.unwrap_or_else(|| "partner".to_owned())))
+            }
+            _ => (crate::NotificationKind::Notice, None),
         };
         let kind = input.kind.unwrap_or(own);
         if kind != own {
@@ -45,7 +49,7 @@ impl NotificationsMutation {
             title: input.title,
             body: input.body,
         };
-        Ok(Notification(inbox::notify(app, new).await?))
+        Ok(Notification(inbox::send_by_hand(app, new, sender).await?))
     }
 
     /// Registers this device's push token; needs the `push_notifications` consent (PRM-2).

@@ -25,6 +25,11 @@ impl Notification {
     async fn read_at(&self) -> Option<DateTime<Utc>> {
         self.0.read_at
     }
+    /// Who sent it by hand: the partner's name on a `PARTNER_MESSAGE`, which a client shows
+    /// ("from …") so it cannot pass for the platform; null for everything the platform sends.
+    async fn sender(&self) -> Option<&str> {
+        self.0.sender.as_deref()
+    }
 }
 
 pub struct PushDevice(pub push_device::Model);
