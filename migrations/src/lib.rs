@@ -40,6 +40,7 @@ mod m20261130_000018_chat_last_changed;
 mod m20261201_000019_cooperation_create;
 mod m20261202_000020_attendance_create;
 mod m20261203_000021_notifications_sender;
+mod m20261203_000022_accounts_webhooks;
 
 pub struct Migrator;
 
@@ -68,6 +69,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261201_000019_cooperation_create::Migration),
             Box::new(m20261202_000020_attendance_create::Migration),
             Box::new(m20261203_000021_notifications_sender::Migration),
+            Box::new(m20261203_000022_accounts_webhooks::Migration),
         ]
     }
 }

@@ -5,6 +5,7 @@
 
 pub mod cooperation;
 pub mod esign;
+pub mod receiver;
 mod ws;
 
 use std::sync::Arc;

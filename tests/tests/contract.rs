@@ -167,6 +167,7 @@ async fn the_registry_collects_and_calls_every_hook() {
             [
                 ("notifications", "read_notifications"),
                 ("notifications", "push_outbox"),
+                ("accounts", "webhook_deliveries"),
                 ("accounts", "security_log"),
                 ("accounts", "sms_outbox"),
                 ("privacy", "analytics_events"),
@@ -177,7 +178,7 @@ async fn the_registry_collects_and_calls_every_hook() {
                 ("probe", "probe_rows")
             ]
         );
-        assert_eq!(outcomes[9].affected, 7);
+        assert_eq!(outcomes.last().map(|o| (o.rule, o.affected)), Some(("probe_rows", 7)));
         assert_eq!(
             (
                 calls.exported.load(Ordering::SeqCst),

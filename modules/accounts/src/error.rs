@@ -60,6 +60,8 @@ pub enum AccountsError {
     PartnerDisabled,
     /// A partner token that is malformed, unknown, revoked or expired.
     PartnerTokenRefused(&'static str),
+    /// Webhooks are a partner's: a person or an admin calling.
+    PartnersOnly,
     InviteInvalid,
     AlreadyMember,
     /// The owner's role is handed over, not edited; the owner cannot leave.
@@ -129,6 +131,7 @@ impl From<AccountsError> for AppError {
             }
             NotFound(what) => AppError::not_found(what),
             SignInFirst => AppError::unauthenticated(),
+            PartnersOnly => AppError::forbidden("webhooks belong to partners: call with a partner token"),
             Changed(what) => AppError::conflict(format!("the {what} changed meanwhile; reload it")),
             AlreadyIs { what, state } => AppError::conflict(format!("the {what} is already {state}")),
             NotManager => AppError::forbidden("only the organisation's owner and admins may do this"),

@@ -21,6 +21,7 @@ pub mod sms;
 pub mod uploads;
 pub mod users;
 pub mod verification;
+pub mod webhooks;
 
 use std::sync::Arc;
 
@@ -61,6 +62,14 @@ impl Module for Accounts {
 
     fn scopes(&self) -> Vec<Scope> {
         vec![Scope { id: SCOPE_ORGANIZATIONS_READ, description: "read verified organisations' public profiles" }]
+    }
+
+    fn partner_events(&self) -> Vec<xqt_kernel::module::PartnerEvent> {
+        webhooks::events()
+    }
+
+    fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
+        webhooks::handlers()
     }
 
     fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {

@@ -312,6 +312,12 @@ pub async fn review(
             notify(ctx, NewNotification { user_id: manager, kind, title: title.into(), body: body.clone() }).await?;
         }
     }
+    if to == ReviewState::Approved {
+        let data = serde_json::json!({ "organizationId": org_id, "kind": current.kind.as_str(), "name": current.name });
+        if let Err(e) = crate::webhooks::emit(ctx, crate::webhooks::ORGANIZATION_VERIFIED, data).await {
+            tracing::warn!(error = ?e, organization = %org_id, "partners not told of the verification");
+        }
+    }
     find(ctx, org_id).await?.ok_or_else(|| AccountsError::NotFound("organization").into())
 }
 

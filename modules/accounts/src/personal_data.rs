@@ -248,8 +248,24 @@ impl Expire for SmsRetention {
     }
 }
 
+struct WebhookDeliveryRetention;
+
+#[async_trait]
+impl Expire for WebhookDeliveryRetention {
+    async fn expire(&self, ctx: &AppContext, older_than: DateTime<Utc>) -> AppResult<u64> {
+        crate::webhooks::delete_deliveries_before(ctx, older_than).await
+    }
+}
+
 pub fn retention_rules(security_log_days: i64) -> Vec<RetentionRule> {
     vec![
+        RetentionRule {
+            name: "webhook_deliveries",
+            category: "partner_webhooks",
+            keep_for: Duration::days(crate::webhooks::KEEP_DAYS),
+            action: RetentionAction::Delete,
+            apply: Arc::new(WebhookDeliveryRetention),
+        },
         RetentionRule {
             name: "security_log",
             category: SECURITY_LOG,

@@ -51,6 +51,10 @@ impl Module for Cooperation {
         personal_data::scopes()
     }
 
+    fn partner_events(&self) -> Vec<xqt_kernel::module::PartnerEvent> {
+        events::partner_events()
+    }
+
     fn client_permissions(&self) -> Vec<ClientPermission> {
         personal_data::client_permissions()
     }

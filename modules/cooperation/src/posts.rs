@@ -426,6 +426,7 @@ pub async fn transition(ctx: &AppContext, user: Uuid, id: Uuid, to: PostState) -
             ctx.modules.privacy().consent.require(ctx, p.author_id, PUBLIC_PROFILE, None).await?;
         }
     }
+    let was_public = p.state == PostState::Published;
     let now = ctx.clock.now();
     let mut row = p.into_active_model();
     row.state = Set(to);
@@ -437,6 +438,7 @@ pub async fn transition(ctx: &AppContext, user: Uuid, id: Uuid, to: PostState) -
     tracing::info!(post = %p.id, state = %p.state, "post moved");
     let event = Event::PostChanged { post: p.id, organization: p.organization_id, state: p.state.to_string() };
     crate::events::emit(ctx, event).await;
+    crate::events::tell_partners(ctx, &p, was_public).await;
     Ok(p)
 }
 

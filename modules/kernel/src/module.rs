@@ -55,6 +55,15 @@ pub struct Scope {
     pub description: &'static str,
 }
 
+/// Something that happens in a module which a partner can be told of by webhook, if a token of
+/// theirs holds `scope`: `cooperation.post.published` under `cooperation:read`.
+#[derive(Debug, Clone, Serialize)]
+pub struct PartnerEvent {
+    pub id: &'static str,
+    pub scope: &'static str,
+    pub description: &'static str,
+}
+
 /// A device permission the client app asks for, and the registered purpose it serves (PRM-1).
 #[derive(Debug, Clone, Serialize)]
 pub struct ClientPermission {
@@ -209,6 +218,10 @@ pub trait Module: Send + Sync + 'static {
         vec![]
     }
     /// Request-scoped data (DataLoaders) for one HTTP request or one WebSocket connection.
+    /// What a partner may be told of by webhook (each under one of this module's scopes).
+    fn partner_events(&self) -> Vec<PartnerEvent> {
+        vec![]
+    }
     fn add_loaders(&self, _ctx: &AppContext, _data: &mut async_graphql::Data) {}
     fn personal_data(&self) -> Option<Arc<dyn PersonalData>> {
         None
@@ -318,6 +331,7 @@ pub struct Modules {
     privacy: PrivacyHooks,
     jobs: crate::jobs::Handlers,
     uploads: Vec<crate::uploads::UploadPurpose>,
+    events: Vec<PartnerEvent>,
 }
 
 #[derive(Debug, PartialEq, Eq)]
@@ -365,6 +379,24 @@ impl Modules {
                     return Err(RegistryError(format!("scope `{}` declared twice", s.id)));
                 }
                 scopes.push((m.name(), s));
+            }
+        }
+        let mut events: Vec<PartnerEvent> = Vec::new();
+        for m in &modules {
+            for e in m.partner_events() {
+                if !e.id.starts_with(&format!("{}.", m.name())) {
+                    return Err(RegistryError(format!("partner event `{}` must start with `{}.`", e.id, m.name())));
+                }
+                if !scopes.iter().any(|(owner, s)| *owner == m.name() && s.id == e.scope) {
+                    return Err(RegistryError(format!(
+                        "partner event `{}` needs `{}`, not a scope of its module",
+                        e.id, e.scope
+                    )));
+                }
+                if events.iter().any(|f| f.id == e.id) {
+                    return Err(RegistryError(format!("partner event `{}` declared twice", e.id)));
+                }
+                events.push(e);
             }
         }
         let mut permissions = Vec::new();
@@ -421,7 +453,7 @@ impl Modules {
                 }
             }
         }
-        let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads };
+        let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads, events };
         if let Some(s) =
             this.schedules(&crate::config::Config::default()).iter().find(|s| !this.jobs.contains_key(s.kind))
         {
@@ -504,6 +536,14 @@ impl Modules {
 
     pub fn scopes(&self) -> &[(&'static str, Scope)] {
         &self.scopes
+    }
+
+    pub fn partner_events(&self) -> &[PartnerEvent] {
+        &self.events
+    }
+
+    pub fn partner_event(&self, id: &str) -> Option<&PartnerEvent> {
+        self.events.iter().find(|e| e.id == id)
     }
 
     pub fn scope(&self, id: &str) -> Option<&Scope> {

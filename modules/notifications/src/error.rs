@@ -12,20 +12,25 @@ pub enum NotificationError {
     PushTokenInvalid,
     /// Only the platform itself sends this kind.
     KindNotSendable(crate::NotificationKind),
+    /// A notification sent by hand to an id that is no one's (or an erased account's).
+    NoSuchPerson,
 }
 
 impl From<NotificationError> for AppError {
     fn from(e: NotificationError) -> Self {
-        let (field, message) = match e {
-            NotificationError::Invalid(field, message) => (field, message),
+        let bad = |field: &str, message: String| AppError::new(ErrorCode::BadUserInput, message).with("field", field);
+        match e {
+            NotificationError::Invalid(field, message) => bad(field, message),
             NotificationError::PushTokenInvalid => {
-                ("token", format!("1 to {} printable ASCII characters", crate::push::TOKEN_MAX))
+                bad("token", format!("1 to {} printable ASCII characters", crate::push::TOKEN_MAX))
             }
             NotificationError::KindNotSendable(kind) => {
-                ("kind", format!("only the platform sends {kind} notifications"))
+                bad("kind", format!("only the platform sends {kind} notifications"))
             }
-        };
-        AppError::new(ErrorCode::BadUserInput, message).with("field", field)
+            NotificationError::NoSuchPerson => {
+                AppError::new(ErrorCode::NotFound, "no such person").with("field", "userId")
+            }
+        }
     }
 }
 

@@ -48,7 +48,7 @@ pub async fn send_by_hand(
 ) -> AppResult<notification::Model> {
     new.validate()?;
     if !ctx.modules.person_reachable(ctx, new.user_id).await? {
-        return Err(AppError::new(xqt_kernel::ErrorCode::NotFound, "no such person").with("field", "userId"));
+        return Err(NotificationError::NoSuchPerson.into());
     }
     store(ctx, new, sender).await
 }

@@ -4,6 +4,7 @@ mod partners;
 mod query;
 mod reports;
 mod types;
+mod webhooks;
 
 /// People and organisations, one root each so the files stay small.
 #[derive(Default, async_graphql::MergedObject)]
@@ -13,6 +14,7 @@ pub struct Query(
     organizations::OrganizationsQuery,
     partners::PartnersQuery,
     reports::ReportsQuery,
+    webhooks::WebhooksQuery,
 );
 
 #[derive(Default, async_graphql::MergedObject)]
@@ -22,6 +24,7 @@ pub struct Mutation(
     organizations::OrganizationsMutation,
     partners::PartnersMutation,
     reports::ReportsMutation,
+    webhooks::WebhooksMutation,
 );
 
 /// Accounts has no subscriptions (an ended session closes its sockets in the server).
