@@ -2,6 +2,7 @@
 //! the server mounts it, tests execute it directly.
 
 pub mod limits;
+pub mod node;
 pub mod nulls;
 pub mod persisted;
 pub mod root_fields;
@@ -19,9 +20,9 @@ use futures::stream::BoxStream;
 /// one invocation below; adding a module is one line there.
 #[macro_export]
 macro_rules! assemble {
-    ($($krate:ident :: $module:ident),+ $(,)?) => {
+    ($($krate:ident :: $module:ident),+ $(,)? $(; query: $extra:ty)?) => {
         #[derive(async_graphql::MergedObject, Default)]
-        pub struct Query($($krate::graphql::Query),+);
+        pub struct Query($($krate::graphql::Query),+ $(, $extra)?);
 
         #[derive(async_graphql::MergedObject, Default)]
         pub struct Mutation($($krate::graphql::Mutation),+);
@@ -45,6 +46,9 @@ macro_rules! assemble {
                 owners.add("Mutation", name, |r| <$krate::graphql::Mutation as OutputType>::create_type_info(r));
                 owners.add("Subscription", name, |r| <$krate::graphql::Subscription as SubscriptionType>::create_type_info(r));
             )+
+            // Extra roots span modules (`node`): the guard runs again for the module of the
+            // object they resolve.
+            $( owners.add("Query", "node", |r| <$extra as OutputType>::create_type_info(r)); )?
             owners
         }
 
@@ -68,7 +72,8 @@ assemble!(
     xqt_privacy::Privacy,
     xqt_chat::Chat,
     xqt_cooperation::Cooperation,
-    xqt_attendance::Attendance
+    xqt_attendance::Attendance;
+    query: crate::node::NodeQuery
 );
 
 pub type AppSchema = Schema<Query, Mutation, Subscription>;

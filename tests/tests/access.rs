@@ -158,6 +158,8 @@ async fn sec_5_no_one_reads_or_changes_another_persons_account_or_organisation()
             ("Query.purposes", "{ purposes { id } }", json!({})),
             ("Query.scopes", "{ scopes { id module description } }", json!({})),
             ("Query.webhookEvents", "{ webhookEvents { id scope description } }", json!({})),
+            ("Query.node", "query($id: ID!) { node(id: $id) { id } }", json!({ "id": uuid::Uuid::now_v7() })),
+            ("Query.nodes", "query($ids: [ID!]!) { nodes(ids: $ids) { id } }", json!({ "ids": [uuid::Uuid::now_v7()] })),
             ("Query.clientPermissions", "{ clientPermissions { permission } }", json!({})),
             ("Query.partnerRegister", "{ partnerRegister { purpose } }", json!({})),
             ("Query.incidentNotices", "{ incidentNotices { title } }", json!({})),

@@ -50,6 +50,10 @@ pub async fn side_of(ctx: &AppContext, user: Uuid, a: &application::Model) -> Ap
 }
 
 /// The application and the person's side in it.
+pub async fn find_any(ctx: &AppContext, id: Uuid) -> AppResult<Option<application::Model>> {
+    Ok(application::Entity::find_by_id(id).one(&ctx.db).await?)
+}
+
 pub async fn visible(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<(application::Model, Side)> {
     let a = application::Entity::find_by_id(id).one(&ctx.db).await?.ok_or(CooperationError::NotFound("application"))?;
     let side = side_of(ctx, user, &a).await?;

@@ -47,7 +47,7 @@ impl Organization {
 
 #[Object]
 impl Organization {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
     async fn kind(&self) -> OrganizationKind {
@@ -230,7 +230,7 @@ pub struct OrganizationsQuery;
 impl OrganizationsQuery {
     /// An organisation: members see all of it; others (partners with
     /// `accounts:organizations.read`) see it only once it is verified.
-    async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organization>> {
+    pub async fn organization(&self, ctx: &Context<'_>, id: ID) -> Result<Option<Organization>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         if let xqt_kernel::Viewer::Partner { .. } = viewer {
             viewer.require_scope(crate::SCOPE_ORGANIZATIONS_READ)?;

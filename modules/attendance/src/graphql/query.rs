@@ -45,7 +45,7 @@ impl AttendanceQuery {
         Ok(groups::of_user(app, me).await?.into_iter().map(|(row, role)| AttendanceGroup { row, role }).collect())
     }
 
-    async fn attendance_group(&self, ctx: &Context<'_>, id: ID) -> Result<AttendanceGroup> {
+    pub async fn attendance_group(&self, ctx: &Context<'_>, id: ID) -> Result<AttendanceGroup> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let (row, role) = groups::visible(app, me, super::types::id("id", &id)?).await?;

@@ -164,7 +164,7 @@ pub struct AttendanceGroup {
 
 #[Object]
 impl AttendanceGroup {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
     async fn name(&self) -> &str {

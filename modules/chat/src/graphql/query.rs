@@ -33,7 +33,7 @@ impl ChatQuery {
     }
 
     /// One conversation the person is in.
-    async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
+    pub async fn conversation(&self, ctx: &Context<'_>, id: ID) -> Result<Conversation> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let (c, m) = conversations::require_member(app, parse_id("id", &id)?, me).await?;

@@ -28,7 +28,7 @@ pub struct Conversation(pub conversation::Model, pub member::Model);
 
 #[Object]
 impl Conversation {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         id(self.0.id)
     }
     async fn kind(&self) -> ConversationKind {

@@ -315,7 +315,7 @@ impl CooperationQuery {
     }
 
     /// One post the viewer may see (NOT_FOUND otherwise).
-    async fn post(&self, ctx: &Context<'_>, id: ID) -> Result<Post> {
+    pub async fn post(&self, ctx: &Context<'_>, id: ID) -> Result<Post> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         if matches!(viewer, Viewer::Partner { .. }) {
             viewer.require_scope(SCOPE_READ)?;
@@ -381,7 +381,7 @@ impl CooperationQuery {
     }
 
     /// One application the person is a side of; opening it marks it viewed for the deciding side.
-    async fn application(&self, ctx: &Context<'_>, id: ID) -> Result<Application> {
+    pub async fn application(&self, ctx: &Context<'_>, id: ID) -> Result<Application> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         let id = parse_id("id", &id)?;
@@ -408,7 +408,7 @@ impl CooperationQuery {
     }
 
     /// A programme the person is in or manages.
-    async fn programme(&self, ctx: &Context<'_>, id: ID) -> Result<Programme> {
+    pub async fn programme(&self, ctx: &Context<'_>, id: ID) -> Result<Programme> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         Ok(Programme::new(programmes::visible(app, me, parse_id("id", &id)?).await?))
@@ -423,7 +423,7 @@ impl CooperationQuery {
     }
 
     /// An agreement of a programme the person is in or manages.
-    async fn agreement(&self, ctx: &Context<'_>, id: ID) -> Result<Agreement> {
+    pub async fn agreement(&self, ctx: &Context<'_>, id: ID) -> Result<Agreement> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
         let me = viewer.require_person()?;
         Ok(Agreement(agreements::visible(app, me, parse_id("id", &id)?).await?))

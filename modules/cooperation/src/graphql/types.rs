@@ -129,7 +129,7 @@ pub struct PostAuthor {
 
 #[Object]
 impl Post {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
     async fn kind(&self) -> PostKind {
@@ -286,7 +286,7 @@ pub enum SideName {
 
 #[Object]
 impl Application {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.row.id.to_string())
     }
     async fn direction(&self) -> ApplicationDirection {
@@ -352,6 +352,7 @@ impl Application {
 pub struct Programme {
     #[graphql(skip)]
     pub row: programme::Model,
+    #[graphql(skip)]
     pub id: ID,
     pub title: String,
     pub starts_on: NaiveDate,
@@ -416,6 +417,9 @@ impl From<programme_member::Model> for ProgrammeMember {
 
 #[ComplexObject]
 impl Programme {
+    pub async fn id(&self) -> ID {
+        self.id.clone()
+    }
     async fn school(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
         organization(ctx, Some(self.row.school_id)).await
     }
@@ -440,7 +444,7 @@ pub struct Agreement(pub agreement::Model);
 
 #[Object]
 impl Agreement {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn title(&self) -> &str {

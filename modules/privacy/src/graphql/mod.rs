@@ -2,6 +2,9 @@ mod mutation;
 mod query;
 mod types;
 
+pub use query::PrivacyQuery;
+pub use types::PolicyVersion;
+
 #[derive(Default, async_graphql::MergedObject)]
 #[graphql(name = "PrivacyQueryRoot")]
 pub struct Query(query::PrivacyQuery);

@@ -35,7 +35,7 @@ impl PrivacyQuery {
         Ok(policies::versions(app, document).await?.into_iter().map(PolicyVersion).collect())
     }
 
-    async fn policy_version(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PolicyVersion>> {
+    pub async fn policy_version(&self, ctx: &Context<'_>, id: ID) -> Result<Option<PolicyVersion>> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
         Ok(policies::version(app, parse_id("id", &id)?).await?.map(PolicyVersion))
     }

@@ -10,7 +10,7 @@ pub struct PolicyVersion(pub policy_version::Model);
 
 #[Object]
 impl PolicyVersion {
-    async fn id(&self) -> ID {
+    pub async fn id(&self) -> ID {
         ID(self.0.id.to_string())
     }
     async fn document(&self) -> Document {
