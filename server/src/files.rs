@@ -145,15 +145,56 @@ pub async fn download(req: &Request, Path(id): Path<String>, Data(state): Data<&
         if viewer == Viewer::Anonymous {
             return Err(AppError::unauthenticated());
         }
+        let width = thumbnail_width(req)?;
         let id = uuid::Uuid::parse_str(&id).map_err(|_| AppError::not_found("file"))?;
-        state.ctx.modules.open_file(&state.ctx, &viewer, id).await
+        let file = state.ctx.modules.open_file(&state.ctx, &viewer, id).await?;
+        Ok((thumbnailed(&state.ctx, file, width).await?, width))
     }
     .await;
     match result {
         // An upload never changes under its id: the id is its entity tag, no hashing per request.
-        Ok(file) => ranged(req, file, "private, max-age=300", Some(&id)),
+        Ok((file, None)) => ranged(req, file, "private, max-age=300", Some(&id)),
+        Ok((file, Some(w))) => ranged(req, file, "private, max-age=300", Some(&format!("{id}-w{w}"))),
         Err(e) => error_response(state, &e, &meta, JSON),
     }
+}
+
+/// `?w=128` on a download or a media link: a thumbnail of the image that fits the width.
+fn thumbnail_width(req: &Request) -> Result<Option<u32>, AppError> {
+    let Some(w) = params(req)?.get("w").map(str::to_owned) else { return Ok(None) };
+    w.parse::<u32>().map(Some).map_err(|_| AppError::bad_input("w", "a thumbnail width in pixels"))
+}
+
+/// How long an instance keeps a thumbnail it made (small ones only). Keyed by the original's
+/// bytes, and only reached after the original was opened for this viewer: an erased or
+/// replaced file's thumbnail is never served, and is gone from memory within this time.
+const THUMBNAIL_KEEP: std::time::Duration = std::time::Duration::from_secs(600);
+const THUMBNAIL_CACHED_UP_TO: u32 = 256;
+
+/// The file, or its thumbnail when a width was asked for (made off the async threads).
+async fn thumbnailed(
+    ctx: &xqt_kernel::AppContext,
+    file: xqt_kernel::uploads::Download,
+    width: Option<u32>,
+) -> Result<xqt_kernel::uploads::Download, AppError> {
+    let Some(width) = width else { return Ok(file) };
+    let key = format!("thumbnail:{}:{width}", xqt_kernel::crypto::sha256_hex(&file.bytes));
+    let cached = width <= THUMBNAIL_CACHED_UP_TO;
+    let bytes = match ctx.local.get(&key).await? {
+        Some(hit) if cached => hit,
+        _ => {
+            let original = file.bytes.clone();
+            let made = tokio::task::spawn_blocking(move || xqt_kernel::files::thumbnail(&original, width))
+                .await
+                .map_err(AppError::internal)??;
+            if cached {
+                ctx.local.set(&key, made.bytes.clone(), THUMBNAIL_KEEP).await?;
+            }
+            made.bytes
+        }
+    };
+    let content_type = if bytes.starts_with(&[0xFF, 0xD8]) { "image/jpeg" } else { "image/png" };
+    Ok(xqt_kernel::uploads::Download { content_type: content_type.to_owned(), bytes, as_attachment: false })
 }
 
 /// Conditional and partial answers for a file (what `<video>` players and image caches ask):
@@ -275,7 +316,9 @@ pub async fn linked(
         let expires = params.get("expires").and_then(|e| e.parse().ok()).ok_or(AppError::not_found("file"))?;
         let sig = params.get("sig").ok_or(AppError::not_found("file"))?;
         xqt_kernel::links::verify(&state.ctx, files.name(), &file, expires, sig)?;
-        files.open(&state.ctx, &file).await
+        let width = thumbnail_width(req)?;
+        let found = files.open(&state.ctx, &file).await?;
+        thumbnailed(&state.ctx, found, width).await
     }
     .await;
     match result {

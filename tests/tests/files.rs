@@ -363,3 +363,87 @@ async fn multipart_uploads_and_downloads_with_etag_and_range() {
     })
     .await;
 }
+
+/// Thumbnails for lists: `?w=` on a download or a signed media link answers the image scaled to
+/// fit that width, proportions kept, for exactly those who may fetch the original.
+#[tokio::test]
+async fn a_thumbnail_is_the_image_scaled_to_a_listed_width_for_those_who_see_it() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob) = (srv.verified_person().await, srv.verified_person().await);
+        let (status, file) = upload(&srv, Some(&alice), "?purpose=avatar", jpeg_with_exif(640, 480)).await;
+        assert_eq!(status, 201, "{file}");
+        srv.ok(
+            "mutation($f: ID) { updateProfile(input: { avatarFileId: $f }) { id } }",
+            json!({ "f": file["id"] }),
+            Some(&alice.token),
+        )
+        .await;
+        let url = file["url"].as_str().unwrap().to_owned();
+
+        let resp = srv.http.get(srv.url(&format!("{url}?w=128"))).bearer_auth(&alice.token).send().await.unwrap();
+        assert_eq!(resp.status().as_u16(), 200);
+        assert_eq!(resp.headers()["content-type"], "image/jpeg");
+        let etag = resp.headers()["etag"].to_str().unwrap().to_owned();
+        assert!(etag.ends_with("-w128\""), "its own entity tag: {etag}");
+        let small = image::load_from_memory(&resp.bytes().await.unwrap()).unwrap();
+        assert_eq!((small.width(), small.height()), (128, 96));
+        let again = srv
+            .http
+            .get(srv.url(&format!("{url}?w=128")))
+            .bearer_auth(&alice.token)
+            .header("if-none-match", &etag)
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(again.status().as_u16(), 304);
+        let full = srv.http.get(srv.url(&url)).bearer_auth(&alice.token).send().await.unwrap();
+        assert_eq!(
+            image::load_from_memory(&full.bytes().await.unwrap()).unwrap().width(),
+            640,
+            "without w, the original"
+        );
+
+        let odd = TestServer::answer(
+            srv.http.get(srv.url(&format!("{url}?w=100"))).bearer_auth(&alice.token).send().await.unwrap(),
+        )
+        .await;
+        assert_eq!(
+            (odd.status, odd.code(), odd.body["errors"][0]["extensions"]["field"].as_str()),
+            (400, Some("BAD_USER_INPUT"), Some("w"))
+        );
+        assert!(odd.body["errors"][0]["message"].as_str().unwrap().contains("128"), "names the widths: {:?}", odd.body);
+        assert_eq!(download(&srv, &bob, &format!("{url}?w=128")).await.0, 404, "a stranger gets no thumbnail either");
+
+        // Through the signed link an <img> uses, with the width appended.
+        let open = "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }";
+        let c = srv.ok(open, json!({ "u": bob.id }), Some(&alice.token)).await["openDirectConversation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let a = srv
+            .ok("{ conversations(first: 20) { nodes { peer { avatarSignedUrl } } } }", json!({}), Some(&bob.token))
+            .await;
+        let signed = srv.url(a["conversations"]["nodes"][0]["peer"]["avatarSignedUrl"].as_str().unwrap());
+        let thumb = srv.http.get(format!("{signed}&w=64")).send().await.unwrap();
+        assert_eq!(thumb.status().as_u16(), 200);
+        let tiny = image::load_from_memory(&thumb.bytes().await.unwrap()).unwrap();
+        assert_eq!((tiny.width(), tiny.height()), (64, 48));
+
+        // Not an image: a clear refusal, not a broken picture.
+        let pdf = srv
+            .http
+            .post(srv.url(&format!("/files?purpose=chat_file&conversation={c}&name=a.pdf")))
+            .bearer_auth(&alice.token)
+            .body(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n".to_vec())
+            .send()
+            .await
+            .unwrap();
+        assert_eq!(pdf.status().as_u16(), 201);
+        let pdf: serde_json::Value = pdf.json().await.unwrap();
+        let thumb = srv.http.get(srv.url(&format!("{}?w=128", pdf["url"].as_str().unwrap()))).bearer_auth(&alice.token);
+        let a = TestServer::answer(thumb.send().await.unwrap()).await;
+        assert_eq!((a.status, a.code()), (400, Some("BAD_USER_INPUT")), "{:?}", a.body);
+    })
+    .await;
+}

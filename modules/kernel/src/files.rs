@@ -116,9 +116,70 @@ pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
     Ok(CleanImage { bytes: Bytes::from(out.into_inner()), content_type, width, height })
 }
 
+/// The widths a thumbnail may be asked for (`?w=` on a download): few, so each is made once
+/// and cached, and a client cannot make the server render every size.
+pub const THUMBNAIL_WIDTHS: [u32; 5] = [64, 128, 256, 512, 1024];
+
+/// A thumbnail of a stored image, fitting `width`×`width` with its proportions kept (never
+/// larger than the original). JPEG stays JPEG (quality 80); PNG stays PNG (it may be
+/// transparent). Anything that is not such an image is refused with a clear code.
+pub fn thumbnail(raw: &[u8], width: u32) -> AppResult<CleanImage> {
+    if !THUMBNAIL_WIDTHS.contains(&width) {
+        let widths: Vec<String> = THUMBNAIL_WIDTHS.iter().map(u32::to_string).collect();
+        return Err(AppError::new(
+            ErrorCode::BadUserInput,
+            format!("a thumbnail is {} pixels wide", widths.join(", ")),
+        )
+        .with("field", "w"));
+    }
+    let not_image = || AppError::new(ErrorCode::BadUserInput, "only images have thumbnails").with("field", "w");
+    let format = image::guess_format(raw).map_err(|_| not_image())?;
+    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
+        return Err(not_image());
+    }
+    let mut reader = ImageReader::with_format(Cursor::new(raw), format);
+    let mut limits = Limits::default();
+    limits.max_image_width = Some(MAX_IMAGE_SIDE);
+    limits.max_image_height = Some(MAX_IMAGE_SIDE);
+    limits.max_alloc = Some(512 * 1024 * 1024);
+    reader.limits(limits);
+    let pixels = reader.decode().map_err(|_| not_image())?;
+    let small = if pixels.width() > width || pixels.height() > width { pixels.thumbnail(width, width) } else { pixels };
+    let (w, h) = (small.width(), small.height());
+    let mut out = Cursor::new(Vec::new());
+    let content_type = if format == ImageFormat::Jpeg {
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
+            .encode_image(&small.into_rgb8())
+            .map_err(AppError::internal)?;
+        "image/jpeg"
+    } else {
+        small.write_to(&mut out, ImageFormat::Png).map_err(AppError::internal)?;
+        "image/png"
+    };
+    Ok(CleanImage { bytes: Bytes::from(out.into_inner()), content_type, width: w, height: h })
+}
+
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn a_thumbnail_fits_its_width_keeps_proportions_and_never_grows() {
+        let t = thumbnail(&jpeg(800, 600), 128).unwrap();
+        assert_eq!((t.content_type, t.width, t.height), ("image/jpeg", 128, 96));
+        let decoded = image::load_from_memory(&t.bytes).unwrap();
+        assert_eq!((decoded.width(), decoded.height()), (128, 96), "the bytes are the size they claim");
+        let tall = thumbnail(&jpeg(300, 900), 256).unwrap();
+        assert_eq!((tall.width, tall.height), (85, 256));
+        let small = thumbnail(&jpeg(40, 30), 512).unwrap();
+        assert_eq!((small.width, small.height), (40, 30));
+        let mut png = Cursor::new(Vec::new());
+        image::RgbaImage::from_pixel(200, 100, image::Rgba([0, 0, 0, 0])).write_to(&mut png, ImageFormat::Png).unwrap();
+        let p = thumbnail(png.get_ref(), 64).unwrap();
+        assert_eq!((p.content_type, p.width, p.height), ("image/png", 64, 32));
+        assert_eq!(thumbnail(&jpeg(800, 600), 100).unwrap_err().code(), ErrorCode::BadUserInput);
+        assert_eq!(thumbnail(b"%PDF-1.7", 128).unwrap_err().code(), ErrorCode::BadUserInput);
+    }
 
     fn jpeg(w: u32, h: u32) -> Vec<u8> {
         let img = image::RgbImage::from_pixel(w, h, image::Rgb([200, 30, 30]));
