@@ -6,6 +6,7 @@
 pub mod cooperation;
 pub mod esign;
 pub mod receiver;
+pub mod tls;
 mod ws;
 
 use std::sync::Arc;

@@ -237,3 +237,48 @@ async fn a_revoked_scope_stops_events_and_a_ping_proves_the_endpoint() {
     })
     .await;
 }
+
+/// Production endpoints are HTTPS: a delivery verifies the endpoint's certificate against the
+/// public roots and `accounts.webhook_ca_file`; an endpoint whose certificate no trusted CA
+/// issued is not posted to (the attempt is recorded as failed and retried).
+#[tokio::test]
+async fn deliveries_go_over_https_to_a_certificate_the_platform_trusts() {
+    on_each_backend(async |b| {
+        let trusted = xqt_tests::tls::TestPki::new("partner");
+        let stranger = xqt_tests::tls::TestPki::new("unknown");
+        let ca_file = trusted.ca_file.clone();
+        let srv = b
+            .start_with(move |c| {
+                c.update(|a: &mut xqt_accounts::config::AccountsConfig| a.webhook_ca_file = Some(ca_file))
+            })
+            .await;
+        let admin = srv.admin().await;
+        let (token, _) = partner_token(&srv, &admin, "电子签约服务商", &["accounts:organizations.read"]).await;
+
+        let good = Receiver::start().await;
+        let good_url = format!("https://localhost:{}/hooks/xqt", trusted.front(good.addr).await.port());
+        let (secret, good_id) = register(&srv, &token, &good_url, &["accounts.organization.verified"]).await;
+        good.trust(&secret);
+        let bad = Receiver::start().await;
+        let bad_url = format!("https://localhost:{}/hooks/xqt", stranger.front(bad.addr).await.port());
+        let (_, bad_id) = register(&srv, &token, &bad_url, &["accounts.organization.verified"]).await;
+
+        let ping = "mutation($i: ID!) { pingWebhook(id: $i) { id } }";
+        srv.ok(ping, json!({ "i": good_id }), Some(&token)).await;
+        srv.ok(ping, json!({ "i": bad_id }), Some(&token)).await;
+        run_jobs(&srv.ctx).await;
+
+        let got = good.received();
+        assert_eq!((got.len(), got[0].verified), (1, true), "posted over TLS, signed: {got:?}");
+        assert!(bad.received().is_empty(), "nothing reaches an endpoint whose certificate is not trusted");
+        let listed = srv.ok("{ webhooks { id deliveries { state lastError } } }", json!({}), Some(&token)).await;
+        let of = |id: &str| {
+            listed["webhooks"].as_array().unwrap().iter().find(|w| w["id"] == id).unwrap()["deliveries"][0].clone()
+        };
+        assert_eq!(of(&good_id)["state"], "DELIVERED");
+        let failed = of(&bad_id);
+        assert_eq!(failed["state"], "PENDING", "retried later: {failed}");
+        assert!(failed["lastError"].as_str().unwrap().starts_with("not reached"), "{failed}");
+    })
+    .await;
+}

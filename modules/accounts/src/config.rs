@@ -17,6 +17,9 @@ pub struct AccountsConfig {
     pub sign_ins_per_minute_per_ip: i64,
     /// Requests one partner API token may make per minute.
     pub partner_requests_per_minute: i64,
+    /// CA certificates (a PEM file) webhook deliveries trust beside the public roots: a partner
+    /// whose certificate comes from a CA outside that list (a domestic one), or a test CA.
+    pub webhook_ca_file: Option<std::path::PathBuf>,
 }
 
 impl Default for AccountsConfig {
@@ -29,6 +32,7 @@ impl Default for AccountsConfig {
             lockout_minutes: 15,
             sign_ins_per_minute_per_ip: 120,
             partner_requests_per_minute: 600,
+            webhook_ca_file: None,
         }
     }
 }
@@ -47,6 +51,9 @@ impl ConfigSection for AccountsConfig {
             return Err(
                 "lockout_minutes, sign_ins_per_minute_per_ip and partner_requests_per_minute must be positive".into()
             );
+        }
+        if let Some(path) = &self.webhook_ca_file {
+            crate::webhooks::extra_roots(path)?;
         }
         Ok(())
     }
@@ -68,6 +75,22 @@ mod tests {
             jail.set_env("XQT_ACCOUNTS__SECURITY_LOG_DAYS", "365");
             let c = Config::load(&sections).expect("a longer period is fine");
             assert_eq!(c.section::<AccountsConfig>().security_log_days, 365);
+            Ok(())
+        });
+    }
+
+    #[test]
+    #[allow(clippy::result_large_err)]
+    fn a_webhook_ca_file_must_hold_certificates() {
+        let sections = [SectionSpec::of::<AccountsConfig>()];
+        figment::Jail::expect_with(|jail| {
+            jail.set_env("XQT_ACCOUNTS__WEBHOOK_CA_FILE", "/nonexistent/ca.pem");
+            let e = Config::load(&sections).unwrap_err().to_string();
+            assert!(e.contains("webhook_ca_file"), "{e}");
+            jail.create_file("empty.pem", "not a certificate")?;
+            jail.set_env("XQT_ACCOUNTS__WEBHOOK_CA_FILE", "empty.pem");
+            let e = Config::load(&sections).unwrap_err().to_string();
+            assert!(e.contains("webhook_ca_file"), "{e}");
             Ok(())
         });
     }

@@ -6,8 +6,10 @@
 //! id is the partner's idempotency key. An event goes only to partners who, when it happens,
 //! still hold a live token with the event's scope.
 
+use std::collections::HashMap;
 use std::net::IpAddr;
-use std::sync::{Arc, OnceLock};
+use std::path::PathBuf;
+use std::sync::{Arc, Mutex, OnceLock};
 use std::time::Duration;
 
 use async_trait::async_trait;
@@ -290,17 +292,38 @@ pub fn signature(secret: &str, timestamp: i64, body: &str) -> String {
     format!("t={timestamp},v1={}", hex::encode(mac.finalize().into_bytes()))
 }
 
-fn client() -> &'static reqwest::Client {
-    static CLIENT: OnceLock<reqwest::Client> = OnceLock::new();
-    CLIENT.get_or_init(|| {
-        reqwest::Client::builder()
-            .timeout(TIMEOUT)
-            // A redirect could lead anywhere, including inside our network: the endpoint answers itself.
-            .redirect(reqwest::redirect::Policy::none())
-            .user_agent(concat!("xqt-webhooks/", env!("CARGO_PKG_VERSION")))
-            .build()
-            .expect("an HTTP client")
-    })
+/// The certificates in a PEM file of CA certificates (`accounts.webhook_ca_file`).
+pub fn extra_roots(path: &std::path::Path) -> Result<Vec<reqwest::Certificate>, String> {
+    let pem = std::fs::read(path).map_err(|e| format!("webhook_ca_file {}: {e}", path.display()))?;
+    let roots = reqwest::Certificate::from_pem_bundle(&pem)
+        .map_err(|e| format!("webhook_ca_file {}: not PEM certificates: {e}", path.display()))?;
+    if roots.is_empty() {
+        return Err(format!("webhook_ca_file {}: holds no certificate", path.display()));
+    }
+    Ok(roots)
+}
+
+/// One client per set of trusted roots (they are read once, when first needed).
+fn client(ctx: &AppContext) -> AppResult<reqwest::Client> {
+    static CLIENTS: OnceLock<Mutex<HashMap<Option<PathBuf>, reqwest::Client>>> = OnceLock::new();
+    let ca_file = ctx.config.section::<crate::config::AccountsConfig>().webhook_ca_file.clone();
+    let mut clients = CLIENTS.get_or_init(Default::default).lock().unwrap_or_else(|e| e.into_inner());
+    if let Some(client) = clients.get(&ca_file) {
+        return Ok(client.clone());
+    }
+    let mut builder = reqwest::Client::builder()
+        .timeout(TIMEOUT)
+        // A redirect could lead anywhere, including inside our network: the endpoint answers itself.
+        .redirect(reqwest::redirect::Policy::none())
+        .user_agent(concat!("xqt-webhooks/", env!("CARGO_PKG_VERSION")));
+    if let Some(path) = &ca_file {
+        for root in extra_roots(path).map_err(AppError::internal)? {
+            builder = builder.add_root_certificate(root);
+        }
+    }
+    let client = builder.build().map_err(AppError::internal)?;
+    clients.insert(ca_file, client.clone());
+    Ok(client)
 }
 
 fn clip(message: String) -> String {
@@ -335,7 +358,7 @@ impl JobHandler for Deliver {
         let Some(target) = webhook::Entity::find_by_id(d.webhook_id).one(&ctx.db).await? else { return Ok(()) };
         let secret = ctx.keys.open(&target.secret_sealed)?;
         let now = ctx.clock.now();
-        let sent = client()
+        let sent = client(ctx)?
             .post(&target.url)
             .header(reqwest::header::CONTENT_TYPE, "application/json")
             .header(SIGNATURE_HEADER, signature(&secret, now.timestamp(), &d.payload))
