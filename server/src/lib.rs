@@ -4,6 +4,7 @@
 mod cors;
 pub mod demo;
 pub mod files;
+mod headers;
 pub mod http;
 pub mod observe;
 pub mod request;
@@ -94,6 +95,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))
         .around(cors::around)
+        .around(headers::around)
         .around(observe::around)
         .data(state)
 }

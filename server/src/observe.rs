@@ -2,7 +2,7 @@
 
 use std::time::Instant;
 
-use poem::http::{HeaderValue, StatusCode};
+use poem::http::{HeaderValue, StatusCode, header};
 use poem::web::Data;
 use poem::{Endpoint, IntoResponse, Request, Response, handler};
 use prometheus::{Encoder, HistogramOpts, HistogramVec, IntCounterVec, IntGauge, Opts, Registry, TextEncoder};
@@ -10,6 +10,7 @@ use tracing::Instrument;
 use xqt_kernel::ErrorCode;
 
 use crate::ServerState;
+use crate::http::{MediaType, refuse};
 
 pub const REQUEST_ID: &str = "x-request-id";
 
@@ -136,7 +137,34 @@ pub async fn readyz(Data(state): Data<&ServerState>) -> Response {
     poem::web::Json(serde_json::json!({ "ready": ready, "checks": body })).with_status(status).into_response()
 }
 
+/// Prometheus' scrape: with `metrics_token` set, only for `Authorization: Bearer <token>`;
+/// without one, open outside production and not served in production.
 #[handler]
-pub fn metrics(Data(state): Data<&ServerState>) -> Response {
+pub fn metrics(req: &Request, Data(state): Data<&ServerState>) -> Response {
+    let config = &state.ctx.config;
+    match &config.metrics_token {
+        Some(token) => {
+            let given = req.header(header::AUTHORIZATION).and_then(|v| v.strip_prefix("Bearer ")).unwrap_or_default();
+            if !xqt_kernel::crypto::constant_time_eq(given.as_bytes(), token.as_bytes()) {
+                return refuse(
+                    StatusCode::UNAUTHORIZED,
+                    ErrorCode::Unauthenticated,
+                    "metrics need the metrics token",
+                    MediaType::Json,
+                )
+                .with_header(header::WWW_AUTHENTICATE, "Bearer")
+                .into_response();
+            }
+        }
+        None if config.env == xqt_kernel::config::Environment::Production => {
+            return refuse(
+                StatusCode::NOT_FOUND,
+                ErrorCode::NotFound,
+                "set metrics_token to serve metrics in production",
+                MediaType::Json,
+            );
+        }
+        None => {}
+    }
     Response::builder().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }

@@ -719,3 +719,88 @@ async fn an_allow_list_runs_only_its_operations() {
     })
     .await;
 }
+
+/// Every response carries the security headers, whatever answered it; HTML gets a policy that
+/// lets GraphiQL load only its own assets, everything else one that loads nothing.
+#[tokio::test]
+async fn every_response_carries_the_security_headers_and_no_server_version() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let person = srv.person().await;
+        let html = srv.http.get(srv.url("/graphql")).header("accept", "text/html").send().await.unwrap();
+        let json_api =
+            srv.http.post(srv.url("/graphql")).json(&json!({ "query": "{ __typename }" })).send().await.unwrap();
+        let refused =
+            srv.http.post(srv.url("/graphql")).header("content-type", "text/plain").body("{}").send().await.unwrap();
+        let health = srv.http.get(srv.url("/healthz")).send().await.unwrap();
+        let missing = srv.http.get(srv.url("/files/not-a-file")).bearer_auth(&person.token).send().await.unwrap();
+        let preflight = srv
+            .http
+            .request(reqwest::Method::OPTIONS, srv.url("/graphql"))
+            .header("origin", "http://localhost:5173")
+            .header("access-control-request-method", "POST")
+            .send()
+            .await
+            .unwrap();
+        let mut checked = 0;
+        for (what, resp) in [
+            ("GraphiQL", &html),
+            ("an operation", &json_api),
+            ("a refusal", &refused),
+            ("health", &health),
+            ("a missing file", &missing),
+            ("a preflight", &preflight),
+        ] {
+            let h = resp.headers();
+            assert_eq!(h.get("x-content-type-options").map(|v| v.to_str().unwrap()), Some("nosniff"), "{what}");
+            assert_eq!(h.get("x-frame-options").map(|v| v.to_str().unwrap()), Some("DENY"), "{what}");
+            assert_eq!(h.get("referrer-policy").map(|v| v.to_str().unwrap()), Some("no-referrer"), "{what}");
+            let csp = h.get("content-security-policy").map(|v| v.to_str().unwrap().to_owned()).unwrap_or_default();
+            assert!(csp.contains("frame-ancestors 'none'"), "{what}: {csp}");
+            assert!(h.get("server").is_none() && h.get("x-powered-by").is_none(), "{what} names no server: {h:?}");
+            checked += 1;
+        }
+        let page_policy = html.headers()["content-security-policy"].to_str().unwrap();
+        assert!(html.headers()["content-type"].to_str().unwrap().starts_with("text/html"));
+        assert!(
+            page_policy.contains("script-src 'self'") && !page_policy.contains("script-src 'self' 'unsafe"),
+            "{page_policy}"
+        );
+        assert!(page_policy.contains("connect-src 'self'"), "{page_policy}");
+        let api_policy = json_api.headers()["content-security-policy"].to_str().unwrap();
+        assert!(api_policy.starts_with("default-src 'none'") && api_policy.contains("sandbox"), "{api_policy}");
+        assert_eq!(checked, 6);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn metrics_are_behind_their_token_and_closed_in_production_without_one() {
+    on_each_backend(async |b| {
+        let token = "metrics-token-0123456789";
+        let srv = b.start_with(|c| c.metrics_token = Some(token.to_owned())).await;
+        let scrape = |bearer: Option<&str>| {
+            let mut req = srv.http.get(srv.url("/metrics"));
+            if let Some(t) = bearer {
+                req = req.bearer_auth(t);
+            }
+            req.send()
+        };
+        assert_eq!(scrape(None).await.unwrap().status().as_u16(), 401);
+        assert_eq!(scrape(Some("metrics-token-0123456788")).await.unwrap().status().as_u16(), 401);
+        let ok = scrape(Some(token)).await.unwrap();
+        assert_eq!(ok.status().as_u16(), 200);
+        assert!(ok.text().await.unwrap().contains("xqt_http_requests_total"));
+
+        let production = b
+            .start_with(|c| {
+                c.env = xqt_kernel::config::Environment::Production;
+                xqt_tests::real_signature_provider(c, "http://127.0.0.1:9");
+            })
+            .await;
+        let a = TestServer::answer(production.http.get(production.url("/metrics")).send().await.unwrap()).await;
+        assert_eq!((a.status, a.code()), (404, Some("NOT_FOUND")), "production serves no open metrics");
+        assert!(production.http.get(production.url("/healthz")).send().await.unwrap().status().is_success());
+    })
+    .await;
+}

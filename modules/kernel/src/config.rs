@@ -119,6 +119,9 @@ pub struct Config {
     /// Where GraphiQL's built assets are (`npm ci && npm run build` in `web/`); served at
     /// `/graphql` outside production.
     pub graphiql_dir: PathBuf,
+    /// Bearer token `/metrics` asks for. Unset: `/metrics` is open outside production and not
+    /// served in production (where it would tell anyone the traffic and error rates).
+    pub metrics_token: Option<String>,
     pub persisted_queries: PersistedQueriesConfig,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
@@ -209,6 +212,7 @@ impl Default for Config {
             trust_forwarded_for: false,
             cors_origins: None,
             graphiql_dir: PathBuf::from("web/dist"),
+            metrics_token: None,
             persisted_queries: PersistedQueriesConfig::default(),
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
@@ -331,6 +335,9 @@ impl Config {
                     "cors_origins: {origin:?} is not an origin; write scheme://host[:port] with no path, one per page's address (no wildcard)"
                 )));
             }
+        }
+        if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
+            return Err(ConfigError("metrics_token must be at least 16 characters".into()));
         }
         if self.env == Environment::Production {
             match &self.token_secret {
