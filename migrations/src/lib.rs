@@ -41,6 +41,7 @@ mod m20261201_000019_cooperation_create;
 mod m20261202_000020_attendance_create;
 mod m20261203_000021_notifications_sender;
 mod m20261203_000022_accounts_webhooks;
+mod m20261203_000023_chat_call_participants;
 
 pub struct Migrator;
 
@@ -70,6 +71,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261202_000020_attendance_create::Migration),
             Box::new(m20261203_000021_notifications_sender::Migration),
             Box::new(m20261203_000022_accounts_webhooks::Migration),
+            Box::new(m20261203_000023_chat_call_participants::Migration),
         ]
     }
 }

@@ -1450,3 +1450,63 @@ async fn chat_the_inbox_cursor_names_only_what_changed_lately_and_resumes_every_
     })
     .await;
 }
+
+/// In a group one member's "no" declines for them only (the call rings on for the others, and
+/// ends rejected once everyone has declined), and only the call's participants — the caller and
+/// who answered — hang up.
+#[tokio::test]
+async fn only_a_calls_participants_end_it_and_a_group_call_rings_on_past_one_decline() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (owner, ann, ben, cai) = (
+            srv.verified_person().await,
+            srv.verified_person().await,
+            srv.verified_person().await,
+            srv.verified_person().await,
+        );
+        let g = srv
+            .ok(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "实习小组", "memberIds": [ann.id, ben.id, cai.id] } }),
+                Some(&owner.token),
+            )
+            .await;
+        let c = g["createGroup"]["id"].clone();
+        let invite = "mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id state } }";
+        let reject = "mutation($i: ID!) { rejectCall(callId: $i) { state declinedBy } }";
+        let hang_up = "mutation($i: ID!) { hangUpCall(callId: $i, reason: NORMAL) { state answeredBy } }";
+
+        let call = srv.ok(invite, json!({ "c": c }), Some(&owner.token)).await["inviteCall"].clone();
+        let r = srv.ok(reject, json!({ "i": call["id"] }), Some(&ann.token)).await;
+        assert_eq!(r["rejectCall"], json!({ "state": "RINGING", "declinedBy": [ann.id] }), "Ann declines for herself");
+        let a = srv
+            .ok(
+                "mutation($i: ID!) { acceptCall(callId: $i) { state answeredBy } }",
+                json!({ "i": call["id"] }),
+                Some(&ben.token),
+            )
+            .await;
+        assert_eq!(a["acceptCall"], json!({ "state": "ACCEPTED", "answeredBy": ben.id }), "Ben still can answer");
+        for (who, p) in [("Ann, who declined", &ann), ("Cai, who never joined", &cai)] {
+            let r = srv.gql(hang_up, json!({ "i": call["id"] }), Some(&p.token)).await;
+            assert_eq!(r.code(), Some("FORBIDDEN"), "{who} cannot end the others' call: {:?}", r.body);
+        }
+        let r = srv.ok(hang_up, json!({ "i": call["id"] }), Some(&ben.token)).await;
+        assert_eq!(r["hangUpCall"]["state"], "ENDED", "a participant can");
+
+        let call = srv.ok(invite, json!({ "c": c }), Some(&owner.token)).await["inviteCall"].clone();
+        for p in [&ann, &ben] {
+            assert_eq!(
+                srv.ok(reject, json!({ "i": call["id"] }), Some(&p.token)).await["rejectCall"]["state"],
+                "RINGING"
+            );
+        }
+        let again = srv.ok(reject, json!({ "i": call["id"] }), Some(&ben.token)).await;
+        assert_eq!(again["rejectCall"]["declinedBy"].as_array().unwrap().len(), 2, "declining twice counts once");
+        let last = srv.ok(reject, json!({ "i": call["id"] }), Some(&cai.token)).await;
+        assert_eq!(last["rejectCall"]["state"], "REJECTED", "everyone declined: {last}");
+        let r = srv.gql(invite, json!({ "c": c }), Some(&owner.token)).await;
+        assert_eq!(r.body["data"]["inviteCall"]["state"], "RINGING", "the line is free again: {:?}", r.body);
+    })
+    .await;
+}

@@ -70,6 +70,8 @@ pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallM
         ended_at: Set(None),
         end_reason: Set(None),
         ended_by: Set(None),
+        answered_by: Set(None),
+        declined_by: Set(String::new()),
     }
     .insert(&ctx.db)
     .await?;
@@ -100,7 +102,7 @@ async fn transition(
     let now = ctx.clock.now();
     let mut q = call::Entity::update_many().col_expr(call::Column::State, Expr::value(to));
     if to == CallState::Accepted {
-        q = q.col_expr(call::Column::AnsweredAt, Expr::value(now));
+        q = q.col_expr(call::Column::AnsweredAt, Expr::value(now)).col_expr(call::Column::AnsweredBy, Expr::value(by));
     } else {
         q = q
             .col_expr(call::Column::EndedAt, Expr::value(now))
@@ -162,12 +164,53 @@ pub async fn accept(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
     finish(ctx, &c, CallState::Ringing, CallState::Accepted, Signal::Accept, Some(me), None).await
 }
 
+/// A callee declines. In a direct conversation that ends the call; in a group it declines for
+/// this member only, and the call ends as rejected once every other member has declined.
 pub async fn reject(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
-    let c = find(ctx, me, id).await?;
+    let mut c = find(ctx, me, id).await?;
     if c.caller_id == Some(me) {
         return Err(ChatError::NotAllowed("the caller cancels instead").into());
     }
-    finish(ctx, &c, CallState::Ringing, CallState::Rejected, Signal::Reject, Some(me), None).await
+    let direct = conversations::find(ctx, c.conversation_id)
+        .await?
+        .is_some_and(|conv| conv.kind == crate::entity::conversation::ConversationKind::Direct);
+    if direct {
+        return finish(ctx, &c, CallState::Ringing, CallState::Rejected, Signal::Reject, Some(me), None).await;
+    }
+    // Recorded against the list as read, so two members declining at once both count.
+    loop {
+        if c.state != CallState::Ringing {
+            return Err(ChatError::CallState(c.state).into());
+        }
+        let mut declined: Vec<&str> = c.declined_by.split_whitespace().collect();
+        let mine = me.to_string();
+        if !declined.contains(&mine.as_str()) {
+            declined.push(&mine);
+        }
+        let list = declined.join(" ");
+        let saved = call::Entity::update_many()
+            .col_expr(call::Column::DeclinedBy, Expr::value(list.clone()))
+            .filter(call::Column::Id.eq(c.id))
+            .filter(call::Column::State.eq(CallState::Ringing))
+            .filter(call::Column::DeclinedBy.eq(c.declined_by.clone()))
+            .exec(&ctx.db)
+            .await?;
+        if saved.rows_affected == 1 {
+            c.declined_by = list;
+            break;
+        }
+        c = call::Entity::find_by_id(c.id).one(&ctx.db).await?.ok_or(ChatError::NotFound("call"))?;
+    }
+    let others = conversations::members(ctx, c.conversation_id).await?;
+    let everyone_declined = others
+        .iter()
+        .filter(|m| Some(m.user_id) != c.caller_id)
+        .all(|m| c.declined_by.split_whitespace().any(|d| d == m.user_id.to_string()));
+    if everyone_declined {
+        return finish(ctx, &c, CallState::Ringing, CallState::Rejected, Signal::Reject, Some(me), None).await;
+    }
+    announce(ctx, &c, Signal::Reject, Some(me)).await;
+    Ok(c)
 }
 
 pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
@@ -178,12 +221,15 @@ pub async fn cancel(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Mod
     finish(ctx, &c, CallState::Ringing, CallState::Cancelled, Signal::Cancel, Some(me), None).await
 }
 
-/// Either side ends an answered call, saying why (`normal`, `network`, `busy`, …).
+/// A participant (the caller or who answered) ends an answered call, saying why (`normal`, `network`, `busy`, …).
 pub async fn hang_up(ctx: &AppContext, me: Uuid, id: Uuid, reason: CallEndReason) -> AppResult<call::Model> {
     if reason == CallEndReason::Timeout {
         return Err(invalid("reason", "only an unanswered call times out").into());
     }
     let c = find(ctx, me, id).await?;
+    if c.caller_id != Some(me) && c.answered_by != Some(me) {
+        return Err(ChatError::NotAllowed("only the call's participants hang up").into());
+    }
     finish(ctx, &c, CallState::Accepted, CallState::Ended, Signal::Hangup, Some(me), Some(reason)).await
 }
 

@@ -17,6 +17,11 @@ pub struct Model {
     pub ended_at: Option<DateTimeUtc>,
     pub end_reason: Option<CallEndReason>,
     pub ended_by: Option<Uuid>,
+    /// Who answered: with the caller, the call's participants (the only ones who hang up).
+    pub answered_by: Option<Uuid>,
+    /// Members of a group who declined while it rang, space-separated.
+    #[sea_orm(column_type = "Text")]
+    pub declined_by: String,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

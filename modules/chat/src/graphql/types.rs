@@ -316,6 +316,14 @@ impl Call {
     async fn ring_until(&self) -> DateTime<Utc> {
         self.0.ring_until
     }
+    /// Who answered; with the caller, the call's participants (only they hang up).
+    async fn answered_by(&self) -> Option<ID> {
+        self.0.answered_by.map(id)
+    }
+    /// Members of a group who declined while it rang (a group call rings on for the others).
+    async fn declined_by(&self) -> Vec<ID> {
+        self.0.declined_by.split_whitespace().map(|d| ID(d.to_owned())).collect()
+    }
     async fn answered_at(&self) -> Option<DateTime<Utc>> {
         self.0.answered_at
     }
