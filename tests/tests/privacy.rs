@@ -512,6 +512,9 @@ async fn pol_1_every_version_of_each_policy_is_kept_and_readable_with_its_date_a
                 "BAD_USER_INPUT",
             ),
             (version_input("PRIVACY_POLICY", "2 0", &[], &[], srv.ctx.clock.now()), "BAD_USER_INPUT"),
+            // Versions publish in order: nothing numbered before the newest.
+            (version_input("PRIVACY_POLICY", "1.0.9", &[], &[], srv.ctx.clock.now()), "BAD_USER_INPUT"),
+            (version_input("PRIVACY_POLICY", "0.9", &[], &[], srv.ctx.clock.now()), "BAD_USER_INPUT"),
         ] {
             assert_eq!(srv.gql(PUBLISH, json!({ "i": input }), Some(&admin.token)).await.code(), Some(code), "{input}");
         }
@@ -576,6 +579,14 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
         // A version that takes effect later holds nothing back until then.
         let later = version_input("PRIVACY_POLICY", "3.0", &["SERVICE_MODEL"], &["notifications", "accounts"], srv.ctx.clock.now() + Span::days(2));
         srv.ok(PUBLISH, json!({ "i": later }), Some(&admin.token)).await;
+        let backdated = version_input("PRIVACY_POLICY", "3.1", &[], &[], srv.ctx.clock.now());
+        let a = srv.gql(PUBLISH, json!({ "i": backdated }), Some(&admin.token)).await;
+        assert_eq!(
+            (a.code(), a.body["errors"][0]["extensions"]["field"].as_str()),
+            (Some("BAD_USER_INPUT"), Some("effectiveAt")),
+            "a later version cannot take effect before an earlier one: {:?}",
+            a.body
+        );
         assert_eq!(srv.gql("{ unreadNotificationCount }", json!({}), Some(&person.token)).await.code(), None);
         b.clock.advance(Span::days(3));
         let fresh = srv.token_valid_for(&person, Span::minutes(5));

@@ -142,9 +142,51 @@ fn validate(ctx: &AppContext, v: &NewVersion) -> Result<Document, PrivacyError> 
     Ok(doc)
 }
 
+/// How two version numbers order: segment by segment (split at `.` and `-`), numerically where
+/// both are numbers ("1.10" after "1.9"), as text otherwise; a longer one after its prefix.
+pub fn version_order(a: &str, b: &str) -> std::cmp::Ordering {
+    let parts = |v: &str| v.split(['.', '-']).map(str::to_owned).collect::<Vec<_>>();
+    let (a, b) = (parts(a), parts(b));
+    for (x, y) in a.iter().zip(&b) {
+        let o = match (x.parse::<u64>(), y.parse::<u64>()) {
+            (Ok(x), Ok(y)) => x.cmp(&y),
+            _ => x.cmp(y),
+        };
+        if o.is_ne() {
+            return o;
+        }
+    }
+    a.len().cmp(&b.len())
+}
+
+/// A document's versions publish in order: a new one's number comes after every earlier one's,
+/// and it takes effect no earlier than any of them (no backdating past a published version).
+async fn check_order(ctx: &AppContext, doc: Document, v: &NewVersion) -> AppResult<()> {
+    let invalid = |field, message: String| AppError::from(PrivacyError::Invalid { field, message });
+    let earlier = policy_version::Entity::find().filter(policy_version::Column::Document.eq(doc)).all(&ctx.db).await?;
+    if earlier.iter().any(|e| e.version == v.version) {
+        return Err(PrivacyError::VersionExists.into());
+    }
+    if let Some(newest) = earlier.iter().max_by(|a, b| version_order(&a.version, &b.version))
+        && version_order(&v.version, &newest.version).is_lt()
+    {
+        return Err(invalid("version", format!("must come after {}, this document's newest version", newest.version)));
+    }
+    if let Some(last) = earlier.iter().max_by_key(|e| e.effective_at)
+        && v.effective_at < last.effective_at
+    {
+        return Err(invalid(
+            "effectiveAt",
+            format!("no earlier than {} (version {} takes effect then)", last.effective_at.to_rfc3339(), last.version),
+        ));
+    }
+    Ok(())
+}
+
 /// Publishes a version. A major one is gated and announced to every account.
 pub async fn publish(ctx: &AppContext, publisher: Option<Uuid>, v: NewVersion) -> AppResult<policy_version::Model> {
     let doc = validate(ctx, &v)?;
+    check_order(ctx, doc, &v).await?;
     let mut kinds: Vec<&str> = v.major_kinds.iter().map(|k| k.as_str()).collect();
     kinds.sort();
     kinds.dedup();
@@ -391,6 +433,22 @@ pub async fn seed(ctx: &AppContext) -> AppResult<u64> {
 #[cfg(test)]
 mod tests {
     use super::*;
+
+    #[test]
+    fn versions_order_by_number_segment_by_segment() {
+        use std::cmp::Ordering::*;
+        for (a, b, o) in [
+            ("1.10", "1.9", Greater),
+            ("2.0", "1.10", Greater),
+            ("1.0.9", "1.1", Less),
+            ("1.1", "1.1", Equal),
+            ("1.1.1", "1.1", Greater),
+            ("2024-05", "2024-04", Greater),
+            ("1.0-rc", "1.0-beta", Greater),
+        ] {
+            assert_eq!(version_order(a, b), o, "{a} vs {b}");
+        }
+    }
 
     #[test]
     fn the_stated_effective_date_is_read_from_the_text() {
