@@ -74,6 +74,10 @@ async fn store(
 ) -> Result<serde_json::Value, AppError> {
     let viewer = viewer(req, state).await?;
     let purpose = find_purpose(state, purpose)?;
+    // The request guard GraphQL's mutations pass: a child awaiting a guardian, a suspended
+    // account, a pending major policy naming the module, ceased operation — refused here too.
+    let module = state.ctx.modules.upload_purpose_module(purpose.id).unwrap_or("files");
+    state.ctx.modules.privacy().standing.check(&state.ctx, &viewer, "Mutation", module, "upload", false).await?;
     purpose.handler.allow(&state.ctx, &viewer, params).await?;
     let (bytes, file_name) = read_upload(req, body, purpose).await?;
     let params = params.clone().or_with("name", file_name);

@@ -81,7 +81,10 @@ pub(crate) fn refuse(status: StatusCode, code: ErrorCode, message: impl Into<Str
 pub(crate) fn status_of(code: ErrorCode) -> StatusCode {
     match code {
         ErrorCode::Unauthenticated => StatusCode::UNAUTHORIZED,
-        ErrorCode::Forbidden => StatusCode::FORBIDDEN,
+        // Understood and refused until the person acts (grants, accepts): not a malformed request.
+        ErrorCode::Forbidden | ErrorCode::ConsentRequired | ErrorCode::PolicyAcceptanceRequired => {
+            StatusCode::FORBIDDEN
+        }
         ErrorCode::NotFound => StatusCode::NOT_FOUND,
         ErrorCode::Conflict => StatusCode::CONFLICT,
         ErrorCode::RateLimited => StatusCode::TOO_MANY_REQUESTS,

@@ -375,6 +375,17 @@ impl TestServer {
         Answer { status, content_type, body: serde_json::from_str(&text).unwrap_or(Value::Null) }
     }
 
+    /// `POST /files{query}` with `body`, as `who`.
+    pub async fn upload(&self, who: &Person, query: &str, body: Vec<u8>) -> Answer {
+        let req = self.http.post(self.url(&format!("/files{query}"))).bearer_auth(&who.token).body(body);
+        Self::answer(req.send().await.expect("upload sent")).await
+    }
+
+    /// `GET url` (a file's address), as `who`.
+    pub async fn download(&self, who: &Person, url: &str) -> Answer {
+        Self::answer(self.http.get(self.url(url)).bearer_auth(&who.token).send().await.expect("download sent")).await
+    }
+
     /// POSTs a JSON body to `/graphql`.
     pub async fn post(&self, body: &Value, token: Option<&str>) -> Answer {
         let mut req = self.http.post(self.url("/graphql")).json(body);
@@ -443,6 +454,14 @@ pub async fn run_jobs(ctx: &AppContext) -> Vec<xqt_kernel::jobs::Ran> {
         ran.push(r);
     }
     ran
+}
+
+/// A small plain JPEG, for uploads.
+pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
+    let img = image::RgbImage::from_pixel(w, h, image::Rgb([30, 120, 200]));
+    let mut out = std::io::Cursor::new(Vec::new());
+    image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 85).encode_image(&img).expect("a JPEG");
+    out.into_inner()
 }
 
 pub fn hex_of(bytes: &[u8]) -> String {

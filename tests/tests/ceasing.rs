@@ -36,6 +36,13 @@ async fn pol_4_ceasing_operation_stops_collection_tells_everyone_and_erases_ever
             (a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()),
             (Some("FORBIDDEN"), Some("SERVICE_CEASED"))
         );
+        let a = srv.upload(&q, "?purpose=avatar", xqt_tests::jpeg(16, 16)).await;
+        assert_eq!(
+            (a.status, a.body["errors"][0]["extensions"]["reason"].as_str()),
+            (403, Some("SERVICE_CEASED")),
+            "uploads collect too: {:?}",
+            a.body
+        );
         srv.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": newcomer }), None).await;
         let code = srv.sms_code(&newcomer).await;
         let a = srv

@@ -576,6 +576,10 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
         assert_eq!(a.body.get("errors"), None, "{:?}", a.body);
         assert_eq!(a.body["data"]["pendingPolicies"], json!([]));
 
+        let avatar = srv.upload(&person, "?purpose=avatar", xqt_tests::jpeg(16, 16)).await;
+        assert_eq!(avatar.status, 201, "accounts is not held back yet: {:?}", avatar.body);
+        let avatar_url = avatar.body["url"].as_str().unwrap().to_owned();
+
         // A version that takes effect later holds nothing back until then.
         let later = version_input("PRIVACY_POLICY", "3.0", &["SERVICE_MODEL"], &["notifications", "accounts"], srv.ctx.clock.now() + Span::days(2));
         srv.ok(PUBLISH, json!({ "i": later }), Some(&admin.token)).await;
@@ -596,6 +600,12 @@ async fn pol_2_a_major_version_holds_back_the_features_it_names_until_the_person
         let a = srv.gql("{ me { id } mySecurityLog { edges { cursor } } }", json!({}), Some(&fresh)).await;
         assert_eq!(a.code(), Some("POLICY_ACCEPTANCE_REQUIRED"), "accounts is named too; only its essential fields answer");
         assert!(a.body["data"]["me"]["id"].is_string(), "{:?}", a.body);
+        // The HTTP doors of accounts' files wait for acceptance too.
+        let fresh_person = Person { token: fresh.clone(), ..person.clone() };
+        let a = srv.upload(&fresh_person, "?purpose=avatar", xqt_tests::jpeg(16, 16)).await;
+        assert_eq!((a.status, a.code()), (403, Some("POLICY_ACCEPTANCE_REQUIRED")), "{:?}", a.body);
+        let a = srv.download(&fresh_person, &avatar_url).await;
+        assert_eq!((a.status, a.code()), (403, Some("POLICY_ACCEPTANCE_REQUIRED")), "{:?}", a.body);
     })
     .await;
 }
@@ -720,6 +730,14 @@ async fn min_1_a_child_under_14_can_use_nothing_but_the_guardian_step_until_a_gu
             let a = srv.gql(q, json!({}), Some(&kid.token)).await;
             assert_eq!((a.code(), reason(&a)), (Some("FORBIDDEN"), Some("PENDING_GUARDIAN")), "{q}");
         }
+        // The upload door too, not only GraphQL.
+        let a = srv.upload(&kid, "?purpose=avatar", xqt_tests::jpeg(16, 16)).await;
+        assert_eq!(
+            (a.status, a.code(), reason(&a)),
+            (403, Some("FORBIDDEN"), Some("PENDING_GUARDIAN")),
+            "{:?}",
+            a.body
+        );
         let a = srv
             .gql(
                 "{ me { id } privacyStatus { accountState } policyDocuments { document } }",

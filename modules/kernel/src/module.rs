@@ -467,6 +467,11 @@ impl Modules {
         self.uploads.iter().find(|u| u.id == id)
     }
 
+    /// The module that registered the upload purpose `id`.
+    pub fn upload_purpose_module(&self, id: &str) -> Option<&'static str> {
+        self.modules.iter().find(|m| m.upload_purposes().iter().any(|u| u.id == id)).map(|m| m.name())
+    }
+
     pub fn upload_purposes(&self) -> &[crate::uploads::UploadPurpose] {
         &self.uploads
     }
@@ -482,6 +487,9 @@ impl Modules {
             if let Some(files) = m.downloads()
                 && let Some(found) = files.open(ctx, viewer, id).await?
             {
+                // The request guard GraphQL's root fields pass, under the module that holds the
+                // file: a child awaiting a guardian or a pending major policy holds it back here too.
+                self.privacy.standing.check(ctx, viewer, "Query", m.name(), "files", false).await?;
                 return Ok(found);
             }
         }
