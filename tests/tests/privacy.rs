@@ -881,3 +881,46 @@ async fn the_consent_ledger_and_audit_log_reveal_a_record_altered_in_the_databas
     })
     .await;
 }
+
+#[tokio::test]
+async fn min_1_a_child_is_detected_from_the_birth_date_in_a_verified_id_number_too() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let admin = srv.admin().await;
+        let kid = srv.person().await;
+        // The profile claims an adult (or says nothing); the ID number says twelve.
+        srv.ok("mutation { updateProfile(input: { birthDate: \"1990-01-01\" }) { id } }", json!({}), Some(&kid.token))
+            .await;
+        let born = (srv.ctx.clock.now() - Span::days(12 * 365)).format("%Y%m%d").to_string();
+        let id_number = xqt_accounts::verification::with_id_check(&format!("330106{born}123"));
+        let a = srv
+            .gql(
+                "mutation($n: String!) { submitIdentityVerification(realName: \"王小明\", idNumber: $n) { id } }",
+                json!({ "n": id_number }),
+                Some(&kid.token),
+            )
+            .await;
+        let id = a.body["data"]["submitIdentityVerification"]["id"]
+            .as_str()
+            .unwrap_or_else(|| panic!("{:?}", a.body))
+            .to_owned();
+        assert_eq!(
+            srv.gql("{ unreadNotificationCount }", json!({}), Some(&kid.token)).await.code(),
+            None,
+            "not known yet"
+        );
+        for action in ["START", "APPROVE"] {
+            srv.ok(
+                "mutation($id: ID!, $a: ReviewAction!) { reviewIdentityVerification(id: $id, action: $a) { state } }",
+                json!({ "id": id, "a": action }),
+                Some(&admin.token),
+            )
+            .await;
+        }
+        let a = srv.gql("{ unreadNotificationCount }", json!({}), Some(&kid.token)).await;
+        assert_eq!((a.code(), reason(&a)), (Some("FORBIDDEN"), Some("PENDING_GUARDIAN")), "{:?}", a.body);
+        let a = srv.gql("{ privacyStatus { accountState } }", json!({}), Some(&kid.token)).await;
+        assert_eq!(a.body["data"]["privacyStatus"]["accountState"], "PENDING_GUARDIAN");
+    })
+    .await;
+}

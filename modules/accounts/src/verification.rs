@@ -86,6 +86,18 @@ pub async fn verified_name(ctx: &AppContext, user: Uuid) -> AppResult<Option<Str
     }
 }
 
+/// The birth date in the person's approved ID number (GB 11643, digits 7–14); `None` until
+/// approved. What the person says in their profile may be anything; this one was checked.
+pub async fn verified_birth_date(ctx: &AppContext, user: Uuid) -> AppResult<Option<NaiveDate>> {
+    match latest(ctx, user).await? {
+        Some(v) if v.state == ReviewState::Approved => {
+            let id = ctx.keys.open(&v.id_number_sealed)?;
+            Ok(id.get(6..14).and_then(|d| NaiveDate::parse_from_str(d, "%Y%m%d").ok()))
+        }
+        _ => Ok(None),
+    }
+}
+
 /// Refuses people whose real name is not approved (FORBIDDEN, reason `VERIFICATION_REQUIRED`):
 /// what others or partners can see — organisation verification now; posts and chat later —
 /// needs a verified real name (COL-1; Cybersecurity Law Art. 24).
@@ -158,6 +170,11 @@ pub async fn review(
     }
     if update.exec(&ctx.db).await?.rows_affected == 0 {
         return Err(AccountsError::Changed("verification").into());
+    }
+    if to == ReviewState::Approved {
+        // The ID number's birth date now counts for the guard (a child is a child, whatever
+        // the profile says).
+        xqt_kernel::privacy::guard_state_changed(ctx, current.user_id).await?;
     }
     let (kind, title, body) = match to {
         ReviewState::Approved => {

@@ -66,8 +66,11 @@ pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState
         return Ok(state);
     }
     let account = xqt_accounts::users::find(ctx, user).await?.ok_or(PrivacyError::SignInFirst)?;
+    // The younger of the two: the profile's, and the one in an approved ID number (MIN-1), so
+    // a child is detected whichever of them says so.
+    let verified = xqt_accounts::verification::verified_birth_date(ctx, user).await?;
     let state = PersonState {
-        birth_date: account.birth_date,
+        birth_date: account.birth_date.into_iter().chain(verified).max(),
         signed_up: account.created_at,
         guardian: consent::state_of(ctx, user, GUARDIAN, None).await?,
         accepted: policies::accepted(ctx, user).await?,
