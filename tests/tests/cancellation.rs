@@ -9,7 +9,7 @@ use xqt_tests::{Person, TestServer, hex_of, on_each_backend, run_jobs, search_ev
 
 const SUBMIT: &str = "mutation { submitPrivacyRequest(input: { kind: CANCELLATION }) { id state } }";
 const VERIFY: &str = "mutation($id: ID!, $c: String!) { verifyPrivacyRequest(id: $id, code: $c) { id state dueOn } }";
-const PRECHECK: &str = "{ cancellationPrecheck { module code description } }";
+const PRECHECK: &str = "{ cancellationPrecheck { module code description dueOn } }";
 
 async fn report(srv: &TestServer, by: &Person, target: &Person) -> String {
     let a = srv
@@ -55,12 +55,26 @@ async fn can_1_the_precheck_lists_exactly_what_blocks_cancellation_and_nothing_e
         let a = srv.gql(SUBMIT, json!({}), Some(&p.token)).await;
         assert_eq!((a.code(), a.body["errors"][0]["extensions"]["reason"].as_str()), (Some("CONFLICT"), Some("CANCELLATION_BLOCKED")));
         assert_eq!(a.body["errors"][0]["extensions"]["blockers"][0]["code"], "open_report");
+        let due = blockers[0]["dueOn"].as_str().expect("a report is handled by a date").to_owned();
+        assert!(due > srv.ctx.clock.now().format("%Y-%m-%d").to_string(), "{due}");
+        // 附件一: "投诉举报或被投诉举报" — the one who filed it waits for it too, until the same date.
+        let a = srv.gql(PRECHECK, json!({}), Some(&reporter.token)).await;
+        assert_eq!(
+            a.body["data"]["cancellationPrecheck"],
+            json!([{ "module": "accounts", "code": "open_report_filed", "description": a.body["data"]["cancellationPrecheck"][0]["description"], "dueOn": due }]),
+            "{:?}",
+            a.body
+        );
 
         // Upheld with a restriction: the restriction is what blocks now.
         let a = srv.gql("mutation($id: ID!) { reviewReport(id: $id, decision: UPHOLD, reason: \"查实\", restrict: { actions: [POST], days: 30 }) { state } }", json!({ "id": report_id }), Some(&admin.token)).await;
         assert_eq!(a.body["data"]["reviewReport"]["state"], "UPHELD", "{:?}", a.body);
         let codes: Vec<Value> = srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"].as_array().unwrap().iter().map(|b| b["code"].clone()).collect();
         assert_eq!(codes, [json!("restricted")]);
+        let restricted = &srv.gql(PRECHECK, json!({}), Some(&p.token)).await.body["data"]["cancellationPrecheck"][0];
+        assert!(restricted["dueOn"].is_string(), "a 30-day restriction ends on a date: {restricted}");
+        let a = srv.gql(PRECHECK, json!({}), Some(&reporter.token)).await;
+        assert_eq!(a.body["data"]["cancellationPrecheck"], json!([]), "handled: the reporter is free to go");
     })
     .await;
 }

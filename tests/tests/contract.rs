@@ -44,7 +44,7 @@ impl PersonalData for Probe {
 impl CancellationBlockers for Probe {
     async fn blockers(&self, _: &AppContext, _: Uuid) -> AppResult<Vec<Blocker>> {
         self.0.blockers.fetch_add(1, Ordering::SeqCst);
-        Ok(vec![Blocker { code: "open_dispute".into(), description: "an open dispute".into() }])
+        Ok(vec![Blocker { code: "open_dispute".into(), description: "an open dispute".into(), due_on: None }])
     }
 }
 
@@ -159,7 +159,10 @@ async fn the_registry_collects_and_calls_every_hook() {
         let blockers = m.cancellation_blockers(&ctx, user).await.unwrap();
         assert_eq!(
             blockers,
-            vec![("probe", Blocker { code: "open_dispute".into(), description: "an open dispute".into() })]
+            vec![(
+                "probe",
+                Blocker { code: "open_dispute".into(), description: "an open dispute".into(), due_on: None }
+            )]
         );
         let outcomes = m.run_retention(&ctx, ctx.clock.now()).await.unwrap();
         assert_eq!(

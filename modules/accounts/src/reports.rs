@@ -349,20 +349,34 @@ pub async fn queue(
 
 /// Why the account cannot be cancelled now: open reports against it and restrictions in force.
 pub async fn blockers(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
+    // 附件一: "投诉举报或被投诉举报" — reports about the person and reports the person filed.
     let open = report::Entity::find()
-        .filter(report::Column::TargetUserId.eq(user))
+        .filter(
+            sea_orm::Condition::any()
+                .add(report::Column::TargetUserId.eq(user))
+                .add(report::Column::ReporterId.eq(user)),
+        )
         .filter(report::Column::State.is_in([ReportState::Open, ReportState::Investigating]))
         .all(&ctx.db)
         .await?;
     let mut out: Vec<Blocker> = open
         .iter()
-        .map(|r| Blocker {
-            code: "open_report".into(),
-            description: format!(
-                "a {} report filed on {} is still being handled",
-                r.category,
-                china_date(r.created_at)
-            ),
+        .map(|r| {
+            let (code, whose) = if r.reporter_id == Some(user) {
+                ("open_report_filed", "you filed")
+            } else {
+                ("open_report", "about you")
+            };
+            Blocker {
+                code: code.into(),
+                description: format!(
+                    "a {} report {whose} on {} is still being handled (by {})",
+                    r.category,
+                    china_date(r.created_at),
+                    r.due_on
+                ),
+                due_on: Some(r.due_on),
+            }
         })
         .collect();
     out.extend(active_restrictions(ctx, user).await?.iter().map(|r| Blocker {
@@ -372,6 +386,7 @@ pub async fn blockers(ctx: &AppContext, user: Uuid) -> AppResult<Vec<Blocker>> {
             r.actions.replace(' ', ", "),
             r.ends_at.map_or("until lifted".to_owned(), |t| format!("until {}", t.to_rfc3339()))
         ),
+        due_on: r.ends_at.map(china_date),
     }));
     Ok(out)
 }

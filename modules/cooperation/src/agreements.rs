@@ -428,6 +428,8 @@ impl CancellationBlockers for SigningBlocks {
             .map(|a| Blocker {
                 code: "agreement_signing".into(),
                 description: format!("the agreement “{}” is being signed", a.title),
+                // The person ends it by signing or rejecting.
+                due_on: None,
             })
             .collect())
     }

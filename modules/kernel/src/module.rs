@@ -105,6 +105,9 @@ pub trait PersonalData: Send + Sync + 'static {
 pub struct Blocker {
     pub code: String,
     pub description: String,
+    /// By when it is settled (a report's handling deadline, a restriction's end): the condition
+    /// is objective and time-bounded. `None` only where the person ends it themselves.
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 #[async_trait]

@@ -467,7 +467,9 @@ pub fn working_days_left(ctx: &AppContext, row: &privacy_request::Model) -> Opti
 fn blocked(blockers: &[(&'static str, xqt_kernel::module::Blocker)]) -> AppError {
     let list: Vec<serde_json::Value> = blockers
         .iter()
-        .map(|(module, b)| serde_json::json!({ "module": module, "code": b.code, "description": b.description }))
+        .map(|(module, b)| {
+            serde_json::json!({ "module": module, "code": b.code, "description": b.description, "dueOn": b.due_on })
+        })
         .collect();
     PrivacyError::CancellationBlocked(list).into()
 }

@@ -185,6 +185,7 @@ impl PrivacyQuery {
                 module: module.to_owned(),
                 code: b.code,
                 description: b.description,
+                due_on: b.due_on,
             })
             .collect())
     }

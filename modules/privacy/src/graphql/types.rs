@@ -440,6 +440,9 @@ pub struct CancellationBlocker {
     /// `open_report`, `restricted`, …
     pub code: String,
     pub description: String,
+    /// By when it is settled (a report's handling deadline, a restriction's end); null where
+    /// the person ends it themselves (signing an agreement) or a restriction runs until lifted.
+    pub due_on: Option<chrono::NaiveDate>,
 }
 
 /// A security incident as operators see it.
