@@ -672,9 +672,31 @@ async fn prm_1_every_client_permission_is_listed_with_the_purpose_it_serves_and_
         let a = srv.gql("{ clientPermissions { permission module description consentNeeded purpose { id legalBasis description } } purposes { id } }", json!({}), None).await;
         let perms = a.body["data"]["clientPermissions"].as_array().unwrap().clone();
         let ids: Vec<&str> = perms.iter().map(|p| p["permission"].as_str().unwrap()).collect();
-        for expected in ["camera", "photo_library", "device_info"] {
-            assert!(ids.contains(&expected), "{expected} in {ids:?}");
-        }
+        // Every permission the two policies name, transcribed from their text (not from the
+        // code), and those the app's features need, which M 三(2) says are asked for first.
+        let from_policies = [
+            ("network", "M 三(一)1 使用网络权限"),
+            ("storage", "M 三(一)2 读写SD卡权限"),
+            ("install_packages", "M 三(一)3 安装apk需要的权限"),
+            ("phone_state", "M 三(一)4 读取电话状态"),
+            ("network_state", "M 三(一)4 获取网络状态"),
+            ("wifi_state", "M 三(一)4 改变/获取WiFi状态"),
+            ("boot_completed", "M 三(一)4 开机自动允许"),
+            ("vibrate", "M 三(一)4 使用振动"),
+            ("get_tasks", "M 三(一)4 获取任务信息"),
+            ("camera", "X 一2(4) 相机权限"),
+            ("photo_library", "X 一2(4) 相册权限"),
+            ("location", "X 一2(3) 位置信息"),
+            ("device_info", "X 一2(5) 设备信息"),
+            ("microphone", "voice messages and calls"),
+            ("notifications", "push notices (PRM-2)"),
+            ("system_alert_window", "incoming-call overlay"),
+        ];
+        let mut expected: Vec<&str> = from_policies.iter().map(|(id, _)| *id).collect();
+        expected.sort_unstable();
+        let mut listed = ids.clone();
+        listed.sort_unstable();
+        assert_eq!(listed, expected, "exactly the permissions the policies name: {from_policies:?}");
         let purposes: Vec<&Value> = a.body["data"]["purposes"].as_array().unwrap().iter().map(|p| &p["id"]).collect();
         for p in &perms {
             assert!(purposes.contains(&&p["purpose"]["id"]), "{p} serves a registered purpose");

@@ -90,8 +90,18 @@ pub fn client_permissions() -> Vec<ClientPermission> {
         },
         ClientPermission {
             id: "photo_library",
-            description: "相册：选择头像、营业执照与举报证据图片 (photo library: choose the same images)",
+            description: "相册与媒体文件：选择头像、营业执照、举报证据与要发送的图片视频 (photo library and media: choose images and videos to upload)",
             purpose: "uploads",
+        },
+        ClientPermission {
+            id: "network",
+            description: "网络：应用基础权限，连接平台服务 (network: the app's basic permission, to reach the service; M 三(一)1)",
+            purpose: "account_registration",
+        },
+        ClientPermission {
+            id: "install_packages",
+            description: "安装应用：下载并安装应用升级 (install packages: app updates; M 三(一)3)",
+            purpose: "account_registration",
         },
         ClientPermission {
             id: "device_info",

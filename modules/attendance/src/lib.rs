@@ -42,6 +42,10 @@ impl Module for Attendance {
         Some(SectionSpec::of::<config::AttendanceConfig>())
     }
 
+    fn client_permissions(&self) -> Vec<xqt_kernel::module::ClientPermission> {
+        personal_data::client_permissions()
+    }
+
     fn purposes(&self) -> Vec<Purpose> {
         personal_data::purposes()
     }

@@ -98,3 +98,12 @@ impl PersonalData for AttendanceData {
         Ok(touched)
     }
 }
+
+/// Wi-Fi state: a check-in matched against the site's access points (BSSID), and for push.
+pub fn client_permissions() -> Vec<xqt_kernel::module::ClientPermission> {
+    vec![xqt_kernel::module::ClientPermission {
+        id: "wifi_state",
+        description: "获取与改变 WiFi 状态：打卡时核对考勤点的 WLAN 热点，推送服务判断网络 (Wi-Fi state: match a site's access point at check-in; push; M 三(一)4)",
+        purpose: ATTENDANCE,
+    }]
+}

@@ -38,11 +38,18 @@ pub fn purposes() -> Vec<Purpose> {
 }
 
 pub fn client_permissions() -> Vec<ClientPermission> {
-    vec![ClientPermission {
-        id: "microphone",
-        description: "麦克风：发送语音消息、语音与视频通话 (microphone: voice messages and calls)",
-        purpose: PURPOSE,
-    }]
+    vec![
+        ClientPermission {
+            id: "microphone",
+            description: "麦克风：发送语音消息、语音与视频通话 (microphone: voice messages and calls)",
+            purpose: PURPOSE,
+        },
+        ClientPermission {
+            id: "system_alert_window",
+            description: "悬浮窗：来电时在其他应用上方显示接听界面 (overlay: show an incoming call over other apps)",
+            purpose: PURPOSE,
+        },
+    ]
 }
 
 /// Attachments uploaded and never sent.

@@ -43,11 +43,28 @@ pub fn purposes() -> Vec<Purpose> {
 }
 
 pub fn client_permissions() -> Vec<ClientPermission> {
-    vec![ClientPermission {
-        id: "notifications",
-        description: "通知：应用未打开时提醒新消息、来电与账号通知 (notifications: new messages, calls and account notices while the app is closed)",
-        purpose: PUSH_PURPOSE,
-    }]
+    // What the push service (JPush) asks for, as M 三(一)4 lists it.
+    let push = |id, description| ClientPermission { id, description, purpose: PUSH_PURPOSE };
+    vec![
+        push(
+            "notifications",
+            "通知：应用未打开时提醒新消息、来电与账号通知 (notifications: new messages, calls and account notices while the app is closed)",
+        ),
+        push("phone_state", "读取电话状态：推送服务识别设备 (phone state: the push service identifies the device)"),
+        push(
+            "network_state",
+            "获取网络状态：推送服务判断网络连接是否有效 (network state: whether the connection works, for push)",
+        ),
+        push(
+            "boot_completed",
+            "开机自动运行：开机后继续接收推送 (run at start-up: keep receiving pushes after a restart)",
+        ),
+        push("vibrate", "振动：新消息与来电提醒 (vibration: new messages and incoming calls)"),
+        push(
+            "get_tasks",
+            "获取任务信息：推送服务判断应用是否在前台 (running tasks: whether the app is in front, for push)",
+        ),
+    ]
 }
 
 pub struct Inbox;

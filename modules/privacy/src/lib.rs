@@ -53,6 +53,10 @@ impl Module for Privacy {
         purposes::purposes()
     }
 
+    fn client_permissions(&self) -> Vec<xqt_kernel::module::ClientPermission> {
+        purposes::client_permissions()
+    }
+
     fn scopes(&self) -> Vec<Scope> {
         purposes::scopes()
     }

@@ -81,3 +81,12 @@ pub fn scopes() -> Vec<Scope> {
 }
 
 pub use xqt_accounts::categories::{ACCOUNT as CAT_ACCOUNT, IDENTITY as CAT_IDENTITY, PROFILE as CAT_PROFILE};
+
+/// Storage: reading the device identifier for usage statistics (uni统计), as M 三(一)2 says.
+pub fn client_permissions() -> Vec<xqt_kernel::module::ClientPermission> {
+    vec![xqt_kernel::module::ClientPermission {
+        id: "storage",
+        description: "读写存储（SD卡）：读取设备标识用于使用统计 (storage: the device identifier for usage statistics; M 三(一)2)",
+        purpose: ANALYTICS,
+    }]
+}
