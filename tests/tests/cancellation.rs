@@ -283,8 +283,8 @@ async fn can_5_records_the_law_requires_stay_under_hold_until_their_period_ends(
         assert!(!export["accounts"]["securityLog"].as_array().unwrap().is_empty(), "security log held");
         assert_eq!(
             xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(),
-            2,
-            "consent proof kept (analytics, push)"
+            4,
+            "consent proof kept (the two acceptances at sign-up, analytics, push)"
         );
         assert!(xqt_privacy::audit::verify(&srv.ctx).await.unwrap().iter().all(|r| r.ok()));
         // Out of the person's reach: they cannot sign in, and their phone leads elsewhere.

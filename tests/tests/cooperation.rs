@@ -508,12 +508,12 @@ async fn can_2_a_report_on_a_post_filed_while_cancellation_is_pending_puts_it_on
         let srv = b.start().await;
         let s = sides(&srv).await;
         let post = published(&srv, &s.enterprise_owner, Some(&s.enterprise), internship()).await;
-        let a = srv.gql("mutation($p: ID!) { reportPost(id: $p, category: FRAUD, description: \"岗位信息虚假，要求缴纳押金\") { id dueOn } }", json!({ "p": post }), Some(&s.school_owner.token)).await;
+        let a = srv.gql("mutation($p: ID!) { reportPost(id: $p, category: FRAUD, description: \"岗位信息虚假，要求缴纳押金\") { id dueOn } }", json!({ "p": post }), Some(&s.teacher.token)).await;
         assert!(a.body["data"]["reportPost"]["dueOn"].is_string(), "{:?}", a.body);
         // The post's author answers for it: their cancellation is blocked (CAN-1).
         let a = srv.gql(PRECHECK, json!({}), Some(&s.enterprise_owner.token)).await;
         assert_eq!(a.body["data"]["cancellationPrecheck"], json!([{ "module": "accounts", "code": "open_report" }]));
-        let a = srv.gql("mutation($p: ID!) { reportPost(id: $p, category: FRAUD, description: \"再次举报同一岗位\") { id } }", json!({ "p": post }), Some(&s.school_owner.token)).await;
+        let a = srv.gql("mutation($p: ID!) { reportPost(id: $p, category: FRAUD, description: \"再次举报同一岗位\") { id } }", json!({ "p": post }), Some(&s.teacher.token)).await;
         assert_eq!(a.code(), Some("CONFLICT"), "one open report per reporter and post");
 
         // A dispute over an application, filed while the other side's cancellation is pending.

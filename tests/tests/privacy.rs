@@ -130,7 +130,11 @@ async fn col_7_analytics_events_are_stored_only_under_consent_and_the_person_can
             .iter()
             .map(|r| r["action"].as_str().unwrap())
             .collect();
-        assert_eq!(actions, ["grant", "withdraw", "grant"]);
+        assert_eq!(
+            actions,
+            ["accept_policy", "accept_policy", "grant", "withdraw", "grant"],
+            "signing up, then analytics"
+        );
         let erasure = xqt_kernel::module::Erasure::Categories(vec!["analytics_events".into()]);
         assert_eq!(srv.ctx.modules.erase(&srv.ctx, p.id, &erasure).await.unwrap()["privacy"], 2);
         assert_eq!(stored_events(&srv, &p).await, 0);
@@ -181,7 +185,11 @@ async fn col_10_every_consent_check_and_grant_names_a_registered_purpose() {
         // Every consent the ledger holds names a registered purpose.
         grant(&srv, &p, "analytics", None).await;
         for r in xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap() {
-            assert!(srv.ctx.modules.purpose(r.purpose.as_deref().unwrap()).is_some());
+            match r.action {
+                // Accepting a policy (at sign-up, or a major version) names the version instead.
+                xqt_privacy::consent::Action::AcceptPolicy => assert!(r.policy_version_id.is_some(), "{r:?}"),
+                _ => assert!(srv.ctx.modules.purpose(r.purpose.as_deref().unwrap()).is_some(), "{r:?}"),
+            }
         }
     })
     .await;
@@ -472,7 +480,15 @@ async fn pol_1_every_version_of_each_policy_is_kept_and_readable_with_its_date_a
             "the date the text states"
         );
         assert!(doc("CANCELLATION_AGREEMENT")["body"].as_str().unwrap().starts_with("附件一"));
-        assert_eq!(doc("USER_AGREEMENT"), Value::Null, "not published yet");
+        assert!(doc("USER_AGREEMENT")["body"].as_str().unwrap().contains("用户服务协议"), "{}", doc("USER_AGREEMENT"));
+        assert!(doc("CHILDREN_RULES")["body"].as_str().unwrap().contains("不满十四周岁"));
+        let permissions = doc("PERMISSIONS_LIST")["body"].as_str().unwrap().to_owned();
+        for listed in ["system_alert_window", "install_packages", "location", "需要您的同意"] {
+            assert!(
+                permissions.contains(listed),
+                "the permissions list is the registered one: {listed} in {permissions}"
+            );
+        }
 
         let admin = srv.admin().await;
         let a = srv
@@ -883,16 +899,22 @@ async fn the_consent_ledger_and_audit_log_reveal_a_record_altered_in_the_databas
         .ok();
         let reports = xqt_privacy::audit::verify(&srv.ctx).await.unwrap();
         assert!(reports.iter().all(|r| r.ok()), "{reports:?}");
-        assert_eq!(reports[0].records, 6);
+        assert_eq!(reports[0].records, 6 * 3, "each of the six: two acceptances at sign-up, one grant");
         assert!(reports[1].records >= 1);
 
         // Someone with database access rewrites a grant into a withdrawal.
         let db = &srv.ctx.db;
-        db.execute_unprepared("UPDATE privacy_consent_records SET action = 'withdraw' WHERE seq = 3").await.unwrap();
+        let grants = xqt_privacy::consent::records(&srv.ctx, people[2].id).await.unwrap();
+        let seq = grants.iter().find(|r| r.action == xqt_privacy::consent::Action::Grant).unwrap().seq;
+        db.execute_unprepared(&format!("UPDATE privacy_consent_records SET action = 'withdraw' WHERE seq = {seq}"))
+            .await
+            .unwrap();
         let reports = xqt_privacy::audit::verify(&srv.ctx).await.unwrap();
-        assert_eq!(reports[0].broken.as_ref().map(|(seq, _)| *seq), Some(3), "{reports:?}");
+        assert_eq!(reports[0].broken.as_ref().map(|(s, _)| *s), Some(seq), "{reports:?}");
         assert!(reports[0].broken.as_ref().unwrap().1.contains("altered"));
-        db.execute_unprepared("UPDATE privacy_consent_records SET action = 'grant' WHERE seq = 3").await.unwrap();
+        db.execute_unprepared(&format!("UPDATE privacy_consent_records SET action = 'grant' WHERE seq = {seq}"))
+            .await
+            .unwrap();
         assert!(xqt_privacy::audit::verify(&srv.ctx).await.unwrap()[0].ok(), "restored, it verifies again");
 
         // Deleting the newest audit record is found too: the head names it.
@@ -943,6 +965,43 @@ async fn min_1_a_child_is_detected_from_the_birth_date_in_a_verified_id_number_t
         assert_eq!((a.code(), reason(&a)), (Some("FORBIDDEN"), Some("PENDING_GUARDIAN")), "{:?}", a.body);
         let a = srv.gql("{ privacyStatus { accountState } }", json!({}), Some(&kid.token)).await;
         assert_eq!(a.body["data"]["privacyStatus"]["accountState"], "PENDING_GUARDIAN");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn signing_up_records_acceptance_of_the_privacy_policy_and_user_agreement_in_force() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let current = |d: &'static str| {
+            let srv = &srv;
+            async move {
+                let a = srv.ok("{ policyDocuments { document current { id } } }", json!({}), None).await;
+                a["policyDocuments"].as_array().unwrap().iter().find(|x| x["document"] == d).unwrap()["current"]["id"]
+                    .as_str()
+                    .unwrap()
+                    .to_owned()
+            }
+        };
+        let (policy, agreement) = (current("PRIVACY_POLICY").await, current("USER_AGREEMENT").await);
+        let person = srv.person().await;
+        let records = xqt_privacy::consent::records(&srv.ctx, person.id).await.unwrap();
+        let accepted: Vec<(String, String)> = records
+            .iter()
+            .filter(|r| r.action == xqt_privacy::consent::Action::AcceptPolicy)
+            .map(|r| (r.policy_version_id.unwrap().to_string(), r.method.clone()))
+            .collect();
+        assert_eq!(
+            accepted,
+            vec![(policy, "sign_up".to_owned()), (agreement, "sign_up".to_owned())],
+            "the first consent is on the ledger, with how it was given"
+        );
+        let chains = xqt_privacy::audit::verify(&srv.ctx).await.unwrap();
+        assert!(chains.iter().all(|c| c.ok()), "in the hash chain: {chains:?}");
+        // Signing in again records nothing more.
+        srv.sign_in(&person.phone).await;
+        let again = xqt_privacy::consent::records(&srv.ctx, person.id).await.unwrap();
+        assert_eq!(again.len(), records.len());
     })
     .await;
 }

@@ -105,8 +105,8 @@ async fn open_reports_and_restrictions_block_cancellation_and_nothing_else_does(
         assert_eq!(blocker_codes(&srv, target.id).await, ["open_report"]);
         assert_eq!(
             blocker_codes(&srv, reporter.id).await,
-            Vec::<String>::new(),
-            "filing a report blocks nobody's own cancellation"
+            ["open_report_filed"],
+            "M 附件一: 投诉举报或被投诉举报 — the one who filed it waits for it too"
         );
 
         srv.ok(REVIEW, json!({ "id": id, "d": "DISMISS", "r": "证据不足" }), Some(&admin.token)).await;

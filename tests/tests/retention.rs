@@ -45,8 +45,8 @@ async fn sec_2_the_runner_deletes_each_category_when_its_period_ends_and_not_bef
         assert_eq!(security_events(&srv, &p).await, 0, "security log: 180 days");
         assert_eq!(
             xqt_privacy::consent::records(&srv.ctx, p.id).await.unwrap().len(),
-            1,
-            "consent records are kept three years"
+            3,
+            "consent records (the two acceptances at sign-up, the grant) are kept three years"
         );
     })
     .await;

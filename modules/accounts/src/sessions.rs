@@ -120,7 +120,14 @@ pub async fn sign_in_with_code(
     crate::codes::verify(ctx, &phone, code).await?;
     let user = match find_by_phone(ctx, &phone).await? {
         Some(u) => u,
-        None => create_user(ctx, &phone).await?,
+        None => {
+            let created = create_user(ctx, &phone).await?;
+            // Signing up accepts the policies in force: recorded before the first session opens.
+            let label =
+                [device.model.as_deref(), device.os.as_deref()].into_iter().flatten().collect::<Vec<_>>().join(" / ");
+            ctx.modules.signed_up(ctx, created.id, meta, Some(label).filter(|l| !l.is_empty())).await?;
+            created
+        }
     };
     open_session(ctx, &user, meta, &device).await
 }

@@ -171,6 +171,19 @@ pub trait Acquaintance: Send + Sync + 'static {
     async fn acquainted(&self, ctx: &AppContext, a: Uuid, b: Uuid) -> AppResult<bool>;
 }
 
+/// How a module follows a new account, in the sign-up's own request: privacy records that the
+/// person accepted the policies in force by signing up (the first consent, proven).
+#[async_trait]
+pub trait SignUpFollower: Send + Sync + 'static {
+    async fn signed_up(
+        &self,
+        ctx: &AppContext,
+        user: Uuid,
+        meta: &crate::auth::RequestMeta,
+        device: Option<String>,
+    ) -> AppResult<()>;
+}
+
 /// Who is who, for modules beneath the one that keeps accounts: whether a person can be reached
 /// (an account that exists and was not erased), and a partner's name to show as a sender.
 #[async_trait]
@@ -269,6 +282,9 @@ pub trait Module: Send + Sync + 'static {
         None
     }
     fn directory(&self) -> Option<Arc<dyn Directory>> {
+        None
+    }
+    fn sign_up_follower(&self) -> Option<Arc<dyn SignUpFollower>> {
         None
     }
     fn organization_membership(&self) -> Option<Arc<dyn OrganizationMembership>> {
@@ -608,6 +624,22 @@ impl Modules {
             }
         }
         Ok(false)
+    }
+
+    /// Tells every module that follows sign-ups of a new account; the first error stops it.
+    pub async fn signed_up(
+        &self,
+        ctx: &AppContext,
+        user: Uuid,
+        meta: &crate::auth::RequestMeta,
+        device: Option<String>,
+    ) -> AppResult<()> {
+        for m in &self.modules {
+            if let Some(follower) = m.sign_up_follower() {
+                follower.signed_up(ctx, user, meta, device.clone()).await?;
+            }
+        }
+        Ok(())
     }
 
     /// Whether some module knows `user` as a person who can be reached.

@@ -57,6 +57,10 @@ impl Module for Privacy {
         purposes::client_permissions()
     }
 
+    fn sign_up_follower(&self) -> Option<Arc<dyn xqt_kernel::module::SignUpFollower>> {
+        Some(Arc::new(policies::SignUpAcceptance))
+    }
+
     fn scopes(&self) -> Vec<Scope> {
         purposes::scopes()
     }

@@ -363,6 +363,31 @@ pub async fn accept(
     Ok(row)
 }
 
+/// The documents a person accepts by signing up, recorded in the consent ledger with the
+/// version in force then, so the first consent can be proven.
+pub const ACCEPTED_AT_SIGN_UP: [Document; 2] = [Document::PrivacyPolicy, Document::UserAgreement];
+
+pub struct SignUpAcceptance;
+
+#[async_trait::async_trait]
+impl xqt_kernel::module::SignUpFollower for SignUpAcceptance {
+    async fn signed_up(
+        &self,
+        ctx: &AppContext,
+        user: Uuid,
+        meta: &xqt_kernel::auth::RequestMeta,
+        device: Option<String>,
+    ) -> AppResult<()> {
+        let how = Provenance::from_request(meta, "sign_up", device);
+        for doc in ACCEPTED_AT_SIGN_UP {
+            if let Some(v) = current(ctx, doc).await? {
+                accept(ctx, user, v.id, &how).await?;
+            }
+        }
+        Ok(())
+    }
+}
+
 const X_TEXT: &str = include_str!("../policies/xiaoqitong-privacy-policy.zh.txt");
 const M_TEXT: &str = include_str!("../policies/mobile-office-privacy-policy.zh.txt");
 
@@ -379,10 +404,13 @@ fn stated_effective_date(text: &str) -> Option<DateTime<Utc>> {
 }
 
 /// The first versions: the two published policies and the cancellation agreement (M 附件一).
-fn seeds() -> Vec<(Document, &'static str, String)> {
+fn seeds(modules: &xqt_kernel::Modules) -> Vec<(Document, &'static str, String)> {
     let mut out = vec![
         (Document::PrivacyPolicy, "校企通数字化校企合作平台隐私政策", X_TEXT.to_owned()),
         (Document::MobileOfficePrivacyPolicy, "移动办公平台隐私政策", M_TEXT.to_owned()),
+        (Document::UserAgreement, "校企通数字化校企合作平台用户服务协议", USER_AGREEMENT_TEXT.to_owned()),
+        (Document::ChildrenRules, "校企通儿童个人信息保护规则", CHILDREN_RULES_TEXT.to_owned()),
+        (Document::PermissionsList, "校企通设备权限清单", permissions_list(modules)),
     ];
     if let Some(i) = M_TEXT.find("附件一") {
         out.push((Document::CancellationAgreement, "用户注销协议", M_TEXT[i..].to_owned()));
@@ -390,11 +418,33 @@ fn seeds() -> Vec<(Document, &'static str, String)> {
     out
 }
 
+const USER_AGREEMENT_TEXT: &str = include_str!("../policies/user-agreement.zh.txt");
+const CHILDREN_RULES_TEXT: &str = include_str!("../policies/children-rules.zh.txt");
+
+/// The permissions list as the modules register it (the same as `clientPermissions`): each
+/// device permission, what it is for, the purpose it serves and whether it needs consent.
+fn permissions_list(modules: &xqt_kernel::Modules) -> String {
+    let mut text = String::from(
+        "校企通设备权限清单\n\n本清单列出校企通应用可能申请的每一项设备权限、使用目的及对应的个人信息处理目的。\
+         权限只在您使用相应功能时申请，您可以随时在设备设置中关闭；关闭后仅相应功能不可用。\n\n",
+    );
+    for (i, (_, p)) in modules.client_permissions().iter().enumerate() {
+        let purpose = modules.purpose(p.purpose);
+        let basis = match purpose.map(|p| p.legal_basis) {
+            Some(xqt_kernel::module::LegalBasis::Consent) => "需要您的同意",
+            _ => "为提供服务所必需",
+        };
+        let about = purpose.map_or("", |p| p.description);
+        text.push_str(&format!("{}、{}（{}）\n   处理目的：{}；{}。\n", i + 1, p.description, p.id, about, basis));
+    }
+    text
+}
+
 /// Loads the first versions of documents that have none yet; returns how many it loaded.
 /// Runs at every start (`xqt seed-policies` runs it alone); loading twice changes nothing.
 pub async fn seed(ctx: &AppContext) -> AppResult<u64> {
     let mut loaded = 0;
-    for (doc, title, body) in seeds() {
+    for (doc, title, body) in seeds(&ctx.modules) {
         let existing =
             policy_version::Entity::find().filter(policy_version::Column::Document.eq(doc)).count(&ctx.db).await?;
         if existing > 0 {
@@ -460,7 +510,8 @@ mod tests {
 
     #[test]
     fn the_cancellation_agreement_is_cut_from_m() {
-        let seeds = seeds();
+        let modules = xqt_kernel::Modules::new(vec![]).unwrap();
+        let seeds = seeds(&modules);
         let agreement = seeds.iter().find(|(d, _, _)| *d == Document::CancellationAgreement).unwrap();
         assert!(agreement.2.starts_with("附件一"));
     }
