@@ -3,7 +3,7 @@
 //! appends (serialised by the hash chain's head), the time from sending a notification to
 //! its arrival on a live subscription, chat sends into one conversation and into many, and a
 //! chat message's fan-out to a group's live subscribers. Prints a Markdown table. Usage:
-//! `xqt-bench [external|cooperation|attendance]`.
+//! `xqt-bench [external|cooperation|attendance|frontend]`.
 
 use std::time::{Duration, Instant};
 
@@ -664,6 +664,134 @@ async fn attendance_rush(b: &Backend) -> Vec<String> {
     ]
 }
 
+const FRONTEND_REQUESTS: usize = 4_000;
+const FRONTEND_CONCURRENCY: usize = 8;
+
+/// `FRONTEND_REQUESTS` GETs or POSTs from `FRONTEND_CONCURRENCY` clients; each answer checked.
+async fn timed(
+    srv: &TestServer,
+    name: &str,
+    what: &str,
+    token: &str,
+    request: impl Fn(&reqwest::Client, &str) -> reqwest::RequestBuilder + Send + Sync + Clone + 'static,
+    check: fn(u16, &[u8]) -> bool,
+) -> String {
+    let started = Instant::now();
+    let workers: Vec<_> = (0..FRONTEND_CONCURRENCY)
+        .map(|_| {
+            let (http, token, request) = (srv.http.clone(), token.to_owned(), request.clone());
+            tokio::spawn(async move {
+                let mut latencies = Vec::with_capacity(FRONTEND_REQUESTS / FRONTEND_CONCURRENCY);
+                for _ in 0..FRONTEND_REQUESTS / FRONTEND_CONCURRENCY {
+                    let t = Instant::now();
+                    let resp = request(&http, &token).send().await.expect("request");
+                    let status = resp.status().as_u16();
+                    let body = resp.bytes().await.expect("body");
+                    assert!(check(status, &body), "{status} {}", String::from_utf8_lossy(&body[..body.len().min(300)]));
+                    latencies.push(t.elapsed());
+                }
+                latencies
+            })
+        })
+        .collect();
+    let (all, elapsed) = gather(workers, started).await;
+    let what = format!("{what}, {} requests, {FRONTEND_CONCURRENCY} concurrent", all.len());
+    row(name, &what, "req/s", &all, elapsed)
+}
+
+/// What the frontend issue added, against what it stands beside: `node(id)` against the typed
+/// root field for the same object (the first kind probed, and the last), and thumbnails against
+/// the original download (small ones cached per instance, large ones rendered every time).
+async fn frontend(b: &Backend) -> Vec<String> {
+    let srv = b.start_with(|c| c.log_filter = "warn".into()).await;
+    let admin = srv.admin().await;
+    let owner = srv.verified_person().await;
+    let org = xqt_tests::cooperation::approved(
+        &srv,
+        &admin,
+        &owner,
+        "ENTERPRISE",
+        "基准测试企业",
+        xqt_tests::cooperation::HANGZHOU,
+    )
+    .await;
+    let mut input = xqt_tests::cooperation::internship();
+    input["visibility"] = json!("PUBLIC");
+    let post = xqt_tests::cooperation::published(&srv, &owner, Some(&org), input).await;
+    let policy =
+        srv.ok("{ policyDocuments { current { id } } }", json!({}), None).await["policyDocuments"][0]["current"]["id"]
+            .as_str()
+            .expect("a policy")
+            .to_owned();
+    let graphql = |query: String| {
+        let url = srv.url("/graphql");
+        move |http: &reqwest::Client, token: &str| http.post(&url).bearer_auth(token).json(&json!({ "query": query }))
+    };
+    let no_errors: fn(u16, &[u8]) -> bool =
+        |status, body| status == 200 && !body.windows(8).any(|w| w == b"\"errors\"");
+    let image: fn(u16, &[u8]) -> bool = |status, body| status == 200 && body.starts_with(&[0xFF, 0xD8]);
+    let viewer = srv.person().await.token;
+    let mut out = vec![
+        timed(
+            &srv,
+            b.name,
+            "`post(id)` (typed root field), signed in",
+            &viewer,
+            graphql(format!("{{ post(id: \"{post}\") {{ id title }} }}")),
+            no_errors,
+        )
+        .await,
+        timed(
+            &srv,
+            b.name,
+            "`node(id)` of the same post (found at the first probe)",
+            &viewer,
+            graphql(format!("{{ node(id: \"{post}\") {{ id ... on Post {{ title }} }} }}")),
+            no_errors,
+        )
+        .await,
+        timed(
+            &srv,
+            b.name,
+            "`policyVersion(id)` (typed root field)",
+            &viewer,
+            graphql(format!("{{ policyVersion(id: \"{policy}\") {{ id version }} }}")),
+            no_errors,
+        )
+        .await,
+        timed(
+            &srv,
+            b.name,
+            "`node(id)` of the same policy version (found at the last of 8 probes)",
+            &viewer,
+            graphql(format!("{{ node(id: \"{policy}\") {{ id ... on PolicyVersion {{ version }} }} }}")),
+            no_errors,
+        )
+        .await,
+    ];
+    let photo = {
+        let img = image::RgbImage::from_fn(1280, 960, |x, y| {
+            image::Rgb([(x % 256) as u8, (y % 256) as u8, ((x + y) % 256) as u8])
+        });
+        let mut bytes = std::io::Cursor::new(Vec::new());
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut bytes, 85).encode_image(&img).expect("a JPEG");
+        bytes.into_inner()
+    };
+    let uploaded = srv.upload(&owner, "?purpose=avatar", photo).await;
+    assert_eq!(uploaded.status, 201, "{:?}", uploaded.body);
+    let url = srv.url(uploaded.body["url"].as_str().expect("a url"));
+    for (what, suffix) in [
+        ("avatar download, 1280×960 JPEG original", ""),
+        ("its thumbnail `?w=128` (kept in memory after the first)", "?w=128"),
+        ("its thumbnail `?w=512` (rendered every time)", "?w=512"),
+    ] {
+        let target = format!("{url}{suffix}");
+        let get = move |http: &reqwest::Client, token: &str| http.get(&target).bearer_auth(token);
+        out.push(timed(&srv, b.name, what, &owner.token, get, image).await);
+    }
+    out
+}
+
 /// `XQT_BENCH_SKIP_COOPERATION=1` leaves out the 100k-post rows (they take a minute to seed).
 fn only_cooperation_skipped() -> bool {
     std::env::var_os("XQT_BENCH_SKIP_COOPERATION").is_some()
@@ -674,10 +802,17 @@ async fn main() {
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
     let only_cooperation = std::env::args().nth(1).as_deref() == Some("cooperation");
     let only_attendance = std::env::args().nth(1).as_deref() == Some("attendance");
+    let only_frontend = std::env::args().nth(1).as_deref() == Some("frontend");
     println!("| backend | what | throughput | p50 | p99 |");
     println!("|---|---|---|---|---|");
     on_each_backend(async |b| {
         if only_external && !b.is_external() {
+            return;
+        }
+        if only_frontend {
+            for line in frontend(b).await {
+                println!("{line}");
+            }
             return;
         }
         if only_attendance {
@@ -714,6 +849,9 @@ async fn main() {
             for line in cooperation(b).await {
                 println!("{line}");
             }
+        }
+        for line in frontend(b).await {
+            println!("{line}");
         }
         // Last: its 400 sign-ins fill the shared (Redis) sign-in counter for this minute.
         for line in attendance_rush(b).await {
