@@ -82,15 +82,19 @@ pub struct CleanImage {
     pub height: u32,
 }
 
-/// Accepts JPEG, PNG and WebP by their content (not the declared type), refuses anything else,
-/// and re-encodes the pixels: EXIF (GPS position, camera make and model, time), XMP, comments
-/// and text chunks are all dropped (COL-5). JPEG stays JPEG; PNG and WebP become PNG.
-pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
-    let unsupported =
-        || AppError::new(ErrorCode::BadUserInput, "only JPEG, PNG and WebP images are accepted").with("field", "file");
-    let format = image::guess_format(raw).map_err(|_| unsupported())?;
+/// Why bytes did not decode as an image this server takes.
+enum Undecodable {
+    /// Not JPEG, PNG or WebP by its content.
+    Unsupported,
+    /// One of them, but broken or over the size limits.
+    Unreadable(String),
+}
+
+/// JPEG, PNG or WebP recognised by content (not the declared type), decoded within the limits.
+fn decode(raw: &[u8]) -> Result<(ImageFormat, image::DynamicImage), Undecodable> {
+    let format = image::guess_format(raw).map_err(|_| Undecodable::Unsupported)?;
     if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
-        return Err(unsupported());
+        return Err(Undecodable::Unsupported);
     }
     let mut reader = ImageReader::with_format(Cursor::new(raw), format);
     let mut limits = Limits::default();
@@ -98,15 +102,17 @@ pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
     limits.max_image_height = Some(MAX_IMAGE_SIDE);
     limits.max_alloc = Some(512 * 1024 * 1024);
     reader.limits(limits);
-    let pixels = reader.decode().map_err(|e| {
-        AppError::new(ErrorCode::BadUserInput, format!("the image cannot be read: {e}")).with("field", "file")
-    })?;
+    let pixels = reader.decode().map_err(|e| Undecodable::Unreadable(e.to_string()))?;
+    Ok((format, pixels))
+}
+
+/// The pixels re-encoded: a JPEG source as JPEG at `quality`, anything else as PNG.
+fn encode(pixels: image::DynamicImage, source: ImageFormat, quality: u8) -> AppResult<CleanImage> {
     let (width, height) = (pixels.width(), pixels.height());
     let mut out = Cursor::new(Vec::new());
-    let content_type = if format == ImageFormat::Jpeg {
-        let rgb = pixels.into_rgb8();
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 90)
-            .encode_image(&rgb)
+    let content_type = if source == ImageFormat::Jpeg {
+        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, quality)
+            .encode_image(&pixels.into_rgb8())
             .map_err(AppError::internal)?;
         "image/jpeg"
     } else {
@@ -114,6 +120,20 @@ pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
         "image/png"
     };
     Ok(CleanImage { bytes: Bytes::from(out.into_inner()), content_type, width, height })
+}
+
+/// Accepts JPEG, PNG and WebP by their content (not the declared type), refuses anything else,
+/// and re-encodes the pixels: EXIF (GPS position, camera make and model, time), XMP, comments
+/// and text chunks are all dropped (COL-5). JPEG stays JPEG; PNG and WebP become PNG.
+pub fn clean_image(raw: &[u8]) -> AppResult<CleanImage> {
+    let (format, pixels) = decode(raw).map_err(|e| {
+        let message = match e {
+            Undecodable::Unsupported => "only JPEG, PNG and WebP images are accepted".to_owned(),
+            Undecodable::Unreadable(why) => format!("the image cannot be read: {why}"),
+        };
+        AppError::new(ErrorCode::BadUserInput, message).with("field", "file")
+    })?;
+    encode(pixels, format, 90)
 }
 
 /// The widths a thumbnail may be asked for (`?w=` on a download): few, so each is made once
@@ -132,31 +152,10 @@ pub fn thumbnail(raw: &[u8], width: u32) -> AppResult<CleanImage> {
         )
         .with("field", "w"));
     }
-    let not_image = || AppError::new(ErrorCode::BadUserInput, "only images have thumbnails").with("field", "w");
-    let format = image::guess_format(raw).map_err(|_| not_image())?;
-    if !matches!(format, ImageFormat::Jpeg | ImageFormat::Png | ImageFormat::WebP) {
-        return Err(not_image());
-    }
-    let mut reader = ImageReader::with_format(Cursor::new(raw), format);
-    let mut limits = Limits::default();
-    limits.max_image_width = Some(MAX_IMAGE_SIDE);
-    limits.max_image_height = Some(MAX_IMAGE_SIDE);
-    limits.max_alloc = Some(512 * 1024 * 1024);
-    reader.limits(limits);
-    let pixels = reader.decode().map_err(|_| not_image())?;
+    let (format, pixels) = decode(raw)
+        .map_err(|_| AppError::new(ErrorCode::BadUserInput, "only images have thumbnails").with("field", "w"))?;
     let small = if pixels.width() > width || pixels.height() > width { pixels.thumbnail(width, width) } else { pixels };
-    let (w, h) = (small.width(), small.height());
-    let mut out = Cursor::new(Vec::new());
-    let content_type = if format == ImageFormat::Jpeg {
-        image::codecs::jpeg::JpegEncoder::new_with_quality(&mut out, 80)
-            .encode_image(&small.into_rgb8())
-            .map_err(AppError::internal)?;
-        "image/jpeg"
-    } else {
-        small.write_to(&mut out, ImageFormat::Png).map_err(AppError::internal)?;
-        "image/png"
-    };
-    Ok(CleanImage { bytes: Bytes::from(out.into_inner()), content_type, width: w, height: h })
+    encode(small, format, 80)
 }
 
 #[cfg(test)]
