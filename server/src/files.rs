@@ -182,23 +182,31 @@ async fn thumbnailed(
     width: Option<u32>,
 ) -> Result<xqt_kernel::uploads::Download, AppError> {
     let Some(width) = width else { return Ok(file) };
-    let key = format!("thumbnail:{}:{width}", xqt_kernel::crypto::sha256_hex(&file.bytes));
-    let cached = width <= THUMBNAIL_CACHED_UP_TO;
-    let bytes = match ctx.local.get(&key).await? {
-        Some(hit) if cached => hit,
-        _ => {
-            let original = file.bytes.clone();
-            let made = tokio::task::spawn_blocking(move || xqt_kernel::files::thumbnail(&original, width))
-                .await
-                .map_err(AppError::internal)??;
-            if cached {
-                ctx.local.set(&key, made.bytes.clone(), THUMBNAIL_KEEP).await?;
-            }
-            made.bytes
-        }
-    };
-    let content_type = if bytes.starts_with(&[0xFF, 0xD8]) { "image/jpeg" } else { "image/png" };
-    Ok(xqt_kernel::uploads::Download { content_type: content_type.to_owned(), bytes, as_attachment: false })
+    // Only small ones are kept, so only they are hashed and looked up.
+    let key = (width <= THUMBNAIL_CACHED_UP_TO)
+        .then(|| format!("thumbnail:{}:{width}", xqt_kernel::crypto::sha256_hex(&file.bytes)));
+    if let Some(key) = &key
+        && let Some(hit) = ctx.local.get(key).await?
+    {
+        let content_type = if hit.starts_with(&[0xFF, 0xD8]) { "image/jpeg" } else { "image/png" };
+        return Ok(xqt_kernel::uploads::Download {
+            content_type: content_type.to_owned(),
+            bytes: hit,
+            as_attachment: false,
+        });
+    }
+    let original = file.bytes;
+    let made = tokio::task::spawn_blocking(move || xqt_kernel::files::thumbnail(&original, width))
+        .await
+        .map_err(AppError::internal)??;
+    if let Some(key) = &key {
+        ctx.local.set(key, made.bytes.clone(), THUMBNAIL_KEEP).await?;
+    }
+    Ok(xqt_kernel::uploads::Download {
+        content_type: made.content_type.to_owned(),
+        bytes: made.bytes,
+        as_attachment: false,
+    })
 }
 
 /// Conditional and partial answers for a file (what `<video>` players and image caches ask):
