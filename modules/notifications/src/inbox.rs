@@ -36,6 +36,7 @@ pub fn topic(user: Uuid) -> String {
 
 /// Stores the notification, then announces it live; it is durable before anyone sees it.
 pub async fn notify(ctx: &AppContext, new: NewNotification) -> AppResult<notification::Model> {
+    new.validate()?;
     store(ctx, new, None).await
 }
 
@@ -53,8 +54,8 @@ pub async fn send_by_hand(
     store(ctx, new, sender).await
 }
 
+/// Inserts a validated notification and announces it.
 async fn store(ctx: &AppContext, new: NewNotification, sender: Option<String>) -> AppResult<notification::Model> {
-    new.validate()?;
     let row = notification::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(new.user_id),
