@@ -350,6 +350,8 @@ pub struct Modules {
     privacy: PrivacyHooks,
     jobs: crate::jobs::Handlers,
     uploads: Vec<crate::uploads::UploadPurpose>,
+    /// The module that registered each of `uploads`, at the same index.
+    upload_modules: Vec<&'static str>,
     events: Vec<PartnerEvent>,
 }
 
@@ -453,6 +455,7 @@ impl Modules {
             }
         }
         let mut uploads: Vec<crate::uploads::UploadPurpose> = Vec::new();
+        let mut upload_modules = Vec::new();
         for m in &modules {
             for u in m.upload_purposes() {
                 if uploads.iter().any(|v| v.id == u.id) {
@@ -462,6 +465,7 @@ impl Modules {
                     return Err(RegistryError(format!("upload purpose `{}` accepts nothing (max_bytes 0)", u.id)));
                 }
                 uploads.push(u);
+                upload_modules.push(m.name());
             }
         }
         let mut linked = HashSet::new();
@@ -472,7 +476,7 @@ impl Modules {
                 }
             }
         }
-        let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads, events };
+        let this = Self { modules, purposes, scopes, permissions, privacy, jobs, uploads, upload_modules, events };
         if let Some(s) =
             this.schedules(&crate::config::Config::default()).iter().find(|s| !this.jobs.contains_key(s.kind))
         {
@@ -488,7 +492,7 @@ impl Modules {
 
     /// The module that registered the upload purpose `id`.
     pub fn upload_purpose_module(&self, id: &str) -> Option<&'static str> {
-        self.modules.iter().find(|m| m.upload_purposes().iter().any(|u| u.id == id)).map(|m| m.name())
+        self.uploads.iter().position(|u| u.id == id).map(|i| self.upload_modules[i])
     }
 
     pub fn upload_purposes(&self) -> &[crate::uploads::UploadPurpose] {
