@@ -49,3 +49,25 @@ fn every_module_error_goes_through_its_error_enum() {
     assert!(checked > 50, "found the modules' sources ({checked} files)");
     assert!(stray.is_empty(), "errors built outside the module's error.rs:\n{}", stray.join("\n"));
 }
+
+/// The end-to-end suites are one binary (`tests/main.rs`), so a suite file that main.rs does not
+/// name would never compile or run; every file beside it must be named there.
+#[test]
+fn every_suite_file_is_named_in_main() {
+    let dir = Path::new(env!("CARGO_MANIFEST_DIR")).join("tests");
+    let main = std::fs::read_to_string(dir.join("main.rs")).unwrap();
+    let mut suites = 0;
+    let mut missing = Vec::new();
+    for entry in std::fs::read_dir(&dir).unwrap() {
+        let path = entry.unwrap().path();
+        let Some(stem) = path.file_stem().and_then(|s| s.to_str()) else { continue };
+        if path.extension().is_some_and(|e| e == "rs") && stem != "main" {
+            suites += 1;
+            if !main.lines().any(|l| l.trim() == format!("mod {stem};")) {
+                missing.push(stem.to_string());
+            }
+        }
+    }
+    assert!(suites > 20, "found the suites ({suites} files)");
+    assert!(missing.is_empty(), "suites not named in tests/main.rs: {missing:?}");
+}

@@ -1,0 +1,31 @@
+//! The end-to-end tests, one binary: each file is a suite (`cargo nextest run -E 'test(/^chat::/)'`
+//! runs one). A new suite is a file here and a line below.
+
+mod access;
+mod accounts;
+mod adding_a_module;
+mod attendance;
+mod cancellation;
+mod ceasing;
+mod chat;
+mod contract;
+mod conventions;
+mod cooperation;
+mod demo;
+mod files;
+mod http;
+mod incidents;
+mod jobs;
+mod logging;
+mod node;
+mod notifications;
+mod organizations;
+mod partners;
+mod privacy;
+mod reports;
+mod requests;
+mod retention;
+mod storage;
+mod verification;
+mod webhooks;
+mod websocket;
