@@ -88,7 +88,7 @@ where
     let config = Arc::clone(&ctx.config);
     let mut builder = Schema::build(Q::default(), M::default(), S::default())
         .extension(persisted::PersistedQueries)
-        .extension(limits::QueryLimits::new(&config.limits))
+        .extension(limits::QueryLimits::new(&config.limits, config.introspection_enabled()))
         .extension(root_fields::RootFieldGate::new(owners))
         .extension(nulls::NullPropagation)
         .data(ctx);

@@ -1,6 +1,9 @@
 //! Query limits as one extension: every refusal carries its own stable code.
 //! - parse: a document that does not parse is `GRAPHQL_PARSE_FAILED`; more aliases than allowed
-//!   is `TOO_MANY_ALIASES` (an alias flood multiplies work without deepening the query);
+//!   is `TOO_MANY_ALIASES` (an alias flood multiplies work without deepening the query); more
+//!   field selections than allowed `TOO_MANY_FIELDS` (validation compares overlapping fields
+//!   pairwise, so 500 copies of one field cost it 125 000 comparisons), more directives
+//!   `TOO_MANY_DIRECTIVES` — all counted as written, before validation spends anything;
 //! - validation: invalid documents are `GRAPHQL_VALIDATION_FAILED`, too deep `QUERY_TOO_DEEP`,
 //!   too heavy `QUERY_TOO_COMPLEX` (list fields weigh their page size times their children).
 //!
@@ -10,7 +13,9 @@
 //!   errors are the only ones that arrive without one, so every error leaves with a code.
 //!
 //! A document that only introspects is exempt from the depth limit (client tooling nests
-//! `ofType` deeply); introspection is off in production altogether.
+//! `ofType` deeply); introspection is off in production altogether, and a document that asks
+//! for `__schema` or `__type` there is refused as `GRAPHQL_VALIDATION_FAILED`, not answered
+//! with a silent `null` (as Apollo Server does; `__typename` stays).
 
 use std::sync::Arc;
 use std::sync::atomic::{AtomicBool, Ordering};
@@ -28,11 +33,21 @@ pub struct QueryLimits {
     max_depth: usize,
     max_complexity: usize,
     max_aliases: usize,
+    max_fields: usize,
+    max_directives: usize,
+    introspection: bool,
 }
 
 impl QueryLimits {
-    pub fn new(limits: &Limits) -> Self {
-        Self { max_depth: limits.max_depth, max_complexity: limits.max_complexity, max_aliases: limits.max_aliases }
+    pub fn new(limits: &Limits, introspection: bool) -> Self {
+        Self {
+            max_depth: limits.max_depth,
+            max_complexity: limits.max_complexity,
+            max_aliases: limits.max_aliases,
+            max_fields: limits.max_fields,
+            max_directives: limits.max_directives,
+            introspection,
+        }
     }
 }
 
@@ -42,6 +57,9 @@ impl ExtensionFactory for QueryLimits {
             max_depth: self.max_depth,
             max_complexity: self.max_complexity,
             max_aliases: self.max_aliases,
+            max_fields: self.max_fields,
+            max_directives: self.max_directives,
+            introspection: self.introspection,
             introspection_only: AtomicBool::new(false),
         })
     }
@@ -51,6 +69,9 @@ struct QueryLimitsExtension {
     max_depth: usize,
     max_complexity: usize,
     max_aliases: usize,
+    max_fields: usize,
+    max_directives: usize,
+    introspection: bool,
     introspection_only: AtomicBool,
 }
 
@@ -123,21 +144,54 @@ fn name_argument(
     error
 }
 
-fn count_aliases(set: &SelectionSet) -> usize {
-    set.items
-        .iter()
-        .map(|item| match &item.node {
-            Selection::Field(f) => usize::from(f.node.alias.is_some()) + count_aliases(&f.node.selection_set.node),
-            Selection::InlineFragment(f) => count_aliases(&f.node.selection_set.node),
-            Selection::FragmentSpread(_) => 0,
-        })
-        .sum()
+/// What a document writes, counted as written (fragments once, not per spread): the parse-time
+/// limits read these before validation runs.
+#[derive(Default, Debug, PartialEq)]
+struct Written {
+    aliases: usize,
+    /// Field selections and fragment spreads.
+    fields: usize,
+    directives: usize,
+    /// Selections of `__schema` or `__type`.
+    introspections: usize,
 }
 
-fn aliases(doc: &ExecutableDocument) -> usize {
-    let in_operations: usize = doc.operations.iter().map(|(_, op)| count_aliases(&op.node.selection_set.node)).sum();
-    let in_fragments: usize = doc.fragments.values().map(|f| count_aliases(&f.node.selection_set.node)).sum();
-    in_operations + in_fragments
+impl Written {
+    fn of(doc: &ExecutableDocument) -> Self {
+        let mut w = Self::default();
+        for (_, op) in doc.operations.iter() {
+            w.directives += op.node.directives.len();
+            w.directives += op.node.variable_definitions.iter().map(|v| v.node.directives.len()).sum::<usize>();
+            w.set(&op.node.selection_set.node);
+        }
+        for fragment in doc.fragments.values() {
+            w.directives += fragment.node.directives.len();
+            w.set(&fragment.node.selection_set.node);
+        }
+        w
+    }
+
+    fn set(&mut self, set: &SelectionSet) {
+        for item in &set.items {
+            match &item.node {
+                Selection::Field(f) => {
+                    self.fields += 1;
+                    self.aliases += usize::from(f.node.alias.is_some());
+                    self.introspections += usize::from(matches!(f.node.name.node.as_str(), "__schema" | "__type"));
+                    self.directives += f.node.directives.len();
+                    self.set(&f.node.selection_set.node);
+                }
+                Selection::InlineFragment(f) => {
+                    self.directives += f.node.directives.len();
+                    self.set(&f.node.selection_set.node);
+                }
+                Selection::FragmentSpread(f) => {
+                    self.fields += 1;
+                    self.directives += f.node.directives.len();
+                }
+            }
+        }
+    }
 }
 
 fn only_introspects(doc: &ExecutableDocument) -> bool {
@@ -163,10 +217,19 @@ impl Extension for QueryLimitsExtension {
             .run(ctx, query, variables)
             .await
             .map_err(|e| if has_code(&e) { e } else { coded(e, ErrorCode::ParseFailed) })?;
-        let count = aliases(&doc);
-        if count > self.max_aliases {
-            let message = format!("the query uses {count} aliases; at most {} are allowed", self.max_aliases);
-            return Err(coded(ServerError::new(message, None), ErrorCode::TooManyAliases));
+        let written = Written::of(&doc);
+        let over = [
+            (written.aliases, self.max_aliases, "aliases", ErrorCode::TooManyAliases),
+            (written.fields, self.max_fields, "field selections", ErrorCode::TooManyFields),
+            (written.directives, self.max_directives, "directives", ErrorCode::TooManyDirectives),
+        ];
+        if let Some((count, max, what, code)) = over.into_iter().find(|(count, max, ..)| count > max) {
+            let message = format!("the query writes {count} {what}; at most {max} are allowed");
+            return Err(coded(ServerError::new(message, None), code));
+        }
+        if !self.introspection && written.introspections > 0 {
+            let message = "introspection is turned off on this server (`__schema` and `__type`)";
+            return Err(coded(ServerError::new(message, None), ErrorCode::ValidationFailed));
         }
         self.introspection_only.store(only_introspects(&doc), Ordering::Relaxed);
         Ok(doc)
@@ -248,6 +311,18 @@ impl Extension for QueryLimitsExtension {
 
 #[cfg(test)]
 mod tests {
+    use super::Written;
+
+    #[test]
+    fn a_document_is_counted_as_written() {
+        let doc = async_graphql::parser::parse_query(
+            "query Q($a: Int @deprecated) @x { a: f @skip(if: true) { g ...F } ... on Query @y { h } } \
+             fragment F on T @z { b: i __type(name: \"T\") { name } }",
+        )
+        .unwrap();
+        assert_eq!(Written::of(&doc), Written { aliases: 2, fields: 7, directives: 5, introspections: 1 });
+    }
+
     #[test]
     fn names_are_read_from_async_graphqls_messages() {
         let m = r#"Variable "$d" got invalid value "2026-13-45"; Expected input type "NaiveDate""#;

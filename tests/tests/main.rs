@@ -1,6 +1,7 @@
 //! The end-to-end tests, one binary: each file is a suite (`cargo nextest run -E 'test(/^chat::/)'`
 //! runs one). A new suite is a file here and a line below.
 
+mod abuse;
 mod access;
 mod accounts;
 mod adding_a_module;

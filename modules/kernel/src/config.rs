@@ -160,6 +160,11 @@ pub struct Limits {
     /// Total weight of a query; list fields count their page size times their children.
     pub max_complexity: usize,
     pub max_aliases: usize,
+    /// Field selections and fragment spreads written in one document (before fragments expand;
+    /// complexity weighs the expansion).
+    pub max_fields: usize,
+    /// Directives written in one document.
+    pub max_directives: usize,
     /// Largest batch of operations in one POST; 0 turns batching off.
     pub max_batch: usize,
     pub max_body_bytes: usize,
@@ -230,6 +235,8 @@ impl Default for Limits {
             max_depth: 10,
             max_complexity: 2000,
             max_aliases: 30,
+            max_fields: 300,
+            max_directives: 50,
             max_batch: 10,
             max_body_bytes: 1024 * 1024,
             default_page_size: 20,

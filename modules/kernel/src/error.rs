@@ -23,6 +23,10 @@ pub enum ErrorCode {
     QueryTooDeep,
     QueryTooComplex,
     TooManyAliases,
+    /// More field selections (fragment spreads included) than a document may hold: a flood of
+    /// duplicates costs the validator quadratic time before anything runs.
+    TooManyFields,
+    TooManyDirectives,
     /// A hash-only request (Apollo automatic persisted queries) whose query this server does not
     /// hold: send it again with the query.
     PersistedQueryNotFound,
@@ -47,6 +51,8 @@ impl ErrorCode {
             Self::QueryTooDeep => "QUERY_TOO_DEEP",
             Self::QueryTooComplex => "QUERY_TOO_COMPLEX",
             Self::TooManyAliases => "TOO_MANY_ALIASES",
+            Self::TooManyFields => "TOO_MANY_FIELDS",
+            Self::TooManyDirectives => "TOO_MANY_DIRECTIVES",
             Self::PersistedQueryNotFound => "PERSISTED_QUERY_NOT_FOUND",
         }
     }
@@ -62,6 +68,8 @@ impl ErrorCode {
                 | Self::QueryTooDeep
                 | Self::QueryTooComplex
                 | Self::TooManyAliases
+                | Self::TooManyFields
+                | Self::TooManyDirectives
                 | Self::PersistedQueryNotFound
         )
     }
@@ -70,7 +78,7 @@ impl ErrorCode {
         Self::ALL.iter().copied().find(|c| c.as_str() == code)
     }
 
-    pub const ALL: [ErrorCode; 17] = [
+    pub const ALL: [ErrorCode; 19] = [
         Self::Unauthenticated,
         Self::Forbidden,
         Self::BadUserInput,
@@ -87,6 +95,8 @@ impl ErrorCode {
         Self::QueryTooDeep,
         Self::QueryTooComplex,
         Self::TooManyAliases,
+        Self::TooManyFields,
+        Self::TooManyDirectives,
         Self::PersistedQueryNotFound,
     ];
 }
