@@ -14,6 +14,7 @@ mod conventions;
 mod cooperation;
 mod demo;
 mod files;
+mod fuzz;
 mod http;
 mod incidents;
 mod jobs;

@@ -17,7 +17,7 @@ async fn submit(srv: &TestServer, p: &Person, input: Value) -> Answer {
 }
 
 /// Files a request and proves it with the code texted to the account's phone.
-async fn filed_and_verified(srv: &TestServer, p: &Person, input: Value) -> Value {
+pub(crate) async fn filed_and_verified(srv: &TestServer, p: &Person, input: Value) -> Value {
     let a = submit(srv, p, input).await;
     let id = a.body["data"]["submitPrivacyRequest"]["id"].as_str().unwrap_or_else(|| panic!("{:?}", a.body)).to_owned();
     let code = srv.sms_code(&p.phone).await;
