@@ -25,29 +25,10 @@ npx tsc --noEmit --strict --target es2022 --module es2022 --moduleResolution bun
 echo "typed client: $(grep -cE '^export type [A-Za-z]+(Query|Mutation|Subscription) = ' generated/operations.ts) operations typed and compiled"
 node schema-evolution.mjs
 
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export XQT_DATA_DIR="$dir" XQT_LOG_FILTER=error XQT_ENV=development XQT_TOKEN_SECRET=conformance-token-secret-of-at-least-32-chars
-unset XQT_DATABASE_URL XQT_REDIS_URL
-"$bin" seed-demo | head -n 1
-XQT_GRAPHIQL_DIR="$(realpath ../web/dist)" XQT_LISTEN="127.0.0.1:$port" XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=1 XQT_WEBSOCKET__PING_INTERVAL_SECS=2 \
-  "$bin" serve >"$dir/server.log" 2>&1 &
-server=$!
-finish() {
-  status=$?
-  kill "$server" 2>/dev/null || true
-  if [ "$status" -ne 0 ]; then
-    echo "--- server log (last 40 lines)"
-    tail -n 40 "$dir/server.log" || true
-  fi
-  rm -rf "$dir"
-}
-trap finish EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.2
-done
+source ./serve.sh
+start_demo_server "$bin" conformance-token-secret-of-at-least-32-chars \
+  XQT_GRAPHIQL_DIR="$(realpath ../web/dist)" XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=1 XQT_WEBSOCKET__PING_INTERVAL_SECS=2
 
-node http-audit.mjs "http://127.0.0.1:$port/graphql"
-CONFORMANCE_XQT="$bin" node ws-client.mjs "http://127.0.0.1:$port"
-CONFORMANCE_XQT="$bin" node ../web/browser-test.mjs "http://127.0.0.1:$port"
+node http-audit.mjs "$base/graphql"
+CONFORMANCE_XQT="$bin" node ws-client.mjs "$base"
+CONFORMANCE_XQT="$bin" node ../web/browser-test.mjs "$base"

@@ -18,29 +18,9 @@ if [ ! -x "$venv/bin/schemathesis" ]; then
   "$venv/bin/pip" install -q --disable-pip-version-check 'schemathesis==4.32.5'
 fi
 
-dir=$(mktemp -d)
-port=$(python3 -c 'import socket; s = socket.socket(); s.bind(("127.0.0.1", 0)); print(s.getsockname()[1])')
-export XQT_DATA_DIR="$dir" XQT_LOG_FILTER=error XQT_ENV=development XQT_TOKEN_SECRET=schemathesis-token-secret-of-at-least-32-chars
-unset XQT_DATABASE_URL XQT_REDIS_URL
-"$bin" seed-demo >/dev/null
+source ./serve.sh
 # Tokens outlive the run; the SMS code limits do not stop three sign-ins.
-XQT_LISTEN="127.0.0.1:$port" XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=120 "$bin" serve >"$dir/server.log" 2>&1 &
-server=$!
-finish() {
-  status=$?
-  kill "$server" 2>/dev/null || true
-  if [ "$status" -ne 0 ]; then
-    echo "--- server log (last 40 lines)"
-    tail -n 40 "$dir/server.log" || true
-  fi
-  rm -rf "$dir"
-}
-trap finish EXIT
-for _ in $(seq 1 100); do
-  curl -sf "http://127.0.0.1:$port/readyz" >/dev/null && break
-  sleep 0.2
-done
-base="http://127.0.0.1:$port"
+start_demo_server "$bin" schemathesis-token-secret-of-at-least-32-chars XQT_ACCOUNTS__ACCESS_TOKEN_MINUTES=120
 
 sign_in() {
   local phone=$1 code
