@@ -368,6 +368,31 @@ async fn lists_weigh_their_page_size_in_complexity() {
     .await;
 }
 
+/// Found by schemathesis: `first: -1` was cast to a huge weight and the multiplication
+/// overflowed, killing the request's connection. A page size out of range is the resolver's
+/// BAD_USER_INPUT, weighed like any other.
+#[tokio::test]
+async fn an_out_of_range_page_size_is_refused_not_overflowed() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let p = srv.person().await;
+        for first in [-1, 0, i32::MIN] {
+            let a = srv
+                .gql(
+                    "query($f: Int) { searchMessages(text: \"实习\", first: $f) { id } }",
+                    json!({ "f": first }),
+                    Some(&p.token),
+                )
+                .await;
+            assert_eq!((a.status, a.code()), (200, Some("BAD_USER_INPUT")), "{first}: {:?}", a.body);
+        }
+        let a =
+            srv.gql("{ searchMessages(text: \"实习\", first: 2147483647) { id } }", json!({}), Some(&p.token)).await;
+        assert_eq!((a.status, a.code()), (400, Some("QUERY_TOO_COMPLEX")), "{:?}", a.body);
+    })
+    .await;
+}
+
 #[tokio::test]
 async fn batches_are_bounded_and_can_be_turned_off() {
     on_each_backend(async |b| {

@@ -61,7 +61,7 @@ impl ChatQuery {
     }
 
     /// Text messages containing `text`, newest first: in one conversation, or all of the person's.
-    #[graphql(complexity = "first.unwrap_or(20) as usize * child_complexity + 1")]
+    #[graphql(complexity = "xqt_kernel::pagination::complexity(Some(first.unwrap_or(20)), None, child_complexity)")]
     async fn search_messages(
         &self,
         ctx: &Context<'_>,
