@@ -11,7 +11,9 @@ start_demo_server() {
   base="http://127.0.0.1:$port"
   export XQT_DATA_DIR="$dir" XQT_LOG_FILTER=error XQT_ENV=development XQT_TOKEN_SECRET="$secret"
   unset XQT_DATABASE_URL XQT_REDIS_URL
-  "$bin" seed-demo | head -n 1
+  # Into a file, not a pipe: `| head -n 1` closes early and the demo's printing dies of SIGPIPE.
+  "$bin" seed-demo >"$dir/seed.log"
+  head -n 1 "$dir/seed.log"
   env XQT_LISTEN="127.0.0.1:$port" "$@" "$bin" serve >"$dir/server.log" 2>&1 &
   server=$!
   trap stop_demo_server EXIT
