@@ -81,7 +81,9 @@ async fn store(
     purpose.handler.allow(&state.ctx, &viewer, params).await?;
     let (bytes, file_name) = read_upload(req, body, purpose).await?;
     let params = params.clone().or_with("name", file_name);
-    let checked = uploads::prepare(purpose, bytes)?;
+    let cleaning = purpose.clone();
+    let checked =
+        tokio::task::spawn_blocking(move || uploads::prepare(&cleaning, bytes)).await.map_err(AppError::internal)??;
     purpose.handler.store(&state.ctx, &viewer, &params, checked).await
 }
 

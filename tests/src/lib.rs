@@ -464,6 +464,13 @@ pub fn jpeg(w: u32, h: u32) -> Vec<u8> {
     out.into_inner()
 }
 
+/// A sample file from `tests/fixtures/metadata`, made by the tools phones and offices use (see
+/// its `make.sh`): each carries a position, a device or an author.
+pub fn fixture(name: &str) -> Vec<u8> {
+    let path = std::path::Path::new(env!("CARGO_MANIFEST_DIR")).join("fixtures/metadata").join(name);
+    std::fs::read(&path).unwrap_or_else(|e| panic!("{}: {e}", path.display()))
+}
+
 pub fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }

@@ -573,7 +573,7 @@ async fn chat_attachments_are_cleaned_and_only_members_download_them() {
         assert!(!bytes.windows(3).any(|w| w == b"GPS"), "metadata stripped before storage");
         assert_eq!(srv.http.get(&url).bearer_auth(&eve.token).send().await.unwrap().status().as_u16(), 404);
         assert_eq!(srv.http.get(&url).send().await.unwrap().status().as_u16(), 401);
-        let pdf = upload(&alice, "file", b"%PDF-1.7 internship agreement".to_vec()).await.unwrap();
+        let pdf = upload(&alice, "file", xqt_tests::fixture("report.pdf")).await.unwrap();
         let pdf: Value = pdf.json().await.unwrap();
         assert_eq!((pdf["contentType"].clone(), pdf["fileName"].clone()), (json!("application/pdf"), json!("简历.pdf")));
         // One attachment, one message: the same upload cannot ride along twice.

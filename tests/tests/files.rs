@@ -117,6 +117,92 @@ async fn col_5_uploads_carry_a_purpose_and_image_metadata_is_stripped_before_sto
     .await;
 }
 
+/// What the sample files carry: a position, a phone, an author, the recording software.
+const MARKERS: [&str; 6] = ["39.9042", "HUAWEI", "Mate 70", "iPhone", "张三", "Lavf"];
+
+#[tokio::test]
+async fn col_5_video_voice_and_documents_lose_position_device_and_author_before_storage() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (alice, bob) = (srv.verified_person().await, srv.verified_person().await);
+        let open = "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }";
+        let c = srv.ok(open, json!({ "u": bob.id }), Some(&alice.token)).await["openDirectConversation"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+        let samples = [
+            ("video", "android.mp4", "video/mp4"),
+            ("video", "iphone.mov", "video/quicktime"),
+            ("voice", "voice.mp3", "audio/mpeg"),
+            ("voice", "voice.m4a", "audio/mp4"),
+            ("voice", "voice.opus.ogg", "audio/ogg"),
+            ("voice", "voice.vorbis.ogg", "audio/ogg"),
+            ("voice", "voice.wav", "audio/wav"),
+            ("file", "report.pdf", "application/pdf"),
+            ("file", "report.docx", "application/zip"),
+            ("file", "hours.xlsx", "application/zip"),
+        ];
+        for (kind, name, content_type) in samples {
+            let raw = xqt_tests::fixture(name);
+            let carried: Vec<&str> = MARKERS.into_iter().filter(|m| contains(&raw, m.as_bytes())).collect();
+            assert!(!carried.is_empty() || name.ends_with("x"), "{name} carries metadata to remove");
+            let (status, body) =
+                upload(&srv, Some(&alice), &format!("?purpose=chat_{kind}&conversation={c}&name={name}"), raw.clone())
+                    .await;
+            assert_eq!((status, body["contentType"].as_str()), (201, Some(content_type)), "{name}: {body:?}");
+            let (status, stored) = download(&srv, &bob, body["url"].as_str().unwrap()).await;
+            assert_eq!(status, 200, "{name}");
+            for m in MARKERS {
+                assert!(!contains(&stored, m.as_bytes()), "{name}: {m} survived");
+            }
+            if kind == "video" {
+                for atom in [b"udta", b"meta"] {
+                    assert_eq!(xqt_kernel::scrub::boxes_named(&stored, atom), Ok(0), "{name}: a {atom:?} box survived");
+                }
+                assert_eq!(stored.len(), raw.len(), "{name}: blanked in place, the media where it was");
+            }
+            if name.ends_with("x") {
+                let mut zip = zip::ZipArchive::new(Cursor::new(&stored)).expect("still an Office file");
+                let mut core = String::new();
+                std::io::Read::read_to_string(&mut zip.by_name("docProps/core.xml").unwrap(), &mut core).unwrap();
+                assert!(!core.contains("creator") && !core.contains("lastModifiedBy"), "{name}: {core}");
+            }
+        }
+        // An Office document inside carries the author too: the sample's docx and xlsx do.
+        assert!(contains(&zip_part(&xqt_tests::fixture("report.docx"), "docProps/core.xml"), "张三".as_bytes()));
+        assert!(contains(&zip_part(&xqt_tests::fixture("hours.xlsx"), "docProps/core.xml"), "张三".as_bytes()));
+
+        // What cannot be cleaned is refused, with its reason, and nothing is stored.
+        let attachments = async || {
+            use sea_orm::{EntityTrait, PaginatorTrait};
+            xqt_chat::entity::attachment::Entity::find().count(&srv.ctx.db).await.unwrap()
+        };
+        let stored_before = attachments().await;
+        let ole = [&[0xD0, 0xCF, 0x11, 0xE0, 0xA1, 0xB1, 0x1A, 0xE1][..], &[0; 504]].concat();
+        let mut cut = xqt_tests::fixture("android.mp4");
+        cut.truncate(cut.len() / 2);
+        for (kind, bytes, what) in [("file", ole, "a legacy .doc"), ("video", cut, "a video cut short")] {
+            let (status, body) =
+                upload(&srv, Some(&alice), &format!("?purpose=chat_{kind}&conversation={c}"), bytes).await;
+            let e = &body["errors"][0]["extensions"];
+            assert_eq!(
+                (status, e["code"].as_str(), e["field"].as_str(), e["reason"].as_str()),
+                (400, Some("BAD_USER_INPUT"), Some("file"), Some("METADATA_NOT_REMOVABLE")),
+                "{what}: {body:?}"
+            );
+        }
+        assert_eq!(attachments().await, stored_before, "nothing stored from refused uploads");
+    })
+    .await;
+}
+
+fn zip_part(raw: &[u8], part: &str) -> Vec<u8> {
+    let mut zip = zip::ZipArchive::new(Cursor::new(raw)).unwrap();
+    let mut out = Vec::new();
+    std::io::Read::read_to_end(&mut zip.by_name(part).unwrap(), &mut out).unwrap();
+    out
+}
+
 #[tokio::test]
 async fn uploads_are_refused_clearly_and_read_only_by_those_allowed() {
     on_each_backend(async |b| {
@@ -435,7 +521,7 @@ async fn a_thumbnail_is_the_image_scaled_to_a_listed_width_for_those_who_see_it(
             .http
             .post(srv.url(&format!("/files?purpose=chat_file&conversation={c}&name=a.pdf")))
             .bearer_auth(&alice.token)
-            .body(b"%PDF-1.7\n1 0 obj << >> endobj\n%%EOF\n".to_vec())
+            .body(xqt_tests::fixture("report.pdf"))
             .send()
             .await
             .unwrap();

@@ -233,6 +233,42 @@ fn months_calendars_manifests_and_uploads() {
             }
         },
     );
+    let samples: Vec<(&str, Vec<u8>)> = [
+        ("video/mp4", "android.mp4"),
+        ("video/quicktime", "iphone.mov"),
+        ("audio/mpeg", "voice.mp3"),
+        ("audio/ogg", "voice.vorbis.ogg"),
+        ("audio/wav", "voice.wav"),
+        ("application/pdf", "report.pdf"),
+        ("application/zip", "report.docx"),
+    ]
+    .into_iter()
+    .map(|(t, name)| (t, xqt_tests::fixture(name)))
+    .collect();
+    check(
+        "metadata cleaning: damaged videos, voice, PDFs and Office files",
+        400,
+        (any::<usize>(), prop::collection::vec((any::<usize>(), any::<u8>()), 1..6), any::<usize>()),
+        |(pick, flips, cut)| {
+            let (content_type, sample) = &samples[pick % samples.len()];
+            let mut damaged = sample.clone();
+            for (at, byte) in flips {
+                let at = at % damaged.len();
+                damaged[at] = byte;
+            }
+            damaged.truncate(cut % (damaged.len() + 1));
+            match xqt_kernel::scrub::scrub(content_type, bytes::Bytes::from(damaged)) {
+                Ok(cleaned) => ensure(
+                    !content_type.starts_with("video") || xqt_kernel::scrub::boxes_named(&cleaned, b"udta") == Ok(0),
+                    || format!("a {content_type} kept its udta"),
+                ),
+                Err(refused) => {
+                    let e = xqt_kernel::AppError::from(refused);
+                    ensure(e.code() == ErrorCode::BadUserInput && e.detail("reason").is_some(), || format!("{e:?}"))
+                }
+            }
+        },
+    );
     check(
         "file links: <file>_<person> round trip and arbitrary input",
         2000,

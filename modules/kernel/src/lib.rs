@@ -25,6 +25,7 @@ pub mod persisted;
 pub mod privacy;
 pub mod rate;
 pub mod redis_conn;
+pub mod scrub;
 pub mod text;
 pub mod uploads;
 pub mod viewer;

@@ -14,6 +14,7 @@ use uuid::Uuid;
 use crate::context::AppContext;
 use crate::error::{AppError, AppResult, ErrorCode};
 use crate::files::clean_image;
+use crate::scrub::scrub;
 use crate::viewer::Viewer;
 
 /// What an upload of a purpose may contain, and what happens to it before it is stored.
@@ -21,7 +22,8 @@ use crate::viewer::Viewer;
 pub enum Content {
     /// A JPEG, PNG or WebP image, re-encoded from its pixels so no metadata survives (COL-5).
     Image,
-    /// One of these content types, recognised by the file's first bytes and kept as sent. The
+    /// One of these content types, recognised by the file's first bytes and cleaned of its
+    /// metadata by `scrub` (COL-5; refused when it cannot be). The
     /// first that matches wins, so list the narrower type first (`video/quicktime` before
     /// `video/mp4`).
     Sniffed(&'static [&'static str]),
@@ -110,7 +112,8 @@ pub trait Downloads: Send + Sync + 'static {
     async fn open(&self, ctx: &AppContext, viewer: &Viewer, id: Uuid) -> AppResult<Option<Download>>;
 }
 
-/// Checks the bytes against what the purpose accepts; images are cleaned.
+/// Checks the bytes against what the purpose accepts and removes their metadata (images are
+/// re-encoded, other kinds cleaned by `scrub`). CPU-bound: call it off the async workers.
 pub fn prepare(purpose: &UploadPurpose, raw: Bytes) -> AppResult<Upload> {
     if raw.is_empty() {
         return Err(AppError::bad_input("file", "the upload is empty"));
@@ -124,7 +127,7 @@ pub fn prepare(purpose: &UploadPurpose, raw: Bytes) -> AppResult<Upload> {
             Ok(Upload { bytes: clean.bytes, content_type: clean.content_type })
         }
         Content::Sniffed(accepts) => match sniff(&raw, accepts) {
-            Some(content_type) => Ok(Upload { bytes: raw, content_type }),
+            Some(content_type) => Ok(Upload { bytes: scrub(content_type, raw)?, content_type }),
             None => {
                 Err(AppError::bad_input("file", format!("a {} must be one of: {}", purpose.id, accepts.join(", "))))
             }
