@@ -19,6 +19,7 @@ mod http;
 mod incidents;
 mod jobs;
 mod logging;
+mod matrix;
 mod node;
 mod notifications;
 mod organizations;

@@ -22,8 +22,8 @@ const MEDIA: [&[u8; 4]; 49] = [
     b"mvhd", b"iods", b"tkhd", b"tref", b"tapt", b"load", b"elst", b"mdhd", b"hdlr",
     // Media information headers and data references.
     b"vmhd", b"smhd", b"hmhd", b"nmhd", b"sthd", b"gmhd", b"dref", // Sample tables.
-    b"stsd", b"stts", b"ctts", b"cslg", b"stsc", b"stsz", b"stz2", b"stco", b"co64", b"stss", b"stps", b"sdtp", b"sbgp",
-    b"sgpd", b"subs", b"saiz", b"saio", // Fragments and their random access.
+    b"stsd", b"stts", b"ctts", b"cslg", b"stsc", b"stsz", b"stz2", b"stco", b"co64", b"stss", b"stps", b"sdtp",
+    b"sbgp", b"sgpd", b"subs", b"saiz", b"saio", // Fragments and their random access.
     b"mehd", b"trex", b"mfhd", b"tfhd", b"tfdt", b"trun", b"tfra", b"mfro",
 ];
 /// Full boxes that start with a creation and a modification time.
