@@ -130,11 +130,18 @@ pub fn healthz() -> &'static str {
 #[handler]
 pub async fn readyz(Data(state): Data<&ServerState>) -> Response {
     let checks = state.ctx.readiness().await;
-    let ready = checks.iter().all(|c| c.ok);
+    // Without the database nothing works; without Redis (cache, bus) the instance still serves:
+    // sessions are read from the database, fail-closed limits refuse sign-in codes, live events
+    // wait for the bus. Ready, and saying what is degraded.
+    let ready = checks.iter().filter(|c| c.component == "database").all(|c| c.ok);
+    let degraded: Vec<&str> =
+        checks.iter().filter(|c| !c.ok && c.component != "database").map(|c| c.component).collect();
     let body: serde_json::Map<_, _> =
         checks.iter().map(|c| (c.component.to_owned(), serde_json::json!(if c.ok { "ok" } else { "down" }))).collect();
     let status = if ready { StatusCode::OK } else { StatusCode::SERVICE_UNAVAILABLE };
-    poem::web::Json(serde_json::json!({ "ready": ready, "checks": body })).with_status(status).into_response()
+    poem::web::Json(serde_json::json!({ "ready": ready, "degraded": degraded, "checks": body }))
+        .with_status(status)
+        .into_response()
 }
 
 /// Prometheus' scrape: with `metrics_token` set, only for `Authorization: Bearer <token>`;

@@ -5,6 +5,7 @@
 
 pub mod cooperation;
 pub mod esign;
+pub mod fault;
 pub mod receiver;
 pub mod tls;
 mod ws;

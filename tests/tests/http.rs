@@ -13,7 +13,10 @@ async fn serves_typename_and_is_ready() {
 
         let ready = TestServer::answer(srv.http.get(srv.url("/readyz")).send().await.unwrap()).await;
         assert_eq!(ready.status, 200);
-        assert_eq!(ready.body, json!({ "ready": true, "checks": { "database": "ok", "cache": "ok", "bus": "ok" } }));
+        assert_eq!(
+            ready.body,
+            json!({ "ready": true, "degraded": [], "checks": { "database": "ok", "cache": "ok", "bus": "ok" } })
+        );
         let health = srv.http.get(srv.url("/healthz")).send().await.unwrap();
         assert_eq!((health.status().as_u16(), health.text().await.unwrap()), (200, "ok".to_owned()));
     })

@@ -13,6 +13,7 @@ mod contract;
 mod conventions;
 mod cooperation;
 mod demo;
+mod faults;
 mod files;
 mod fuzz;
 mod http;

@@ -40,8 +40,15 @@ fn hex_of(bytes: &[u8]) -> String {
     bytes.iter().map(|b| format!("{b:02x}")).collect()
 }
 
+/// Codes live in the cache: while it cannot be reached, sign-in by code fails closed (nothing is
+/// sent, nothing is checked) with `RATE_LIMITED` and `reason: LIMITER_UNAVAILABLE`.
+fn closed(e: AppError) -> AppError {
+    tracing::warn!(error = ?e, "sign-in codes paused: the cache is unreachable");
+    rate::unavailable()
+}
+
 async fn load(ctx: &AppContext, key: &str) -> AppResult<Option<Pending>> {
-    match ctx.cache.get(key).await? {
+    match ctx.cache.get(key).await.map_err(closed)? {
         Some(raw) => Ok(serde_json::from_slice(&raw).ok()),
         None => Ok(None),
     }
@@ -50,7 +57,7 @@ async fn load(ctx: &AppContext, key: &str) -> AppResult<Option<Pending>> {
 async fn store(ctx: &AppContext, key: &str, pending: &Pending) -> AppResult<()> {
     let raw = serde_json::to_vec(pending).map_err(AppError::internal)?;
     // The cache entry outlives validity a little; validity itself is checked against the clock.
-    ctx.cache.set(key, Bytes::from(raw), STATE_TTL).await
+    ctx.cache.set(key, Bytes::from(raw), STATE_TTL).await.map_err(closed)
 }
 
 /// Sends a fresh code to `phone`, unless it is too soon or today's codes are used up.
@@ -64,13 +71,18 @@ pub async fn request(ctx: &AppContext, phone: &Phone) -> AppResult<()> {
             return Err(AccountsError::ResendTooSoon { retry_after_secs: wait }.into());
         }
     }
-    let daily = rate::Limit { name: "accounts.codes-a-day", max: DAILY_CAP, window: rate::Window::ChinaDay };
+    let daily = rate::Limit {
+        name: "accounts.codes-a-day",
+        max: DAILY_CAP,
+        window: rate::Window::ChinaDay,
+        uncounted: rate::Uncounted::Refuse,
+    };
     if rate::hit(ctx, daily, &hex_of(&hash)).await?.is_err() {
         return Err(AccountsError::DailyCapReached.into());
     }
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     store(ctx, &key, &Pending { code_hash: token_hash(&code), sent_at: now }).await?;
-    ctx.cache.delete(&attempts_key(&hash)).await?;
+    ctx.cache.delete(&attempts_key(&hash)).await.map_err(closed)?;
     let text = format!("【校企通】验证码 {code}，5 分钟内有效。请勿告诉他人。");
     crate::sms::gateway().send(ctx, phone, &text).await
 }
@@ -83,10 +95,10 @@ pub async fn verify(ctx: &AppContext, phone: &Phone, code: &str) -> AppResult<()
         return Err(AccountsError::CodeMissing.into());
     };
     if ctx.clock.now() > pending.sent_at + VALID_FOR {
-        ctx.cache.delete(&key).await?;
+        ctx.cache.delete(&key).await.map_err(closed)?;
         return Err(AccountsError::CodeExpired.into());
     }
-    let tries = ctx.cache.incr(&attempts_key, 1, STATE_TTL).await?;
+    let tries = ctx.cache.incr(&attempts_key, 1, STATE_TTL).await.map_err(closed)?;
     if tries > i64::from(MAX_ATTEMPTS) {
         return Err(AccountsError::CodeAttemptsExhausted.into());
     }
@@ -98,7 +110,7 @@ pub async fn verify(ctx: &AppContext, phone: &Phone, code: &str) -> AppResult<()
         }
         .into());
     }
-    ctx.cache.delete(&key).await?;
-    ctx.cache.delete(&attempts_key).await?;
+    ctx.cache.delete(&key).await.map_err(closed)?;
+    ctx.cache.delete(&attempts_key).await.map_err(closed)?;
     Ok(())
 }

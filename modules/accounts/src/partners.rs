@@ -177,7 +177,7 @@ fn state_key(hash: &str) -> String {
 async fn state(ctx: &AppContext, hash: &str) -> AppResult<Option<TokenState>> {
     let key = state_key(hash);
     let shared = ctx.config.redis_url.is_some();
-    if shared && let Some(raw) = ctx.cache.get(&key).await? {
+    if shared && let Some(raw) = ctx.cache.get_or_miss(&key).await {
         return serde_json::from_slice(&raw).map_err(AppError::internal);
     }
     let row = api_token::Entity::find().filter(api_token::Column::TokenHash.eq(hash)).one(&ctx.db).await?;
@@ -197,8 +197,8 @@ async fn state(ctx: &AppContext, hash: &str) -> AppResult<Option<TokenState>> {
     };
     if shared {
         ctx.cache
-            .set(&key, Bytes::from(serde_json::to_vec(&live).map_err(AppError::internal)?), TOKEN_STATE_TTL)
-            .await?;
+            .set_or_skip(&key, Bytes::from(serde_json::to_vec(&live).map_err(AppError::internal)?), TOKEN_STATE_TTL)
+            .await;
     }
     Ok(live)
 }
@@ -220,7 +220,12 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> AppResult<Option<Authenti
         return Err(refused("has expired"));
     }
     let max = ctx.config.section::<crate::config::AccountsConfig>().partner_requests_per_minute;
-    let limit = rate::Limit { name: "accounts.partner-token", max, window: rate::Window::Minute };
+    let limit = rate::Limit {
+        name: "accounts.partner-token",
+        max,
+        window: rate::Window::Minute,
+        uncounted: rate::Uncounted::Allow,
+    };
     rate::hit(ctx, limit, &live.id.to_string())
         .await?
         .map_err(|e| e.error(format!("at most {max} requests a minute per token")))?;
@@ -230,7 +235,9 @@ pub async fn resolve(ctx: &AppContext, token: &str) -> AppResult<Option<Authenti
             .filter(api_token::Column::Id.eq(live.id))
             .exec(&ctx.db)
             .await?;
-        ctx.cache.delete(&state_key(&hash)).await?;
+        if let Err(e) = ctx.cache.delete(&state_key(&hash)).await {
+            tracing::warn!(error = ?e, "a token's last use not refreshed in the cache: it is unreachable");
+        }
     }
     Ok(Some(Authenticated {
         viewer: Viewer::Partner { token_id: live.id, partner_id: live.partner_id, scopes: live.scopes },

@@ -85,11 +85,19 @@ fn ip_of(meta: &RequestMeta) -> Option<String> {
 
 /// Refuses a client (by address) or a login (phone or username) that tries too often.
 async fn throttle_sign_in(ctx: &AppContext, meta: &RequestMeta, login_hash: &[u8]) -> AppResult<()> {
-    let by_login = rate::Limit { name: "accounts.sign-in-login", max: SIGN_INS_PER_MINUTE_PER_LOGIN, window: Minute };
+    let by_login = rate::Limit {
+        name: "accounts.sign-in-login",
+        max: SIGN_INS_PER_MINUTE_PER_LOGIN,
+        window: Minute,
+        uncounted: rate::Uncounted::Refuse,
+    };
     let mut checks = vec![(by_login, URL_SAFE_NO_PAD.encode(login_hash))];
     if let Some(ip) = meta.ip {
         let max = ctx.config.section::<crate::config::AccountsConfig>().sign_ins_per_minute_per_ip;
-        checks.push((rate::Limit { name: "accounts.sign-in-ip", max, window: Minute }, ip.to_string()));
+        checks.push((
+            rate::Limit { name: "accounts.sign-in-ip", max, window: Minute, uncounted: rate::Uncounted::Refuse },
+            ip.to_string(),
+        ));
     }
     for (limit, subject) in checks {
         if let Err(e) = rate::hit(ctx, limit, &subject).await? {
@@ -413,7 +421,7 @@ fn session_state_key(session: Uuid) -> String {
 /// Whether the session is live. Cached briefly; ending a session overwrites the cache at once.
 pub async fn session_active(ctx: &AppContext, user: Uuid, session: Uuid) -> AppResult<bool> {
     let key = session_state_key(session);
-    if let Some(state) = ctx.cache.get(&key).await? {
+    if let Some(state) = ctx.cache.get_or_miss(&key).await {
         return Ok(state.as_ref() == user.as_bytes());
     }
     let live = session::Entity::find_by_id(session)
@@ -424,7 +432,7 @@ pub async fn session_active(ctx: &AppContext, user: Uuid, session: Uuid) -> AppR
         .await?
         .is_some();
     let state = if live { Bytes::copy_from_slice(user.as_bytes()) } else { Bytes::from_static(b"ended") };
-    ctx.cache.set(&key, state, SESSION_STATE_TTL).await?;
+    ctx.cache.set_or_skip(&key, state, SESSION_STATE_TTL).await;
     Ok(live)
 }
 
@@ -448,9 +456,16 @@ pub async fn end_session(ctx: &AppContext, user: Uuid, session: Uuid, reason: Se
     Ok(ended)
 }
 
+/// Tells every instance at once: the cached state and the live sockets. The database already
+/// says the session ended, so with Redis down this is logged and skipped: instances read the
+/// database on a cache miss, and a state cached before the outage lapses within
+/// `SESSION_STATE_TTL` (60 s) once Redis is back.
 async fn announce_ended(ctx: &AppContext, session: Uuid) -> AppResult<()> {
-    ctx.cache.set(&session_state_key(session), Bytes::from_static(b"ended"), SESSION_STATE_TTL * 2).await?;
-    ctx.bus.publish(&session_ended_topic(session), Bytes::from_static(b"ended")).await
+    ctx.cache.set_or_skip(&session_state_key(session), Bytes::from_static(b"ended"), SESSION_STATE_TTL * 2).await;
+    if let Err(e) = ctx.bus.publish(&session_ended_topic(session), Bytes::from_static(b"ended")).await {
+        tracing::warn!(%session, error = ?e, "session end not announced live: the bus is unreachable");
+    }
+    Ok(())
 }
 
 /// Ends every live session of the person; returns how many.

@@ -112,13 +112,15 @@ fn presence_key(user: Uuid) -> String {
 }
 
 /// Marks the person online for the configured TTL (each live connection refreshes it).
+/// With Redis down presence is not kept: nobody shows online, and pushes go out as if offline.
 pub async fn mark_online(ctx: &AppContext, user: Uuid) -> AppResult<()> {
     let ttl = StdDuration::from_secs(ctx.config.section::<crate::config::ChatConfig>().presence_ttl_secs);
-    ctx.cache.set(&presence_key(user), Bytes::from_static(b"1"), ttl).await
+    ctx.cache.set_or_skip(&presence_key(user), Bytes::from_static(b"1"), ttl).await;
+    Ok(())
 }
 
 pub async fn is_online(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
-    Ok(ctx.cache.get(&presence_key(user)).await?.is_some())
+    Ok(ctx.cache.get_or_miss(&presence_key(user)).await.is_some())
 }
 
 /// Ticks a third of the presence TTL apart, the first tick already taken.
@@ -153,8 +155,12 @@ pub const TYPING_EVERY_SECS: u64 = 3;
 pub async fn typing(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<bool> {
     conversations::require_member(ctx, conversation, me).await?;
     let key = format!("chat:typing:{conversation}:{me}");
-    let fresh =
-        ctx.cache.set_if_absent(&key, Bytes::from_static(b"1"), StdDuration::from_secs(TYPING_EVERY_SECS)).await?;
+    // Typing is ephemeral: with Redis down it is simply not announced.
+    let fresh = ctx
+        .cache
+        .set_if_absent(&key, Bytes::from_static(b"1"), StdDuration::from_secs(TYPING_EVERY_SECS))
+        .await
+        .unwrap_or(false);
     if fresh {
         publish(ctx, conversation, None, &Event::Typing { user_id: me }).await;
     }

@@ -183,7 +183,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
 /// At most `chat.messages_per_minute` new messages per person per clock minute.
 async fn throttle(ctx: &AppContext, sender: Uuid) -> AppResult<()> {
     let max = ctx.config.section::<crate::config::ChatConfig>().messages_per_minute;
-    let limit = rate::Limit { name: "chat.send", max, window: rate::Window::Minute };
+    let limit = rate::Limit { name: "chat.send", max, window: rate::Window::Minute, uncounted: rate::Uncounted::Allow };
     rate::hit(ctx, limit, &sender.to_string()).await?.map_err(|e| e.error(format!("at most {max} messages a minute")))
 }
 

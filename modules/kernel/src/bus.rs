@@ -161,6 +161,7 @@ pub struct RedisBus {
     /// SUBSCRIBE and UNSUBSCRIBE are issued one at a time so they cannot overtake each other.
     commands: Arc<tokio::sync::Mutex<()>>,
     emptied: mpsc::UnboundedSender<String>,
+    breaker: crate::redis_conn::Breaker,
 }
 
 impl RedisBus {
@@ -181,7 +182,7 @@ impl RedisBus {
             Arc::clone(&commands),
             prefix.clone(),
         ));
-        Self { manager, prefix, topics, commands, emptied }
+        Self { breaker: crate::redis_conn::Breaker::new(manager.clone()), manager, prefix, topics, commands, emptied }
     }
 }
 
@@ -230,12 +231,10 @@ async fn unsubscribe_emptied(
 #[async_trait]
 impl EventBus for RedisBus {
     async fn publish(&self, topic: &str, payload: Bytes) -> AppResult<()> {
-        let _: i64 = redis::cmd("PUBLISH")
-            .arg(format!("{}{topic}", self.prefix))
-            .arg(payload.as_ref())
-            .query_async(&mut self.manager.clone())
-            .await
-            .map_err(AppError::internal)?;
+        let mut manager = self.manager.clone();
+        let mut publish = redis::cmd("PUBLISH");
+        publish.arg(format!("{}{topic}", self.prefix)).arg(payload.as_ref());
+        let _: i64 = self.breaker.call(publish.query_async(&mut manager)).await?;
         Ok(())
     }
 
@@ -251,7 +250,8 @@ impl EventBus for RedisBus {
     }
 
     async fn ping(&self) -> AppResult<()> {
-        let _: String = redis::cmd("PING").query_async(&mut self.manager.clone()).await.map_err(AppError::internal)?;
+        let mut manager = self.manager.clone();
+        let _: String = self.breaker.call(redis::cmd("PING").query_async(&mut manager)).await?;
         Ok(())
     }
 }

@@ -25,6 +25,22 @@ pub trait Cache: Send + Sync + 'static {
     /// How long the key has left, `None` when absent.
     async fn ttl(&self, key: &str) -> AppResult<Option<Duration>>;
     async fn ping(&self) -> AppResult<()>;
+
+    /// A read of what the database also holds: an unreachable cache (Redis down) is a miss, so
+    /// the caller reads the database instead of failing the request.
+    async fn get_or_miss(&self, key: &str) -> Option<Bytes> {
+        self.get(key).await.unwrap_or_else(|e| {
+            tracing::warn!(key, error = ?e, "cache unreachable: read as a miss");
+            None
+        })
+    }
+
+    /// A write that only saves later reads: an unreachable cache is logged and skipped.
+    async fn set_or_skip(&self, key: &str, value: Bytes, ttl: Duration) {
+        if let Err(e) = self.set(key, value, ttl).await {
+            tracing::warn!(key, error = ?e, "cache unreachable: not cached");
+        }
+    }
 }
 
 #[derive(Clone)]
@@ -140,11 +156,12 @@ impl Cache for MemoryCache {
 pub struct RedisCache {
     manager: ConnectionManager,
     prefix: String,
+    breaker: crate::redis_conn::Breaker,
 }
 
 impl RedisCache {
     pub fn new(manager: ConnectionManager, prefix: impl Into<String>) -> Self {
-        Self { manager, prefix: prefix.into() }
+        Self { breaker: crate::redis_conn::Breaker::new(manager.clone()), manager, prefix: prefix.into() }
     }
 
     fn key(&self, key: &str) -> String {
@@ -159,14 +176,13 @@ fn millis(ttl: Duration) -> u64 {
 #[async_trait]
 impl Cache for RedisCache {
     async fn get(&self, key: &str) -> AppResult<Option<Bytes>> {
-        let v: Option<Vec<u8>> = self.manager.clone().get(self.key(key)).await.map_err(AppError::internal)?;
+        let v: Option<Vec<u8>> = self.breaker.call(self.manager.clone().get(self.key(key))).await?;
         Ok(v.map(Bytes::from))
     }
 
     async fn set(&self, key: &str, value: Bytes, ttl: Duration) -> AppResult<()> {
         let opts = redis::SetOptions::default().with_expiration(redis::SetExpiry::PX(millis(ttl)));
-        let _: () =
-            self.manager.clone().set_options(self.key(key), value.as_ref(), opts).await.map_err(AppError::internal)?;
+        let _: () = self.breaker.call(self.manager.clone().set_options(self.key(key), value.as_ref(), opts)).await?;
         Ok(())
     }
 
@@ -175,38 +191,28 @@ impl Cache for RedisCache {
             .conditional_set(redis::ExistenceCheck::NX)
             .with_expiration(redis::SetExpiry::PX(millis(ttl)));
         let stored: Option<String> =
-            self.manager.clone().set_options(self.key(key), value.as_ref(), opts).await.map_err(AppError::internal)?;
+            self.breaker.call(self.manager.clone().set_options(self.key(key), value.as_ref(), opts)).await?;
         Ok(stored.is_some())
     }
 
     async fn delete(&self, key: &str) -> AppResult<bool> {
-        let n: i64 = self.manager.clone().del(self.key(key)).await.map_err(AppError::internal)?;
+        let n: i64 = self.breaker.call(self.manager.clone().del(self.key(key))).await?;
         Ok(n > 0)
     }
 
     async fn incr(&self, key: &str, by: i64, ttl: Duration) -> AppResult<i64> {
         let key = self.key(key);
         // One round trip, atomic: the expiry is set only by the increment that created the key.
-        let (value,): (i64,) = redis::pipe()
-            .atomic()
-            .incr(&key, by)
-            .cmd("PEXPIRE")
-            .arg(&key)
-            .arg(millis(ttl))
-            .arg("NX")
-            .ignore()
-            .query_async(&mut self.manager.clone())
-            .await
-            .map_err(AppError::internal)?;
+        let mut pipe = redis::pipe();
+        pipe.atomic().incr(&key, by).cmd("PEXPIRE").arg(&key).arg(millis(ttl)).arg("NX").ignore();
+        let mut manager = self.manager.clone();
+        let (value,): (i64,) = self.breaker.call(pipe.query_async(&mut manager)).await?;
         Ok(value)
     }
 
     async fn ttl(&self, key: &str) -> AppResult<Option<Duration>> {
-        let ms: i64 = redis::cmd("PTTL")
-            .arg(self.key(key))
-            .query_async(&mut self.manager.clone())
-            .await
-            .map_err(AppError::internal)?;
+        let mut manager = self.manager.clone();
+        let ms: i64 = self.breaker.call(redis::cmd("PTTL").arg(self.key(key)).query_async(&mut manager)).await?;
         Ok(match ms {
             -2 => None,
             -1 => Some(Duration::MAX),
@@ -215,7 +221,8 @@ impl Cache for RedisCache {
     }
 
     async fn ping(&self) -> AppResult<()> {
-        let _: String = redis::cmd("PING").query_async(&mut self.manager.clone()).await.map_err(AppError::internal)?;
+        let mut manager = self.manager.clone();
+        let _: String = self.breaker.call(redis::cmd("PING").query_async(&mut manager)).await?;
         Ok(())
     }
 }

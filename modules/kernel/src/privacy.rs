@@ -194,6 +194,11 @@ pub fn standing_key(user: Uuid) -> String {
 
 /// Tells the guard a person's state changed (birth date, guardian consent, policy acceptance),
 /// so the next request sees it on every instance.
+/// With Redis down the change is logged, not announced: instances read the database on a cache
+/// miss, and a state cached before the outage lapses within a minute once Redis is back.
 pub async fn guard_state_changed(ctx: &AppContext, user: Uuid) -> AppResult<()> {
-    ctx.cache.delete(&standing_key(user)).await.map(|_| ())
+    if let Err(e) = ctx.cache.delete(&standing_key(user)).await {
+        tracing::warn!(%user, error = ?e, "guard state change not announced: the cache is unreachable");
+    }
+    Ok(())
 }

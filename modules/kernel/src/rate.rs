@@ -24,6 +24,27 @@ pub struct Limit {
     pub name: &'static str,
     pub max: i64,
     pub window: Window,
+    pub uncounted: Uncounted,
+}
+
+/// What a limit does while its counter (Redis) cannot be reached.
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub enum Uncounted {
+    /// Refuses (fails closed): sign-in attempts and SMS codes, where an uncounted attempt is what
+    /// a password guesser or an SMS pump waits for. `RATE_LIMITED`, `reason: LIMITER_UNAVAILABLE`.
+    Refuse,
+    /// Lets the event through, logged (fails open): ordinary traffic keeps working.
+    Allow,
+}
+
+/// Seconds a client is told to wait while a fail-closed limiter cannot count.
+pub const UNAVAILABLE_RETRY_SECS: i64 = 30;
+
+/// The refusal of a fail-closed limit whose counter cannot be reached.
+pub fn unavailable() -> AppError {
+    AppError::new(ErrorCode::RateLimited, "this is paused for a moment while the service recovers; try again shortly")
+        .with("reason", "LIMITER_UNAVAILABLE")
+        .with("retryAfter", UNAVAILABLE_RETRY_SECS)
 }
 
 /// Past the limit: when the window ends.
@@ -66,7 +87,16 @@ pub async fn hit(ctx: &AppContext, limit: Limit, subject: &str) -> AppResult<Res
     let (window, retry_after_secs) = limit.window.at(ctx.clock.now());
     let key = format!("rate:{}:{subject}:{window}", limit.name);
     // Kept a window longer than it counts, so a clock a little behind another still finds it.
-    let used = ctx.cache.incr(&key, 1, limit.window.length() * 2).await?;
+    let used = match ctx.cache.incr(&key, 1, limit.window.length() * 2).await {
+        Ok(used) => used,
+        Err(e) => {
+            tracing::warn!(limit = limit.name, error = ?e, "rate limit not counted: the cache is unreachable");
+            return match limit.uncounted {
+                Uncounted::Refuse => Err(unavailable()),
+                Uncounted::Allow => Ok(Ok(())),
+            };
+        }
+    };
     Ok(if used > limit.max { Err(Exceeded { retry_after_secs }) } else { Ok(()) })
 }
 

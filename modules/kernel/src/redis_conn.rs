@@ -24,9 +24,81 @@ pub async fn connect(url: &str) -> AppResult<RedisConnection> {
     let config = ConnectionManagerConfig::new()
         .set_push_sender(tx)
         .set_automatic_resubscription()
-        .set_connection_timeout(Some(Duration::from_secs(5)))
+        .set_connection_timeout(Some(Duration::from_secs(2)))
         .set_response_timeout(Some(Duration::from_secs(5)))
-        .set_max_delay(Duration::from_secs(2));
+        .set_number_of_retries(2)
+        .set_max_delay(Duration::from_secs(1));
     let manager = ConnectionManager::new_with_config(client, config).await.map_err(AppError::internal)?;
     Ok(RedisConnection { manager, pushes })
+}
+
+/// Fails Redis calls fast while Redis cannot be reached. Without it every call during an outage
+/// waits out the connection manager's reconnection attempts (seconds), and a signed-in request
+/// makes several. After a connection failure (or a call that takes longer than `CALL_TIMEOUT`)
+/// the breaker opens: calls fail at once, and one background task pings Redis every
+/// `PROBE_EVERY` until it answers, then closes it.
+#[derive(Clone)]
+pub struct Breaker {
+    manager: ConnectionManager,
+    open: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    probing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+}
+
+/// A call on a healthy connection takes well under a millisecond; one this slow is an outage.
+const CALL_TIMEOUT: Duration = Duration::from_secs(2);
+const PROBE_EVERY: Duration = Duration::from_millis(250);
+
+impl Breaker {
+    pub fn new(manager: ConnectionManager) -> Self {
+        Self { manager, open: Default::default(), probing: Default::default() }
+    }
+
+    /// Whether calls are failing fast now.
+    pub fn is_open(&self) -> bool {
+        self.open.load(std::sync::atomic::Ordering::Relaxed)
+    }
+
+    pub async fn call<T>(&self, call: impl std::future::Future<Output = redis::RedisResult<T>>) -> AppResult<T> {
+        if self.is_open() {
+            return Err(AppError::internal("redis is unreachable (failing fast until it answers again)"));
+        }
+        match tokio::time::timeout(CALL_TIMEOUT, call).await {
+            Ok(Ok(v)) => Ok(v),
+            Ok(Err(e)) => {
+                if e.is_io_error() || e.is_timeout() || e.is_connection_dropped() || e.is_connection_refusal() {
+                    self.trip();
+                }
+                Err(AppError::internal(e))
+            }
+            Err(_) => {
+                self.trip();
+                Err(AppError::internal("redis did not answer in time"))
+            }
+        }
+    }
+
+    fn trip(&self) {
+        use std::sync::atomic::Ordering;
+        self.open.store(true, Ordering::Relaxed);
+        if self.probing.swap(true, Ordering::Relaxed) {
+            return;
+        }
+        tracing::warn!("redis unreachable: failing fast and probing until it answers");
+        let (mut manager, open, probing) = (self.manager.clone(), self.open.clone(), self.probing.clone());
+        tokio::spawn(async move {
+            loop {
+                tokio::time::sleep(PROBE_EVERY).await;
+                let ping = redis::cmd("PING");
+                if matches!(
+                    tokio::time::timeout(CALL_TIMEOUT, ping.query_async::<String>(&mut manager)).await,
+                    Ok(Ok(_))
+                ) {
+                    open.store(false, Ordering::Relaxed);
+                    probing.store(false, Ordering::Relaxed);
+                    tracing::info!("redis answers again");
+                    return;
+                }
+            }
+        });
+    }
 }

@@ -289,7 +289,7 @@ pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
     {
         return Ok(list);
     }
-    if let Some(raw) = ctx.cache.get(MAJORS_KEY).await?
+    if let Some(raw) = ctx.cache.get_or_miss(MAJORS_KEY).await
         && let Ok(list) = serde_json::from_slice(&raw)
     {
         ctx.local.set(MAJORS_KEY, raw, MAJORS_LOCAL_TTL).await?;
@@ -305,7 +305,7 @@ pub async fn majors(ctx: &AppContext) -> AppResult<Vec<Major>> {
         .map(|v| Major { id: v.id, published_at: v.published_at, effective_at: v.effective_at, affects: affects_of(v) })
         .collect();
     let raw = Bytes::from(serde_json::to_vec(&list).map_err(AppError::internal)?);
-    ctx.cache.set(MAJORS_KEY, raw.clone(), MAJORS_TTL).await?;
+    ctx.cache.set_or_skip(MAJORS_KEY, raw.clone(), MAJORS_TTL).await;
     ctx.local.set(MAJORS_KEY, raw, MAJORS_LOCAL_TTL).await?;
     Ok(list)
 }

@@ -60,7 +60,7 @@ pub fn account_state(state: &PersonState, today: NaiveDate) -> AccountState {
 
 pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState> {
     let key = standing_key(user);
-    if let Some(raw) = ctx.cache.get(&key).await?
+    if let Some(raw) = ctx.cache.get_or_miss(&key).await
         && let Ok(state) = serde_json::from_slice(&raw)
     {
         return Ok(state);
@@ -76,7 +76,7 @@ pub async fn person_state(ctx: &AppContext, user: Uuid) -> AppResult<PersonState
         accepted: policies::accepted(ctx, user).await?,
     };
     let raw = serde_json::to_vec(&state).map_err(AppError::internal)?;
-    ctx.cache.set(&key, Bytes::from(raw), STATE_TTL).await?;
+    ctx.cache.set_or_skip(&key, Bytes::from(raw), STATE_TTL).await;
     Ok(state)
 }
 
