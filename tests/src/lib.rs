@@ -130,6 +130,11 @@ impl Backend {
         self.redis_url.as_deref()
     }
 
+    /// The PostgreSQL server's admin URL and this backend's database on it.
+    pub fn database(&self) -> Option<(&str, &str)> {
+        self.database.as_ref().map(|(admin, name)| (admin.as_str(), name.as_str()))
+    }
+
     /// The configuration a test server gets: this environment's storage, a free port.
     pub fn config(&self) -> Config {
         Config {

@@ -5,6 +5,8 @@
 //! delivery resumes and a subscriber catches up by cursor, missing nothing and seeing nothing
 //! twice.
 
+use std::time::Duration;
+
 use serde_json::{Value, json};
 use xqt_tests::fault::{Fault, FaultProxy};
 use xqt_tests::{TestServer, on_shared_backend, random_phone};
@@ -127,6 +129,185 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
             acknowledged.len(),
             delivered.len()
         );
+    })
+    .await;
+}
+
+/// One sender's messages: sent with client ids, each retried until acknowledged.
+async fn send_all(srv: &TestServer, token: &str, conversation: &str, who: usize, count: usize) -> (Vec<String>, usize) {
+    let mut acknowledged = Vec::new();
+    let mut refused = 0;
+    for i in 0..count {
+        let id = format!("s{who}-{i}");
+        loop {
+            let a = srv
+                .gql(SEND, json!({ "i": { "conversationId": conversation, "clientMessageId": id, "kind": "TEXT", "text": id } }), Some(token))
+                .await;
+            if a.body["errors"].is_null() {
+                acknowledged.push(id.clone());
+                break;
+            }
+            // A fault is seen as INTERNAL with nothing more (or a busy limiter): the client retries
+            // with the same id, and the server keeps the first copy.
+            let e = &a.body["errors"][0];
+            assert!(
+                matches!(e["extensions"]["code"].as_str(), Some("INTERNAL")) && e["message"] == "internal error",
+                "a fault must surface as a bare INTERNAL: {:?}",
+                a.body
+            );
+            refused += 1;
+            tokio::time::sleep(Duration::from_millis(20)).await;
+        }
+    }
+    (acknowledged, refused)
+}
+
+#[tokio::test]
+#[ignore = "needs PostgreSQL + Redis: it kills database backends and takes Redis away under load"]
+async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis_goes_away() {
+    on_shared_backend(async |b| {
+        const SENDERS: usize = 4;
+        const EACH: usize = 40;
+        let redis = b.redis_url().expect(xqt_tests::NEEDS_SHARED).to_owned();
+        let host = redis.split_once("://").unwrap().1.rsplit_once('@').map_or(redis.split_once("://").unwrap().1, |(_, h)| h);
+        let proxy = FaultProxy::start(host.split('/').next().unwrap()).await;
+        let through = proxy.url_for(&redis);
+        let srv = b
+            .start_with(|c| {
+                c.redis_url = Some(through.clone());
+                c.update(|s: &mut xqt_chat::config::ChatConfig| s.messages_per_minute = 10_000);
+            })
+            .await;
+        let (admin_url, database) = b.database().expect(xqt_tests::NEEDS_SHARED);
+        let killer = sea_orm::Database::connect(admin_url).await.expect("the PostgreSQL admin connection");
+
+        let reader = srv.verified_person().await;
+        let mut senders = Vec::new();
+        for _ in 0..SENDERS {
+            senders.push(srv.verified_person().await);
+        }
+        let members: Vec<_> = senders.iter().map(|p| p.id).collect();
+        let group = srv
+            .ok(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "故障演练", "memberIds": members } }),
+                Some(&reader.token),
+            )
+            .await["createGroup"]["id"]
+            .as_str()
+            .unwrap()
+            .to_owned();
+
+        // Faults on a bounded schedule while the senders send: PostgreSQL backends terminated,
+        // Redis down for a moment, in turn.
+        let faults = async {
+            let mut killed = 0u64;
+            for round in 0..16 {
+                tokio::time::sleep(Duration::from_millis(60)).await;
+                if round % 4 != 3 {
+                    let r = sea_orm::ConnectionTrait::execute_unprepared(
+                        &killer,
+                        &format!(
+                            "SELECT pg_terminate_backend(pid) FROM pg_stat_activity WHERE datname = '{database}' AND pid <> pg_backend_pid()"
+                        ),
+                    )
+                    .await
+                    .expect("terminate the server's backends");
+                    killed += r.rows_affected();
+                } else {
+                    proxy.set(Fault::Down);
+                    tokio::time::sleep(Duration::from_millis(200)).await;
+                    proxy.set(Fault::None);
+                }
+            }
+            killed
+        };
+        let sending = futures::future::join_all(
+            senders.iter().enumerate().map(|(who, p)| send_all(&srv, &p.token, &group, who, EACH)),
+        );
+        // A subscriber reconnecting every few events (and whenever it hears nothing for a while),
+        // each time resuming from the last cursor it saw.
+        let watching = async {
+            let (mut cursor, mut delivered, mut reconnects) = (None::<String>, Vec::<(i64, String)>::new(), 0usize);
+            while delivered.len() < SENDERS * EACH {
+                assert!(reconnects < 500, "the subscriber never caught up: {} of {}", delivered.len(), SENDERS * EACH);
+                reconnects += 1;
+                let mut ws = srv.ws_as(&reader.token).await;
+                ws.subscribe("e", RESUME, json!({ "c": group, "after": cursor })).await;
+                for _ in 0..(3 + reconnects * 7 % 13) {
+                    match ws.next_within(Duration::from_secs(2)).await {
+                        xqt_tests::WsEvent::Message(m) if m["type"] == "next" => {
+                            let event = &m["payload"]["data"]["conversationEvents"];
+                            cursor = event["cursor"].as_str().map(str::to_owned).or(cursor);
+                            if event["kind"] == "MESSAGE" {
+                                let text = event["message"]["text"].as_str().unwrap_or_default().to_owned();
+                                delivered.push((event["message"]["seq"].as_i64().unwrap(), text));
+                            }
+                        }
+                        _ => break,
+                    }
+                }
+            }
+            (delivered, reconnects)
+        };
+        let (killed, sent, (delivered, reconnects)) = tokio::join!(faults, sending, watching);
+        let acknowledged: Vec<String> = sent.iter().flat_map(|(a, _)| a.clone()).collect();
+        let retried: usize = sent.iter().map(|(_, r)| r).sum();
+        assert_eq!(acknowledged.len(), SENDERS * EACH, "every message was acknowledged in the end");
+
+        // Stored exactly once each, and the pool recovered: the reader pages through them all.
+        let mut stored: Vec<(i64, String)> = Vec::new();
+        let mut after: Option<String> = None;
+        loop {
+            let page = srv
+                .ok(
+                    "query($c: ID!, $a: String) { messages(conversationId: $c, first: 100, after: $a) { edges { cursor node { seq text } } pageInfo { hasNextPage } } }",
+                    json!({ "c": group, "a": after }),
+                    Some(&reader.token),
+                )
+                .await;
+            let edges = page["messages"]["edges"].as_array().unwrap().clone();
+            for e in &edges {
+                stored.push((e["node"]["seq"].as_i64().unwrap(), e["node"]["text"].as_str().unwrap_or_default().to_owned()));
+            }
+            after = edges.last().map(|e| e["cursor"].as_str().unwrap().to_owned());
+            if page["messages"]["pageInfo"]["hasNextPage"] != true {
+                break;
+            }
+        }
+        let texts: std::collections::BTreeSet<&String> = stored.iter().map(|(_, t)| t).filter(|t| t.starts_with('s')).collect();
+        let sent_set: std::collections::BTreeSet<&String> = acknowledged.iter().collect();
+        let lost = sent_set.difference(&texts).count();
+        let duplicated = stored.iter().filter(|(_, t)| t.starts_with('s')).count() - texts.len();
+
+        // The subscriber saw each once, in order.
+        let seen: Vec<&String> = delivered.iter().map(|(_, t)| t).collect();
+        let seen_once: std::collections::BTreeSet<&String> = seen.iter().copied().collect();
+        assert_eq!(seen.len(), seen_once.len(), "the subscriber saw a message twice");
+        assert_eq!(seen_once, sent_set, "the subscriber saw exactly what was acknowledged");
+        assert!(delivered.windows(2).all(|w| w[0].0 < w[1].0), "in order");
+        // And live delivery goes on after the faults.
+        let mut ws = srv.ws_as(&reader.token).await;
+        ws.subscribe("e", RESUME, json!({ "c": group, "after": null })).await;
+        let marker = srv
+            .gql(SEND, json!({ "i": { "conversationId": group, "clientMessageId": "end", "kind": "TEXT", "text": "结束" } }), Some(&senders[0].token))
+            .await;
+        assert!(marker.body["errors"].is_null(), "{:?}", marker.body);
+        let p = ws.next_payload("e").await;
+        assert_eq!(p["data"]["conversationEvents"]["message"]["text"], "结束", "live after the faults");
+        println!(
+            "faults (postgres backends killed, redis down): {killed} backends terminated, {} redis faults injected; \
+             {} sent, {} acknowledged after {retried} retries, {} stored, {} delivered to a subscriber \
+             that reconnected {reconnects} times, {lost} lost, {duplicated} duplicated",
+            proxy.injected(),
+            SENDERS * EACH,
+            acknowledged.len(),
+            texts.len(),
+            delivered.len(),
+        );
+        assert_eq!((lost, duplicated), (0, 0));
+        let seqs: Vec<i64> = stored.iter().map(|(s, _)| *s).collect();
+        assert!(seqs.windows(2).all(|w| w[0] < w[1]), "sequence numbers strictly increase");
     })
     .await;
 }

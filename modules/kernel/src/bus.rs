@@ -182,7 +182,12 @@ impl RedisBus {
             Arc::clone(&commands),
             prefix.clone(),
         ));
-        Self { breaker: crate::redis_conn::Breaker::new(manager.clone()), manager, prefix, topics, commands, emptied }
+        // Events published while Redis could not be reached were lost: once it answers again,
+        // every subscriber here is told to re-read durable state, as after a disconnection.
+        let gap = Arc::clone(&topics);
+        let breaker =
+            crate::redis_conn::Breaker::new(manager.clone()).on_recovery(move || gap.deliver_all(BusEvent::Gap));
+        Self { breaker, manager, prefix, topics, commands, emptied }
     }
 }
 

@@ -42,6 +42,7 @@ pub struct Breaker {
     manager: ConnectionManager,
     open: std::sync::Arc<std::sync::atomic::AtomicBool>,
     probing: std::sync::Arc<std::sync::atomic::AtomicBool>,
+    recovered: Option<std::sync::Arc<dyn Fn() + Send + Sync>>,
 }
 
 /// A call on a healthy connection takes well under a millisecond; one this slow is an outage.
@@ -50,7 +51,14 @@ const PROBE_EVERY: Duration = Duration::from_millis(250);
 
 impl Breaker {
     pub fn new(manager: ConnectionManager) -> Self {
-        Self { manager, open: Default::default(), probing: Default::default() }
+        Self { manager, open: Default::default(), probing: Default::default(), recovered: None }
+    }
+
+    /// Runs `recovered` each time Redis answers again after the breaker opened: what failed
+    /// meanwhile (a publish) may need making up for.
+    pub fn on_recovery(mut self, recovered: impl Fn() + Send + Sync + 'static) -> Self {
+        self.recovered = Some(std::sync::Arc::new(recovered));
+        self
     }
 
     /// Whether calls are failing fast now.
@@ -85,6 +93,7 @@ impl Breaker {
         }
         tracing::warn!("redis unreachable: failing fast and probing until it answers");
         let (mut manager, open, probing) = (self.manager.clone(), self.open.clone(), self.probing.clone());
+        let recovered = self.recovered.clone();
         tokio::spawn(async move {
             loop {
                 tokio::time::sleep(PROBE_EVERY).await;
@@ -96,6 +105,9 @@ impl Breaker {
                     open.store(false, Ordering::Relaxed);
                     probing.store(false, Ordering::Relaxed);
                     tracing::info!("redis answers again");
+                    if let Some(recovered) = &recovered {
+                        recovered();
+                    }
                     return;
                 }
             }
