@@ -94,6 +94,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/healthz", get(observe::healthz))
         .at("/readyz", get(observe::readyz))
         .at("/metrics", get(observe::metrics))
+        .with(poem::middleware::CatchPanic::new().with_handler(observe::Panicked))
         .around(cors::around)
         .around(headers::around)
         .around(observe::around)

@@ -175,3 +175,43 @@ pub fn metrics(req: &Request, Data(state): Data<&ServerState>) -> Response {
     }
     Response::builder().content_type("text/plain; version=0.0.4").body(state.metrics.render())
 }
+
+/// A handler that panicked answers `500 INTERNAL` like any other internal error (the panic is
+/// logged), instead of the connection dropping with no answer at all.
+#[derive(Clone)]
+pub struct Panicked;
+
+impl poem::middleware::PanicHandler for Panicked {
+    type Response = Response;
+
+    fn get_response(&self, err: Box<dyn std::any::Any + Send + 'static>) -> Response {
+        let what = err
+            .downcast_ref::<&str>()
+            .map(|s| (*s).to_owned())
+            .or_else(|| err.downcast_ref::<String>().cloned())
+            .unwrap_or_default();
+        tracing::error!(panic = %what, "a handler panicked");
+        refuse(StatusCode::INTERNAL_SERVER_ERROR, ErrorCode::Internal, "internal error", MediaType::Json)
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use poem::EndpointExt;
+
+    use super::*;
+
+    #[tokio::test]
+    async fn a_panic_is_answered_500_internal_with_the_security_headers() {
+        let ep = poem::Route::new()
+            .at("/", poem::endpoint::make_sync(|_| -> &'static str { panic!("boom in a resolver") }))
+            .with(poem::middleware::CatchPanic::new().with_handler(Panicked))
+            .around(crate::headers::around);
+        let resp = ep.call(Request::default()).await.expect("answered, not dropped");
+        assert_eq!(resp.status(), StatusCode::INTERNAL_SERVER_ERROR);
+        assert_eq!(resp.headers()["x-content-type-options"], "nosniff");
+        let body: serde_json::Value = serde_json::from_slice(&resp.into_body().into_vec().await.unwrap()).unwrap();
+        assert_eq!(body["errors"][0]["extensions"]["code"], "INTERNAL");
+        assert_eq!(body["errors"][0]["message"], "internal error", "no detail of the panic reaches the client");
+    }
+}

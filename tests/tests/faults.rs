@@ -51,6 +51,12 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
         assert_eq!(readyz(&srv).await["degraded"], json!([]));
 
         proxy.set(Fault::Down);
+        // And it comes back empty, as a restarted Redis without persistence does: every cached
+        // session, guard state and counter of this server is gone.
+        let mut direct = redis::Client::open(redis.as_str()).unwrap().get_multiplexed_async_connection().await.unwrap();
+        let keys: Vec<String> = redis::cmd("KEYS").arg(format!("{}*", b.redis_prefix)).query_async(&mut direct).await.unwrap();
+        assert!(!keys.is_empty(), "the server had cached state in Redis");
+        let _: i64 = redis::cmd("DEL").arg(&keys).query_async(&mut direct).await.unwrap();
 
         // Signed-in reads and writes go on.
         let me = srv.gql("{ me { id } }", json!({}), Some(&alice.token)).await;
