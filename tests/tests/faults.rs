@@ -20,14 +20,33 @@ async fn readyz(srv: &TestServer) -> Value {
     a.body
 }
 
+/// A fault proxy in front of the Redis at `url`, and the URL that goes through it.
+async fn proxied(url: &str) -> (FaultProxy, String) {
+    let authority = url.split_once("://").expect("a Redis URL").1;
+    let host = authority.rsplit_once('@').map_or(authority, |(_, h)| h);
+    let proxy = FaultProxy::start(host.split('/').next().expect("host:port")).await;
+    let through = proxy.url_for(url);
+    (proxy, through)
+}
+
+/// Waits until the instance reaches Redis again (a wait for recovery, bounded, not a timing
+/// claim).
+async fn until_recovered(srv: &TestServer, what: &str) {
+    for _ in 0..200 {
+        if readyz(srv).await["degraded"] == json!([]) {
+            return;
+        }
+        tokio::time::sleep(Duration::from_millis(100)).await;
+    }
+    panic!("the instance did not reach Redis again after {what}");
+}
+
 #[tokio::test]
 #[ignore = "needs PostgreSQL + Redis: it takes Redis away from a running server"]
 async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_delivery_resumes() {
     on_shared_backend(async |b| {
         let redis = b.redis_url().expect(xqt_tests::NEEDS_SHARED).to_owned();
-        let host = redis.split_once("://").unwrap().1.rsplit_once('@').map_or(redis.split_once("://").unwrap().1, |(_, h)| h);
-        let proxy = FaultProxy::start(host.split('/').next().unwrap()).await;
-        let through = proxy.url_for(&redis);
+        let (proxy, through) = proxied(&redis).await;
         let srv = b.start_with(|c| c.redis_url = Some(through.clone())).await;
         let (alice, bob, carol) = (srv.verified_person().await, srv.verified_person().await, srv.person().await);
         let c = srv.ok("mutation($u: ID!) { openDirectConversation(userId: $u) { id } }", json!({ "u": bob.id }), Some(&alice.token)).await
@@ -90,12 +109,7 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
         proxy.set(Fault::None);
 
         // Redis back: the instance reconnects on its own (waiting for it is not a timing claim).
-        let mut waited = 0;
-        while readyz(&srv).await["degraded"] != json!([]) {
-            assert!(waited < 200, "the instance did not reconnect to Redis");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            waited += 1;
-        }
+        until_recovered(&srv, "Redis came back").await;
         // Bob resumes from his cursor: everything sent meanwhile, once each, in order, then live.
         let mut ws = srv.ws_as(&bob.token).await;
         ws.subscribe("e", RESUME, json!({ "c": c, "after": cursor })).await;
@@ -112,6 +126,15 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
         let code = srv.gql("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": random_phone() }), None).await;
         assert_eq!(code.body["data"]["requestSignInCode"], true, "sign-in codes are sent again: {:?}", code.body);
 
+        // A slow path: every chunk to and from Redis waits 200 ms. Slower, and nothing fails.
+        proxy.set(Fault::Delay(Duration::from_millis(200)));
+        let a = send("慢路径", "slow").await;
+        assert!(a.body["errors"].is_null(), "{:?}", a.body);
+        let p = ws.next_payload("e").await;
+        assert_eq!(p["data"]["conversationEvents"]["message"]["text"], "慢路径", "delivered over the slow path");
+        assert_eq!(readyz(&srv).await["degraded"], json!([]), "slow is not down");
+        proxy.set(Fault::None);
+
         // A partition: Redis' connection stays open and nothing comes back. The first call waits
         // out the breaker's timeout, then calls fail fast; the work itself goes on.
         proxy.set(Fault::Drop);
@@ -120,16 +143,11 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
         let a = send("分区中", "partition").await;
         assert!(a.body["errors"].is_null(), "{:?}", a.body);
         proxy.set(Fault::None);
-        let mut waited = 0;
-        while readyz(&srv).await["degraded"] != json!([]) {
-            assert!(waited < 200, "the instance did not recover from the partition");
-            tokio::time::sleep(std::time::Duration::from_millis(100)).await;
-            waited += 1;
-        }
+        until_recovered(&srv, "the partition healed").await;
         let p = ws.next_payload("e").await;
         assert_eq!(p["data"]["conversationEvents"]["message"]["text"], "分区中", "sent in the partition, delivered once");
         println!(
-            "faults (redis down, then partitioned): {} faults injected; {} messages sent while down, {} acknowledged, {} delivered after, 0 lost, 0 duplicated",
+            "faults (redis down and emptied, slowed, partitioned): {} faults injected; {} messages sent while down, {} acknowledged, {} delivered after, 0 lost, 0 duplicated",
             proxy.injected(),
             acknowledged.len(),
             acknowledged.len(),
@@ -175,9 +193,7 @@ async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis
         const SENDERS: usize = 4;
         const EACH: usize = 40;
         let redis = b.redis_url().expect(xqt_tests::NEEDS_SHARED).to_owned();
-        let host = redis.split_once("://").unwrap().1.rsplit_once('@').map_or(redis.split_once("://").unwrap().1, |(_, h)| h);
-        let proxy = FaultProxy::start(host.split('/').next().unwrap()).await;
-        let through = proxy.url_for(&redis);
+        let (proxy, through) = proxied(&redis).await;
         let srv = b
             .start_with(|c| {
                 c.redis_url = Some(through.clone());
