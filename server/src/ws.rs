@@ -3,7 +3,8 @@
 //! Close codes as the protocol defines them: 4400 invalid message, 4401 subscribe before the
 //! connection was acknowledged, 4403 forbidden (bad token at init, or the token expired while
 //! open), 4408 no `connection_init` in time, 4409 a subscription id already in use, 4429 a second
-//! `connection_init`. The server pings on an interval; each socket holds a bounded number of
+//! `connection_init`; and 1013 "try again later" when the token or session cannot be checked
+//! just now (the database or Redis failed), which clients retry. The server pings on an interval; each socket holds a bounded number of
 //! subscriptions (one more gets an `error` for that id, the socket stays open).
 
 use std::time::Duration;
@@ -52,6 +53,9 @@ enum Close {
     Invalid(String),
     Unauthorized,
     Forbidden(&'static str),
+    /// The token could not be checked just now (the database or Redis failed): 1013 "try again
+    /// later", which graphql-ws clients retry, not 4403, which sends them back to sign in.
+    Unavailable(&'static str),
     InitTimeout,
     DuplicateId(String),
     TooManyInits,
@@ -63,6 +67,7 @@ impl Close {
             Close::Invalid(why) => (4400, why),
             Close::Unauthorized => (4401, "Unauthorized".to_owned()),
             Close::Forbidden(why) => (4403, format!("Forbidden: {why}")),
+            Close::Unavailable(why) => (1013, format!("Try again later: {why}")),
             Close::InitTimeout => (4408, "Connection initialisation timeout".to_owned()),
             Close::DuplicateId(id) => (4409, format!("Subscriber for {id} already exists")),
             Close::TooManyInits => (4429, "Too many initialisation requests".to_owned()),
@@ -190,11 +195,14 @@ where
             None => {}
             Some(ClientMessage::ConnectionInit { payload }) => {
                 let token = token_from(payload.as_ref());
-                let auth = state
-                    .ctx
-                    .authenticate(token.as_deref())
-                    .await
-                    .map_err(|_| Some(Close::Forbidden("invalid or expired token")))?;
+                let auth = state.ctx.authenticate(token.as_deref()).await.map_err(|e| {
+                    Some(match e.code() {
+                        ErrorCode::Unauthenticated | ErrorCode::Forbidden => {
+                            Close::Forbidden("invalid or expired token")
+                        }
+                        _ => Close::Unavailable("the token cannot be checked"),
+                    })
+                })?;
                 // Listen for the session's end before acknowledging, then look once more: a
                 // sign-out in between is caught by one or the other, never by neither.
                 let session_ended = match (auth.viewer.person_id(), auth.viewer.session_id()) {
@@ -204,8 +212,14 @@ where
                             .bus
                             .subscribe(&session_ended_topic(session))
                             .await
-                            .map_err(|_| Some(Close::Forbidden("session state unavailable")))?;
-                        if !state.ctx.modules.session_active(&state.ctx, user, session).await.unwrap_or(false) {
+                            .map_err(|_| Some(Close::Unavailable("live delivery is unavailable")))?;
+                        let active = state
+                            .ctx
+                            .modules
+                            .session_active(&state.ctx, user, session)
+                            .await
+                            .map_err(|_| Some(Close::Unavailable("the session cannot be checked")))?;
+                        if !active {
                             return Err(Some(Close::Forbidden("session ended")));
                         }
                         Some(sub)

@@ -157,6 +157,18 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
     .await;
 }
 
+/// A socket acknowledged for `token`, or `None` when the server says to try again later (1013:
+/// the token could not be checked during a fault).
+async fn connect(srv: &TestServer, token: &str) -> Option<xqt_tests::WsClient> {
+    let mut ws = srv.ws().await;
+    ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
+    match ws.next().await {
+        xqt_tests::WsEvent::Message(m) if m["type"] == "connection_ack" => Some(ws),
+        xqt_tests::WsEvent::Closed(1013, _) => None,
+        other => panic!("a fault must close the handshake 1013, never refuse the token: {other:?}"),
+    }
+}
+
 /// One sender's messages: sent with client ids, each retried until acknowledged.
 async fn send_all(srv: &TestServer, token: &str, conversation: &str, who: usize, count: usize) -> (Vec<String>, usize) {
     let mut acknowledged = Vec::new();
@@ -180,6 +192,7 @@ async fn send_all(srv: &TestServer, token: &str, conversation: &str, who: usize,
                 a.body
             );
             refused += 1;
+            assert!(refused < 200, "{id} was never acknowledged: the server did not recover");
             tokio::time::sleep(Duration::from_millis(20)).await;
         }
     }
@@ -220,6 +233,19 @@ async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis
             .unwrap()
             .to_owned();
 
+        // The subscriber's starting point: the cursor of a marker sent before anything else (a
+        // subscription without `after` sees only what happens after it starts).
+        let start = {
+            let mut ws = srv.ws_as(&reader.token).await;
+            ws.subscribe("e", RESUME, json!({ "c": group, "after": null })).await;
+            let marker = srv
+                .gql(SEND, json!({ "i": { "conversationId": group, "clientMessageId": "start", "kind": "TEXT", "text": "起点" } }), Some(&reader.token))
+                .await;
+            assert!(marker.body["errors"].is_null(), "{:?}", marker.body);
+            let p = ws.next_payload("e").await;
+            p["data"]["conversationEvents"]["cursor"].as_str().expect("the marker's cursor").to_owned()
+        };
+
         // Faults on a bounded schedule while the senders send: PostgreSQL backends terminated,
         // Redis down for a moment, in turn.
         let faults = async {
@@ -250,19 +276,22 @@ async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis
         // A subscriber reconnecting every few events (and whenever it hears nothing for a while),
         // each time resuming from the last cursor it saw.
         let watching = async {
-            let (mut cursor, mut delivered, mut reconnects) = (None::<String>, Vec::<(i64, String)>::new(), 0usize);
+            let (mut cursor, mut delivered, mut reconnects) = (Some(start.clone()), Vec::<(i64, String)>::new(), 0usize);
             while delivered.len() < SENDERS * EACH {
                 assert!(reconnects < 500, "the subscriber never caught up: {} of {}", delivered.len(), SENDERS * EACH);
                 reconnects += 1;
-                let mut ws = srv.ws_as(&reader.token).await;
+                let Some(mut ws) = connect(&srv, &reader.token).await else {
+                    tokio::time::sleep(Duration::from_millis(50)).await;
+                    continue;
+                };
                 ws.subscribe("e", RESUME, json!({ "c": group, "after": cursor })).await;
                 for _ in 0..(3 + reconnects * 7 % 13) {
                     match ws.next_within(Duration::from_secs(2)).await {
                         xqt_tests::WsEvent::Message(m) if m["type"] == "next" => {
                             let event = &m["payload"]["data"]["conversationEvents"];
                             cursor = event["cursor"].as_str().map(str::to_owned).or(cursor);
-                            if event["kind"] == "MESSAGE" {
-                                let text = event["message"]["text"].as_str().unwrap_or_default().to_owned();
+                            let text = event["message"]["text"].as_str().unwrap_or_default().to_owned();
+                            if event["kind"] == "MESSAGE" && text.starts_with('s') {
                                 delivered.push((event["message"]["seq"].as_i64().unwrap(), text));
                             }
                         }
