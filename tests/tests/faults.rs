@@ -60,12 +60,7 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
         let first = send("停机前", "before").await;
         assert!(first.body["data"]["sendMessage"]["seq"].is_i64(), "{:?}", first.body);
         // Bob's cursor before the outage: he will resume from it.
-        let mut ws = srv.ws_as(&bob.token).await;
-        ws.subscribe("e", RESUME, json!({ "c": c, "after": null })).await;
-        let marker = send("游标", "cursor").await;
-        assert!(marker.body["errors"].is_null(), "{:?}", marker.body);
-        let seen = ws.next_payload("e").await;
-        let cursor = seen["data"]["conversationEvents"]["cursor"].as_str().expect("a cursor").to_owned();
+        let (ws, cursor) = live_from_here(&srv, &bob.token, &alice.token, &c).await;
         drop(ws);
         assert_eq!(readyz(&srv).await["degraded"], json!([]));
 
@@ -157,6 +152,30 @@ async fn redis_down_signed_in_work_goes_on_sign_in_fails_closed_and_live_deliver
     .await;
 }
 
+/// A live subscription to the conversation's events for `reader`, and a cursor in it: markers
+/// are sent until one arrives (a subscription without `after` goes live a moment after it is
+/// asked for, and only what comes after that reaches it).
+async fn live_from_here(
+    srv: &TestServer,
+    reader: &str,
+    sender: &str,
+    conversation: &str,
+) -> (xqt_tests::WsClient, String) {
+    let mut ws = srv.ws_as(reader).await;
+    ws.subscribe("e", RESUME, json!({ "c": conversation, "after": null })).await;
+    for i in 0..20 {
+        let id = format!("marker-{}-{i}", uuid::Uuid::new_v4().simple());
+        let sent = srv.gql(SEND, json!({ "i": { "conversationId": conversation, "clientMessageId": id, "kind": "TEXT", "text": "标记" } }), Some(sender)).await;
+        assert!(sent.body["errors"].is_null(), "{:?}", sent.body);
+        if let xqt_tests::WsEvent::Message(m) = ws.next_within(Duration::from_secs(2)).await {
+            let cursor =
+                m["payload"]["data"]["conversationEvents"]["cursor"].as_str().expect("an event's cursor").to_owned();
+            return (ws, cursor);
+        }
+    }
+    panic!("the subscription never went live");
+}
+
 /// A socket acknowledged for `token`, or `None` when the server says to try again later (1013:
 /// the token could not be checked during a fault).
 async fn connect(srv: &TestServer, token: &str) -> Option<xqt_tests::WsClient> {
@@ -235,16 +254,7 @@ async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis
 
         // The subscriber's starting point: the cursor of a marker sent before anything else (a
         // subscription without `after` sees only what happens after it starts).
-        let start = {
-            let mut ws = srv.ws_as(&reader.token).await;
-            ws.subscribe("e", RESUME, json!({ "c": group, "after": null })).await;
-            let marker = srv
-                .gql(SEND, json!({ "i": { "conversationId": group, "clientMessageId": "start", "kind": "TEXT", "text": "起点" } }), Some(&reader.token))
-                .await;
-            assert!(marker.body["errors"].is_null(), "{:?}", marker.body);
-            let p = ws.next_payload("e").await;
-            p["data"]["conversationEvents"]["cursor"].as_str().expect("the marker's cursor").to_owned()
-        };
+        let start = live_from_here(&srv, &reader.token, &reader.token, &group).await.1;
 
         // Faults on a bounded schedule while the senders send: PostgreSQL backends terminated,
         // Redis down for a moment, in turn.
@@ -338,8 +348,7 @@ async fn chat_loses_and_duplicates_nothing_while_postgres_backends_die_and_redis
         assert_eq!(seen_once, sent_set, "the subscriber saw exactly what was acknowledged");
         assert!(delivered.windows(2).all(|w| w[0].0 < w[1].0), "in order");
         // And live delivery goes on after the faults.
-        let mut ws = srv.ws_as(&reader.token).await;
-        ws.subscribe("e", RESUME, json!({ "c": group, "after": null })).await;
+        let (mut ws, _) = live_from_here(&srv, &reader.token, &senders[0].token, &group).await;
         let marker = srv
             .gql(SEND, json!({ "i": { "conversationId": group, "clientMessageId": "end", "kind": "TEXT", "text": "结束" } }), Some(&senders[0].token))
             .await;
