@@ -425,10 +425,19 @@ impl TestServer {
 
     /// A WebSocket initialised with `token` and acknowledged.
     pub async fn ws_as(&self, token: &str) -> WsClient {
+        self.ws_init(Some(token)).await.unwrap_or_else(|e| panic!("expected connection_ack, got {e:?}"))
+    }
+
+    /// A WebSocket initialised with `token` (none: anonymous): acknowledged, or how the server
+    /// ended the handshake instead.
+    pub async fn ws_init(&self, token: Option<&str>) -> Result<WsClient, WsEvent> {
         let mut ws = self.ws().await;
-        ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
-        assert_eq!(ws.next().await, WsEvent::Message(json!({ "type": "connection_ack" })));
-        ws
+        let payload = token.map_or(json!({}), |t| json!({ "authorization": format!("Bearer {t}") }));
+        ws.send(json!({ "type": "connection_init", "payload": payload })).await;
+        match ws.next().await {
+            WsEvent::Message(m) if m == json!({ "type": "connection_ack" }) => Ok(ws),
+            other => Err(other),
+        }
     }
 }
 

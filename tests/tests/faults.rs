@@ -179,12 +179,10 @@ async fn live_from_here(
 /// A socket acknowledged for `token`, or `None` when the server says to try again later (1013:
 /// the token could not be checked during a fault).
 async fn connect(srv: &TestServer, token: &str) -> Option<xqt_tests::WsClient> {
-    let mut ws = srv.ws().await;
-    ws.send(json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } })).await;
-    match ws.next().await {
-        xqt_tests::WsEvent::Message(m) if m["type"] == "connection_ack" => Some(ws),
-        xqt_tests::WsEvent::Closed(1013, _) => None,
-        other => panic!("a fault must close the handshake 1013, never refuse the token: {other:?}"),
+    match srv.ws_init(Some(token)).await {
+        Ok(ws) => Some(ws),
+        Err(xqt_tests::WsEvent::Closed(1013, _)) => None,
+        Err(other) => panic!("a fault must close the handshake 1013, never refuse the token: {other:?}"),
     }
 }
 

@@ -708,16 +708,13 @@ async fn sec_5_every_field_of_the_schema_refuses_every_outsider_it_should() {
 /// A subscription as a viewer: the refusal it gets, or — when it is let through — the first event
 /// after a notification is sent to the viewer, so an accepted subscription is seen to work.
 async fn subscribe(srv: &TestServer, admin: &Person, token: Option<&str>, viewer: Viewer, call: &Call) -> Value {
-    let mut ws = srv.ws().await;
-    let auth = token.map_or(json!({}), |t| json!({ "authorization": format!("Bearer {t}") }));
-    ws.send(json!({ "type": "connection_init", "payload": auth })).await;
-    match ws.next().await {
-        WsEvent::Message(m) if m["type"] == "connection_ack" => {}
+    let mut ws = match srv.ws_init(token).await {
+        Ok(ws) => ws,
         // Refused at the handshake: 4401 is graphql-ws' "unauthorised", 4403 "forbidden".
-        WsEvent::Closed(4401, why) => return refusal("UNAUTHENTICATED", &why),
-        WsEvent::Closed(4403, why) => return refusal("FORBIDDEN", &why),
-        other => panic!("{} as {viewer:?}: the handshake ended {other:?}", call.coordinate),
-    }
+        Err(WsEvent::Closed(4401, why)) => return refusal("UNAUTHENTICATED", &why),
+        Err(WsEvent::Closed(4403, why)) => return refusal("FORBIDDEN", &why),
+        Err(other) => panic!("{} as {viewer:?}: the handshake ended {other:?}", call.coordinate),
+    };
     ws.subscribe("m", &call.document, call.variables.clone()).await;
     let me = match viewer {
         Viewer::Unverified | Viewer::OtherOrganisation | Viewer::AwaitingGuardian => {
