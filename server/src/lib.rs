@@ -8,6 +8,7 @@ mod headers;
 pub mod http;
 pub mod observe;
 pub mod request;
+pub mod tls;
 pub mod webhooks;
 pub mod ws;
 
@@ -16,7 +17,7 @@ use std::sync::Arc;
 use std::time::Instant;
 
 use anyhow::Context as _;
-use poem::listener::{Acceptor, Listener, TcpListener};
+use poem::listener::{Acceptor, AcceptorExt, Listener, TcpListener};
 use poem::{EndpointExt, Route, get};
 use tokio::sync::oneshot;
 use tokio::task::JoinHandle;
@@ -96,6 +97,7 @@ pub fn routes(state: ServerState) -> impl poem::Endpoint {
         .at("/metrics", get(observe::metrics))
         .with(poem::middleware::CatchPanic::new().with_handler(observe::Panicked))
         .around(cors::around)
+        .around(tls::around)
         .around(headers::around)
         .around(observe::around)
         .data(state)
@@ -159,10 +161,14 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
 /// the same modules.
 pub async fn start_with(ctx: AppContext, schema: Arc<dyn Api>) -> anyhow::Result<RunningServer> {
     let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()) };
-    let acceptor = TcpListener::bind(ctx.config.listen.clone())
+    let tcp = TcpListener::bind(ctx.config.listen.clone())
         .into_acceptor()
         .await
         .with_context(|| format!("cannot listen on {}", ctx.config.listen))?;
+    let acceptor = match (&ctx.config.tls.cert_file, &ctx.config.tls.key_file) {
+        (Some(cert), Some(key)) => tls::TlsAcceptor::new(tcp, cert.clone(), key.clone())?.boxed(),
+        _ => tcp.boxed(),
+    };
     let addr =
         *acceptor.local_addr().first().and_then(|a| a.as_socket_addr()).context("listener has no socket address")?;
     let (tx, rx) = oneshot::channel::<()>();

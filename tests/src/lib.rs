@@ -195,23 +195,57 @@ impl Backend {
         TestServer {
             base: format!("http://{}", server.addr),
             ws_base: format!("ws://{}", server.addr),
+            addr: server.addr,
             ctx,
             _server: server,
-            // What a current GraphQL client sends; `*/*` or no Accept at all is a legacy client,
-            // answered as application/json.
-            http: reqwest::Client::builder()
-                .default_headers(
-                    [(
-                        reqwest::header::ACCEPT,
-                        reqwest::header::HeaderValue::from_static(xqt::http::GRAPHQL_RESPONSE_JSON),
-                    )]
-                    .into_iter()
-                    .collect(),
-                )
-                .build()
-                .expect("an HTTP client"),
+            http: http_client(reqwest::Client::builder()),
+            tls: None,
         }
     }
+
+    /// A server that ends TLS itself with a `localhost` certificate from `pki` (written to
+    /// `cert.pem` and `key.pem` in this backend's data folder, where a test can renew it); its
+    /// `base` is `https://localhost:…`, its `ws_base` `wss://…`, and its clients trust `pki`.
+    pub async fn start_tls(&self, pki: &tls::TestPki, tweak: impl FnOnce(&mut Config)) -> TestServer {
+        let issued = pki.issue();
+        let (cert, key) = self.tls_files();
+        std::fs::write(&cert, &issued.cert_pem).expect("certificate written");
+        std::fs::write(&key, &issued.key_pem).expect("key written");
+        let srv = self
+            .start_with(|c| {
+                c.tls.cert_file = Some(cert);
+                c.tls.key_file = Some(key);
+                tweak(c);
+            })
+            .await;
+        let ca = reqwest::Certificate::from_pem(pki.ca_pem().as_bytes()).expect("the CA");
+        let http = reqwest::Client::builder().add_root_certificate(ca).resolve("localhost", srv.addr);
+        TestServer {
+            base: format!("https://localhost:{}", srv.addr.port()),
+            ws_base: format!("wss://localhost:{}", srv.addr.port()),
+            http: http_client(http),
+            tls: Some(pki.client()),
+            ..srv
+        }
+    }
+
+    /// Where `start_tls` keeps the server's certificate and key.
+    pub fn tls_files(&self) -> (std::path::PathBuf, std::path::PathBuf) {
+        (self.data_dir.path().join("cert.pem"), self.data_dir.path().join("key.pem"))
+    }
+}
+
+/// What a current GraphQL client sends; `*/*` or no Accept at all is a legacy client, answered
+/// as application/json.
+fn http_client(builder: reqwest::ClientBuilder) -> reqwest::Client {
+    builder
+        .default_headers(
+            [(reqwest::header::ACCEPT, reqwest::header::HeaderValue::from_static(xqt::http::GRAPHQL_RESPONSE_JSON))]
+                .into_iter()
+                .collect(),
+        )
+        .build()
+        .expect("an HTTP client")
 }
 
 impl Drop for Backend {
@@ -284,6 +318,9 @@ pub struct TestServer {
     pub ws_base: String,
     pub ctx: AppContext,
     pub http: reqwest::Client,
+    /// The TLS client config when the server speaks HTTPS and WSS itself (`start_tls`).
+    pub tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    pub addr: std::net::SocketAddr,
     _server: RunningServer,
 }
 
@@ -420,7 +457,8 @@ impl TestServer {
 
     /// A WebSocket speaking graphql-transport-ws, not yet initialised.
     pub async fn ws(&self) -> WsClient {
-        WsClient::connect(&format!("{}/graphql/ws", self.ws_base), Some(xqt::ws::PROTOCOL)).await.expect("ws connects")
+        let url = format!("{}/graphql/ws", self.ws_base);
+        WsClient::connect_with(&url, Some(xqt::ws::PROTOCOL), self.tls.clone()).await.expect("ws connects")
     }
 
     /// A WebSocket initialised with `token` and acknowledged.

@@ -7,7 +7,7 @@ use std::net::SocketAddr;
 use std::path::PathBuf;
 use std::sync::Arc;
 
-use rcgen::{BasicConstraints, CertificateParams, DnType, IsCa, KeyPair};
+use rcgen::{BasicConstraints, Certificate, CertificateParams, DnType, IsCa, KeyPair};
 use tokio_rustls::TlsAcceptor;
 use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer, PrivatePkcs8KeyDer};
 use tokio_rustls::rustls::{self, ServerConfig};
@@ -16,8 +16,17 @@ use tokio_rustls::rustls::{self, ServerConfig};
 pub struct TestPki {
     pub ca_file: PathBuf,
     _dir: tempfile::TempDir,
+    ca_cert: Certificate,
+    ca_key: KeyPair,
     leaf: CertificateDer<'static>,
     leaf_key: Vec<u8>,
+}
+
+/// A certificate for `localhost` issued by a `TestPki`: its DER and both PEMs.
+pub struct Issued {
+    pub der: CertificateDer<'static>,
+    pub cert_pem: String,
+    pub key_pem: String,
 }
 
 impl TestPki {
@@ -27,15 +36,46 @@ impl TestPki {
         ca.is_ca = IsCa::Ca(BasicConstraints::Unconstrained);
         ca.distinguished_name.push(DnType::CommonName, format!("{name} test CA"));
         let ca_cert = ca.self_signed(&ca_key).expect("a self-signed CA");
-        let leaf_key = KeyPair::generate().expect("a server key");
-        let leaf = CertificateParams::new(vec!["localhost".to_owned()])
-            .expect("server parameters")
-            .signed_by(&leaf_key, &ca_cert, &ca_key)
-            .expect("a server certificate");
+        let (leaf, leaf_key) = issue(&ca_cert, &ca_key);
         let dir = tempfile::tempdir().expect("a temporary directory");
         let ca_file = dir.path().join("ca.pem");
         std::fs::write(&ca_file, ca_cert.pem()).expect("the CA file written");
-        TestPki { ca_file, _dir: dir, leaf: leaf.der().clone(), leaf_key: leaf_key.serialize_der() }
+        TestPki { ca_file, _dir: dir, ca_cert, ca_key, leaf: leaf.der().clone(), leaf_key: leaf_key.serialize_der() }
+    }
+
+    /// The CA certificate, PEM (what a client is told to trust).
+    pub fn ca_pem(&self) -> String {
+        self.ca_cert.pem()
+    }
+
+    /// A new `localhost` certificate and key from this CA (each call a different one).
+    pub fn issue(&self) -> Issued {
+        let (cert, key) = issue(&self.ca_cert, &self.ca_key);
+        Issued { der: cert.der().clone(), cert_pem: cert.pem(), key_pem: key.serialize_pem() }
+    }
+
+    /// A rustls client that trusts this CA and nothing else.
+    pub fn client(&self) -> Arc<rustls::ClientConfig> {
+        let mut roots = rustls::RootCertStore::empty();
+        roots.add(self.ca_cert.der().clone()).expect("the CA is a certificate");
+        let provider = Arc::new(rustls::crypto::ring::default_provider());
+        Arc::new(
+            rustls::ClientConfig::builder_with_provider(provider)
+                .with_safe_default_protocol_versions()
+                .expect("TLS versions")
+                .with_root_certificates(roots)
+                .with_no_client_auth(),
+        )
+    }
+
+    /// The certificate `addr` presents to a client that trusts this CA, connecting as `localhost`.
+    pub async fn served_at(&self, addr: SocketAddr) -> std::io::Result<CertificateDer<'static>> {
+        let connector = tokio_rustls::TlsConnector::from(self.client());
+        let tcp = tokio::net::TcpStream::connect(addr).await?;
+        let name = rustls::pki_types::ServerName::try_from("localhost").expect("a name");
+        let tls = connector.connect(name, tcp).await?;
+        let (_, session) = tls.get_ref();
+        Ok(session.peer_certificates().and_then(|c| c.first()).expect("the server sent a certificate").clone())
     }
 
     /// Serves HTTPS for `localhost` on a free port, passing each connection's plain bytes to
@@ -66,4 +106,13 @@ impl TestPki {
         });
         addr
     }
+}
+
+fn issue(ca_cert: &Certificate, ca_key: &KeyPair) -> (Certificate, KeyPair) {
+    let key = KeyPair::generate().expect("a server key");
+    let cert = CertificateParams::new(vec!["localhost".to_owned()])
+        .expect("server parameters")
+        .signed_by(&key, ca_cert, ca_key)
+        .expect("a server certificate");
+    (cert, key)
 }

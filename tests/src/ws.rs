@@ -1,5 +1,6 @@
 //! A graphql-transport-ws client for tests: answers server pings, surfaces close codes.
 
+use std::sync::Arc;
 use std::time::Duration;
 
 use futures::{SinkExt, StreamExt};
@@ -7,7 +8,7 @@ use serde_json::{Value, json};
 use tokio::net::TcpStream;
 use tokio_tungstenite::tungstenite::Message;
 use tokio_tungstenite::tungstenite::client::IntoClientRequest;
-use tokio_tungstenite::{MaybeTlsStream, WebSocketStream};
+use tokio_tungstenite::{Connector, MaybeTlsStream, WebSocketStream};
 
 /// How long a test waits for the next frame before it calls the server silent.
 pub const WAIT: Duration = Duration::from_secs(10);
@@ -26,11 +27,21 @@ pub struct WsClient {
 
 impl WsClient {
     pub async fn connect(url: &str, protocol: Option<&str>) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
+        Self::connect_with(url, protocol, None).await
+    }
+
+    /// `connect`, trusting `tls` for a `wss://` address.
+    pub async fn connect_with(
+        url: &str,
+        protocol: Option<&str>,
+        tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
+    ) -> Result<Self, tokio_tungstenite::tungstenite::Error> {
         let mut request = url.into_client_request()?;
         if let Some(p) = protocol {
             request.headers_mut().insert("sec-websocket-protocol", p.parse().expect("header"));
         }
-        let (stream, _) = tokio_tungstenite::connect_async(request).await?;
+        let connector = tls.map(Connector::Rustls);
+        let (stream, _) = tokio_tungstenite::connect_async_tls_with_config(request, None, false, connector).await?;
         Ok(Self { stream })
     }
 

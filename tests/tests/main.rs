@@ -30,6 +30,7 @@ mod reports;
 mod requests;
 mod retention;
 mod storage;
+mod transport;
 mod verification;
 mod webhooks;
 mod websocket;

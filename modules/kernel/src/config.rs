@@ -122,6 +122,7 @@ pub struct Config {
     /// Bearer token `/metrics` asks for. Unset: `/metrics` is open outside production and not
     /// served in production (where it would tell anyone the traffic and error rates).
     pub metrics_token: Option<String>,
+    pub tls: TlsConfig,
     pub persisted_queries: PersistedQueriesConfig,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
@@ -174,6 +175,111 @@ pub struct Limits {
     pub introspection: Option<bool>,
 }
 
+/// Encrypted transmission (POLICY SEC-3): the server speaks HTTPS and WSS itself with
+/// `cert_file` and `key_file`, or sits behind a TLS-terminating proxy (`behind_proxy`). Production
+/// refuses to start with neither.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct TlsConfig {
+    /// PEM certificate chain (leaf first). With `key_file`, every connection is TLS; a renewed
+    /// certificate written over these files is picked up without a restart.
+    pub cert_file: Option<PathBuf>,
+    /// PEM private key (PKCS#8, PKCS#1 or SEC1) for `cert_file`.
+    pub key_file: Option<PathBuf>,
+    /// TLS ends at a proxy in front of this server: requests count as encrypted only when one of
+    /// `trusted_proxies` says so with `X-Forwarded-Proto: https`; others are refused
+    /// (`HTTPS_REQUIRED`), except the health and readiness probes.
+    pub behind_proxy: bool,
+    /// Addresses (`10.0.0.5`) or networks (`10.0.0.0/8`) of the proxies whose
+    /// `X-Forwarded-Proto` is believed. Needed with `behind_proxy`.
+    pub trusted_proxies: Vec<String>,
+}
+
+/// An address or network (`a.b.c.d`, `a.b.c.d/n`, IPv6 the same way).
+#[derive(Debug, Clone, Copy, PartialEq, Eq)]
+pub struct IpNetwork {
+    addr: std::net::IpAddr,
+    prefix: u8,
+}
+
+impl IpNetwork {
+    pub fn parse(s: &str) -> Option<Self> {
+        let (addr, prefix) = s.trim().split_once('/').map_or((s.trim(), None), |(a, p)| (a, Some(p)));
+        let addr: std::net::IpAddr = addr.parse().ok()?;
+        let max = if addr.is_ipv4() { 32 } else { 128 };
+        let prefix = match prefix {
+            Some(p) => p.parse::<u8>().ok().filter(|p| *p <= max)?,
+            None => max,
+        };
+        Some(Self { addr, prefix })
+    }
+
+    pub fn contains(&self, ip: std::net::IpAddr) -> bool {
+        // An IPv4 peer on a dual-stack socket arrives as ::ffff:a.b.c.d.
+        let ip = match ip {
+            std::net::IpAddr::V6(v6) => v6.to_ipv4_mapped().map_or(ip, std::net::IpAddr::V4),
+            v4 => v4,
+        };
+        match (self.addr, ip) {
+            (std::net::IpAddr::V4(net), std::net::IpAddr::V4(ip)) => {
+                let mask = u32::MAX.checked_shl(32 - u32::from(self.prefix)).unwrap_or(0);
+                u32::from(net) & mask == u32::from(ip) & mask
+            }
+            (std::net::IpAddr::V6(net), std::net::IpAddr::V6(ip)) => {
+                let mask = u128::MAX.checked_shl(128 - u32::from(self.prefix)).unwrap_or(0);
+                u128::from(net) & mask == u128::from(ip) & mask
+            }
+            _ => false,
+        }
+    }
+}
+
+impl TlsConfig {
+    /// The server terminates TLS itself.
+    pub fn terminates(&self) -> bool {
+        self.cert_file.is_some() && self.key_file.is_some()
+    }
+
+    /// The networks of `trusted_proxies` (checked at load, so none is dropped here).
+    pub fn proxies(&self) -> Vec<IpNetwork> {
+        self.trusted_proxies.iter().filter_map(|p| IpNetwork::parse(p)).collect()
+    }
+
+    fn validate(&self, env: Environment) -> Result<(), ConfigError> {
+        if self.cert_file.is_some() != self.key_file.is_some() {
+            return Err(ConfigError(
+                "tls.cert_file and tls.key_file go together (XQT_TLS__CERT_FILE, XQT_TLS__KEY_FILE)".into(),
+            ));
+        }
+        if self.terminates() && self.behind_proxy {
+            return Err(ConfigError(
+                "tls.behind_proxy is for a proxy that ends TLS; with tls.cert_file this server ends it: set one".into(),
+            ));
+        }
+        if let Some(bad) = self.trusted_proxies.iter().find(|p| IpNetwork::parse(p).is_none()) {
+            return Err(ConfigError(format!(
+                "tls.trusted_proxies: {bad:?} is not an address or network (10.0.0.5, 10.0.0.0/8, fd00::/8)"
+            )));
+        }
+        if self.behind_proxy && self.trusted_proxies.is_empty() {
+            return Err(ConfigError(
+                "tls.behind_proxy needs tls.trusted_proxies (XQT_TLS__TRUSTED_PROXIES): the proxies whose \
+                 X-Forwarded-Proto is believed"
+                    .into(),
+            ));
+        }
+        if env == Environment::Production && !self.terminates() && !self.behind_proxy {
+            return Err(ConfigError(
+                "production serves only encrypted connections (POLICY SEC-3): set tls.cert_file and tls.key_file \
+                 (XQT_TLS__CERT_FILE, XQT_TLS__KEY_FILE), or tls.behind_proxy = true with tls.trusted_proxies \
+                 when a proxy in front ends TLS"
+                    .into(),
+            ));
+        }
+        Ok(())
+    }
+}
+
 #[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct JobsConfig {
@@ -218,6 +324,7 @@ impl Default for Config {
             cors_origins: None,
             graphiql_dir: PathBuf::from("web/dist"),
             metrics_token: None,
+            tls: TlsConfig::default(),
             persisted_queries: PersistedQueriesConfig::default(),
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
@@ -346,6 +453,7 @@ impl Config {
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError("metrics_token must be at least 16 characters".into()));
         }
+        self.tls.validate(self.env)?;
         if self.env == Environment::Production {
             match &self.token_secret {
                 Some(s) if s.len() >= 32 => {}
@@ -521,9 +629,67 @@ mod tests {
             jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
             assert!(Config::load(&[]).is_err(), "a data key is required too");
             jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
+            jail.set_env("XQT_TLS__BEHIND_PROXY", "true");
+            jail.set_env("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]");
             let c = Config::load(&[]).expect("loads with a secret");
             assert!(!c.introspection_enabled());
             Ok(())
         });
+    }
+
+    #[test]
+    fn sec_3_production_refuses_plain_http() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_ENV", "production");
+            jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
+            jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("SEC-3") && e.contains("XQT_TLS__CERT_FILE") && e.contains("tls.behind_proxy"), "{e}");
+            jail.set_env("XQT_TLS__CERT_FILE", "/etc/xqt/cert.pem");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("tls.key_file"), "a certificate without its key: {e}");
+            jail.set_env("XQT_TLS__KEY_FILE", "/etc/xqt/key.pem");
+            let c = Config::load(&[]).expect("production with a certificate");
+            assert!(c.tls.terminates());
+            jail.set_env("XQT_TLS__BEHIND_PROXY", "true");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("set one"), "both ends of TLS at once: {e}");
+            Ok(())
+        });
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_ENV", "production");
+            jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
+            jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
+            jail.set_env("XQT_TLS__BEHIND_PROXY", "true");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("XQT_TLS__TRUSTED_PROXIES"), "a proxy nobody named: {e}");
+            jail.set_env("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/33]");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("10.0.0.0/33"), "{e}");
+            jail.set_env("XQT_TLS__TRUSTED_PROXIES", "[10.1.2.3, \"fd00::/8\"]");
+            let c = Config::load(&[]).expect("behind named proxies");
+            assert_eq!(c.tls.proxies().len(), 2);
+            Ok(())
+        });
+        // Outside production plain HTTP stays the embedded default.
+        Jail::expect_with(|_| {
+            Config::load(&[]).expect("development without TLS");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn trusted_proxies_match_addresses_and_networks() {
+        let net = |s| IpNetwork::parse(s).unwrap_or_else(|| panic!("{s} parses"));
+        let ip = |s: &str| s.parse::<std::net::IpAddr>().unwrap();
+        assert!(net("10.0.0.0/8").contains(ip("10.200.3.4")) && !net("10.0.0.0/8").contains(ip("11.0.0.1")));
+        assert!(net("10.1.2.3").contains(ip("10.1.2.3")) && !net("10.1.2.3").contains(ip("10.1.2.4")));
+        assert!(net("0.0.0.0/0").contains(ip("203.0.113.9")));
+        assert!(net("127.0.0.1").contains(ip("::ffff:127.0.0.1")), "an IPv4 peer on a dual-stack socket");
+        assert!(net("fd00::/8").contains(ip("fd12::1")) && !net("fd00::/8").contains(ip("fe80::1")));
+        assert!(net("::/0").contains(ip("::1")) && !net("::/0").contains(ip("10.0.0.1")), "families do not mix");
+        for bad in ["10.0.0.0/33", "fd00::/129", "localhost", "10.0.0", ""] {
+            assert!(IpNetwork::parse(bad).is_none(), "{bad}");
+        }
     }
 }
