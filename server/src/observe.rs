@@ -62,7 +62,9 @@ impl Metrics {
 
     fn render(&self) -> String {
         let mut out = Vec::new();
-        TextEncoder::new().encode(&self.registry.gather(), &mut out).expect("text encoding");
+        let mut families = self.registry.gather();
+        families.extend(xqt_kernel::metrics::registry().gather());
+        TextEncoder::new().encode(&families, &mut out).expect("text encoding");
         String::from_utf8(out).expect("prometheus text is utf-8")
     }
 }

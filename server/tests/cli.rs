@@ -151,7 +151,7 @@ async fn sms_last_prints_the_newest_code_outside_production() {
     assert_eq!(none.status.code(), Some(1));
     assert!(String::from_utf8_lossy(&none.stderr).contains("no message to 139****5678 yet"), "{none:?}");
 
-    xqt_accounts::codes::request(&ctx, &phone).await.expect("a code is sent");
+    xqt_accounts::codes::request(&ctx, &phone, xqt_accounts::codes::Asker::Account).await.expect("a code is sent");
     let out = run(&[]);
     let stdout = String::from_utf8_lossy(&out.stdout);
     assert!(out.status.success(), "{}", String::from_utf8_lossy(&out.stderr));
@@ -159,7 +159,14 @@ async fn sms_last_prints_the_newest_code_outside_production() {
     xqt_accounts::codes::verify(&ctx, &phone, &code).await.expect("the printed code is the one that signs in");
 
     let key = "k".repeat(40);
-    let production = run(&[("XQT_ENV", "production"), ("XQT_TOKEN_SECRET", &key), ("XQT_DATA_KEY", &key)]);
+    let production = run(&[
+        ("XQT_ENV", "production"),
+        ("XQT_TOKEN_SECRET", &key),
+        ("XQT_DATA_KEY", &key),
+        ("XQT_TLS__BEHIND_PROXY", "true"),
+        ("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]"),
+        ("XQT_FILES__SINGLE_INSTANCE", "true"),
+    ]);
     assert_eq!(production.status.code(), Some(1));
     assert!(!String::from_utf8_lossy(&production.stdout).contains("code:"), "{production:?}");
 }
@@ -186,7 +193,14 @@ fn seed_demo_prints_accounts_once_seeded_and_refuses_production() {
     let again = run(&[]);
     assert!(String::from_utf8_lossy(&again.stdout).starts_with("the demo is already in this database"));
     let key = "k".repeat(40);
-    let production = run(&[("XQT_ENV", "production"), ("XQT_TOKEN_SECRET", &key), ("XQT_DATA_KEY", &key)]);
+    let production = run(&[
+        ("XQT_ENV", "production"),
+        ("XQT_TOKEN_SECRET", &key),
+        ("XQT_DATA_KEY", &key),
+        ("XQT_TLS__BEHIND_PROXY", "true"),
+        ("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]"),
+        ("XQT_FILES__SINGLE_INSTANCE", "true"),
+    ]);
     assert!(!production.status.success());
     assert!(String::from_utf8_lossy(&production.stderr).contains("does not run in production"), "{production:?}");
 }
@@ -222,4 +236,63 @@ fn serve_with_demo_seeds_prints_the_accounts_and_serves() {
     assert!(printed.iter().any(|l| l.starts_with("seeded the demo")), "{printed:?}");
     assert!(printed.iter().any(|l| l.contains("13800000005  刘洋")), "{printed:?}");
     assert!(health.starts_with("HTTP/1.1 200") && health.ends_with("ok"), "it goes on to serve: {health}");
+}
+
+/// Production will not start on anything that is not fit for it, and each refusal names the key
+/// to set; once every one is set, it starts (`xqt migrate` runs the same start-up checks).
+#[test]
+fn production_refuses_each_stand_in_naming_the_key() {
+    let dir = tempfile::tempdir().unwrap();
+    let run = |env: &[(&str, &str)]| {
+        Command::new(env!("CARGO_BIN_EXE_xqt"))
+            .arg("migrate")
+            .env("XQT_DATA_DIR", dir.path())
+            .env("XQT_LOG_FILTER", "warn")
+            .env("XQT_ENV", "production")
+            .envs(env.iter().copied())
+            .output()
+            .expect("xqt runs")
+    };
+    let mut env = vec![];
+    let steps: [(&str, &[(&str, &str)]); 7] = [
+        ("XQT_TOKEN_SECRET", &[("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef")]),
+        ("XQT_DATA_KEY", &[("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210")]),
+        ("XQT_TLS__CERT_FILE", &[("XQT_TLS__BEHIND_PROXY", "true"), ("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]")]),
+        ("XQT_FILES__SINGLE_INSTANCE", &[("XQT_FILES__SINGLE_INSTANCE", "true")]),
+        (
+            "XQT_ACCOUNTS__SMS__PROVIDER",
+            &[
+                ("XQT_ACCOUNTS__SMS__PROVIDER", "aliyun"),
+                ("XQT_ACCOUNTS__SMS__ALIYUN_ACCESS_KEY_ID", "LTAI5tExample"),
+                ("XQT_ACCOUNTS__SMS__ALIYUN_ACCESS_KEY_SECRET", "example-secret"),
+                ("XQT_ACCOUNTS__SMS__SIGN_NAME", "校企通"),
+                ("XQT_ACCOUNTS__SMS__TEMPLATE_CODE", "SMS_465930021"),
+            ],
+        ),
+        (
+            "cooperation.signature_provider",
+            &[
+                ("XQT_COOPERATION__SIGNATURE_PROVIDER", "esign"),
+                ("XQT_COOPERATION__ESIGN_APP_ID", "7438807359"),
+                ("XQT_COOPERATION__ESIGN_APP_SECRET", "a5f2c8e1d9b74f60a3e2c1b0d9f8e7a6"),
+                ("XQT_COOPERATION__ESIGN_TEMPLATE_ID", "tpl-1"),
+                ("XQT_COOPERATION__ESIGN_NOTIFY_URL", "https://api.example.cn/webhooks/esign"),
+            ],
+        ),
+        ("", &[]),
+    ];
+    let mut refusals = 0;
+    for (key, fix) in steps {
+        let out = run(&env);
+        let stderr = String::from_utf8_lossy(&out.stderr);
+        if key.is_empty() {
+            assert!(out.status.success(), "with everything set, production starts: {stderr}");
+            break;
+        }
+        assert!(!out.status.success(), "production started without {key}");
+        assert!(stderr.contains(key), "the refusal names {key}: {stderr}");
+        refusals += 1;
+        env.extend_from_slice(fix);
+    }
+    assert_eq!(refusals, 6);
 }

@@ -3,6 +3,7 @@
 //! and bus) and, when `XQT_TEST_DATABASE_URL` / `XQT_TEST_REDIS_URL` are set, again on
 //! PostgreSQL / Redis — each run in its own database and key prefix, removed afterwards.
 
+pub mod aliyun;
 pub mod cooperation;
 pub mod esign;
 pub mod fault;
@@ -566,9 +567,11 @@ pub async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(Strin
     hits
 }
 
-/// Configures the real e签宝 client against `base_url` (a `esign::FakeEsign`, or nothing).
-pub fn real_signature_provider(config: &mut Config, base_url: &str) {
+/// Configures every real provider client against `base_url` (a fake, or nothing listening):
+/// e签宝 and Aliyun SMS — what production needs to start at all.
+pub fn real_providers(config: &mut Config, base_url: &str) {
     esign::configure(config, base_url);
+    aliyun::configure(config, base_url);
 }
 
 /// A valid unified social credit code (GB 32100-2015) built from a number.

@@ -207,7 +207,7 @@ async fn every_attack_is_refused_with_its_code_and_no_data() {
         let production = b
             .start_with(|c| {
                 c.env = xqt_kernel::config::Environment::Production;
-                xqt_tests::real_signature_provider(c, "http://127.0.0.1:9");
+                xqt_tests::real_providers(c, "http://127.0.0.1:9");
             })
             .await;
         let mut refused_in_production = 0;

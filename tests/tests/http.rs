@@ -451,7 +451,7 @@ async fn production_turns_introspection_and_suggestions_off() {
         let srv = b
             .start_with(|c| {
                 c.env = xqt_kernel::config::Environment::Production;
-                xqt_tests::real_signature_provider(c, "http://127.0.0.1:9");
+                xqt_tests::real_providers(c, "http://127.0.0.1:9");
             })
             .await;
         let a = srv.gql("{ __schema { queryType { name } } }", json!({}), None).await;
@@ -823,7 +823,7 @@ async fn metrics_are_behind_their_token_and_closed_in_production_without_one() {
         let production = b
             .start_with(|c| {
                 c.env = xqt_kernel::config::Environment::Production;
-                xqt_tests::real_signature_provider(c, "http://127.0.0.1:9");
+                xqt_tests::real_providers(c, "http://127.0.0.1:9");
             })
             .await;
         let a = TestServer::answer(production.http.get(production.url("/metrics")).send().await.unwrap()).await;

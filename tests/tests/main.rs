@@ -26,6 +26,7 @@ mod notifications;
 mod organizations;
 mod partners;
 mod privacy;
+mod providers;
 mod reports;
 mod requests;
 mod retention;

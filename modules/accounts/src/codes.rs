@@ -60,8 +60,17 @@ async fn store(ctx: &AppContext, key: &str, pending: &Pending) -> AppResult<()> 
     ctx.cache.set(key, Bytes::from(raw), STATE_TTL).await.map_err(closed)
 }
 
-/// Sends a fresh code to `phone`, unless it is too soon or today's codes are used up.
-pub async fn request(ctx: &AppContext, phone: &Phone) -> AppResult<()> {
+/// Who asks for a code: the phone is chosen by a client at this address (sign-in, a guardian's
+/// phone), or it is the signed-in account's own.
+#[derive(Debug, Clone, Copy)]
+pub enum Asker {
+    Address(Option<std::net::IpAddr>),
+    Account,
+}
+
+/// Sends a fresh code to `phone`, unless it is too soon or a day's codes are used up: the phone's,
+/// the asking address's (`sms.per_address_per_day`), or the platform's (`sms.per_day`).
+pub async fn request(ctx: &AppContext, phone: &Phone, asker: Asker) -> AppResult<()> {
     let now = ctx.clock.now();
     let hash = phone.lookup_hash(ctx);
     let key = key(&hash);
@@ -80,11 +89,35 @@ pub async fn request(ctx: &AppContext, phone: &Phone) -> AppResult<()> {
     if rate::hit(ctx, daily, &hex_of(&hash)).await?.is_err() {
         return Err(AccountsError::DailyCapReached.into());
     }
+    let caps = &ctx.config.section::<crate::config::AccountsConfig>().sms;
+    if let Asker::Address(Some(ip)) = asker {
+        let by_address = rate::Limit {
+            name: "accounts.codes-a-day-per-address",
+            max: caps.per_address_per_day,
+            window: rate::Window::ChinaDay,
+            uncounted: rate::Uncounted::Refuse,
+        };
+        if let Err(e) = rate::hit(ctx, by_address, &ip.to_string()).await? {
+            tracing::warn!(%ip, "sms codes refused: the address's daily cap is used up");
+            let reason = "ADDRESS_DAILY_CAP";
+            return Err(AccountsError::SmsCapReached { reason, retry_after_secs: e.retry_after_secs }.into());
+        }
+    }
+    let overall = rate::Limit {
+        name: "accounts.codes-a-day-overall",
+        max: caps.per_day,
+        window: rate::Window::ChinaDay,
+        uncounted: rate::Uncounted::Refuse,
+    };
+    if let Err(e) = rate::hit(ctx, overall, "all").await? {
+        tracing::error!(cap = caps.per_day, "sms codes refused: the platform's daily cap is used up");
+        let reason = "PLATFORM_DAILY_CAP";
+        return Err(AccountsError::SmsCapReached { reason, retry_after_secs: e.retry_after_secs }.into());
+    }
     let code = format!("{:06}", rand::random::<u32>() % 1_000_000);
     store(ctx, &key, &Pending { code_hash: token_hash(&code), sent_at: now }).await?;
     ctx.cache.delete(&attempts_key(&hash)).await.map_err(closed)?;
-    let text = format!("【校企通】验证码 {code}，5 分钟内有效。请勿告诉他人。");
-    crate::sms::gateway().send(ctx, phone, &text).await
+    crate::sms::deliver(ctx, phone, &code, now + VALID_FOR).await
 }
 
 /// Checks a code; a right one is used up, a wrong one counts against the attempts.

@@ -20,6 +20,84 @@ pub struct AccountsConfig {
     /// CA certificates (a PEM file) webhook deliveries trust beside the public roots: a partner
     /// whose certificate comes from a CA outside that list (a domestic one), or a test CA.
     pub webhook_ca_file: Option<std::path::PathBuf>,
+    pub sms: SmsConfig,
+}
+
+/// Who delivers SMS codes.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum SmsProviderKind {
+    /// Built in, for development and tests: each message is written to the `sms_messages` table
+    /// (and, in development, the log); nothing leaves the machine. Production refuses it.
+    Outbox,
+    /// Aliyun SMS (阿里云短信服务, `SendSms`, API version 2017-05-25), signed with the AccessKey.
+    Aliyun,
+}
+
+/// `[accounts.sms]`: the provider, its account, and the caps that keep SMS pumping (codes sent to
+/// numbers an attacker is paid for) from costing money.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct SmsConfig {
+    pub provider: SmsProviderKind,
+    /// Aliyun's endpoint (`https://dysmsapi.aliyuncs.com`; a local server in tests).
+    pub aliyun_endpoint: String,
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub aliyun_access_key_id: Option<String>,
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub aliyun_access_key_secret: Option<String>,
+    /// The approved signature shown in 【】 (短信签名), e.g. `校企通`.
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub sign_name: Option<String>,
+    /// The approved verification-code template (`SMS_…`) with a `${code}` variable.
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub template_code: Option<String>,
+    /// Codes one client address may have sent per day (China time), to any numbers.
+    pub per_address_per_day: i64,
+    /// Codes the whole platform sends per day; beyond it, every request is refused until midnight.
+    pub per_day: i64,
+}
+
+impl Default for SmsConfig {
+    fn default() -> Self {
+        Self {
+            provider: SmsProviderKind::Outbox,
+            aliyun_endpoint: "https://dysmsapi.aliyuncs.com".into(),
+            aliyun_access_key_id: None,
+            aliyun_access_key_secret: None,
+            sign_name: None,
+            template_code: None,
+            per_address_per_day: 50,
+            per_day: 20_000,
+        }
+    }
+}
+
+impl SmsConfig {
+    fn validate(&self) -> Result<(), String> {
+        if self.per_address_per_day < 1 || self.per_day < 1 {
+            return Err("sms.per_address_per_day and sms.per_day must be positive".into());
+        }
+        if self.provider == SmsProviderKind::Aliyun {
+            let missing: Vec<&str> = [
+                ("sms.aliyun_access_key_id", &self.aliyun_access_key_id),
+                ("sms.aliyun_access_key_secret", &self.aliyun_access_key_secret),
+                ("sms.sign_name", &self.sign_name),
+                ("sms.template_code", &self.template_code),
+            ]
+            .into_iter()
+            .filter(|(_, v)| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+            .map(|(k, _)| k)
+            .collect();
+            if !missing.is_empty() {
+                return Err(format!("sms.provider = \"aliyun\" needs {}", missing.join(", ")));
+            }
+            if !(self.aliyun_endpoint.starts_with("https://") || self.aliyun_endpoint.starts_with("http://")) {
+                return Err("sms.aliyun_endpoint must be an http(s) URL".into());
+            }
+        }
+        Ok(())
+    }
 }
 
 impl Default for AccountsConfig {
@@ -33,6 +111,7 @@ impl Default for AccountsConfig {
             sign_ins_per_minute_per_ip: 120,
             partner_requests_per_minute: 600,
             webhook_ca_file: None,
+            sms: SmsConfig::default(),
         }
     }
 }
@@ -52,6 +131,7 @@ impl ConfigSection for AccountsConfig {
                 "lockout_minutes, sign_ins_per_minute_per_ip and partner_requests_per_minute must be positive".into()
             );
         }
+        self.sms.validate()?;
         if let Some(path) = &self.webhook_ca_file {
             crate::webhooks::extra_roots(path)?;
         }

@@ -13,6 +13,13 @@ pub enum AccountsError {
         retry_after_secs: i64,
     },
     DailyCapReached,
+    /// A setting the server cannot run with (refused at start-up).
+    Misconfigured(&'static str),
+    /// A daily cap on codes other than the phone's own (SMS pumping): `reason` says which.
+    SmsCapReached {
+        reason: &'static str,
+        retry_after_secs: i64,
+    },
     SignInRateLimited {
         retry_after_secs: i64,
     },
@@ -101,6 +108,12 @@ impl From<AccountsError> for AppError {
             DailyCapReached => {
                 AppError::new(ErrorCode::RateLimited, "the daily number of codes for this phone is used up")
                     .with("reason", "DAILY_CAP")
+            }
+            Misconfigured(what) => AppError::new(ErrorCode::Internal, what),
+            SmsCapReached { reason, retry_after_secs } => {
+                AppError::new(ErrorCode::RateLimited, "no more codes can be sent today from here; try again tomorrow")
+                    .with("reason", reason)
+                    .with("retryAfter", retry_after_secs)
             }
             SignInRateLimited { retry_after_secs } => {
                 AppError::new(ErrorCode::RateLimited, "too many sign-in attempts; slow down")

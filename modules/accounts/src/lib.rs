@@ -43,6 +43,26 @@ pub const SCOPE_ORGANIZATIONS_READ: &str = "accounts:organizations.read";
 
 pub struct Accounts;
 
+/// Production will not start on the built-in SMS outbox: nobody would receive a code.
+struct RefuseStandIns;
+
+#[async_trait::async_trait]
+impl xqt_kernel::module::StartupTask for RefuseStandIns {
+    async fn run(&self, ctx: &xqt_kernel::AppContext) -> xqt_kernel::AppResult<()> {
+        let sms = &ctx.config.section::<config::AccountsConfig>().sms;
+        if ctx.config.env == xqt_kernel::config::Environment::Production
+            && sms.provider == config::SmsProviderKind::Outbox
+        {
+            return Err(AccountsError::Misconfigured(
+                "production refuses the built-in SMS outbox (nobody receives its codes): set accounts.sms.provider = \
+                 \"aliyun\" (XQT_ACCOUNTS__SMS__PROVIDER) with its keys",
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
 impl Module for Accounts {
     fn name(&self) -> &'static str {
         "accounts"
@@ -68,8 +88,14 @@ impl Module for Accounts {
         webhooks::events()
     }
 
+    fn startup(&self) -> Option<Arc<dyn xqt_kernel::module::StartupTask>> {
+        Some(Arc::new(RefuseStandIns))
+    }
+
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
-        webhooks::handlers()
+        let mut handlers = webhooks::handlers();
+        handlers.extend(sms::handlers());
+        handlers
     }
 
     fn add_loaders(&self, ctx: &xqt_kernel::AppContext, data: &mut async_graphql::Data) {

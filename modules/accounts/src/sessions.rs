@@ -108,9 +108,9 @@ async fn throttle_sign_in(ctx: &AppContext, meta: &RequestMeta, login_hash: &[u8
 }
 
 /// Sends a sign-in code; the phone need not have an account yet (signing in creates it).
-pub async fn request_sign_in_code(ctx: &AppContext, phone: &str) -> AppResult<()> {
+pub async fn request_sign_in_code(ctx: &AppContext, meta: &RequestMeta, phone: &str) -> AppResult<()> {
     let phone = Phone::parse(phone)?;
-    crate::codes::request(ctx, &phone).await
+    crate::codes::request(ctx, &phone, crate::codes::Asker::Address(meta.ip)).await
 }
 
 /// Signs in with an SMS code, creating the account on first use: a phone and its code are all

@@ -18,10 +18,13 @@ pub struct CooperationConfig {
     pub signature_provider: SignatureProviderKind,
     /// e签宝 open platform: API base (`https://openapi.esign.cn`, sandbox `https://smlopenapi.esign.cn`).
     pub esign_base_url: String,
+    #[serde(deserialize_with = "xqt_kernel::config::text::deserialize")]
     pub esign_app_id: String,
     /// The app secret (APP KEY) that signs requests and the provider's callbacks.
+    #[serde(deserialize_with = "xqt_kernel::config::text::deserialize")]
     pub esign_app_secret: String,
     /// The document template agreements are filled into (made once in the e签宝 console).
+    #[serde(deserialize_with = "xqt_kernel::config::text::deserialize")]
     pub esign_template_id: String,
     /// Where e签宝 posts sign-flow events: this server's `/webhooks/esign`, as the internet reaches it.
     pub esign_notify_url: String,

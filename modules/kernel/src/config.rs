@@ -15,6 +15,60 @@ use figment::value::{Dict, Value};
 use serde::de::DeserializeOwned;
 use serde::{Deserialize, Serialize};
 
+/// Text settings that may look like numbers (an app id `7438807359`, an all-digit secret): an
+/// environment variable's value is read as a number when it looks like one, and this takes it
+/// back as the text it was. (A value whose leading zeros matter is quoted: `XQT_…='"007"'`.)
+pub mod text {
+    use serde::Deserializer;
+    use serde::de::{Error, Visitor};
+
+    struct Text;
+
+    impl Visitor<'_> for Text {
+        type Value = String;
+        fn expecting(&self, f: &mut std::fmt::Formatter) -> std::fmt::Result {
+            f.write_str("text")
+        }
+        fn visit_str<E: Error>(self, v: &str) -> Result<String, E> {
+            Ok(v.to_owned())
+        }
+        fn visit_u64<E: Error>(self, v: u64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i64<E: Error>(self, v: i64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_u128<E: Error>(self, v: u128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_i128<E: Error>(self, v: i128) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_f64<E: Error>(self, v: f64) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+        fn visit_bool<E: Error>(self, v: bool) -> Result<String, E> {
+            Ok(v.to_string())
+        }
+    }
+
+    pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<String, D::Error> {
+        d.deserialize_any(Text)
+    }
+
+    /// The same for an optional setting.
+    pub mod optional {
+        use serde::{Deserialize, Deserializer};
+
+        #[derive(Deserialize)]
+        struct Wrapped(#[serde(deserialize_with = "super::deserialize")] String);
+
+        pub fn deserialize<'de, D: Deserializer<'de>>(d: D) -> Result<Option<String>, D::Error> {
+            Ok(Option::<Wrapped>::deserialize(d)?.map(|w| w.0))
+        }
+    }
+}
+
 /// A module's own settings: its section of the configuration, with its defaults (`Default`),
 /// docs (on its fields) and checks. Unknown keys in it are refused
 /// (`#[serde(default, deny_unknown_fields)]` on the struct).
@@ -104,9 +158,11 @@ pub struct Config {
     /// Prefix of every Redis key and channel, so several deployments can share one Redis.
     pub redis_prefix: String,
     /// Secret that signs access tokens. Required in production; elsewhere a random one per start.
+    #[serde(deserialize_with = "text::optional::deserialize")]
     pub token_secret: Option<String>,
     /// Key that seals personal identifiers at rest and keys their lookup hashes. Required in
     /// production; elsewhere kept in `<data_dir>/data.key`, created on first start.
+    #[serde(deserialize_with = "text::optional::deserialize")]
     pub data_key: Option<String>,
     /// A holiday calendar file replacing the built-in one (same TOML shape), for a new year's notice.
     pub calendar_file: Option<PathBuf>,
@@ -121,8 +177,10 @@ pub struct Config {
     pub graphiql_dir: PathBuf,
     /// Bearer token `/metrics` asks for. Unset: `/metrics` is open outside production and not
     /// served in production (where it would tell anyone the traffic and error rates).
+    #[serde(deserialize_with = "text::optional::deserialize")]
     pub metrics_token: Option<String>,
     pub tls: TlsConfig,
+    pub files: FilesConfig,
     pub persisted_queries: PersistedQueriesConfig,
     pub jobs: JobsConfig,
     pub log_format: LogFormat,
@@ -193,6 +251,16 @@ pub struct TlsConfig {
     /// Addresses (`10.0.0.5`) or networks (`10.0.0.0/8`) of the proxies whose
     /// `X-Forwarded-Proto` is believed. Needed with `behind_proxy`.
     pub trusted_proxies: Vec<String>,
+}
+
+/// Where uploaded files are kept.
+#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct FilesConfig {
+    /// Files are kept in `<data_dir>/files` on this machine, which a second instance behind the
+    /// same load balancer cannot read: production starts on the local folder only when this
+    /// says there is one instance.
+    pub single_instance: bool,
 }
 
 /// An address or network (`a.b.c.d`, `a.b.c.d/n`, IPv6 the same way).
@@ -325,6 +393,7 @@ impl Default for Config {
             graphiql_dir: PathBuf::from("web/dist"),
             metrics_token: None,
             tls: TlsConfig::default(),
+            files: FilesConfig::default(),
             persisted_queries: PersistedQueriesConfig::default(),
             jobs: JobsConfig::default(),
             log_format: LogFormat::Text,
@@ -453,7 +522,6 @@ impl Config {
         if self.metrics_token.as_ref().is_some_and(|t| t.len() < 16) {
             return Err(ConfigError("metrics_token must be at least 16 characters".into()));
         }
-        self.tls.validate(self.env)?;
         if self.env == Environment::Production {
             match &self.token_secret {
                 Some(s) if s.len() >= 32 => {}
@@ -463,6 +531,14 @@ impl Config {
                 Some(s) if s.len() >= 32 => {}
                 _ => return Err(ConfigError("production needs XQT_DATA_KEY of at least 32 characters".into())),
             }
+        }
+        self.tls.validate(self.env)?;
+        if self.env == Environment::Production && !self.files.single_instance {
+            return Err(ConfigError(
+                "production keeps files in <data_dir>/files on this machine, where other instances cannot read them: \
+                 set files.single_instance = true (XQT_FILES__SINGLE_INSTANCE) when this is the only instance"
+                    .into(),
+            ));
         }
         Ok(())
     }
@@ -631,6 +707,9 @@ mod tests {
             jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
             jail.set_env("XQT_TLS__BEHIND_PROXY", "true");
             jail.set_env("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]");
+            let e = Config::load(&[]).unwrap_err().to_string();
+            assert!(e.contains("XQT_FILES__SINGLE_INSTANCE"), "files on one machine's disk: {e}");
+            jail.set_env("XQT_FILES__SINGLE_INSTANCE", "true");
             let c = Config::load(&[]).expect("loads with a secret");
             assert!(!c.introspection_enabled());
             Ok(())
@@ -643,6 +722,7 @@ mod tests {
             jail.set_env("XQT_ENV", "production");
             jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
             jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
+            jail.set_env("XQT_FILES__SINGLE_INSTANCE", "true");
             let e = Config::load(&[]).unwrap_err().to_string();
             assert!(e.contains("SEC-3") && e.contains("XQT_TLS__CERT_FILE") && e.contains("tls.behind_proxy"), "{e}");
             jail.set_env("XQT_TLS__CERT_FILE", "/etc/xqt/cert.pem");
@@ -660,6 +740,7 @@ mod tests {
             jail.set_env("XQT_ENV", "production");
             jail.set_env("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef");
             jail.set_env("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210");
+            jail.set_env("XQT_FILES__SINGLE_INSTANCE", "true");
             jail.set_env("XQT_TLS__BEHIND_PROXY", "true");
             let e = Config::load(&[]).unwrap_err().to_string();
             assert!(e.contains("XQT_TLS__TRUSTED_PROXIES"), "a proxy nobody named: {e}");
@@ -674,6 +755,18 @@ mod tests {
         // Outside production plain HTTP stays the embedded default.
         Jail::expect_with(|_| {
             Config::load(&[]).expect("development without TLS");
+            Ok(())
+        });
+    }
+
+    #[test]
+    fn text_settings_that_look_like_numbers_stay_text() {
+        Jail::expect_with(|jail| {
+            jail.set_env("XQT_TOKEN_SECRET", "12345678901234567890123456789012");
+            jail.set_env("XQT_METRICS_TOKEN", "\"0000111122223333\"");
+            let c = Config::load(&[]).expect("numeric-looking secrets load");
+            assert_eq!(c.token_secret.as_deref(), Some("12345678901234567890123456789012"));
+            assert_eq!(c.metrics_token.as_deref(), Some("0000111122223333"), "quoted, leading zeros kept");
             Ok(())
         });
     }

@@ -225,6 +225,14 @@ pub fn worker_name() -> String {
     format!("pid{}-{}", std::process::id(), &Uuid::new_v4().simple().to_string()[..8])
 }
 
+/// Wakes this process's runner now instead of at its next poll: for a job someone waits on (an
+/// SMS code). Other instances' runners find it at their next poll.
+pub fn wake() {
+    WAKE.notify_one();
+}
+
+static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
+
 /// Runs jobs until the returned handle is dropped or aborted.
 pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
     let worker = worker_name();
@@ -245,7 +253,10 @@ pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
                     }
                 }
             }
-            tokio::time::sleep(poll).await;
+            tokio::select! {
+                _ = tokio::time::sleep(poll) => {}
+                _ = WAKE.notified() => {}
+            }
         }
     })
 }

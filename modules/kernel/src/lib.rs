@@ -19,6 +19,7 @@ pub mod jobs;
 pub mod links;
 pub mod live;
 pub mod mask;
+pub mod metrics;
 pub mod module;
 pub mod pagination;
 pub mod persisted;

@@ -18,9 +18,9 @@ fn phone_hash(ctx: &AppContext, phone: &Phone) -> String {
 }
 
 /// Texts a code to the guardian's phone (same limits as every SMS code).
-pub async fn request_code(ctx: &AppContext, guardian_phone: &str) -> AppResult<()> {
+pub async fn request_code(ctx: &AppContext, client: Option<std::net::IpAddr>, guardian_phone: &str) -> AppResult<()> {
     let phone = Phone::parse(guardian_phone).map_err(|_| bad_phone("guardianPhone"))?;
-    xqt_accounts::codes::request(ctx, &phone).await
+    xqt_accounts::codes::request(ctx, &phone, xqt_accounts::codes::Asker::Address(client)).await
 }
 
 fn bad_phone(field: &'static str) -> AppError {

@@ -229,7 +229,8 @@ pub async fn submit(ctx: &AppContext, user: Uuid, new: NewRequest) -> AppResult<
     .insert(&ctx.db)
     .await?;
     record(ctx, &Viewer::Anonymous, &row, None, RequestState::IdentityUnverified, None).await?;
-    xqt_accounts::codes::request(ctx, &phone).await?;
+    // The account's own phone: nobody can point it elsewhere, so no address cap applies.
+    xqt_accounts::codes::request(ctx, &phone, xqt_accounts::codes::Asker::Account).await?;
     Ok(row)
 }
 
@@ -239,7 +240,7 @@ pub async fn resend_code(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<()
     if state_of(&row) != RequestState::IdentityUnverified {
         return Err(PrivacyError::IdentityCheckDone.into());
     }
-    xqt_accounts::codes::request(ctx, &account_phone(ctx, user).await?).await
+    xqt_accounts::codes::request(ctx, &account_phone(ctx, user).await?, xqt_accounts::codes::Asker::Account).await
 }
 
 /// Appends the transition to the audit log (actor, from, to, reason).

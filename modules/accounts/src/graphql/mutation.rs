@@ -62,7 +62,7 @@ impl AccountsMutation {
     /// ten a day). Signing in with it creates the account if there is none.
     async fn request_sign_in_code(&self, ctx: &Context<'_>, phone: String) -> Result<bool> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        sessions::request_sign_in_code(app, &phone).await?;
+        sessions::request_sign_in_code(app, &meta(ctx), &phone).await?;
         Ok(true)
     }
 

@@ -316,7 +316,8 @@ impl PrivacyMutation {
     /// Texts a code to a guardian's phone, for confirming or withdrawing guardian consent.
     async fn request_guardian_code(&self, ctx: &Context<'_>, guardian_phone: String) -> Result<bool> {
         let (app, _) = xqt_kernel::from_graphql(ctx);
-        minors::request_code(app, &guardian_phone).await?;
+        let client = ctx.data_opt::<RequestMeta>().and_then(|m| m.ip);
+        minors::request_code(app, client, &guardian_phone).await?;
         Ok(true)
     }
 

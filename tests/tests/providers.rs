@@ -1,0 +1,207 @@
+//! Real provider clients against local servers that check what the real provider checks:
+//! Aliyun SMS (signature, AccessKey, sign name, template, its refusals), the delivery job
+//! (queued, woken, retried, given up), the caps against SMS pumping, and production refusing
+//! to start on the built-in stand-ins.
+
+use std::sync::Arc;
+use std::time::Duration;
+
+use serde_json::json;
+use xqt_kernel::jobs::JobState;
+use xqt_tests::aliyun::{FakeAliyun, Mode};
+use xqt_tests::{TestServer, on_each_backend, random_phone, run_jobs};
+
+const REQUEST: &str = "mutation($p: String!) { requestSignInCode(phone: $p) }";
+const SIGN_IN: &str = "mutation($i: SignInWithCodeInput!) { signInWithCode(input: $i) { me { id } } }";
+
+async fn request_code(srv: &TestServer, phone: &str) {
+    let a = srv.gql(REQUEST, json!({ "p": phone }), None).await;
+    assert_eq!(a.body["data"]["requestSignInCode"], true, "{:?}", a.body);
+}
+
+async fn sign_in(srv: &TestServer, phone: &str, code: &str) -> xqt_tests::Answer {
+    let input = json!({ "phone": phone, "code": code, "device": { "deviceId": "d1", "model": "Mate 60", "os": "HarmonyOS 4" } });
+    srv.gql(SIGN_IN, json!({ "i": input }), None).await
+}
+
+async fn metric(srv: &TestServer, line_start: &str) -> i64 {
+    let text = srv.http.get(srv.url("/metrics")).send().await.unwrap().text().await.unwrap();
+    text.lines().find_map(|l| l.strip_prefix(line_start)).map_or(0, |v| v.trim().parse().unwrap_or(0))
+}
+
+#[tokio::test]
+async fn sms_codes_are_delivered_by_aliyun_and_sign_a_person_in() {
+    on_each_backend(async |b| {
+        let aliyun = FakeAliyun::start().await;
+        // The runner polls once a minute here: the code arrives at once only because queuing it
+        // wakes the runner.
+        let srv = b
+            .start_with(|c| {
+                aliyun.configure(c);
+                c.jobs.enabled = true;
+                c.jobs.poll_interval_ms = 60_000;
+            })
+            .await;
+        let delivered = r#"xqt_sms_total{provider="aliyun",result="delivered"} "#;
+        let before = metric(&srv, delivered).await;
+        let phone = random_phone();
+        request_code(&srv, &phone).await;
+        let mut code = None;
+        for _ in 0..150 {
+            code = aliyun.code_for(&phone);
+            if code.is_some() {
+                break;
+            }
+            tokio::time::sleep(Duration::from_millis(100)).await;
+        }
+        let code = code.unwrap_or_else(|| panic!("Aliyun received no code; it refused: {:?}", aliyun.refusals()));
+        assert!(aliyun.refusals().is_empty(), "{:?}", aliyun.refusals());
+        let a = sign_in(&srv, &phone, &code).await;
+        assert!(a.body["data"]["signInWithCode"]["me"]["id"].is_string(), "the delivered code signs in: {:?}", a.body);
+        let parsed = xqt_accounts::phone::Phone::parse(&phone).unwrap();
+        assert_eq!(
+            xqt_accounts::sms::latest_to(&srv.ctx, &parsed).await.unwrap(),
+            None,
+            "nothing went to the built-in outbox"
+        );
+        assert_eq!(metric(&srv, delivered).await, before + 1, "the delivery is counted");
+        // The job holds phone and code sealed, not readable in the table.
+        let done = xqt_kernel::jobs::in_state(&srv.ctx, JobState::Done).await.unwrap();
+        let job = done.iter().find(|j| j.kind == "accounts.sms").expect("the delivery job");
+        assert!(!job.payload.contains(&phone[3..]) && !job.payload.contains(&code), "{}", job.payload);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn aliyun_faults_are_retried_and_its_refusals_given_up() {
+    on_each_backend(async |b| {
+        let aliyun = FakeAliyun::start().await;
+        let srv = b.start_with(|c| aliyun.configure(c)).await;
+
+        // A passing fault (HTTP 503) is retried after the backoff, while the code is valid.
+        aliyun.set_mode(Mode::Unavailable(1));
+        let phone = random_phone();
+        request_code(&srv, &phone).await;
+        assert!(aliyun.code_for(&phone).is_none(), "nothing is sent while the request is served");
+        let ran = run_jobs(&srv.ctx).await;
+        assert_eq!(ran.iter().filter(|r| r.kind == "accounts.sms" && !r.ok).count(), 1, "{ran:?}");
+        assert!(aliyun.refusals().iter().any(|r| r.starts_with("ServiceUnavailable")), "{:?}", aliyun.refusals());
+        b.clock.advance(chrono::Duration::seconds(31));
+        let ran = run_jobs(&srv.ctx).await;
+        assert!(ran.iter().any(|r| r.kind == "accounts.sms" && r.ok), "{ran:?}");
+        let code = aliyun.code_for(&phone).expect("delivered on the retry");
+        assert!(sign_in(&srv, &phone, &code).await.body["data"]["signInWithCode"]["me"]["id"].is_string());
+
+        // Refusals that will not pass are given up after one try, each counted by its reason.
+        for (mode, reason) in [(Mode::NoBalance, "insufficient_balance"), (Mode::RateLimited, "rate_limited")] {
+            aliyun.set_mode(mode);
+            let line = format!(r#"xqt_sms_total{{provider="aliyun",result="{reason}"}} "#);
+            let before = metric(&srv, &line).await;
+            let phone = random_phone();
+            request_code(&srv, &phone).await;
+            let ran = run_jobs(&srv.ctx).await;
+            assert!(ran.iter().any(|r| r.kind == "accounts.sms" && r.ok), "given up, not retried: {ran:?}");
+            assert!(aliyun.code_for(&phone).is_none());
+            assert_eq!(metric(&srv, &line).await, before + 1, "{reason}");
+        }
+        aliyun.set_mode(Mode::Accept);
+
+        // A code nobody could deliver within its 5 minutes is dropped, not sent late.
+        aliyun.set_mode(Mode::Unavailable(1));
+        let late = random_phone();
+        request_code(&srv, &late).await;
+        run_jobs(&srv.ctx).await;
+        b.clock.advance(chrono::Duration::minutes(6));
+        run_jobs(&srv.ctx).await;
+        assert!(aliyun.code_for(&late).is_none(), "an expired code is not sent");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_access_key_secret_is_refused_by_aliyun_as_a_bad_signature() {
+    on_each_backend(async |b| {
+        let aliyun = FakeAliyun::start().await;
+        let srv = b
+            .start_with(|c| {
+                aliyun.configure(c);
+                c.update::<xqt_accounts::config::AccountsConfig>(|a| {
+                    a.sms.aliyun_access_key_secret = Some("not-the-secret".into());
+                });
+            })
+            .await;
+        let line = r#"xqt_sms_total{provider="aliyun",result="bad_credentials"} "#;
+        let before = metric(&srv, line).await;
+        let phone = random_phone();
+        request_code(&srv, &phone).await;
+        run_jobs(&srv.ctx).await;
+        assert!(aliyun.code_for(&phone).is_none());
+        let refusals = aliyun.refusals();
+        assert!(refusals.len() == 1 && refusals[0].starts_with("SignatureDoesNotMatch"), "{refusals:?}");
+        assert_eq!(metric(&srv, line).await, before + 1);
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn codes_are_capped_per_client_address_and_per_day_against_sms_pumping() {
+    on_each_backend(async |b| {
+        let srv = b
+            .start_with(|c| {
+                c.update::<xqt_accounts::config::AccountsConfig>(|a| a.sms.per_address_per_day = 3);
+            })
+            .await;
+        // One address asks for codes to ever new numbers (sign-in and guardian codes alike).
+        for _ in 0..2 {
+            request_code(&srv, &random_phone()).await;
+        }
+        let guardian = "mutation($p: String!) { requestGuardianCode(guardianPhone: $p) }";
+        srv.ok(guardian, json!({ "p": random_phone() }), None).await;
+        let phone = random_phone();
+        let a = srv.gql(REQUEST, json!({ "p": phone }), None).await;
+        let e = &a.body["errors"][0]["extensions"];
+        assert_eq!(
+            (e["code"].as_str(), e["reason"].as_str()),
+            (Some("RATE_LIMITED"), Some("ADDRESS_DAILY_CAP")),
+            "{:?}",
+            a.body
+        );
+        assert!(e["retryAfter"].as_i64().is_some_and(|s| s > 0 && s <= 86_400), "until midnight, China time: {e}");
+        let parsed = xqt_accounts::phone::Phone::parse(&phone).unwrap();
+        assert_eq!(xqt_accounts::sms::latest_to(&srv.ctx, &parsed).await.unwrap(), None, "nothing was sent");
+
+        // The platform's own cap, whoever asks.
+        let capped = b
+            .start_with(|c| {
+                c.update::<xqt_accounts::config::AccountsConfig>(|a| a.sms.per_day = 2);
+            })
+            .await;
+        request_code(&capped, &random_phone()).await;
+        request_code(&capped, &random_phone()).await;
+        let a = capped.gql(REQUEST, json!({ "p": random_phone() }), None).await;
+        assert_eq!(a.body["errors"][0]["extensions"]["reason"], "PLATFORM_DAILY_CAP", "{:?}", a.body);
+        // A day later (China time) codes go out again.
+        b.clock.advance(chrono::Duration::days(1));
+        request_code(&capped, &random_phone()).await;
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn production_refuses_the_built_in_sms_outbox_naming_the_key() {
+    on_each_backend(async |b| {
+        let mut config = b.config();
+        config.env = xqt_kernel::config::Environment::Production;
+        xqt_tests::esign::configure(&mut config, "http://127.0.0.1:9");
+        let refused = xqt::prepare(config.clone(), Arc::new(b.clock.clone())).await;
+        let message = format!("{:#}", refused.err().expect("refused"));
+        assert!(
+            message.contains("accounts.sms.provider") && message.contains("XQT_ACCOUNTS__SMS__PROVIDER"),
+            "{message}"
+        );
+        xqt_tests::aliyun::configure(&mut config, "http://127.0.0.1:9");
+        assert!(xqt::prepare(config, Arc::new(b.clock.clone())).await.is_ok());
+    })
+    .await;
+}
