@@ -254,11 +254,19 @@ fn production_refuses_each_stand_in_naming_the_key() {
             .expect("xqt runs")
     };
     let mut env = vec![];
-    let steps: [(&str, &[(&str, &str)]); 7] = [
+    let steps: [(&str, &[(&str, &str)]); 8] = [
         ("XQT_TOKEN_SECRET", &[("XQT_TOKEN_SECRET", "0123456789abcdef0123456789abcdef")]),
         ("XQT_DATA_KEY", &[("XQT_DATA_KEY", "fedcba9876543210fedcba9876543210")]),
         ("XQT_TLS__CERT_FILE", &[("XQT_TLS__BEHIND_PROXY", "true"), ("XQT_TLS__TRUSTED_PROXIES", "[10.0.0.0/8]")]),
         ("XQT_FILES__SINGLE_INSTANCE", &[("XQT_FILES__SINGLE_INSTANCE", "true")]),
+        (
+            "XQT_NOTIFICATIONS__PUSH__PROVIDER",
+            &[
+                ("XQT_NOTIFICATIONS__PUSH__PROVIDER", "jpush"),
+                ("XQT_NOTIFICATIONS__PUSH__JPUSH_APP_KEY", "7d431e42dfa6a6d693ac2d04"),
+                ("XQT_NOTIFICATIONS__PUSH__JPUSH_MASTER_SECRET", "5e987ac6d2e04d95a9d8f0d1"),
+            ],
+        ),
         (
             "XQT_ACCOUNTS__SMS__PROVIDER",
             &[
@@ -294,5 +302,5 @@ fn production_refuses_each_stand_in_naming_the_key() {
         refusals += 1;
         env.extend_from_slice(fix);
     }
-    assert_eq!(refusals, 6);
+    assert_eq!(refusals, 7);
 }

@@ -7,6 +7,7 @@ pub mod aliyun;
 pub mod cooperation;
 pub mod esign;
 pub mod fault;
+pub mod jpush;
 pub mod receiver;
 pub mod tls;
 mod ws;
@@ -568,10 +569,11 @@ pub async fn search_everywhere(srv: &TestServer, needles: &[&str]) -> Vec<(Strin
 }
 
 /// Configures every real provider client against `base_url` (a fake, or nothing listening):
-/// e签宝 and Aliyun SMS — what production needs to start at all.
+/// e签宝, Aliyun SMS and JPush — what production needs to start at all.
 pub fn real_providers(config: &mut Config, base_url: &str) {
     esign::configure(config, base_url);
     aliyun::configure(config, base_url);
+    jpush::configure(config, base_url);
 }
 
 /// A valid unified social credit code (GB 32100-2015) built from a number.

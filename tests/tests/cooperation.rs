@@ -630,6 +630,7 @@ async fn production_refuses_the_built_in_signature_provider() {
         let mut config = b.config();
         config.env = xqt_kernel::config::Environment::Production;
         xqt_tests::aliyun::configure(&mut config, "http://127.0.0.1:9");
+        xqt_tests::jpush::configure(&mut config, "http://127.0.0.1:9");
         let refused = xqt::prepare(config.clone(), Arc::new(b.clock.clone())).await;
         let message = format!("{:#}", refused.err().expect("refused"));
         assert!(message.contains("built-in e-signature provider"), "{message}");

@@ -9,6 +9,7 @@ use std::time::Duration;
 use serde_json::json;
 use xqt_kernel::jobs::JobState;
 use xqt_tests::aliyun::{FakeAliyun, Mode};
+use xqt_tests::jpush::FakeJpush;
 use xqt_tests::{TestServer, on_each_backend, random_phone, run_jobs};
 
 const REQUEST: &str = "mutation($p: String!) { requestSignInCode(phone: $p) }";
@@ -189,11 +190,12 @@ async fn codes_are_capped_per_client_address_and_per_day_against_sms_pumping() {
 }
 
 #[tokio::test]
-async fn production_refuses_the_built_in_sms_outbox_naming_the_key() {
+async fn production_refuses_the_built_in_sms_and_push_outboxes_naming_the_keys() {
     on_each_backend(async |b| {
         let mut config = b.config();
         config.env = xqt_kernel::config::Environment::Production;
         xqt_tests::esign::configure(&mut config, "http://127.0.0.1:9");
+        xqt_tests::jpush::configure(&mut config, "http://127.0.0.1:9");
         let refused = xqt::prepare(config.clone(), Arc::new(b.clock.clone())).await;
         let message = format!("{:#}", refused.err().expect("refused"));
         assert!(
@@ -201,7 +203,113 @@ async fn production_refuses_the_built_in_sms_outbox_naming_the_key() {
             "{message}"
         );
         xqt_tests::aliyun::configure(&mut config, "http://127.0.0.1:9");
+        let mut outbox_push = config.clone();
+        outbox_push.update::<xqt_notifications::config::NotificationsConfig>(|n| {
+            n.push.provider = xqt_notifications::config::PushProviderKind::Outbox;
+        });
+        let refused = xqt::prepare(outbox_push, Arc::new(b.clock.clone())).await;
+        let message = format!("{:#}", refused.err().expect("refused"));
+        assert!(message.contains("XQT_NOTIFICATIONS__PUSH__PROVIDER"), "{message}");
         assert!(xqt::prepare(config, Arc::new(b.clock.clone())).await.is_ok());
+    })
+    .await;
+}
+
+const REGISTER: &str = "mutation($t: String!) { registerPushDevice(platform: JPUSH, token: $t) { id platform } }";
+const SEND: &str = "mutation($i: SendMessageInput!) { sendMessage(input: $i) { id } }";
+const PUSH_CONSENT: &str = "mutation { grantConsent(input: { purpose: \"push_notifications\" }) { id } }";
+
+async fn say(srv: &TestServer, who: &xqt_tests::Person, conversation: &str, text: &str) {
+    let input = json!({ "conversationId": conversation, "clientMessageId": uuid::Uuid::new_v4().to_string(), "kind": "TEXT", "text": text });
+    srv.ok(SEND, json!({ "i": input }), Some(&who.token)).await;
+}
+
+async fn direct(srv: &TestServer, from: &xqt_tests::Person, to: &xqt_tests::Person) -> String {
+    let open = "mutation($u: ID!) { openDirectConversation(userId: $u) { id } }";
+    let data = srv.ok(open, json!({ "u": to.id }), Some(&from.token)).await;
+    data["openDirectConversation"]["id"].as_str().unwrap().to_owned()
+}
+
+#[tokio::test]
+async fn pushes_go_through_jpush_only_to_registered_devices_under_the_push_consent() {
+    on_each_backend(async |b| {
+        let jpush = FakeJpush::start().await;
+        let srv = b.start_with(|c| jpush.configure(c)).await;
+        let (alice, bob) = (srv.verified_person().await, srv.verified_person().await);
+        let c = direct(&srv, &alice, &bob).await;
+
+        // Bob has neither consented nor registered a device: nothing is pushed to him.
+        say(&srv, &alice, &c, "在吗").await;
+        run_jobs(&srv.ctx).await;
+        assert!(jpush.pushed().is_empty() && jpush.refusals().is_empty(), "{:?}", jpush.refusals());
+
+        // With the consent and the JPush SDK's registration id, he is.
+        let device = "1a0018970a3c2f8d6e4";
+        jpush.install(device);
+        srv.ok(PUSH_CONSENT, json!({}), Some(&bob.token)).await;
+        let registered = srv.ok(REGISTER, json!({ "t": device }), Some(&bob.token)).await;
+        assert_eq!(registered["registerPushDevice"]["platform"], "JPUSH");
+        say(&srv, &alice, &c, "明天九点面试").await;
+        run_jobs(&srv.ctx).await;
+        let pushed = jpush.pushed();
+        assert_eq!(pushed.len(), 1, "refusals: {:?}", jpush.refusals());
+        assert_eq!(pushed[0].registration_ids, [device]);
+        let body = &pushed[0].body;
+        assert_eq!(body["notification"]["ios"]["alert"]["title"], "私信");
+        assert!(body["notification"]["android"]["alert"].as_str().is_some_and(|a| !a.is_empty()), "{body}");
+        assert!(
+            body["options"]["apns_collapse_id"].is_string() && body["options"]["apns_production"] == true,
+            "{body}"
+        );
+        assert_eq!(body["notification"]["android"]["extras"]["kind"], "chat.message");
+        assert!(xqt_notifications::push::sent_to(&srv.ctx, bob.id).await.unwrap().is_empty(), "nothing in the outbox");
+
+        // The app was removed: JPush answers 1011 and the device is forgotten, not retried.
+        jpush.uninstall(device);
+        say(&srv, &alice, &c, "收到请回复").await;
+        let ran = run_jobs(&srv.ctx).await;
+        assert!(ran.iter().all(|r| r.ok), "{ran:?}");
+        assert!(jpush.refusals().iter().any(|r| r.starts_with("1011")), "{:?}", jpush.refusals());
+        let devices = srv.ok("{ pushDevices { id } }", json!({}), Some(&bob.token)).await;
+        assert_eq!(devices["pushDevices"], json!([]), "the gone device is dropped");
+
+        // Withdrawing the consent drops the device: nothing more is pushed.
+        let again = "1a0018970a3c2f8d6e5";
+        jpush.install(again);
+        srv.ok(REGISTER, json!({ "t": again }), Some(&bob.token)).await;
+        let withdraw = "mutation { withdrawConsent(input: { purpose: \"push_notifications\" }) { id } }";
+        srv.ok(withdraw, json!({}), Some(&bob.token)).await;
+        run_jobs(&srv.ctx).await;
+        let before = jpush.pushed().len();
+        say(&srv, &alice, &c, "还在吗").await;
+        run_jobs(&srv.ctx).await;
+        assert_eq!(jpush.pushed().len(), before, "no push after the consent is withdrawn");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_jpush_master_secret_fails_the_push_job_to_be_retried() {
+    on_each_backend(async |b| {
+        let jpush = FakeJpush::start().await;
+        let srv = b
+            .start_with(|c| {
+                jpush.configure(c);
+                c.update::<xqt_notifications::config::NotificationsConfig>(|n| {
+                    n.push.jpush_master_secret = Some("wrong".into());
+                });
+            })
+            .await;
+        let (alice, bob) = (srv.verified_person().await, srv.verified_person().await);
+        jpush.install("160a3797c8c1d7e3");
+        srv.ok(PUSH_CONSENT, json!({}), Some(&bob.token)).await;
+        srv.ok(REGISTER, json!({ "t": "160a3797c8c1d7e3" }), Some(&bob.token)).await;
+        let c = direct(&srv, &alice, &bob).await;
+        say(&srv, &alice, &c, "你好").await;
+        let ran = run_jobs(&srv.ctx).await;
+        assert!(ran.iter().any(|r| !r.ok), "the push job failed, to be retried: {ran:?}");
+        assert_eq!(jpush.refusals(), ["1004: Authen failed"]);
+        assert!(jpush.pushed().is_empty());
     })
     .await;
 }

@@ -143,7 +143,7 @@ pub async fn remind(ctx: &AppContext) -> AppResult<u64> {
                 body: &body,
                 collapse_key: None,
             };
-            xqt_notifications::push::gateway().push(ctx, m.user_id, &push).await?;
+            xqt_notifications::push::gateway(ctx).push(ctx, m.user_id, &push).await?;
             sent += 1;
         }
     }

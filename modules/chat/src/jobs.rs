@@ -97,7 +97,7 @@ impl JobHandler for PushMessage {
                     body: "撤回了一条消息",
                     collapse_key: Some(&key),
                 };
-                gateway().replace(ctx, member.user_id, &push).await?;
+                gateway(ctx).replace(ctx, member.user_id, &push).await?;
                 continue;
             }
             let mentioned = mentions.contains(&member.user_id);
@@ -112,7 +112,7 @@ impl JobHandler for PushMessage {
                 body,
                 collapse_key: Some(&key),
             };
-            gateway().push(ctx, member.user_id, &push).await?;
+            gateway(ctx).push(ctx, member.user_id, &push).await?;
         }
         Ok(())
     }

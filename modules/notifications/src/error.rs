@@ -14,6 +14,8 @@ pub enum NotificationError {
     KindNotSendable(crate::NotificationKind),
     /// A notification sent by hand to an id that is no one's (or an erased account's).
     NoSuchPerson,
+    /// A setting the server cannot run with (refused at start-up).
+    Misconfigured(&'static str),
 }
 
 impl From<NotificationError> for AppError {
@@ -27,6 +29,7 @@ impl From<NotificationError> for AppError {
             NotificationError::KindNotSendable(kind) => {
                 bad("kind", format!("only the platform sends {kind} notifications"))
             }
+            NotificationError::Misconfigured(what) => AppError::new(ErrorCode::Internal, what),
             NotificationError::NoSuchPerson => {
                 AppError::new(ErrorCode::NotFound, "no such person").with("field", "userId")
             }

@@ -1,6 +1,7 @@
 //! In-app notifications: the inbox other modules write to (new-device alerts, policy notices,
 //! incident notices, cooperation updates), listed, counted and followed live by its owner.
 
+pub mod config;
 pub mod entity;
 mod error;
 pub mod graphql;
@@ -22,9 +23,37 @@ pub const SCOPE_SEND: &str = "notifications:send";
 
 pub struct Notifications;
 
+/// Production will not start on the built-in push outbox: nobody's phone would ring.
+struct RefuseStandIns;
+
+#[async_trait::async_trait]
+impl xqt_kernel::module::StartupTask for RefuseStandIns {
+    async fn run(&self, ctx: &xqt_kernel::AppContext) -> xqt_kernel::AppResult<()> {
+        let push = &ctx.config.section::<config::NotificationsConfig>().push;
+        if ctx.config.env == xqt_kernel::config::Environment::Production
+            && push.provider == config::PushProviderKind::Outbox
+        {
+            return Err(NotificationError::Misconfigured(
+                "production refuses the built-in push outbox (nobody's device is reached): set \
+                 notifications.push.provider = \"jpush\" (XQT_NOTIFICATIONS__PUSH__PROVIDER) with its app key and master secret",
+            )
+            .into());
+        }
+        Ok(())
+    }
+}
+
 impl Module for Notifications {
     fn name(&self) -> &'static str {
         "notifications"
+    }
+
+    fn config(&self) -> Option<xqt_kernel::config::SectionSpec> {
+        Some(xqt_kernel::config::SectionSpec::of::<config::NotificationsConfig>())
+    }
+
+    fn startup(&self) -> Option<Arc<dyn xqt_kernel::module::StartupTask>> {
+        Some(Arc::new(RefuseStandIns))
     }
 
     fn purposes(&self) -> Vec<Purpose> {

@@ -126,7 +126,7 @@ pub async fn notify_affected(ctx: &AppContext, id: Uuid, people: &[Uuid]) -> App
             body: &short,
             collapse_key: None,
         };
-        xqt_notifications::push::gateway().push(ctx, user, &push).await?;
+        xqt_notifications::push::gateway(ctx).push(ctx, user, &push).await?;
         told += 1;
     }
     Ok(told)

@@ -1,7 +1,10 @@
-//! Push to a person's devices. `PushGateway` is the seam for a real provider (which fans out to
-//! the person's registered device tokens); the built-in one writes each push to the
-//! `push_messages` outbox and logs it. Device tokens are registered only under the push
-//! consent (PRM-2) and dropped when it is withdrawn or the account goes.
+//! Push to a person's devices. `PushGateway` is the seam; `[notifications.push] provider` picks
+//! the client: `outbox` (built in: each push written to the `push_messages` table and logged;
+//! production refuses it) or `jpush` (`jpush.rs`: to the person's devices registered as `JPUSH`).
+//! Device tokens are registered only under the push consent (PRM-2) and dropped when it is
+//! withdrawn or the account goes, so nobody without both is pushed to.
+
+pub mod jpush;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Utc};
@@ -85,8 +88,13 @@ impl PushGateway for Outbox {
     }
 }
 
-pub fn gateway() -> &'static dyn PushGateway {
-    &Outbox
+/// The configured provider.
+pub fn gateway(ctx: &AppContext) -> std::sync::Arc<dyn PushGateway> {
+    let config = ctx.config.section::<crate::config::NotificationsConfig>();
+    match config.push.provider {
+        crate::config::PushProviderKind::Outbox => std::sync::Arc::new(Outbox),
+        crate::config::PushProviderKind::Jpush => std::sync::Arc::new(jpush::Jpush::new(&config.push)),
+    }
 }
 
 /// Everything pushed to `user`, oldest first (what the built-in provider "delivered").
@@ -124,6 +132,9 @@ xqt_kernel::closed_set! {
         Oppo = "oppo",
         Vivo = "vivo",
         Honor = "honor",
+        /// A JPush registration id (JPush reaches the phone through its own channel and the
+        /// vendors').
+        Jpush = "jpush",
     }
 }
 
@@ -176,6 +187,17 @@ pub async fn devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device:
         .await?)
 }
 
+/// The devices a push may go to now: none unless the person holds the push consent at this
+/// moment. A withdrawal queues the tokens' erasure for the job runner; until it has run, this is
+/// what keeps them from being pushed to (PRM-2).
+pub async fn reachable_devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device::Model>> {
+    match ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await {
+        Ok(()) => devices(ctx, user).await,
+        Err(e) if e.code() == xqt_kernel::ErrorCode::ConsentRequired => Ok(Vec::new()),
+        Err(e) => Err(e),
+    }
+}
+
 /// Removes one of the person's devices; true when it was theirs.
 pub async fn unregister_device(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<bool> {
     let gone = push_device::Entity::delete_many()
@@ -184,6 +206,17 @@ pub async fn unregister_device(ctx: &AppContext, user: Uuid, id: Uuid) -> AppRes
         .exec(&ctx.db)
         .await?;
     Ok(gone.rows_affected > 0)
+}
+
+/// Drops a device the provider says is gone.
+pub async fn forget_device(ctx: &AppContext, user: Uuid, platform: PushPlatform, token: &str) -> AppResult<()> {
+    push_device::Entity::delete_many()
+        .filter(push_device::Column::UserId.eq(user))
+        .filter(push_device::Column::Platform.eq(platform))
+        .filter(push_device::Column::Token.eq(token))
+        .exec(&ctx.db)
+        .await?;
+    Ok(())
 }
 
 pub async fn delete_devices_for(ctx: &AppContext, user: Uuid) -> AppResult<u64> {
