@@ -65,6 +65,9 @@ pub async fn prepare_with(
     clock: Arc<dyn Clock>,
     modules: Vec<Arc<dyn xqt_kernel::Module>>,
 ) -> anyhow::Result<AppContext> {
+    // rustls is built with both ring (ours) and aws-lc (object_store's S3 client): name the
+    // process's provider, or a library that asks rustls for the default one panics.
+    let _ = tokio_rustls::rustls::crypto::ring::default_provider().install_default();
     let modules = Modules::new(modules).context("module registry")?;
     let ctx =
         AppContext::connect(config, modules, clock).await.map_err(|e| anyhow::anyhow!("connect: {}", e.message()))?;

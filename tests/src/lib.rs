@@ -9,6 +9,7 @@ pub mod esign;
 pub mod fault;
 pub mod jpush;
 pub mod receiver;
+pub mod s3;
 pub mod tls;
 mod ws;
 

@@ -10,6 +10,7 @@ use serde_json::json;
 use xqt_kernel::jobs::JobState;
 use xqt_tests::aliyun::{FakeAliyun, Mode};
 use xqt_tests::jpush::FakeJpush;
+use xqt_tests::s3::S3Server;
 use xqt_tests::{TestServer, on_each_backend, random_phone, run_jobs};
 
 const REQUEST: &str = "mutation($p: String!) { requestSignInCode(phone: $p) }";
@@ -310,6 +311,72 @@ async fn a_wrong_jpush_master_secret_fails_the_push_job_to_be_retried() {
         assert!(ran.iter().any(|r| !r.ok), "the push job failed, to be retried: {ran:?}");
         assert_eq!(jpush.refusals(), ["1004: Authen failed"]);
         assert!(jpush.pushed().is_empty());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_file_uploaded_through_one_instance_is_downloaded_through_another_from_s3() {
+    on_each_backend(async |b| {
+        let s3 = S3Server::start().await;
+        // The two instances share the database, Redis and the data key — and nothing on disk.
+        let key = "files-shared-data-key-0123456789abcdef";
+        let first = b
+            .start_with(|c| {
+                s3.configure(c);
+                c.data_key = Some(key.into());
+            })
+            .await;
+        let elsewhere = tempfile::tempdir().unwrap();
+        let config = b.config();
+        let database = config
+            .database_url
+            .clone()
+            .unwrap_or_else(|| format!("sqlite://{}?mode=rwc", config.sqlite_path().display()));
+        let second = b
+            .start_with(|c| {
+                s3.configure(c);
+                c.data_key = Some(key.into());
+                c.data_dir = elsewhere.path().to_path_buf();
+                c.database_url = Some(database.clone());
+            })
+            .await;
+
+        let person = first.person().await;
+        let a = first.upload(&person, "?purpose=avatar", xqt_tests::jpeg(32, 24)).await;
+        assert_eq!(a.status, 201, "{:?}", a.body);
+        let url = a.body["url"].as_str().expect("a download address").to_owned();
+        assert_eq!(s3.objects().len(), 1, "the bytes are in the bucket: {:?}", s3.objects());
+        let local = b.config().data_dir.join("files");
+        let on_disk = std::fs::read_dir(&local).map(|d| d.count()).unwrap_or(0);
+        assert_eq!(on_disk, 0, "nothing is kept on the first instance's disk");
+
+        let here = first.http.get(first.url(&url)).bearer_auth(&person.token).send().await.unwrap();
+        assert_eq!(here.status().as_u16(), 200);
+        let here = here.bytes().await.unwrap();
+        let there = second.http.get(second.url(&url)).bearer_auth(&person.token).send().await.unwrap();
+        assert_eq!(there.status().as_u16(), 200, "the other instance serves it");
+        assert_eq!(there.bytes().await.unwrap(), here, "the same bytes");
+        assert!(image::load_from_memory(&here).is_ok(), "an image, cleaned and stored");
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_wrong_s3_secret_is_refused_by_the_store_and_the_upload_fails_cleanly() {
+    on_each_backend(async |b| {
+        let s3 = S3Server::start().await;
+        let srv = b
+            .start_with(|c| {
+                s3.configure(c);
+                c.files.s3_secret_access_key = Some("not-the-secret".into());
+            })
+            .await;
+        let person = srv.person().await;
+        let a = srv.upload(&person, "?purpose=avatar", xqt_tests::jpeg(8, 8)).await;
+        assert_eq!((a.status, a.code()), (500, Some("INTERNAL")), "{:?}", a.body);
+        assert!(a.body["errors"][0]["extensions"]["requestId"].is_string());
+        assert!(s3.objects().is_empty(), "nothing was stored");
     })
     .await;
 }

@@ -253,14 +253,93 @@ pub struct TlsConfig {
     pub trusted_proxies: Vec<String>,
 }
 
-/// Where uploaded files are kept.
-#[derive(Debug, Clone, Default, Serialize, Deserialize)]
+/// Where uploaded files are kept: `<data_dir>/files` on this machine, or an S3-compatible store
+/// every instance shares (Aliyun OSS, Tencent COS, Huawei OBS, MinIO, …).
+#[derive(Debug, Clone, Serialize, Deserialize)]
 #[serde(default, deny_unknown_fields)]
 pub struct FilesConfig {
-    /// Files are kept in `<data_dir>/files` on this machine, which a second instance behind the
-    /// same load balancer cannot read: production starts on the local folder only when this
-    /// says there is one instance.
+    pub store: FileStoreKind,
+    /// With the local folder: a second instance behind the same load balancer cannot read it, so
+    /// production starts on it only when this says there is one instance.
     pub single_instance: bool,
+    pub s3_bucket: Option<String>,
+    /// The store's endpoint (`https://oss-cn-hangzhou.aliyuncs.com`, `https://cos.ap-shanghai.myqcloud.com`,
+    /// `http://127.0.0.1:9000`); unset: AWS's own for `s3_region`.
+    pub s3_endpoint: Option<String>,
+    pub s3_region: String,
+    #[serde(deserialize_with = "text::optional::deserialize")]
+    pub s3_access_key_id: Option<String>,
+    #[serde(deserialize_with = "text::optional::deserialize")]
+    pub s3_secret_access_key: Option<String>,
+    /// Address buckets as `bucket.endpoint` (OSS and COS need it) rather than `endpoint/bucket`.
+    pub s3_virtual_hosted_style: bool,
+}
+
+impl Default for FilesConfig {
+    fn default() -> Self {
+        Self {
+            store: FileStoreKind::Local,
+            single_instance: false,
+            s3_bucket: None,
+            s3_endpoint: None,
+            // What S3-compatible servers answer to unless told otherwise; OSS wants its own
+            // (`oss-cn-hangzhou`), COS its (`ap-shanghai`).
+            s3_region: "us-east-1".into(),
+            s3_access_key_id: None,
+            s3_secret_access_key: None,
+            s3_virtual_hosted_style: false,
+        }
+    }
+}
+
+#[derive(Debug, Clone, Copy, Default, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum FileStoreKind {
+    #[default]
+    Local,
+    S3,
+}
+
+impl FilesConfig {
+    fn validate(&self, env: Environment) -> Result<(), ConfigError> {
+        match self.store {
+            FileStoreKind::Local if env == Environment::Production && !self.single_instance => Err(ConfigError(
+                "production keeps files in <data_dir>/files on this machine, where other instances cannot read them: \
+                 set files.store = \"s3\" (XQT_FILES__STORE) with its bucket, or files.single_instance = true \
+                 (XQT_FILES__SINGLE_INSTANCE) when this is the only instance"
+                    .into(),
+            )),
+            FileStoreKind::S3 => {
+                let blank = |v: &Option<String>| v.as_deref().is_none_or(|v| v.trim().is_empty());
+                let missing: Vec<&str> = [
+                    ("files.s3_bucket", blank(&self.s3_bucket)),
+                    ("files.s3_access_key_id", blank(&self.s3_access_key_id)),
+                    ("files.s3_secret_access_key", blank(&self.s3_secret_access_key)),
+                ]
+                .into_iter()
+                .filter(|(_, missing)| *missing)
+                .map(|(k, _)| k)
+                .collect();
+                if !missing.is_empty() {
+                    return Err(ConfigError(format!("files.store = \"s3\" needs {}", missing.join(", "))));
+                }
+                if let Some(endpoint) = &self.s3_endpoint {
+                    let https = endpoint.starts_with("https://");
+                    if !https && !endpoint.starts_with("http://") {
+                        return Err(ConfigError("files.s3_endpoint must be an http(s) URL".into()));
+                    }
+                    if !https && env == Environment::Production {
+                        return Err(ConfigError(
+                            "files.s3_endpoint must be https:// in production (POLICY SEC-3: files travel encrypted)"
+                                .into(),
+                        ));
+                    }
+                }
+                Ok(())
+            }
+            FileStoreKind::Local => Ok(()),
+        }
+    }
 }
 
 /// An address or network (`a.b.c.d`, `a.b.c.d/n`, IPv6 the same way).
@@ -533,13 +612,7 @@ impl Config {
             }
         }
         self.tls.validate(self.env)?;
-        if self.env == Environment::Production && !self.files.single_instance {
-            return Err(ConfigError(
-                "production keeps files in <data_dir>/files on this machine, where other instances cannot read them: \
-                 set files.single_instance = true (XQT_FILES__SINGLE_INSTANCE) when this is the only instance"
-                    .into(),
-            ));
-        }
+        self.files.validate(self.env)?;
         Ok(())
     }
 

@@ -70,7 +70,7 @@ impl AppContext {
             }
         };
         let keys = DataKeys::load(config.data_key.as_deref(), &config.data_dir)?;
-        let files = FileStore::local(&config.data_dir.join("files"))?;
+        let files = FileStore::from_config(&config)?;
         let calendar = match &config.calendar_file {
             Some(path) => WorkCalendar::from_file(path)?,
             None => WorkCalendar::built_in(),

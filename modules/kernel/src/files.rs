@@ -28,6 +28,34 @@ impl FileStore {
         Ok(Self { store: Arc::new(fs) })
     }
 
+    /// The store `[files]` names: the local folder under `data_dir`, or the S3-compatible bucket.
+    pub fn from_config(config: &crate::config::Config) -> AppResult<Self> {
+        let files = &config.files;
+        match files.store {
+            crate::config::FileStoreKind::Local => Self::local(&config.data_dir.join("files")),
+            crate::config::FileStoreKind::S3 => {
+                let text = |v: &Option<String>| v.clone().unwrap_or_default();
+                let mut builder = object_store::aws::AmazonS3Builder::new()
+                    .with_bucket_name(text(&files.s3_bucket))
+                    .with_region(&files.s3_region)
+                    .with_access_key_id(text(&files.s3_access_key_id))
+                    .with_secret_access_key(text(&files.s3_secret_access_key))
+                    .with_virtual_hosted_style_request(files.s3_virtual_hosted_style)
+                    .with_retry(object_store::RetryConfig {
+                        max_retries: 3,
+                        retry_timeout: std::time::Duration::from_secs(30),
+                        ..Default::default()
+                    });
+                if let Some(endpoint) = &files.s3_endpoint {
+                    builder = builder.with_endpoint(endpoint).with_allow_http(endpoint.starts_with("http://"));
+                }
+                let store = builder.build().map_err(AppError::internal)?;
+                tracing::info!(bucket = text(&files.s3_bucket), "files are kept in an S3-compatible store");
+                Ok(Self { store: Arc::new(store) })
+            }
+        }
+    }
+
     pub fn new(store: Arc<dyn ObjectStore>) -> Self {
         Self { store }
     }
