@@ -199,13 +199,18 @@ async fn send_sms(req: &Request, body: Body, Data(state): Data<&Arc<Mutex<State>
 
 impl FakeAliyun {
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address (the compose demo's `xqt-fakes`).
+    pub async fn start_on(listen: &str) -> Self {
         let state = Arc::new(Mutex::new(State {
             sent: Vec::new(),
             refusals: Vec::new(),
             nonces: HashSet::new(),
             mode: Mode::Accept,
         }));
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("a free port");
+        let acceptor = TcpListener::bind(listen.to_owned()).into_acceptor().await.expect("the address is free");
         let addr = *acceptor.local_addr()[0].as_socket_addr().expect("an address");
         let app = Route::new().at("/", poem::post(send_sms)).data(state.clone());
         tokio::spawn(async move {

@@ -132,7 +132,12 @@ async fn gateway(req: &Request, body: Body, Data(state): Data<&Arc<Mutex<State>>
 
 impl FakeEsign {
     pub async fn start() -> Self {
-        let std = std::net::TcpListener::bind("127.0.0.1:0").unwrap();
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address (the compose demo's `xqt-fakes`).
+    pub async fn start_on(listen: &str) -> Self {
+        let std = std::net::TcpListener::bind(listen).unwrap();
         let addr = std.local_addr().unwrap();
         drop(std);
         let state = Arc::new(Mutex::new(State::default()));

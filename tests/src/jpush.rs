@@ -30,6 +30,8 @@ pub struct Pushed {
 #[derive(Default)]
 struct State {
     known: HashSet<String>,
+    /// Every registration id counts as installed (the compose demo, where real phones register).
+    any_installed: bool,
     pushed: Vec<Pushed>,
     refusals: Vec<String>,
 }
@@ -92,8 +94,8 @@ fn check(state: &Mutex<State>, req: &Request, body: &[u8]) -> Result<Pushed, (St
     if !options["apns_collapse_id"].is_null() && options["apns_collapse_id"].as_str().is_none_or(|c| c.len() > 64) {
         return Err(bad("options.apns_collapse_id is at most 64 bytes"));
     }
-    let known = &state.lock().unwrap().known;
-    if !ids.iter().any(|id| known.contains(id)) {
+    let s = state.lock().unwrap();
+    if !s.any_installed && !ids.iter().any(|id| s.known.contains(id)) {
         return Err((StatusCode::BAD_REQUEST, 1011, "cannot find user by this audience".into()));
     }
     Ok(Pushed { registration_ids: ids, body: push })
@@ -120,8 +122,13 @@ async fn push_v3(req: &Request, body: Body, Data(state): Data<&Arc<Mutex<State>>
 
 impl FakeJpush {
     pub async fn start() -> Self {
+        Self::start_on("127.0.0.1:0").await
+    }
+
+    /// On a given address (the compose demo's `xqt-fakes`).
+    pub async fn start_on(listen: &str) -> Self {
         let state = Arc::new(Mutex::new(State::default()));
-        let acceptor = TcpListener::bind("127.0.0.1:0").into_acceptor().await.expect("a free port");
+        let acceptor = TcpListener::bind(listen.to_owned()).into_acceptor().await.expect("the address is free");
         let addr = *acceptor.local_addr()[0].as_socket_addr().expect("an address");
         let app = Route::new().at("/v3/push", poem::post(push_v3)).data(state.clone());
         tokio::spawn(async move {
@@ -133,6 +140,11 @@ impl FakeJpush {
     /// A registration id the JPush SDK gave an installed app.
     pub fn install(&self, registration_id: &str) {
         self.state.lock().unwrap().known.insert(registration_id.to_owned());
+    }
+
+    /// Every registration id counts as an installed app.
+    pub fn install_any(&self) {
+        self.state.lock().unwrap().any_installed = true;
     }
 
     /// The app was removed: JPush no longer knows the id.
