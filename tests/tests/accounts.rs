@@ -531,3 +531,33 @@ async fn can_4_erasing_an_account_ends_its_sessions_at_once_and_removes_its_reco
     })
     .await;
 }
+
+/// SQLite has one writer at a time: concurrent sign-ins (each a transaction that reads, then
+/// writes the account and the session) wait their turn instead of failing — on the embedded
+/// default this answered `INTERNAL` at 4–8 clients while the job runner also wrote.
+#[tokio::test]
+async fn concurrent_sign_ins_wait_their_turn_and_never_answer_internal() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.jobs.enabled = true).await;
+        let phones: Vec<String> = (0..24).map(|_| xqt_tests::random_phone()).collect();
+        let mut codes = Vec::new();
+        for phone in &phones {
+            srv.ok("mutation($p: String!) { requestSignInCode(phone: $p) }", json!({ "p": phone }), None).await;
+            codes.push(srv.sms_code(phone).await);
+        }
+        let sign_in = "mutation($i: SignInWithCodeInput!) { signInWithCode(input: $i) { me { id } } }";
+        let answers = futures::future::join_all(phones.iter().zip(&codes).map(|(phone, code)| {
+            let input =
+                json!({ "phone": phone, "code": code, "device": { "deviceId": phone, "model": "P", "os": "A" } });
+            srv.gql(sign_in, json!({ "i": input }), None)
+        }))
+        .await;
+        let failed: Vec<&serde_json::Value> = answers
+            .iter()
+            .filter(|a| !a.body["data"]["signInWithCode"]["me"]["id"].is_string())
+            .map(|a| &a.body)
+            .collect();
+        assert!(failed.is_empty(), "{} of {} sign-ins failed: {failed:?}", failed.len(), answers.len());
+    })
+    .await;
+}

@@ -71,3 +71,25 @@ fn every_suite_file_is_named_in_main() {
     assert!(suites > 20, "found the suites ({suites} files)");
     assert!(missing.is_empty(), "suites not named in tests/main.rs: {missing:?}");
 }
+
+/// Every write transaction begins through `xqt_kernel::db::begin`, which on SQLite takes the
+/// write lock at `BEGIN` so concurrent writers wait their turn; a plain `begin()` there answers
+/// `SQLITE_BUSY` (an `INTERNAL`) to the second writer.
+#[test]
+fn every_transaction_begins_through_the_kernel() {
+    let root = Path::new(env!("CARGO_MANIFEST_DIR")).join("..");
+    let mut files = Vec::new();
+    rust_files(&root.join("modules"), &mut files);
+    rust_files(&root.join("server/src"), &mut files);
+    let mut stray = Vec::new();
+    for file in files.iter().filter(|f| !f.ends_with("kernel/src/db.rs")) {
+        let text = std::fs::read_to_string(file).unwrap();
+        for (n, line) in text.lines().enumerate() {
+            if line.contains(".begin().await") || line.contains(".transaction::<") || line.contains(".transaction(|") {
+                stray.push(format!("{}:{}: {}", file.display(), n + 1, line.trim()));
+            }
+        }
+    }
+    assert!(files.len() > 50, "found the sources ({} files)", files.len());
+    assert!(stray.is_empty(), "transactions begun without xqt_kernel::db::begin:\n{}", stray.join("\n"));
+}

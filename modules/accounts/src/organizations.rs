@@ -7,7 +7,7 @@ use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait};
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, SqlErr, TransactionTrait,
+    Set, SqlErr,
 };
 use uuid::Uuid;
 use xqt_kernel::crypto::token_hash;
@@ -167,7 +167,7 @@ pub async fn create(
     let name =
         d.name.ok_or(AccountsError::Invalid { field: "name", message: "an organisation needs a name".into() })?;
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let row = org::ActiveModel {
         id: Set(ids::new_id()),
         kind: Set(kind),
@@ -432,7 +432,7 @@ pub async fn join(ctx: &AppContext, user: Uuid, code: &str) -> AppResult<org::Mo
     if role_of(ctx, inv.organization_id, user).await?.is_some() {
         return Err(AccountsError::AlreadyMember.into());
     }
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     // Counts the use only while uses remain, so parallel joins cannot exceed the limit.
     let counted = invite::Entity::update_many()
         .col_expr(invite::Column::Uses, sea_orm::sea_query::ExprTrait::add(Expr::col(invite::Column::Uses), 1))

@@ -11,7 +11,7 @@ use sea_orm::Condition;
 use sea_orm::sea_query::Expr;
 use sea_orm::{
     ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, QuerySelect,
-    Set, TransactionTrait,
+    Set,
 };
 use uuid::Uuid;
 use xqt_kernel::auth::{RequestMeta, Role, session_ended_topic};
@@ -189,7 +189,7 @@ async fn record_failure(
 ) -> AppResult<()> {
     let config = ctx.config.section::<crate::config::AccountsConfig>();
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     user::Entity::update_many()
         .col_expr(
             user::Column::FailedSignIns,
@@ -299,7 +299,7 @@ async fn open_session(
     let now = ctx.clock.now();
     let session_id = ids::new_id();
     let refresh = new_refresh_token();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let (signed_in_before, known_device) = seen_device(&txn, user.id, device).await?;
     let new_device = signed_in_before && !known_device;
     session::ActiveModel {
@@ -387,7 +387,7 @@ pub async fn refresh(ctx: &AppContext, token: &str) -> AppResult<SignedIn> {
     }
     let user = find(ctx, session.user_id).await?.ok_or(AccountsError::RefreshInvalid)?;
     let next = new_refresh_token();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     refresh_token::ActiveModel {
         id: Set(ids::new_id()),
         session_id: Set(session.id),

@@ -2,9 +2,7 @@
 
 use chrono::{DateTime, Utc};
 use sea_orm::sea_query::Expr;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set};
 use uuid::Uuid;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
@@ -104,7 +102,7 @@ pub async fn change_phone(ctx: &AppContext, user_id: Uuid, new_phone: &str, code
     if find_by_phone(ctx, &phone).await?.is_some() {
         return Err(AccountsError::PhoneTaken { field: "newPhone" }.into());
     }
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let updated = user::Entity::update_many()
         .col_expr(user::Column::PhoneHash, Expr::value(phone.lookup_hash(ctx)))
         .col_expr(user::Column::PhoneSealed, Expr::value(ctx.keys.seal(phone.as_str())))
@@ -157,7 +155,7 @@ pub async fn set_password(ctx: &AppContext, user_id: Uuid, current: Option<&str>
     let phone = phone_of(ctx, &user)?;
     password::check_rules(new, phone.as_ref().map(Phone::as_str), user.username.as_deref())?;
     let hash = password::hash(new.to_owned()).await?;
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     user::Entity::update_many()
         .col_expr(user::Column::PasswordHash, Expr::value(hash))
         .col_expr(user::Column::UpdatedAt, Expr::value(ctx.clock.now()))

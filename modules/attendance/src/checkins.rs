@@ -4,9 +4,7 @@
 
 use chrono::{DateTime, Duration, NaiveDate, Utc};
 use sea_orm::sea_query::{Expr, ExprTrait, OnConflict};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr};
 use uuid::Uuid;
 use xqt_cooperation::personal_data::{Precision as Consent, location_precision};
 use xqt_kernel::text::Text;
@@ -221,7 +219,7 @@ pub async fn check(ctx: &AppContext, user: Uuid, input: &CheckInput) -> AppResul
     };
     // The record first: on SQLite the transaction takes the write lock with its first statement
     // and waits its turn (busy timeout) instead of failing on an upgrade.
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let r = match row.insert(&txn).await {
         Ok(r) => r,
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) && client_id.is_some() => {

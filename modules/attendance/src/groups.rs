@@ -4,7 +4,7 @@
 //! and supervisors come from cooperation's public `roster` — never from its tables.
 
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use uuid::Uuid;
 use xqt_accounts::entity::organization_member::MemberRole;
 use xqt_kernel::text::Text;
@@ -216,7 +216,7 @@ pub async fn create(
         updated_at: Set(now),
         ..settings_row(&settings)
     };
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let g = match row.insert(&txn).await {
         Ok(g) => g,
         Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => {
@@ -285,7 +285,7 @@ pub async fn update(
 pub async fn set_sites(ctx: &AppContext, user: Uuid, id: Uuid, sites: &[SiteInput]) -> AppResult<Vec<site::Model>> {
     let sites = check_sites(sites)?;
     require_admin(ctx, user, id).await?;
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     site::Entity::delete_many().filter(site::Column::GroupId.eq(id)).exec(&txn).await?;
     site::Entity::insert_many(site_rows(id, sites)).exec_without_returning(&txn).await?;
     txn.commit().await?;
@@ -366,7 +366,7 @@ pub async fn sync(ctx: &AppContext, user: Uuid, id: Uuid) -> AppResult<Vec<membe
         .filter(|m| m.user_id != g.created_by && !wanted.iter().any(|(u, _)| *u == m.user_id))
         .map(|m| m.user_id)
         .collect();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     add_rows(&txn, wanted.into_iter().map(|(u, r)| member_row(id, u, r, now)).collect()).await?;
     if !gone.is_empty() {
         member::Entity::delete_many()

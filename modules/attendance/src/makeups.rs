@@ -5,9 +5,7 @@
 
 use chrono::{Datelike, NaiveDate};
 use sea_orm::sea_query::{Expr, ExprTrait};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, PaginatorTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use uuid::Uuid;
 use xqt_kernel::privacy::{AuditAction, AuditEntry};
 use xqt_kernel::text::Text;
@@ -177,7 +175,7 @@ pub async fn decide(
     }
     let now = ctx.clock.now();
     let state = if approve { MakeUpState::Approved } else { MakeUpState::Rejected };
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let decided = make_up::Entity::update_many()
         .col_expr(make_up::Column::State, Expr::value(state))
         .col_expr(make_up::Column::DecidedBy, Expr::value(admin))

@@ -4,9 +4,7 @@
 use std::collections::BTreeSet;
 
 use sea_orm::sea_query::{Expr, ExprTrait, Query};
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, ConnectionTrait, EntityTrait, QueryFilter, QueryOrder, Set, SqlErr};
 use uuid::Uuid;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::text::Text;
@@ -132,7 +130,7 @@ async fn join_channel(
     user: Uuid,
     role: ChatRole,
 ) -> AppResult<member::Model> {
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let mut row = new_member(c.id, user, role, ctx.clock.now());
     row.last_read_seq = Set(c.last_seq);
     let m = match row.insert(&txn).await {
@@ -158,7 +156,7 @@ async fn join_channel(
 
 /// Takes someone no longer in the organisation out of its channel; their streams end at once.
 async fn leave_channel(ctx: &AppContext, conversation: Uuid, user: Uuid) -> AppResult<()> {
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let gone = member::Entity::delete_by_id((conversation, user)).exec(&txn).await?.rows_affected;
     if gone == 0 {
         return Ok(()); // taken out already (by another instance, or lazily on access)
@@ -214,7 +212,7 @@ pub async fn open_direct(ctx: &AppContext, me: Uuid, other: Uuid) -> AppResult<c
         return Ok(c);
     }
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let mut row = new_conversation(ConversationKind::Direct, Some(me), now);
     row.direct_key = Set(Some(key.clone()));
     let c = match row.insert(&txn).await {
@@ -249,7 +247,7 @@ pub async fn create_group(ctx: &AppContext, me: Uuid, name: &str, members: &[Uui
         require_account(ctx, *u, "memberIds").await?;
     }
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let mut row = new_conversation(ConversationKind::Group, Some(me), now);
     row.name = Set(Some(name.clone()));
     let c = row.insert(&txn).await?;
@@ -284,7 +282,7 @@ async fn open_channel(ctx: &AppContext, me: Uuid, organization: Uuid) -> AppResu
     let org = xqt_accounts::organizations::find(ctx, organization).await?.ok_or(ChatError::NotFound("organization"))?;
     let people = xqt_accounts::organizations::members(ctx, organization).await?;
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let mut row = new_conversation(ConversationKind::Channel, Some(me), now);
     row.organization_id = Set(Some(organization));
     row.name = Set(Some(org.name.chars().take(NAME_MAX).collect()));
@@ -431,7 +429,7 @@ pub async fn add_members(ctx: &AppContext, me: Uuid, conversation: Uuid, users: 
     }
     let now = ctx.clock.now();
     let last_seq = find(ctx, conversation).await?.map_or(0, |c| c.last_seq);
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     for u in &added {
         let mut row = new_member(conversation, *u, ChatRole::Member, now);
         row.last_read_seq = Set(last_seq);
@@ -456,7 +454,7 @@ pub async fn remove_member(ctx: &AppContext, me: Uuid, conversation: Uuid, targe
     if theirs.role >= mine.role {
         return Err(ChatError::NotAllowed("you can only remove people below your role").into());
     }
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     member::Entity::delete_by_id((conversation, target)).exec(&txn).await?;
     let position = changes::record_members(&txn, ctx, conversation, MembershipChange::Removed, &[target]).await?;
     txn.commit().await?;
@@ -492,7 +490,7 @@ pub async fn leave(ctx: &AppContext, me: Uuid, conversation: Uuid) -> AppResult<
     if c.kind != ConversationKind::Group {
         return Err(ChatError::NotAllowed("only groups can be left").into());
     }
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     member::Entity::delete_by_id((conversation, me)).exec(&txn).await?;
     if m.role == ChatRole::Owner {
         hand_over(&txn, conversation).await?;

@@ -8,7 +8,7 @@ use chrono::Duration;
 use sea_orm::sea_query::{Expr, ExprTrait, LikeExpr, OnConflict, Query};
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set,
-    SqlErr, TransactionTrait,
+    SqlErr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -216,7 +216,7 @@ impl<E: Into<AppError>> From<E> for Stored {
 async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
     let id = ids::new_id();
-    let txn = ctx.db.begin().await.map_err(AppError::from)?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await.map_err(AppError::from)?;
     conversation::Entity::update_many()
         .col_expr(conversation::Column::LastSeq, Expr::col(conversation::Column::LastSeq).add(1))
         .col_expr(conversation::Column::LastPosition, Expr::col(conversation::Column::LastPosition).add(1))
@@ -441,7 +441,7 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     let mut row: message::ActiveModel = m.into();
     row.body = Set(Some(text.to_owned()));
     row.edited_at = Set(Some(ctx.clock.now()));
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let updated = row.update(&txn).await?;
     let position = changes::record_update(&txn, ctx, conversation, updated.id).await?;
     txn.commit().await?;
@@ -477,7 +477,7 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
     row.edited_at = Set(None);
     row.recalled_at = Set(Some(ctx.clock.now()));
     row.recalled_by = Set(Some(me));
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let updated = row.update(&txn).await?;
     let position = changes::record_update(&txn, ctx, c.id, updated.id).await?;
     txn.commit().await?;

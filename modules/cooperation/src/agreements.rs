@@ -8,9 +8,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, SqlErr};
 use serde_json::json;
 use uuid::Uuid;
 use xqt_kernel::module::{Blocker, CancellationBlockers, Inbound, Webhook, WebhookReply};
@@ -295,7 +293,7 @@ async fn tell_parties(ctx: &AppContext, a: &agreement::Model, p: &programme::Mod
 /// retry or a replay of the same event changes nothing. A finished agreement never moves again.
 /// Returns whether it was new.
 pub async fn apply_event(ctx: &AppContext, event: &esign::Event, payload: &str) -> AppResult<bool> {
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let row = agreement_event::ActiveModel {
         id: Set(ids::new_id()),
         flow_id: Set(event.flow_id.clone()),

@@ -5,8 +5,7 @@
 
 use chrono::NaiveDate;
 use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TransactionTrait,
-    TryIntoModel,
+    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, QueryOrder, Set, TryIntoModel,
 };
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
@@ -371,7 +370,7 @@ pub async fn update(ctx: &AppContext, user: Uuid, id: Uuid, input: &PostInput) -
 /// Keeps the post as it is in its history, then replaces its fields with `input`: both commit
 /// together, guarded on the version read (two editors at once: the second is told to reload).
 async fn revise(ctx: &AppContext, p: post::Model, input: PostInput, editor: Option<Uuid>) -> AppResult<post::Model> {
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     revision::ActiveModel {
         id: Set(ids::new_id()),
         post_id: Set(p.id),

@@ -3,9 +3,7 @@
 //! join. Attendance reads a programme's sites and members through `roster` (never the tables).
 
 use chrono::NaiveDate;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, IntoActiveModel, QueryFilter, Set, SqlErr};
 use uuid::Uuid;
 use xqt_accounts::entity::organization::OrganizationKind;
 use xqt_accounts::entity::organization_member::MemberRole;
@@ -126,7 +124,7 @@ pub async fn create(ctx: &AppContext, user: Uuid, input: &ProgrammeInput) -> App
     require_role(ctx, enterprise, input.enterprise_supervisor_id, "enterpriseSupervisorId", &[Member, Admin, Owner])
         .await?;
     let now = ctx.clock.now();
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let row = programme::ActiveModel {
         id: Set(ids::new_id()),
         application_id: Set(a.id),

@@ -36,3 +36,22 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         });
     Database::connect(options).await.map_err(AppError::internal)
 }
+
+/// Starts a transaction that will write. On SQLite it takes the write lock at `BEGIN`
+/// (`BEGIN IMMEDIATE`), so a writer that finds another one waits its turn under the busy timeout;
+/// a deferred transaction that read first and then needs to write cannot wait (SQLite answers
+/// `SQLITE_BUSY` at once, which reached clients as `INTERNAL` under concurrent writes, the job
+/// runner's among them). PostgreSQL begins as usual.
+pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransaction, sea_orm::DbErr> {
+    use sea_orm::TransactionTrait;
+    match db.get_database_backend() {
+        sea_orm::DbBackend::Sqlite => {
+            let options = sea_orm::TransactionOptions {
+                sqlite_transaction_mode: Some(sea_orm::SqliteTransactionMode::Immediate),
+                ..Default::default()
+            };
+            db.begin_with_options(options).await
+        }
+        _ => db.begin().await,
+    }
+}

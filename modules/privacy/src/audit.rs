@@ -2,9 +2,7 @@
 //! unmasking, appended to a hash chain (`xqt audit verify` checks it).
 
 use async_trait::async_trait;
-use sea_orm::{
-    ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr, TransactionTrait,
-};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr};
 use uuid::Uuid;
 use xqt_kernel::privacy::{Audit, AuditEntry};
 use xqt_kernel::{AppContext, AppResult, Viewer, ids};
@@ -42,7 +40,7 @@ fn actor(viewer: &Viewer) -> (ActorKind, Option<Uuid>) {
 
 pub async fn append(ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<audit_record::Model> {
     let (actor_kind, actor_id) = actor(viewer);
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let link = Link::next(&txn, Chain::Audit).await?;
     let mut row = audit_record::Model {
         id: ids::new_id(),

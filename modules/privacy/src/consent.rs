@@ -6,7 +6,7 @@ use std::net::IpAddr;
 
 use async_trait::async_trait;
 use sea_orm::sea_query::OnConflict;
-use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set, TransactionTrait};
+use sea_orm::{ActiveModelTrait, ColumnTrait, EntityTrait, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 use xqt_kernel::auth::RequestMeta;
 use xqt_kernel::module::LegalBasis;
@@ -107,7 +107,7 @@ pub async fn append(
 ) -> AppResult<consent_record::Model> {
     let now = timestamp(ctx.clock.now());
     let device = how.device.as_ref().map(|d| d.chars().take(200).collect::<String>());
-    let txn = ctx.db.begin().await?;
+    let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let link = Link::next(&txn, Chain::Consent).await?;
     let mut row = consent_record::Model {
         id: ids::new_id(),
