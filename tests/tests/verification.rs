@@ -8,7 +8,7 @@ use xqt_tests::{id_number, on_each_backend};
 const SUBMIT: &str = "mutation($n: String!, $i: String!) { submitIdentityVerification(realName: $n, idNumber: $i) { id state realName idNumber } }";
 const REVIEW: &str = "mutation($id: ID!, $a: ReviewAction!, $r: String) { reviewIdentityVerification(id: $id, action: $a, reason: $r) { state reason realName idNumber } }";
 const MINE: &str = "{ me { verified identityVerification { state reason realName idNumber } } }";
-const QUEUE: &str = "query($s: ReviewState) { identityVerificationQueue(state: $s, first: 50) { edges { node { id realName idNumber state } } } }";
+const QUEUE: &str = "query($s: ReviewState) { identityVerificationQueue(state: $s, first: 50) { edges { node { id userId realName idNumber state } } } }";
 
 #[tokio::test]
 async fn submit_review_approve_and_the_person_is_verified() {
@@ -28,10 +28,18 @@ async fn submit_review_approve_and_the_person_is_verified() {
         assert_eq!(node["realName"], "张**");
         assert_eq!(node["idNumber"], format!("1101**********{}", &id[14..]));
 
-        let a = srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await;
-        assert_eq!(a.code(), Some("CONFLICT"), "it must be taken up for review first");
-        assert_eq!(srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await.body["data"]["reviewIdentityVerification"]["state"], "UNDER_REVIEW");
+        // The reviewer sees who submitted it, and may see the identifiers in full only by the
+        // audited unmasking, with a reason.
+        assert_eq!(node["userId"], person.id.to_string());
+        let unmask = "mutation($u: ID!, $r: String!) { unmaskPersonalData(userId: $u, reason: $r) { realName idNumber } }";
+        xqt_privacy::audit::grant_permission(&srv.ctx, admin.id, "unmask", None).await.unwrap();
+        let a = srv.gql(unmask, json!({ "u": node["userId"], "r": "实名审核：核对证件" }), Some(&admin.token)).await;
+        assert_eq!(a.body["data"]["unmaskPersonalData"], json!({ "realName": "张三丰", "idNumber": id }), "{:?}", a.body);
+
+        // Approved in one step (taking it up first stays possible, for a team of reviewers).
         assert_eq!(srv.gql(REVIEW, json!({ "id": vid, "a": "APPROVE" }), Some(&admin.token)).await.body["data"]["reviewIdentityVerification"]["state"], "APPROVED");
+        let a = srv.gql(REVIEW, json!({ "id": vid, "a": "START" }), Some(&admin.token)).await;
+        assert_eq!(a.code(), Some("CONFLICT"), "a decision is final");
 
         let mine = srv.gql(MINE, json!({}), Some(&person.token)).await;
         assert_eq!(mine.body["data"]["me"], json!({ "verified": true, "identityVerification": { "state": "APPROVED", "reason": null, "realName": "张三丰", "idNumber": id } }));

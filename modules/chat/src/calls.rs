@@ -76,6 +76,8 @@ pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallM
     .insert(&ctx.db)
     .await?;
     xqt_kernel::jobs::enqueue(ctx, crate::jobs::RING_TIMEOUT, json!({ "call": row.id }), row.ring_until, None).await?;
+    xqt_kernel::jobs::enqueue(ctx, crate::jobs::RING_PUSH, json!({ "call": row.id }), now, None).await?;
+    xqt_kernel::jobs::wake();
     announce(ctx, &row, Signal::Invite, Some(me)).await;
     Ok(row)
 }

@@ -5,6 +5,7 @@
 use std::sync::Arc;
 
 use async_trait::async_trait;
+use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
 use xqt_kernel::jobs::{JobHandler, enqueue};
@@ -19,9 +20,53 @@ use crate::live;
 
 pub const PUSH: &str = "chat.push";
 pub const RING_TIMEOUT: &str = "chat.ring_timeout";
+/// Pushes a call invitation to the callees' phones, at once (the runner is woken) and urgent.
+pub const RING_PUSH: &str = "chat.ring_push";
 
 pub fn handlers() -> Vec<Arc<dyn JobHandler>> {
-    vec![Arc::new(PushMessage), Arc::new(RingTimeout)]
+    vec![Arc::new(PushMessage), Arc::new(RingTimeout), Arc::new(RingPush)]
+}
+
+struct RingPush;
+
+#[async_trait]
+impl JobHandler for RingPush {
+    fn kind(&self) -> &'static str {
+        RING_PUSH
+    }
+
+    async fn run(&self, ctx: &AppContext, payload: &Value) -> AppResult<()> {
+        let id = id_in(payload, "call")?;
+        let Some(c) = crate::entity::call::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(()) };
+        // Answered, declined or given up already: nothing should ring any more.
+        if c.state != crate::entity::call::CallState::Ringing || ctx.clock.now() >= c.ring_until {
+            return Ok(());
+        }
+        let Some(conversation) = conversations::find(ctx, c.conversation_id).await? else { return Ok(()) };
+        let title = match conversation.kind {
+            ConversationKind::Direct => "来电".to_owned(),
+            _ => conversation.name.clone().unwrap_or_else(|| "群聊".into()),
+        };
+        let body = match c.media {
+            crate::entity::call::CallMedia::Video => "邀请你视频通话",
+            crate::entity::call::CallMedia::Audio => "邀请你语音通话",
+        };
+        let key = format!("call:{}", c.id);
+        let push = Push {
+            kind: xqt_notifications::NotificationKind::CallInvitation,
+            title: &title,
+            body,
+            collapse_key: Some(&key),
+        };
+        for member in conversations::members(ctx, c.conversation_id).await? {
+            // Every callee's phone rings, online or not: an app in the background keeps no socket
+            // it can ring on. Muting a conversation silences messages, not calls.
+            if Some(member.user_id) != c.caller_id {
+                gateway(ctx).push(ctx, member.user_id, &push).await?;
+            }
+        }
+        Ok(())
+    }
 }
 
 /// Queues the push for a stored message (or, `recalled`, the replacement of its push). The

@@ -68,6 +68,11 @@ async fn store(ctx: &AppContext, new: NewNotification, sender: Option<String>) -
     }
     .insert(&ctx.db)
     .await?;
+    if row.kind.pushed_as_notice() {
+        let job = serde_json::json!({ "notification": row.id });
+        xqt_kernel::jobs::enqueue(ctx, crate::push::NOTICE, job, ctx.clock.now(), None).await?;
+        xqt_kernel::jobs::wake();
+    }
     let payload = serde_json::to_vec(&row).map_err(AppError::internal)?;
     if let Err(e) = ctx.bus.publish(&topic(row.user_id), Bytes::from(payload)).await {
         // Stored already: a live subscriber catches up from the database on its next gap or resume.

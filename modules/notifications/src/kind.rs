@@ -25,6 +25,8 @@ xqt_kernel::closed_set! {
         ServiceCeased = "privacy.service_ceased",
         ChatMessage = "chat.message",
         ChatRecalled = "chat.recalled",
+        /// Someone is calling (pushed at once, urgent, to ring a phone whose app is in the background).
+        CallInvitation = "chat.call_invitation",
         /// Someone applied to (or was invited through) a post of the person's.
         ApplicationReceived = "cooperation.application_received",
         /// An application the person is a side of moved on (viewed, shortlisted, accepted, …).
@@ -43,6 +45,36 @@ xqt_kernel::closed_set! {
 }
 
 impl NotificationKind {
+    /// Platform notices that are also pushed, to people who hold the push consent: account
+    /// security, verification results, privacy requests, policy changes, the end of service,
+    /// notices. (Incidents push themselves with their own wording; chat, calls and attendance
+    /// push from their own jobs.)
+    pub fn pushed_as_notice(self) -> bool {
+        use NotificationKind::*;
+        matches!(
+            self,
+            Notice
+                | SecurityLocked
+                | SecurityNewDevice
+                | SecurityPhoneChanged
+                | AccountRestricted
+                | IdentityApproved
+                | IdentityRejected
+                | OrganizationApproved
+                | OrganizationRejected
+                | PrivacyRequestCompleted
+                | PrivacyRequestDenied
+                | PrivacyRequestOnHold
+                | PolicyMajor
+                | ServiceCeased
+        )
+    }
+
+    /// Pushed with the highest priority: it must ring now or not at all.
+    pub fn urgent(self) -> bool {
+        self == NotificationKind::CallInvitation
+    }
+
     /// Kinds a person or partner may send by hand; the others only the platform itself sends,
     /// so a "your account is locked" cannot be forged.
     pub fn sendable_by_hand(self) -> bool {

@@ -56,6 +56,10 @@ impl Module for Notifications {
         Some(Arc::new(RefuseStandIns))
     }
 
+    fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
+        push::handlers()
+    }
+
     fn purposes(&self) -> Vec<Purpose> {
         personal_data::purposes()
     }

@@ -23,6 +23,11 @@ impl IdentityVerification {
     async fn state(&self) -> ReviewState {
         self.row.state
     }
+    /// Who submitted it: what a reviewer passes to `unmaskPersonalData` (audited, with a reason)
+    /// to compare the name and ID number in full with the evidence.
+    async fn user_id(&self) -> ID {
+        ID(self.row.user_id.to_string())
+    }
     /// Why it was rejected, as the reviewer wrote it.
     async fn reason(&self) -> Option<&str> {
         self.row.reason.as_deref()

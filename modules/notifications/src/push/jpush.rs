@@ -60,17 +60,25 @@ impl Jpush {
     /// The push object for these registration ids.
     pub fn body(&self, ids: &[String], push: &Push<'_>) -> Value {
         let extras = json!({ "kind": push.kind.to_string() });
-        let mut options = json!({ "apns_production": self.apns_production, "time_to_live": 86_400 });
+        // A call rings now or not at all: highest priority, and no late delivery after the ring.
+        let urgent = push.kind.urgent();
+        let ttl = if urgent { 60 } else { 86_400 };
+        let mut options = json!({ "apns_production": self.apns_production, "time_to_live": ttl });
         if let Some(key) = push.collapse_key {
             options["apns_collapse_id"] = json!(key);
+        }
+        let mut android = json!({ "alert": push.body, "title": push.title, "extras": extras });
+        let mut ios =
+            json!({ "alert": { "title": push.title, "body": push.body }, "sound": "default", "extras": extras });
+        if urgent {
+            android["priority"] = json!(2);
+            android["category"] = json!("call");
+            ios["interruption-level"] = json!("time-sensitive");
         }
         json!({
             "platform": ["android", "ios"],
             "audience": { "registration_id": ids },
-            "notification": {
-                "android": { "alert": push.body, "title": push.title, "extras": extras },
-                "ios": { "alert": { "title": push.title, "body": push.body }, "sound": "default", "extras": extras },
-            },
+            "notification": { "android": android, "ios": ios },
             "options": options,
         })
     }

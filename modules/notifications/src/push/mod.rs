@@ -34,6 +34,45 @@ pub trait PushGateway: Send + Sync + 'static {
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()>;
 }
 
+/// The job that pushes a stored platform notice (`NotificationKind::pushed_as_notice`).
+pub const NOTICE: &str = "notifications.push_notice";
+
+struct PushNotice;
+
+#[async_trait]
+impl xqt_kernel::jobs::JobHandler for PushNotice {
+    fn kind(&self) -> &'static str {
+        NOTICE
+    }
+
+    async fn run(&self, ctx: &AppContext, payload: &serde_json::Value) -> AppResult<()> {
+        let id = payload["notification"].as_str().and_then(|s| s.parse::<Uuid>().ok());
+        let Some(id) = id else { return Ok(()) };
+        // Gone (erased, or the person cancelled) before it was pushed: nothing to push.
+        let Some(n) = crate::entity::notification::Entity::find_by_id(id).one(&ctx.db).await? else { return Ok(()) };
+        // Only to people who hold the push consent now, whichever provider delivers.
+        if !holds_push_consent(ctx, n.user_id).await? {
+            return Ok(());
+        }
+        let key = format!("n:{}", n.id);
+        let push = Push { kind: n.kind, title: &n.title, body: &n.body, collapse_key: Some(&key) };
+        gateway(ctx).push(ctx, n.user_id, &push).await
+    }
+}
+
+pub fn handlers() -> Vec<std::sync::Arc<dyn xqt_kernel::jobs::JobHandler>> {
+    vec![std::sync::Arc::new(PushNotice)]
+}
+
+/// Whether the person holds the push consent at this moment.
+pub async fn holds_push_consent(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
+    match ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await {
+        Ok(()) => Ok(true),
+        Err(e) if e.code() == xqt_kernel::ErrorCode::ConsentRequired => Ok(false),
+        Err(e) => Err(e),
+    }
+}
+
 /// The outbox's column widths.
 const TITLE_MAX: usize = 100;
 const COLLAPSE_KEY_MAX: usize = 100;
@@ -191,11 +230,7 @@ pub async fn devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device:
 /// moment. A withdrawal queues the tokens' erasure for the job runner; until it has run, this is
 /// what keeps them from being pushed to (PRM-2).
 pub async fn reachable_devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device::Model>> {
-    match ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await {
-        Ok(()) => devices(ctx, user).await,
-        Err(e) if e.code() == xqt_kernel::ErrorCode::ConsentRequired => Ok(Vec::new()),
-        Err(e) => Err(e),
-    }
+    if holds_push_consent(ctx, user).await? { devices(ctx, user).await } else { Ok(Vec::new()) }
 }
 
 /// Removes one of the person's devices; true when it was theirs.
