@@ -57,7 +57,7 @@ pub struct FakeAliyun {
     state: Arc<Mutex<State>>,
 }
 
-fn percent_encode(s: &str) -> String {
+pub fn percent_encode(s: &str) -> String {
     s.bytes()
         .map(|b| match b {
             b'A'..=b'Z' | b'a'..=b'z' | b'0'..=b'9' | b'-' | b'_' | b'.' | b'~' => (b as char).to_string(),
@@ -66,7 +66,7 @@ fn percent_encode(s: &str) -> String {
         .collect()
 }
 
-fn answer(status: StatusCode, code: &str, message: &str) -> Response {
+pub fn answer(status: StatusCode, code: &str, message: &str) -> Response {
     let mut body =
         json!({ "Code": code, "Message": message, "RequestId": uuid::Uuid::new_v4().to_string().to_uppercase() });
     if code == "OK" {
@@ -83,7 +83,23 @@ fn rand_digits() -> String {
 }
 
 /// The gateway's checks, in the order Aliyun documents them; `Err` is the refusal to send.
-fn check(state: &Mutex<State>, params: &[(String, String)]) -> Result<Sent, (StatusCode, &'static str, String)> {
+/// A refusal: HTTP status, Aliyun's code, its message.
+pub type Refusal = (StatusCode, &'static str, String);
+
+fn check(state: &Mutex<State>, params: &[(String, String)]) -> Result<Sent, Refusal> {
+    let nonce_seen = |nonce: String| !state.lock().unwrap().nonces.insert(nonce);
+    check_rpc(params, "SendSms", "2017-05-25", nonce_seen)?;
+    check_sms(params)
+}
+
+/// What Aliyun's RPC gateway checks of every call, whatever the product: the common
+/// parameters, the action and version, the AccessKey, the time, the signature, the nonce.
+pub fn check_rpc(
+    params: &[(String, String)],
+    action: &str,
+    version: &str,
+    nonce_seen: impl FnOnce(String) -> bool,
+) -> Result<(), Refusal> {
     let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let bad = |code: &'static str, why: String| (StatusCode::BAD_REQUEST, code, why);
     for required in [
@@ -101,7 +117,7 @@ fn check(state: &Mutex<State>, params: &[(String, String)]) -> Result<Sent, (Sta
             return Err(bad("MissingParameter", format!("{required} is mandatory for this action")));
         }
     }
-    if get("Action") != Some("SendSms") || get("Version") != Some("2017-05-25") {
+    if get("Action") != Some(action) || get("Version") != Some(version) {
         return Err(bad("InvalidAction.NotFound", "the action or version does not exist".into()));
     }
     if get("SignatureMethod") != Some("HMAC-SHA1") || get("SignatureVersion") != Some("1.0") {
@@ -140,10 +156,15 @@ fn check(state: &Mutex<State>, params: &[(String, String)]) -> Result<Sent, (Sta
         ));
     }
     let nonce = get("SignatureNonce").unwrap_or_default().to_owned();
-    if !state.lock().unwrap().nonces.insert(nonce) {
+    if nonce_seen(nonce) {
         return Err(bad("SignatureNonceUsed", "Specified signature nonce was used already.".into()));
     }
-    // The SMS rules (HTTP 200 with an isv code).
+    Ok(())
+}
+
+/// The SMS rules (HTTP 200 with an isv code).
+fn check_sms(params: &[(String, String)]) -> Result<Sent, Refusal> {
+    let get = |k: &str| params.iter().find(|(key, _)| key == k).map(|(_, v)| v.as_str());
     let ok = StatusCode::OK;
     if get("SignName") != Some(SIGN_NAME) {
         return Err((ok, "isv.SMS_SIGNATURE_ILLEGAL", "该账号下找不到对应签名".into()));

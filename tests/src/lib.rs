@@ -4,6 +4,7 @@
 //! PostgreSQL / Redis — each run in its own database and key prefix, removed afterwards.
 
 pub mod aliyun;
+pub mod cloudauth;
 pub mod cooperation;
 pub mod esign;
 pub mod fault;

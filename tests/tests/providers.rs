@@ -149,12 +149,28 @@ async fn a_wrong_access_key_secret_is_refused_by_aliyun_as_a_bad_signature() {
 #[tokio::test]
 async fn codes_are_capped_per_client_address_and_per_day_against_sms_pumping() {
     on_each_backend(async |b| {
+        // The platform's own cap, whoever asks (counted in Redis, so across instances, when
+        // there is one).
+        let capped = b
+            .start_with(|c| {
+                c.update::<xqt_accounts::config::AccountsConfig>(|a| a.sms.per_day = 2);
+            })
+            .await;
+        request_code(&capped, &random_phone()).await;
+        request_code(&capped, &random_phone()).await;
+        let a = capped.gql(REQUEST, json!({ "p": random_phone() }), None).await;
+        assert_eq!(a.body["errors"][0]["extensions"]["reason"], "PLATFORM_DAILY_CAP", "{:?}", a.body);
+        // A day later (China time) codes go out again.
+        b.clock.advance(chrono::Duration::days(1));
+        request_code(&capped, &random_phone()).await;
+
+        // One address asks for codes to ever new numbers (sign-in and guardian codes alike).
+        b.clock.advance(chrono::Duration::days(1));
         let srv = b
             .start_with(|c| {
                 c.update::<xqt_accounts::config::AccountsConfig>(|a| a.sms.per_address_per_day = 3);
             })
             .await;
-        // One address asks for codes to ever new numbers (sign-in and guardian codes alike).
         for _ in 0..2 {
             request_code(&srv, &random_phone()).await;
         }
@@ -172,20 +188,6 @@ async fn codes_are_capped_per_client_address_and_per_day_against_sms_pumping() {
         assert!(e["retryAfter"].as_i64().is_some_and(|s| s > 0 && s <= 86_400), "until midnight, China time: {e}");
         let parsed = xqt_accounts::phone::Phone::parse(&phone).unwrap();
         assert_eq!(xqt_accounts::sms::latest_to(&srv.ctx, &parsed).await.unwrap(), None, "nothing was sent");
-
-        // The platform's own cap, whoever asks.
-        let capped = b
-            .start_with(|c| {
-                c.update::<xqt_accounts::config::AccountsConfig>(|a| a.sms.per_day = 2);
-            })
-            .await;
-        request_code(&capped, &random_phone()).await;
-        request_code(&capped, &random_phone()).await;
-        let a = capped.gql(REQUEST, json!({ "p": random_phone() }), None).await;
-        assert_eq!(a.body["errors"][0]["extensions"]["reason"], "PLATFORM_DAILY_CAP", "{:?}", a.body);
-        // A day later (China time) codes go out again.
-        b.clock.advance(chrono::Duration::days(1));
-        request_code(&capped, &random_phone()).await;
     })
     .await;
 }
@@ -464,6 +466,44 @@ async fn platform_notices_are_pushed_to_those_who_consented_to_push_and_no_one_e
         // A notice is pushed once, however often the runner looks.
         run_jobs(&srv.ctx).await;
         assert_eq!(xqt_notifications::push::sent_to(&srv.ctx, consented.id).await.unwrap().len(), pushed.len());
+    })
+    .await;
+}
+
+#[tokio::test]
+async fn a_real_name_the_provider_confirms_is_approved_at_once_and_others_wait_for_a_reviewer() {
+    on_each_backend(async |b| {
+        let cloudauth = xqt_tests::cloudauth::FakeCloudauth::start().await;
+        let srv = b.start_with(|c| cloudauth.configure(c)).await;
+        let submit = "mutation($n: String!, $i: String!) { submitIdentityVerification(realName: $n, idNumber: $i) { id state } }";
+        let mine = "{ me { verified identityVerification { state } } }";
+        let (match_, mismatch, unknown) = (srv.person().await, srv.person().await, srv.person().await);
+        let ids = [xqt_tests::id_number(8101), xqt_tests::id_number(8102), xqt_tests::id_number(8103)];
+        cloudauth.register("王小明", &ids[0]);
+        cloudauth.register("李华", &ids[1]);
+        for (who, name, id) in [(&match_, "王小明", &ids[0]), (&mismatch, "李四", &ids[1]), (&unknown, "赵六", &ids[2])] {
+            let row = srv.ok(submit, json!({ "n": name, "i": id }), Some(&who.token)).await;
+            assert_eq!(row["submitIdentityVerification"]["state"], "SUBMITTED", "the request does not wait for the check");
+        }
+        let ran = run_jobs(&srv.ctx).await;
+        assert_eq!(ran.iter().filter(|r| r.kind == "accounts.identity_check" && r.ok).count(), 3, "{ran:?}");
+        assert!(cloudauth.refusals().is_empty(), "{:?}", cloudauth.refusals());
+        assert_eq!(cloudauth.checked().len(), 3);
+        let state = |p| srv.ok(mine, json!({}), Some(p));
+        assert_eq!(state(&match_.token).await["me"], json!({ "verified": true, "identityVerification": { "state": "APPROVED" } }));
+        for p in [&mismatch, &unknown] {
+            assert_eq!(state(&p.token).await["me"]["identityVerification"]["state"], "SUBMITTED", "left for a reviewer");
+        }
+        let queue = "{ identityVerificationQueue(first: 10) { edges { node { userId } } } }";
+        let admin = srv.admin().await;
+        let waiting = srv.ok(queue, json!({}), Some(&admin.token)).await;
+        let users: Vec<&str> = waiting["identityVerificationQueue"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .filter_map(|e| e["node"]["userId"].as_str())
+            .collect();
+        assert!(users.contains(&mismatch.id.to_string().as_str()) && !users.contains(&match_.id.to_string().as_str()), "{users:?}");
     })
     .await;
 }

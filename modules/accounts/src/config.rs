@@ -21,6 +21,41 @@ pub struct AccountsConfig {
     /// whose certificate comes from a CA outside that list (a domestic one), or a test CA.
     pub webhook_ca_file: Option<std::path::PathBuf>,
     pub sms: SmsConfig,
+    pub identity: IdentityConfig,
+}
+
+/// Who checks a submitted real name against the authoritative record.
+#[derive(Debug, Clone, Copy, PartialEq, Eq, Serialize, Deserialize)]
+#[serde(rename_all = "lowercase")]
+pub enum IdentityProviderKind {
+    /// Nobody: every submission waits for a reviewer.
+    None,
+    /// Aliyun ID Verification's two-element check (`Id2MetaVerify`); a match is approved at once.
+    Aliyun,
+}
+
+/// `[accounts.identity]`.
+#[derive(Debug, Clone, Serialize, Deserialize)]
+#[serde(default, deny_unknown_fields)]
+pub struct IdentityConfig {
+    pub provider: IdentityProviderKind,
+    /// `https://cloudauth.aliyuncs.com`; a local server in tests.
+    pub aliyun_endpoint: String,
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub aliyun_access_key_id: Option<String>,
+    #[serde(deserialize_with = "xqt_kernel::config::text::optional::deserialize")]
+    pub aliyun_access_key_secret: Option<String>,
+}
+
+impl Default for IdentityConfig {
+    fn default() -> Self {
+        Self {
+            provider: IdentityProviderKind::None,
+            aliyun_endpoint: "https://cloudauth.aliyuncs.com".into(),
+            aliyun_access_key_id: None,
+            aliyun_access_key_secret: None,
+        }
+    }
 }
 
 /// Who delivers SMS codes.
@@ -112,6 +147,7 @@ impl Default for AccountsConfig {
             partner_requests_per_minute: 600,
             webhook_ca_file: None,
             sms: SmsConfig::default(),
+            identity: IdentityConfig::default(),
         }
     }
 }
@@ -132,6 +168,17 @@ impl ConfigSection for AccountsConfig {
             );
         }
         self.sms.validate()?;
+        let id = &self.identity;
+        if id.provider == IdentityProviderKind::Aliyun
+            && [&id.aliyun_access_key_id, &id.aliyun_access_key_secret]
+                .iter()
+                .any(|v| v.as_deref().is_none_or(|v| v.trim().is_empty()))
+        {
+            return Err(
+                "identity.provider = \"aliyun\" needs identity.aliyun_access_key_id and identity.aliyun_access_key_secret"
+                    .into(),
+            );
+        }
         if let Some(path) = &self.webhook_ca_file {
             crate::webhooks::extra_roots(path)?;
         }

@@ -1,12 +1,14 @@
 //! Accounts: sign-up and sign-in by phone (SMS code or password), sessions with rotating
 //! refresh tokens, the device and security log with new-device alerts, and the person's profile.
 
+pub mod aliyun;
 pub mod cli;
 pub mod codes;
 pub mod config;
 pub mod entity;
 mod error;
 pub mod graphql;
+pub mod identity_check;
 pub mod loaders;
 pub mod organizations;
 pub mod partners;
@@ -95,6 +97,7 @@ impl Module for Accounts {
     fn job_handlers(&self) -> Vec<Arc<dyn xqt_kernel::jobs::JobHandler>> {
         let mut handlers = webhooks::handlers();
         handlers.extend(sms::handlers());
+        handlers.extend(identity_check::handlers());
         handlers
     }
 

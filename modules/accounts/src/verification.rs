@@ -142,6 +142,7 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
     }
     .insert(&ctx.db)
     .await?;
+    crate::identity_check::queue(ctx, row.id).await?;
     Ok(row)
 }
 

@@ -7,13 +7,11 @@
 use std::time::Duration;
 
 use async_trait::async_trait;
-use base64::Engine;
-use base64::engine::general_purpose::STANDARD;
 use chrono::{DateTime, Utc};
-use hmac::{Hmac, Mac};
 use serde::Deserialize;
-use sha1::Sha1;
 use xqt_kernel::AppContext;
+
+pub use crate::aliyun::{percent_encode, sign};
 
 use super::{Failure, Rejection, SmsGateway};
 use crate::config::SmsConfig;
@@ -72,33 +70,6 @@ impl Aliyun {
         params.push(("Signature".into(), signature));
         params
     }
-}
-
-/// RFC 3986 percent-encoding as Aliyun specifies it: only `A-Z a-z 0-9 - _ . ~` stay as they are,
-/// a space is `%20`, hex is upper case.
-pub fn percent_encode(s: &str) -> String {
-    let mut out = String::with_capacity(s.len());
-    for b in s.bytes() {
-        if b.is_ascii_alphanumeric() || matches!(b, b'-' | b'_' | b'.' | b'~') {
-            out.push(b as char);
-        } else {
-            out.push_str(&format!("%{b:02X}"));
-        }
-    }
-    out
-}
-
-/// `Signature` for these parameters (all but `Signature` itself): Base64(HMAC-SHA1(secret + "&",
-/// METHOD & %2F & percentEncode(sorted, encoded `k=v` joined by `&`))).
-pub fn sign(method: &str, params: &[(String, String)], secret: &str) -> String {
-    let mut encoded: Vec<(String, String)> =
-        params.iter().map(|(k, v)| (percent_encode(k), percent_encode(v))).collect();
-    encoded.sort();
-    let canonical = encoded.iter().map(|(k, v)| format!("{k}={v}")).collect::<Vec<_>>().join("&");
-    let to_sign = format!("{method}&{}&{}", percent_encode("/"), percent_encode(&canonical));
-    let mut mac = Hmac::<Sha1>::new_from_slice(format!("{secret}&").as_bytes()).expect("HMAC takes any key");
-    mac.update(to_sign.as_bytes());
-    STANDARD.encode(mac.finalize().into_bytes())
 }
 
 #[derive(Deserialize)]
