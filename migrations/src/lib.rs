@@ -42,6 +42,7 @@ mod m20261202_000020_attendance_create;
 mod m20261203_000021_notifications_sender;
 mod m20261203_000022_accounts_webhooks;
 mod m20261203_000023_chat_call_participants;
+mod m20261204_000024_accounts_id_photos;
 
 pub struct Migrator;
 
@@ -72,6 +73,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000021_notifications_sender::Migration),
             Box::new(m20261203_000022_accounts_webhooks::Migration),
             Box::new(m20261203_000023_chat_call_participants::Migration),
+            Box::new(m20261204_000024_accounts_id_photos::Migration),
         ]
     }
 }

@@ -172,3 +172,66 @@ async fn id_numbers_and_real_names_are_stored_sealed_with_a_lookup_hash() {
     })
     .await;
 }
+
+/// The ID card's photos are evidence for the reviewer, uploaded like any image (metadata
+/// stripped), shown to the submitter and to reviewers (each look audited), and deleted — files
+/// and all — the moment the review ends.
+#[tokio::test]
+async fn id_card_photos_are_evidence_for_the_review_only_and_go_when_it_ends() {
+    on_each_backend(async |b| {
+        let srv = b.start().await;
+        let (person, stranger, admin) = (srv.person().await, srv.person().await, srv.admin().await);
+        let upload = |who, w| srv.upload(who, "?purpose=id_photo", xqt_tests::jpeg(w, 40));
+        let (front, back, theirs) = (upload(&person, 64).await, upload(&person, 65).await, upload(&stranger, 66).await);
+        assert_eq!((front.status, back.status, theirs.status), (201, 201, 201), "{:?}", front.body);
+        let (f, bk) = (front.body["id"].clone(), back.body["id"].clone());
+        let submit = "mutation($n: String!, $i: String!, $f: ID, $b: ID) { submitIdentityVerification(realName: $n, idNumber: $i, idFrontFileId: $f, idBackFileId: $b) { id idFrontUrl idBackUrl } }";
+        let card = id_number(9101);
+        let field = |a: &xqt_tests::Answer| (a.code().map(str::to_owned), a.body["errors"][0]["extensions"]["field"].as_str().map(str::to_owned));
+        let a = srv.gql(submit, json!({ "n": "陈明", "i": card, "f": f }), Some(&person.token)).await;
+        assert_eq!(field(&a), (Some("BAD_USER_INPUT".into()), Some("idBackFileId".into())), "both sides or neither");
+        let a = srv.gql(submit, json!({ "n": "陈明", "i": card, "f": f, "b": theirs.body["id"] }), Some(&person.token)).await;
+        assert_eq!(field(&a), (Some("BAD_USER_INPUT".into()), Some("idBackFileId".into())), "someone else's photo");
+        let a = srv.ok(submit, json!({ "n": "陈明", "i": card, "f": f, "b": bk }), Some(&person.token)).await;
+        let front_url = format!("/files/{}", f.as_str().unwrap());
+        assert_eq!(a["submitIdentityVerification"]["idFrontUrl"], front_url.as_str());
+
+        // The reviewer finds it in the queue and looks; the look is in the audit log.
+        let queue = "{ identityVerificationQueue(first: 50) { edges { node { userId idFrontUrl idBackUrl } } } }";
+        let q = srv.ok(queue, json!({}), Some(&admin.token)).await;
+        let node = q["identityVerificationQueue"]["edges"]
+            .as_array()
+            .unwrap()
+            .iter()
+            .map(|e| &e["node"])
+            .find(|n| n["userId"] == person.id.to_string())
+            .expect("in the queue")
+            .clone();
+        assert_eq!(node["idFrontUrl"], front_url.as_str());
+        let audit = "query($u: ID) { auditLog(subjectUserId: $u) { resource fields allowed } }";
+        let looks = |log: serde_json::Value| -> Vec<bool> {
+            log["auditLog"]
+                .as_array()
+                .unwrap()
+                .iter()
+                .filter(|r| r["resource"] == "identity_evidence" && r["fields"] == json!(["id_photo"]))
+                .map(|r| r["allowed"].as_bool().unwrap())
+                .collect()
+        };
+        assert_eq!(srv.download(&admin, &front_url).await.status, 404, "an admin without the unmask permission");
+        assert_eq!(looks(srv.ok(audit, json!({ "u": person.id }), Some(&admin.token)).await), [false]);
+        xqt_privacy::audit::grant_permission(&srv.ctx, admin.id, "unmask", None).await.unwrap();
+        assert_eq!(srv.download(&admin, &front_url).await.status, 200);
+        assert_eq!(looks(srv.ok(audit, json!({ "u": person.id }), Some(&admin.token)).await), [true, false], "newest first");
+        assert_eq!(srv.download(&stranger, &front_url).await.status, 404, "nobody else sees the card");
+
+        // Decided: the photos have served their purpose and are gone, rows and bytes.
+        let review = "mutation($id: ID!) { reviewIdentityVerification(id: $id, action: APPROVE) { state idFrontUrl } }";
+        let id = a["submitIdentityVerification"]["id"].clone();
+        let done = srv.ok(review, json!({ "id": id }), Some(&admin.token)).await;
+        assert_eq!(done["reviewIdentityVerification"], json!({ "state": "APPROVED", "idFrontUrl": null }));
+        assert_eq!(srv.download(&admin, &front_url).await.status, 404);
+        assert!(xqt_accounts::uploads::all_for(&srv.ctx, person.id).await.unwrap().is_empty(), "no ID photo is kept");
+    })
+    .await;
+}

@@ -22,6 +22,9 @@ xqt_kernel::closed_set! {
         /// An organisation's business licence (营业执照), for its verification.
         Licence = "licence",
         ReportEvidence = "report_evidence",
+        /// A photo of the resident ID card (front or back), evidence for real-name review; kept
+        /// only until the review ends.
+        IdPhoto = "id_photo",
     }
 }
 
@@ -30,7 +33,7 @@ impl Purpose {
     pub fn max_bytes(self) -> usize {
         match self {
             Purpose::Avatar => 2 * 1024 * 1024,
-            Purpose::Licence | Purpose::ReportEvidence => 10 * 1024 * 1024,
+            Purpose::Licence | Purpose::ReportEvidence | Purpose::IdPhoto => 10 * 1024 * 1024,
         }
     }
 
@@ -39,6 +42,7 @@ impl Purpose {
             Purpose::Avatar => "the person's profile picture",
             Purpose::Licence => "an organisation's business licence, for its verification",
             Purpose::ReportEvidence => "a picture backing a report",
+            Purpose::IdPhoto => "the ID card's front or back, for real-name review (deleted when the review ends)",
         }
     }
 }
@@ -148,6 +152,22 @@ pub async fn owned(ctx: &AppContext, owner: Uuid, id: Uuid, purpose: Purpose) ->
 /// a current avatar the people acquainted with its owner.
 pub async fn read(ctx: &AppContext, viewer: &Viewer, row: &file::Model) -> AppResult<Bytes> {
     let allowed = match viewer {
+        // An ID card photo is identity evidence: only a reviewer holding the `unmask`
+        // permission sees it, and every look (or refused attempt) is in the audit log first.
+        Viewer::Admin { user_id, .. } if row.purpose == Purpose::IdPhoto => {
+            let audit = &ctx.modules.privacy().audit;
+            let allowed = audit.permitted(ctx, *user_id, xqt_kernel::privacy::UNMASK).await?;
+            let entry = xqt_kernel::privacy::AuditEntry {
+                subject: Some(row.owner_id),
+                action: xqt_kernel::privacy::AuditAction::Read,
+                resource: "identity_evidence".into(),
+                fields: vec!["id_photo"],
+                reason: None,
+                allowed,
+            };
+            audit.record(ctx, viewer, entry).await?;
+            allowed
+        }
         Viewer::Admin { .. } => true,
         Viewer::User { user_id, .. } if *user_id == row.owner_id => true,
         Viewer::User { user_id, .. } if row.purpose == Purpose::Licence => {
@@ -174,6 +194,16 @@ pub async fn read(ctx: &AppContext, viewer: &Viewer, row: &file::Model) -> AppRe
         return Err(AccountsError::NotFound("file").into());
     }
     ctx.files.get(&row.storage_key).await
+}
+
+/// Deletes these files, bytes and rows (the evidence of a review that has ended).
+pub async fn delete_files(ctx: &AppContext, ids: &[Uuid]) -> AppResult<()> {
+    let rows = file::Entity::find().filter(file::Column::Id.is_in(ids.iter().copied())).all(&ctx.db).await?;
+    for r in &rows {
+        ctx.files.delete(&r.storage_key).await?;
+    }
+    file::Entity::delete_many().filter(file::Column::Id.is_in(ids.iter().copied())).exec(&ctx.db).await?;
+    Ok(())
 }
 
 pub async fn all_for(ctx: &AppContext, owner: Uuid) -> AppResult<Vec<file::Model>> {

@@ -109,6 +109,17 @@ pub async fn require_verified(ctx: &AppContext, user: Uuid) -> AppResult<()> {
 }
 
 pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &str) -> AppResult<iv::Model> {
+    submit_with_photos(ctx, user, real_name, id_number, None).await
+}
+
+/// A submission with the ID card's photos (`(front, back)`: the person's own `id_photo` uploads).
+pub async fn submit_with_photos(
+    ctx: &AppContext,
+    user: Uuid,
+    real_name: &str,
+    id_number: &str,
+    photos: Option<(Uuid, Uuid)>,
+) -> AppResult<iv::Model> {
     let real_name = check_real_name(real_name)?;
     let id_number = check_id_number(id_number, xqt_kernel::clock::china_date(ctx.clock.now()))?;
     if let Some(current) = latest(ctx, user).await?
@@ -128,6 +139,20 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
     if taken.is_some() {
         return Err(AccountsError::IdNumberTaken.into());
     }
+    if let Some((front, back)) = photos {
+        if front == back {
+            return Err(AccountsError::Invalid {
+                field: "idBackFileId",
+                message: "the back of the card is another photo than its front".into(),
+            }
+            .into());
+        }
+        for (field, id) in [("idFrontFileId", front), ("idBackFileId", back)] {
+            crate::uploads::owned(ctx, user, id, crate::uploads::Purpose::IdPhoto)
+                .await
+                .map_err(|_| AccountsError::Invalid { field, message: "not one of your `id_photo` uploads".into() })?;
+        }
+    }
     let row = iv::ActiveModel {
         id: Set(ids::new_id()),
         user_id: Set(user),
@@ -139,6 +164,8 @@ pub async fn submit(ctx: &AppContext, user: Uuid, real_name: &str, id_number: &s
         reviewer_id: Set(None),
         submitted_at: Set(ctx.clock.now()),
         reviewed_at: Set(None),
+        id_front_file_id: Set(photos.map(|p| p.0)),
+        id_back_file_id: Set(photos.map(|p| p.1)),
     }
     .insert(&ctx.db)
     .await?;
@@ -171,6 +198,20 @@ pub async fn review(
     }
     if update.exec(&ctx.db).await?.rows_affected == 0 {
         return Err(AccountsError::Changed("verification").into());
+    }
+    if !to.is_open() {
+        // The review is over: the card's photos have served their purpose and go (MIN: kept
+        // no longer than needed).
+        let photos: Vec<Uuid> = [current.id_front_file_id, current.id_back_file_id].into_iter().flatten().collect();
+        if !photos.is_empty() {
+            iv::Entity::update_many()
+                .col_expr(iv::Column::IdFrontFileId, Expr::value(Option::<Uuid>::None))
+                .col_expr(iv::Column::IdBackFileId, Expr::value(Option::<Uuid>::None))
+                .filter(iv::Column::Id.eq(id))
+                .exec(&ctx.db)
+                .await?;
+            crate::uploads::delete_files(ctx, &photos).await?;
+        }
     }
     if to == ReviewState::Approved {
         // The ID number's birth date now counts for the guard (a child is a child, whatever

@@ -73,7 +73,14 @@ pub struct AuditEntry {
 pub trait Audit: Send + Sync + 'static {
     /// Appends to the tamper-evident audit log; the read must not proceed if this fails.
     async fn record(&self, ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<()>;
+
+    /// Whether the operator `admin` holds the privacy permission `permission` (`unmask`: see
+    /// identifiers and identity evidence in full).
+    async fn permitted(&self, ctx: &AppContext, admin: Uuid, permission: &str) -> AppResult<bool>;
 }
+
+/// The permission to see a person's identifiers and identity evidence in full.
+pub const UNMASK: &str = "unmask";
 
 /// Runs before every root field a signed-in person calls: `Ok` or the error to answer with.
 #[async_trait]
@@ -139,6 +146,10 @@ impl ConsentGate for FailClosed {
 impl Audit for FailClosed {
     async fn record(&self, _: &AppContext, _: &Viewer, _: AuditEntry) -> AppResult<()> {
         Err(no_privacy_module())
+    }
+
+    async fn permitted(&self, _: &AppContext, _: Uuid, _: &str) -> AppResult<bool> {
+        Ok(false)
     }
 }
 

@@ -11,7 +11,7 @@ use crate::chain::{self, Chain, ChainReport, Chained, Link, timestamp};
 use crate::entity::{audit_record, consent_record, grant};
 use crate::error::PrivacyError;
 
-pub const PERMISSION_UNMASK: &str = "unmask";
+pub const PERMISSION_UNMASK: &str = xqt_kernel::privacy::UNMASK;
 pub const PERMISSIONS: [&str; 1] = [PERMISSION_UNMASK];
 const REASON_MIN: usize = 4;
 const REASON_MAX: usize = 500;
@@ -72,6 +72,10 @@ pub struct AuditLog;
 impl Audit for AuditLog {
     async fn record(&self, ctx: &AppContext, viewer: &Viewer, entry: AuditEntry) -> AppResult<()> {
         append(ctx, viewer, entry).await.map(|_| ())
+    }
+
+    async fn permitted(&self, ctx: &AppContext, admin: Uuid, permission: &str) -> AppResult<bool> {
+        has_permission(ctx, admin, permission).await
     }
 }
 

@@ -17,6 +17,10 @@ pub struct Model {
     pub reviewer_id: Option<Uuid>,
     pub submitted_at: DateTimeUtc,
     pub reviewed_at: Option<DateTimeUtc>,
+    /// The ID card's photos (uploads of purpose `id_photo`), for the reviewer; cleared, and the
+    /// files deleted, when the review ends.
+    pub id_front_file_id: Option<Uuid>,
+    pub id_back_file_id: Option<Uuid>,
 }
 
 #[derive(Copy, Clone, Debug, EnumIter, DeriveRelation)]

@@ -169,9 +169,23 @@ impl AccountsMutation {
         ctx: &Context<'_>,
         real_name: String,
         id_number: String,
+        #[graphql(desc = "the ID card's front: an `id_photo` upload of yours (with `idBackFileId`)")]
+        id_front_file_id: Option<ID>,
+        #[graphql(desc = "the ID card's back: an `id_photo` upload of yours")] id_back_file_id: Option<ID>,
     ) -> Result<IdentityVerification> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let row = crate::verification::submit(app, viewer.require_person()?, &real_name, &id_number).await?;
+        let photos = match (id_front_file_id, id_back_file_id) {
+            (None, None) => None,
+            (Some(front), Some(back)) => Some((parse_id("idFrontFileId", &front)?, parse_id("idBackFileId", &back)?)),
+            (front, _) => {
+                let field = if front.is_none() { "idFrontFileId" } else { "idBackFileId" };
+                let message = "send both sides of the card, or neither".into();
+                return Err(crate::error::AccountsError::Invalid { field, message }.into());
+            }
+        };
+        let row =
+            crate::verification::submit_with_photos(app, viewer.require_person()?, &real_name, &id_number, photos)
+                .await?;
         Ok(IdentityVerification::open(app, row, viewer)?)
     }
 

@@ -28,6 +28,14 @@ impl IdentityVerification {
     async fn user_id(&self) -> ID {
         ID(self.row.user_id.to_string())
     }
+    /// The ID card's front photo while the review is open (the submitter and reviewers; each
+    /// reviewer's download is audited); `None` once the review has ended and the photos are gone.
+    async fn id_front_url(&self) -> Option<String> {
+        self.evidence(self.row.id_front_file_id)
+    }
+    async fn id_back_url(&self) -> Option<String> {
+        self.evidence(self.row.id_back_file_id)
+    }
     /// Why it was rejected, as the reviewer wrote it.
     async fn reason(&self) -> Option<&str> {
         self.row.reason.as_deref()
@@ -47,6 +55,11 @@ impl IdentityVerification {
 }
 
 impl IdentityVerification {
+    fn evidence(&self, file: Option<uuid::Uuid>) -> Option<String> {
+        let may = self.viewer.is_admin() || self.viewer.person_id() == Some(self.row.user_id);
+        file.filter(|_| may).map(crate::uploads::url)
+    }
+
     /// Masked for `viewer` unless `viewer` is the person who submitted it.
     pub fn open(
         app: &xqt_kernel::AppContext,

@@ -66,11 +66,7 @@ pub fn handlers() -> Vec<std::sync::Arc<dyn xqt_kernel::jobs::JobHandler>> {
 
 /// Whether the person holds the push consent at this moment.
 pub async fn holds_push_consent(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
-    match ctx.modules.privacy().consent.require(ctx, user, PUSH_PURPOSE, None).await {
-        Ok(()) => Ok(true),
-        Err(e) if e.code() == xqt_kernel::ErrorCode::ConsentRequired => Ok(false),
-        Err(e) => Err(e),
-    }
+    Ok(ctx.modules.privacy().consent.permitted_among(ctx, &[user], PUSH_PURPOSE).await?.contains(&user))
 }
 
 /// The outbox's column widths.
