@@ -31,7 +31,7 @@ use tokio_rustls::rustls::pki_types::{CertificateDer, PrivateKeyDer};
 use tokio_rustls::rustls::server::{ClientHello, ResolvesServerCert};
 use tokio_rustls::rustls::sign::CertifiedKey;
 use xqt_kernel::ErrorCode;
-use xqt_kernel::config::{Config, IpNetwork};
+use xqt_kernel::config::Config;
 
 use crate::ServerState;
 
@@ -201,20 +201,14 @@ impl<S: AsyncRead + AsyncWrite + Unpin> AsyncWrite for TlsIo<S> {
 /// Whether a request came over an encrypted connection: ours (TLS here), or a trusted proxy's
 /// that says `X-Forwarded-Proto: https`. Anything else, including that header from an address
 /// outside `tls.trusted_proxies`, is plain.
-pub fn secure(
-    config: &Config,
-    proxies: &[IpNetwork],
-    scheme: &Scheme,
-    peer: Option<IpAddr>,
-    proto: Option<&str>,
-) -> bool {
+pub fn secure(config: &Config, scheme: &Scheme, peer: Option<IpAddr>, proto: Option<&str>) -> bool {
     if *scheme == Scheme::HTTPS {
         return true;
     }
     config.tls.behind_proxy
-        && peer.is_some_and(|ip| proxies.iter().any(|p| p.contains(ip)))
         // A chain of proxies appends; the first hop is the client's.
         && proto.and_then(|p| p.split(',').next()).is_some_and(|p| p.trim().eq_ignore_ascii_case("https"))
+        && peer.is_some_and(|ip| config.tls.proxies().iter().any(|p| p.contains(ip)))
 }
 
 /// Seconds a browser remembers to use HTTPS only (`Strict-Transport-Security`): a year.
@@ -227,7 +221,7 @@ pub async fn around<E: Endpoint>(next: E, req: Request) -> poem::Result<Response
     let config = &req.data::<ServerState>().expect("server state").ctx.config;
     let peer = req.remote_addr().as_socket_addr().map(|a| a.ip());
     let proto = req.headers().get("x-forwarded-proto").and_then(|v| v.to_str().ok());
-    let encrypted = secure(config, &config.tls.proxies(), req.scheme(), peer, proto);
+    let encrypted = secure(config, req.scheme(), peer, proto);
     let probe = matches!(req.uri().path(), "/healthz" | "/readyz");
     if config.tls.behind_proxy && !encrypted && !probe {
         let body = serde_json::json!({ "errors": [{

@@ -9,7 +9,6 @@
 //! runner woken; the submission's own sealed fields are read back, nothing else is stored.
 
 use std::sync::Arc;
-use std::time::Duration;
 
 use async_trait::async_trait;
 use serde::Deserialize;
@@ -132,11 +131,7 @@ pub fn verifier(ctx: &AppContext) -> Option<Arc<dyn IdentityVerifier>> {
             endpoint: c.aliyun_endpoint.clone(),
             access_key_id: c.aliyun_access_key_id.clone().unwrap_or_default(),
             access_key_secret: c.aliyun_access_key_secret.clone().unwrap_or_default(),
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: crate::aliyun::http(),
         })),
     }
 }

@@ -58,11 +58,12 @@ impl JobHandler for RingPush {
             body,
             collapse_key: Some(&key),
         };
+        let gateway = gateway(ctx);
         for member in conversations::members(ctx, c.conversation_id).await? {
             // Every callee's phone rings, online or not: an app in the background keeps no socket
             // it can ring on. Muting a conversation silences messages, not calls.
             if Some(member.user_id) != c.caller_id {
-                gateway(ctx).push(ctx, member.user_id, &push).await?;
+                gateway.push(ctx, member.user_id, &push).await?;
             }
         }
         Ok(())
@@ -131,6 +132,7 @@ impl JobHandler for PushMessage {
         };
         let key = collapse_key(&m);
         let mentions: Vec<Uuid> = m.mentions.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
+        let gateway = gateway(ctx);
         for member in conversations::members(ctx, c.id).await? {
             if Some(member.user_id) == m.sender_id || Some(member.user_id) == m.recalled_by {
                 continue;
@@ -142,7 +144,7 @@ impl JobHandler for PushMessage {
                     body: "撤回了一条消息",
                     collapse_key: Some(&key),
                 };
-                gateway(ctx).replace(ctx, member.user_id, &push).await?;
+                gateway.replace(ctx, member.user_id, &push).await?;
                 continue;
             }
             let mentioned = mentions.contains(&member.user_id);
@@ -157,7 +159,7 @@ impl JobHandler for PushMessage {
                 body,
                 collapse_key: Some(&key),
             };
-            gateway(ctx).push(ctx, member.user_id, &push).await?;
+            gateway.push(ctx, member.user_id, &push).await?;
         }
         Ok(())
     }

@@ -4,14 +4,9 @@
 //! or an `isv.*` business refusal (HTTP 200), or a gateway refusal such as
 //! `SignatureDoesNotMatch` (HTTP 4xx); `isp.*`, throttling and 5xx are worth another try.
 
-use std::time::Duration;
-
 use async_trait::async_trait;
-use chrono::{DateTime, Utc};
 use serde::Deserialize;
 use xqt_kernel::AppContext;
-
-pub use crate::aliyun::{percent_encode, sign};
 
 use super::{Failure, Rejection, SmsGateway};
 use crate::config::SmsConfig;
@@ -38,37 +33,8 @@ impl Aliyun {
             access_key_secret: text(&config.aliyun_access_key_secret),
             sign_name: text(&config.sign_name),
             template_code: text(&config.template_code),
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: crate::aliyun::http(),
         }
-    }
-
-    /// The signed form for one code to one number.
-    fn form(&self, to: &str, code: &str, now: DateTime<Utc>, nonce: &str) -> Vec<(String, String)> {
-        let mut params: Vec<(String, String)> = [
-            ("AccessKeyId", self.access_key_id.as_str()),
-            ("Action", "SendSms"),
-            ("Format", "JSON"),
-            ("PhoneNumbers", to),
-            ("RegionId", "cn-hangzhou"),
-            ("SignName", self.sign_name.as_str()),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureNonce", nonce),
-            ("SignatureVersion", "1.0"),
-            ("TemplateCode", self.template_code.as_str()),
-            ("Version", API_VERSION),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        params.push(("TemplateParam".into(), serde_json::json!({ "code": code }).to_string()));
-        params.push(("Timestamp".into(), now.format("%Y-%m-%dT%H:%M:%SZ").to_string()));
-        let signature = sign("POST", &params, &self.access_key_secret);
-        params.push(("Signature".into(), signature));
-        params
     }
 }
 
@@ -120,18 +86,27 @@ impl SmsGateway for Aliyun {
     }
 
     async fn send(&self, ctx: &AppContext, to: &Phone, code: &str) -> Result<(), Failure> {
-        let nonce = uuid::Uuid::new_v4().to_string();
-        let form = self.form(to.as_str(), code, ctx.clock.now(), &nonce);
+        let param = serde_json::json!({ "code": code }).to_string();
+        let own = [
+            ("PhoneNumbers", to.as_str()),
+            ("RegionId", "cn-hangzhou"),
+            ("SignName", self.sign_name.as_str()),
+            ("TemplateCode", self.template_code.as_str()),
+            ("TemplateParam", param.as_str()),
+        ];
+        let form = crate::aliyun::signed_form(
+            "SendSms",
+            API_VERSION,
+            &own,
+            &self.access_key_id,
+            &self.access_key_secret,
+            ctx.clock.now(),
+        );
         let resp = self
             .http
             .post(&self.endpoint)
             .header("content-type", "application/x-www-form-urlencoded")
-            .body(
-                form.iter()
-                    .map(|(k, v)| format!("{}={}", percent_encode(k), percent_encode(v)))
-                    .collect::<Vec<_>>()
-                    .join("&"),
-            )
+            .body(crate::aliyun::body_of(&form))
             .send()
             .await
             .map_err(|e| Failure::Transient(format!("aliyun unreachable: {e}")))?;
@@ -158,34 +133,6 @@ impl SmsGateway for Aliyun {
 #[cfg(test)]
 mod tests {
     use super::*;
-
-    /// Aliyun's own worked example of an RPC signature ("签名机制": DescribeRegions, AccessKey
-    /// `testid` / `testsecret`, GET), whose documented result is `OLeaidS1JvxuMvnyHOwuJ+uX5qY=`.
-    #[test]
-    fn the_signature_matches_aliyuns_worked_example() {
-        let params: Vec<(String, String)> = [
-            ("AccessKeyId", "testid"),
-            ("Action", "DescribeRegions"),
-            ("Format", "XML"),
-            ("SignatureMethod", "HMAC-SHA1"),
-            ("SignatureNonce", "3ee8c1b8-83d3-44af-a94f-4e0ad82fd6cf"),
-            ("SignatureVersion", "1.0"),
-            ("Timestamp", "2016-02-23T12:46:24Z"),
-            ("Version", "2014-05-26"),
-        ]
-        .into_iter()
-        .map(|(k, v)| (k.to_owned(), v.to_owned()))
-        .collect();
-        assert_eq!(sign("GET", &params, "testsecret"), "OLeaidS1JvxuMvnyHOwuJ+uX5qY=");
-    }
-
-    #[test]
-    fn percent_encoding_is_rfc_3986_as_aliyun_asks() {
-        assert_eq!(percent_encode("a b*c~d"), "a%20b%2Ac~d");
-        assert_eq!(percent_encode("{\"code\":\"1\"}"), "%7B%22code%22%3A%221%22%7D");
-        assert_eq!(percent_encode("校企通"), "%E6%A0%A1%E4%BC%81%E9%80%9A");
-        assert_eq!(percent_encode("2016-02-23T12:46:24Z"), "2016-02-23T12%3A46%3A24Z");
-    }
 
     #[test]
     fn answers_are_sorted_into_retry_and_give_up() {

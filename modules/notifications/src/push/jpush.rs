@@ -40,6 +40,19 @@ struct RefusalBody {
     message: Option<String>,
 }
 
+/// One HTTP client for every push: its connection pool and TLS roots are made once, not per
+/// person pushed to.
+fn http() -> reqwest::Client {
+    static CLIENT: std::sync::LazyLock<reqwest::Client> = std::sync::LazyLock::new(|| {
+        reqwest::Client::builder()
+            .connect_timeout(Duration::from_secs(5))
+            .timeout(Duration::from_secs(10))
+            .build()
+            .unwrap_or_default()
+    });
+    CLIENT.clone()
+}
+
 impl Jpush {
     /// From `[notifications.push]`, checked at load to hold the app key and master secret.
     pub fn new(config: &PushConfig) -> Self {
@@ -49,11 +62,7 @@ impl Jpush {
             endpoint: format!("{}/v3/push", config.jpush_endpoint.trim_end_matches('/')),
             authorization: format!("Basic {}", STANDARD.encode(format!("{key}:{secret}"))),
             apns_production: config.apns_production,
-            http: reqwest::Client::builder()
-                .connect_timeout(Duration::from_secs(5))
-                .timeout(Duration::from_secs(10))
-                .build()
-                .unwrap_or_default(),
+            http: http(),
         }
     }
 
