@@ -3,7 +3,10 @@
 //! appends (serialised by the hash chain's head), the time from sending a notification to
 //! its arrival on a live subscription, chat sends into one conversation and into many, and a
 //! chat message's fan-out to a group's live subscribers. Prints a Markdown table. Usage:
-//! `xqt-bench [external|cooperation|attendance|frontend]`.
+//! `xqt-bench [external|cooperation|attendance|frontend|fanout|writes|queries]` (the last three:
+//! `scale.rs`).
+
+mod scale;
 
 use std::time::{Duration, Instant};
 
@@ -799,6 +802,12 @@ fn only_cooperation_skipped() -> bool {
 
 #[tokio::main]
 async fn main() {
+    match std::env::args().nth(1).as_deref() {
+        Some("fanout") => return scale::fanout().await,
+        Some("writes") => return scale::writes().await,
+        Some("queries") => return scale::queries().await,
+        _ => {}
+    }
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
     let only_cooperation = std::env::args().nth(1).as_deref() == Some("cooperation");
     let only_attendance = std::env::args().nth(1).as_deref() == Some("attendance");
