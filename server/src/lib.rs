@@ -8,6 +8,7 @@ mod headers;
 pub mod http;
 pub mod observe;
 pub mod request;
+mod session_ends;
 pub mod tls;
 pub mod webhooks;
 pub mod ws;
@@ -34,6 +35,8 @@ pub struct ServerState {
     pub ctx: AppContext,
     pub schema: Arc<dyn Api>,
     pub metrics: Arc<Metrics>,
+    /// Wakes this instance's sockets whose session ended.
+    pub session_ends: session_ends::SessionEnds,
 }
 
 /// Logs go to stderr, as text or JSON lines; every line inside a request carries its request id.
@@ -163,7 +166,8 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
 /// `start` with another assembled API (`xqt_schema::assemble!`), on a context prepared with
 /// the same modules.
 pub async fn start_with(ctx: AppContext, schema: Arc<dyn Api>) -> anyhow::Result<RunningServer> {
-    let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()) };
+    let session_ends = session_ends::SessionEnds::start(ctx.bus.clone()).await;
+    let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()), session_ends };
     let tcp = TcpListener::bind(ctx.config.listen.clone())
         .into_acceptor()
         .await

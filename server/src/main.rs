@@ -8,6 +8,11 @@ use std::time::Instant;
 use clap::{FromArgMatches, Subcommand};
 use xqt_kernel::clock::SystemClock;
 
+/// mimalloc: thousands of mostly idle sockets each hold a handful of small allocations, which
+/// glibc's arenas spread over partly used pages.
+#[global_allocator]
+static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
+
 #[derive(Subcommand)]
 enum Builtin {
     /// Migrate the database and serve HTTP and WebSocket on XQT_LISTEN.

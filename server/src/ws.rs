@@ -19,12 +19,12 @@ use serde::Deserialize;
 use serde_json::{Value, json};
 use tokio_stream::StreamMap;
 use xqt_kernel::ErrorCode;
-use xqt_kernel::auth::{Authenticated, RequestMeta, session_ended_topic};
-use xqt_kernel::bus::BusSubscription;
+use xqt_kernel::auth::{Authenticated, RequestMeta};
 use xqt_kernel::error::code_of;
 
 use crate::ServerState;
 use crate::http::{MediaType, is_request_error, refuse};
+use crate::session_ends::SessionWatch;
 
 pub const PROTOCOL: &str = "graphql-transport-ws";
 
@@ -59,6 +59,8 @@ enum Close {
     InitTimeout,
     DuplicateId(String),
     TooManyInits,
+    /// A frame larger than the request body limit.
+    TooBig,
 }
 
 impl Close {
@@ -71,6 +73,7 @@ impl Close {
             Close::InitTimeout => (4408, "Connection initialisation timeout".to_owned()),
             Close::DuplicateId(id) => (4409, format!("Subscriber for {id} already exists")),
             Close::TooManyInits => (4429, "Too many initialisation requests".to_owned()),
+            Close::TooBig => (1009, "Message too big".to_owned()),
         };
         Message::Close(Some((CloseCode::from(code), fit_close_reason(reason))))
     }
@@ -119,7 +122,36 @@ pub fn upgrade(req: &Request, ws: WebSocket, Data(state): Data<&ServerState>) ->
     }
     let state = state.clone();
     let meta = crate::http::request_meta(req, &state);
-    ws.protocols([PROTOCOL]).on_upgrade(move |socket| serve(socket, state, meta)).into_response()
+    ws.protocols([PROTOCOL])
+        .config(socket_config(&state))
+        .on_upgrade(move |socket| serve(socket, state, meta))
+        .into_response()
+}
+
+/// Buffers sized for many mostly idle sockets: tungstenite reads into a 128 KiB buffer by default,
+/// zero-filled on every read, which made each subscribed socket hold about 230 KiB and cost a
+/// quarter of the server's CPU during fan-out. Clients send small frames (a subscription is a
+/// query and its variables); a larger one is read in several reads, up to the request body limit.
+fn socket_config(state: &ServerState) -> poem::web::websocket::WebSocketConfig {
+    let max = state.ctx.config.limits.max_body_bytes;
+    poem::web::websocket::WebSocketConfig::default()
+        .read_buffer_size(READ_BUFFER)
+        .write_buffer_size(0)
+        .max_message_size(Some(max))
+        .max_frame_size(Some(max))
+}
+
+const READ_BUFFER: usize = 4096;
+
+/// A `next` frame, the response serialised once straight into the frame's text (not through a
+/// `serde_json::Value` first): the hot path of every live delivery.
+fn next_frame(id: &str, resp: &GqlResponse) -> Message {
+    let (Ok(id), Ok(payload)) = (serde_json::to_string(id), serde_json::to_string(resp)) else {
+        return text(
+            json!({ "type": "next", "id": id, "payload": { "errors": [{ "message": "unserialisable response" }] } }),
+        );
+    };
+    Message::Text(format!(r#"{{"type":"next","id":{id},"payload":{payload}}}"#))
 }
 
 fn text(value: Value) -> Message {
@@ -137,6 +169,12 @@ fn parse(message: Message) -> Result<Option<ClientMessage>, Close> {
         Message::Ping(_) | Message::Pong(_) => Ok(None),
         Message::Close(_) => Err(Close::Invalid(String::new())),
     }
+}
+
+/// A read that failed because the client's message exceeded the limit closes 1009; any other
+/// failure means the connection is gone.
+fn too_big(e: &std::io::Error) -> Option<Close> {
+    e.to_string().contains("Space limit exceeded").then_some(Close::TooBig)
 }
 
 fn token_from(payload: Option<&Value>) -> Option<String> {
@@ -158,7 +196,9 @@ async fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) {
     let (mut sink, mut incoming) = socket.split();
     let outcome = match tokio::time::timeout(
         Duration::from_secs(state.ctx.config.websocket.init_timeout_secs),
-        initialise(&mut sink, &mut incoming, &state),
+        // Boxed, as the checks in `run` are: a socket's task is as large as its largest await
+        // for its whole life, and token and session checks are database queries.
+        Box::pin(initialise(&mut sink, &mut incoming, &state)),
     )
     .await
     {
@@ -181,13 +221,13 @@ async fn initialise<S, R>(
     sink: &mut S,
     incoming: &mut R,
     state: &ServerState,
-) -> Result<(Authenticated, Option<BusSubscription>), Option<Close>>
+) -> Result<(Authenticated, Option<SessionWatch>), Option<Close>>
 where
     S: futures::Sink<Message> + Unpin,
     R: Stream<Item = std::io::Result<Message>> + Unpin,
 {
     while let Some(frame) = incoming.next().await {
-        let Ok(frame) = frame else { return Err(None) };
+        let frame = frame.map_err(|e| too_big(&e))?;
         if matches!(frame, Message::Close(_)) {
             return Err(None);
         }
@@ -203,16 +243,14 @@ where
                         _ => Close::Unavailable("the token cannot be checked"),
                     })
                 })?;
-                // Listen for the session's end before acknowledging, then look once more: a
+                // Watch for the session's end before acknowledging, then look once more: a
                 // sign-out in between is caught by one or the other, never by neither.
                 let session_ended = match (auth.viewer.person_id(), auth.viewer.session_id()) {
                     (Some(user), Some(session)) => {
-                        let sub = state
-                            .ctx
-                            .bus
-                            .subscribe(&session_ended_topic(session))
-                            .await
-                            .map_err(|_| Some(Close::Unavailable("live delivery is unavailable")))?;
+                        let watch = state
+                            .session_ends
+                            .watch(session)
+                            .ok_or(Some(Close::Unavailable("live delivery is unavailable")))?;
                         let active = state
                             .ctx
                             .modules
@@ -222,7 +260,7 @@ where
                         if !active {
                             return Err(Some(Close::Forbidden("session ended")));
                         }
-                        Some(sub)
+                        Some(watch)
                     }
                     _ => None,
                 };
@@ -247,7 +285,7 @@ async fn run<S, R>(
     incoming: &mut R,
     state: &ServerState,
     auth: Authenticated,
-    mut session_ended: Option<BusSubscription>,
+    mut session_ended: Option<SessionWatch>,
     meta: RequestMeta,
 ) -> Option<Close>
 where
@@ -281,7 +319,11 @@ where
     loop {
         tokio::select! {
             frame = incoming.next() => {
-                let Some(Ok(frame)) = frame else { return None };
+                let frame = match frame {
+                    None => return None,
+                    Some(Err(e)) => return too_big(&e),
+                    Some(Ok(frame)) => frame,
+                };
                 if matches!(frame, Message::Close(_)) {
                     return None;
                 }
@@ -331,7 +373,8 @@ where
                             operations.remove(&id);
                             json!({ "type": "error", "id": id, "payload": resp.errors })
                         } else {
-                            json!({ "type": "next", "id": id, "payload": resp })
+                            if sink.send(next_frame(&id, &resp)).await.is_err() { return None; }
+                            continue;
                         }
                     }
                 };
@@ -341,10 +384,10 @@ where
                 if sink.send(text(json!({ "type": "ping" }))).await.is_err() { return None; }
             }
             _ = &mut expired => return Some(Close::Forbidden("token expired")),
-            Some(_) = async { match session_ended.as_mut() { Some(s) => s.recv().await, None => futures::future::pending().await } } => {
-                // A message means the session ended; a gap means we cannot be sure, so check.
+            () = async { match session_ended.as_mut() { Some(s) => s.changed().await, None => futures::future::pending().await } } => {
+                // Its end was announced, or an announcement may have been missed: check.
                 let (Some(user), Some(session)) = (auth.viewer.person_id(), auth.viewer.session_id()) else { continue };
-                if !state.ctx.modules.session_active(&state.ctx, user, session).await.unwrap_or(false) {
+                if !Box::pin(state.ctx.modules.session_active(&state.ctx, user, session)).await.unwrap_or(false) {
                     return Some(Close::Forbidden("session ended"));
                 }
             }

@@ -172,3 +172,18 @@ async fn invalid_subscriptions_get_an_error_and_the_socket_stays_open() {
     })
     .await;
 }
+
+#[tokio::test]
+async fn a_message_over_the_body_limit_closes_1009() {
+    on_each_backend(async |b| {
+        let srv = b.start_with(|c| c.limits.max_body_bytes = 64 * 1024).await;
+        let mut ws = srv.ws_as(&srv.person().await.token).await;
+        // Within the limit, a ping with a payload is answered.
+        ws.send(json!({ "type": "ping", "payload": { "pad": "x".repeat(32 * 1024) } })).await;
+        assert!(matches!(ws.next().await, WsEvent::Message(m) if m["type"] == "pong"));
+        // Over it, the socket closes instead of buffering whatever the client sends.
+        ws.send(json!({ "type": "ping", "payload": { "pad": "x".repeat(100 * 1024) } })).await;
+        assert_eq!(ws.close_code().await, 1009);
+    })
+    .await;
+}

@@ -14,7 +14,7 @@ use sea_orm::{
     Set,
 };
 use uuid::Uuid;
-use xqt_kernel::auth::{RequestMeta, Role, session_ended_topic};
+use xqt_kernel::auth::{RequestMeta, Role, SESSIONS_ENDED_TOPIC};
 use xqt_kernel::crypto::token_hash;
 use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::rate::{self, Window::Minute};
@@ -462,7 +462,7 @@ pub async fn end_session(ctx: &AppContext, user: Uuid, session: Uuid, reason: Se
 /// `SESSION_STATE_TTL` (60 s) once Redis is back.
 async fn announce_ended(ctx: &AppContext, session: Uuid) -> AppResult<()> {
     ctx.cache.set_or_skip(&session_state_key(session), Bytes::from_static(b"ended"), SESSION_STATE_TTL * 2).await;
-    if let Err(e) = ctx.bus.publish(&session_ended_topic(session), Bytes::from_static(b"ended")).await {
+    if let Err(e) = ctx.bus.publish(SESSIONS_ENDED_TOPIC, Bytes::from(session.to_string())).await {
         tracing::warn!(%session, error = ?e, "session end not announced live: the bus is unreachable");
     }
     Ok(())

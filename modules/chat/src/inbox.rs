@@ -147,16 +147,18 @@ fn conversation_part(ctx: &AppContext, me: Uuid, conversation: Uuid, after: Opti
 /// Everything for the person after `after` (or from now on), each item with the cursor to
 /// resume after it.
 pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<Item = AppResult<(InboxItem, Cursor)>> {
+    // Database calls below are boxed: the stream's state is as large as its largest await, for
+    // as long as the subscription lives.
     async_stream::try_stream! {
         // Subscribe to joins first, so a conversation joined while we start is not missed.
         let mut joins = ctx.bus.subscribe(&live::user_topic(me)).await?;
         let after = match after {
             Some(after) => after,
-            None => now(&ctx, me).await?,
+            None => Box::pin(now(&ctx, me)).await?,
         };
         let watermark = after.watermark_time();
         let snapshot_at = ctx.clock.now();
-        let mine = conversations::mine(&ctx, me).await?;
+        let mine = Box::pin(conversations::mine(&ctx, me)).await?;
         let mut seen = Seen::new(snapshot_at, after.notification);
         seen.take_snapshot(snapshot_at, mine.iter().map(|(c, _)| c));
         let mut parts: SelectAll<Boxed> = SelectAll::new();
@@ -175,7 +177,7 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                     } else if c.last_changed_at.is_some_and(|at| at <= w) {
                         Some(c.last_position)
                     } else {
-                        Some(changes::position_at(&ctx, c.id, w).await?)
+                        Some(Box::pin(changes::position_at(&ctx, c.id, w)).await?)
                     }
                 }
             };
@@ -191,12 +193,12 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
         let mut departures = Vec::new();
         // (A departure the client saw is named by its negative position: only a later one counts.)
         for (conversation, position) in named {
-            if let Some((position, event)) = changes::departure(&ctx, conversation, me, position.abs()).await? {
+            if let Some((position, event)) = Box::pin(changes::departure(&ctx, conversation, me, position.abs())).await? {
                 departures.push((conversation, position, event));
             }
         }
         if let Some(w) = watermark {
-            for (conversation, position, event) in changes::departures_since(&ctx, me, w).await? {
+            for (conversation, position, event) in Box::pin(changes::departures_since(&ctx, me, w)).await? {
                 let known = after.conversations.contains_key(&conversation) || seen.delivered.contains_key(&conversation);
                 if !known {
                     departures.push((conversation, position, event));
@@ -207,11 +209,11 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
             seen.departed.insert(conversation, (position, ctx.clock.now()));
             yield (InboxItem::Conversation { conversation, position, event }, seen.cursor());
         }
-        follow_joined(&ctx, me, &mut seen, &mut parts, unknown).await?;
+        Box::pin(follow_joined(&ctx, me, &mut seen, &mut parts, unknown)).await?;
         let notifications = xqt_notifications::inbox::follow(ctx.clone(), me, seen.notification)
             .map(|r| r.map(InboxItem::Notification));
         parts.push(notifications.boxed());
-        live::mark_online(&ctx, me).await?;
+        Box::pin(live::mark_online(&ctx, me)).await?;
         let mut heartbeat = live::presence_heartbeat(&ctx).await;
         let mut refresh = tokio::time::interval_at(tokio::time::Instant::now() + REFRESH, REFRESH);
         loop {
@@ -248,15 +250,15 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
                     if seen.delivered.contains_key(&conversation) {
                         continue;
                     }
-                    let joined = conversations::membership(&ctx, conversation, me).await?;
-                    follow_joined(&ctx, me, &mut seen, &mut parts, joined).await?;
+                    let joined = Box::pin(conversations::membership(&ctx, conversation, me)).await?;
+                    Box::pin(follow_joined(&ctx, me, &mut seen, &mut parts, joined)).await?;
                 }
                 Step::Joined(Some(BusEvent::Gap)) => {
-                    let all = conversations::mine(&ctx, me).await?.into_iter().map(|(_, m)| m);
-                    follow_joined(&ctx, me, &mut seen, &mut parts, all).await?;
+                    let all = Box::pin(conversations::mine(&ctx, me)).await?.into_iter().map(|(_, m)| m);
+                    Box::pin(follow_joined(&ctx, me, &mut seen, &mut parts, all)).await?;
                 }
-                Step::Heartbeat => live::mark_online(&ctx, me).await?,
-                Step::Refresh => seen.refresh(&ctx, me).await?,
+                Step::Heartbeat => Box::pin(live::mark_online(&ctx, me)).await?,
+                Step::Refresh => Box::pin(seen.refresh(&ctx, me)).await?,
             }
         }
     }

@@ -123,6 +123,19 @@ pub async fn is_online(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
     Ok(ctx.cache.get_or_miss(&presence_key(user)).await.is_some())
 }
 
+/// Who of `users` is online, in one read (`MGET` on Redis) however large the group; with Redis
+/// down nobody is (pushes go out as if all were away).
+pub async fn online_among(ctx: &AppContext, users: &[Uuid]) -> std::collections::HashSet<Uuid> {
+    let keys: Vec<String> = users.iter().map(|u| presence_key(*u)).collect();
+    match ctx.cache.get_many(&keys).await {
+        Ok(found) => users.iter().zip(found).filter(|(_, v)| v.is_some()).map(|(u, _)| *u).collect(),
+        Err(e) => {
+            tracing::warn!(error = ?e, "presence unreadable: everyone treated as away");
+            Default::default()
+        }
+    }
+}
+
 /// Ticks a third of the presence TTL apart, the first tick already taken.
 pub(crate) async fn presence_heartbeat(ctx: &AppContext) -> tokio::time::Interval {
     let refresh =
@@ -183,15 +196,17 @@ impl Feed for ConversationFeed {
         changes::since(&self.ctx, self.me, self.conversation, *after, limit).await
     }
 
-    fn decode(&self, payload: &[u8]) -> Arrival<Event, i64> {
-        match serde_json::from_slice::<Announcement>(payload) {
+    fn decode(&self, payload: &xqt_kernel::bus::Payload) -> Arrival<Event, i64> {
+        // Decoded once per instance for all the conversation's followers here.
+        let shared = payload.decoded(|bytes| serde_json::from_slice::<Announcement>(bytes).map_err(|e| e.to_string()));
+        match &*shared {
             Err(e) => {
                 tracing::warn!(error = %e, "undecodable chat event on the bus");
                 Arrival::Skip
             }
-            Ok(Announcement { event: Event::Typing { user_id }, .. }) if user_id == self.me => Arrival::Skip,
-            Ok(Announcement { position: Some(p), event }) => Arrival::Stored(p, event),
-            Ok(Announcement { position: None, event }) => Arrival::Passing(event),
+            Ok(Announcement { event: Event::Typing { user_id }, .. }) if *user_id == self.me => Arrival::Skip,
+            Ok(Announcement { position: Some(p), event }) => Arrival::Stored(*p, event.clone()),
+            Ok(Announcement { position: None, event }) => Arrival::Passing(event.clone()),
         }
     }
 
@@ -226,7 +241,9 @@ pub(crate) fn follow_with(
     presence: bool,
 ) -> impl Stream<Item = AppResult<Delivered<Event, i64>>> {
     async_stream::try_stream! {
-        let (c, _) = conversations::require_member(&ctx, conversation, me).await?;
+        // Each database call below is boxed: a stream's state is as large as its largest await,
+        // for as long as the subscription lives, and queries are the large ones.
+        let (c, _) = Box::pin(conversations::require_member(&ctx, conversation, me)).await?;
         if after.is_some_and(|p| p < 0) {
             Err(AppError::from(crate::error::invalid("after", "a cursor from conversationEvents")))?;
         }
@@ -235,7 +252,7 @@ pub(crate) fn follow_with(
         let feed = ConversationFeed { ctx: ctx.clone(), me, conversation };
         let mut events = Box::pin(scan_then_live(ctx.bus.clone(), topic(conversation), feed, from));
         if presence {
-            mark_online(&ctx, me).await?;
+            Box::pin(mark_online(&ctx, me)).await?;
         }
         let mut heartbeat = presence_heartbeat(&ctx).await;
         loop {
@@ -245,7 +262,7 @@ pub(crate) fn follow_with(
                 _ = heartbeat.tick(), if presence => None,
             };
             let Some(next) = next else {
-                mark_online(&ctx, me).await?;
+                Box::pin(mark_online(&ctx, me)).await?;
                 continue;
             };
             let Some(delivered) = next else { break };
@@ -256,7 +273,7 @@ pub(crate) fn follow_with(
             );
             yield delivered;
             // Out of it, unless added back since (a resume may replay an old removal).
-            if out_of_it && conversations::membership(&ctx, conversation, me).await?.is_none() {
+            if out_of_it && Box::pin(conversations::membership(&ctx, conversation, me)).await?.is_none() {
                 Err(AppError::from(ChatError::NotFound("conversation")))?;
             }
         }

@@ -84,10 +84,10 @@ pub fn bearer(authorization: Option<&str>) -> Option<&str> {
     (!token.is_empty()).then_some(token)
 }
 
-/// The bus topic announcing that a session ended, so open sockets of it close at once.
-pub fn session_ended_topic(session: Uuid) -> String {
-    format!("session-ended:{session}")
-}
+/// The bus topic announcing that a session ended (the payload is its id), so open sockets of it
+/// close at once. One topic for all sessions: each instance follows it once and tells its own
+/// sockets (a topic per session cost every socket a subscription and a ring buffer of its own).
+pub const SESSIONS_ENDED_TOPIC: &str = "sessions-ended";
 
 /// Where a request came from, for security logs.
 #[derive(Debug, Clone, Default)]

@@ -19,9 +19,69 @@ const SUBSCRIBER_BUFFER: usize = 1024;
 
 #[derive(Debug, Clone, PartialEq, Eq)]
 pub enum BusEvent {
-    Message(Bytes),
+    Message(Payload),
     /// Events may have been missed; re-read durable state before going on.
     Gap,
+}
+
+/// A published payload as every local subscriber of its topic receives it: one allocation shared
+/// by all of them, with room for its decoded form, so a thousand followers of a conversation
+/// decode a message once, not a thousand times.
+#[derive(Clone)]
+pub struct Payload(Arc<PayloadInner>);
+
+struct PayloadInner {
+    bytes: Bytes,
+    decoded: std::sync::OnceLock<Arc<dyn std::any::Any + Send + Sync>>,
+}
+
+impl Payload {
+    pub fn new(bytes: Bytes) -> Self {
+        Self(Arc::new(PayloadInner { bytes, decoded: std::sync::OnceLock::new() }))
+    }
+
+    pub fn bytes(&self) -> &Bytes {
+        &self.0.bytes
+    }
+
+    /// The payload decoded by `decode`, decoded by the first subscriber that asks and shared with
+    /// the rest. Subscribers of one topic decode it as one type; a reader asking for another type
+    /// decodes its own copy.
+    pub fn decoded<T: Send + Sync + 'static>(&self, decode: impl Fn(&[u8]) -> T) -> Arc<T> {
+        let shared =
+            self.0.decoded.get_or_init(|| Arc::new(decode(&self.0.bytes)) as Arc<dyn std::any::Any + Send + Sync>);
+        match Arc::clone(shared).downcast::<T>() {
+            Ok(t) => t,
+            Err(_) => Arc::new(decode(&self.0.bytes)),
+        }
+    }
+}
+
+impl std::ops::Deref for Payload {
+    type Target = [u8];
+    fn deref(&self) -> &[u8] {
+        &self.0.bytes
+    }
+}
+
+impl From<Bytes> for Payload {
+    fn from(bytes: Bytes) -> Self {
+        Self::new(bytes)
+    }
+}
+
+impl PartialEq for Payload {
+    fn eq(&self, other: &Self) -> bool {
+        self.0.bytes == other.0.bytes
+    }
+}
+
+impl Eq for Payload {}
+
+impl std::fmt::Debug for Payload {
+    fn fmt(&self, f: &mut std::fmt::Formatter<'_>) -> std::fmt::Result {
+        write!(f, "Payload({:?})", self.0.bytes)
+    }
 }
 
 #[async_trait]
@@ -139,7 +199,7 @@ impl MemoryBus {
 #[async_trait]
 impl EventBus for MemoryBus {
     async fn publish(&self, topic: &str, payload: Bytes) -> AppResult<()> {
-        self.topics.deliver(topic, BusEvent::Message(payload));
+        self.topics.deliver(topic, BusEvent::Message(payload.into()));
         Ok(())
     }
 
@@ -203,7 +263,7 @@ async fn dispatch_pushes(mut pushes: mpsc::UnboundedReceiver<PushInfo>, topics: 
                     continue;
                 };
                 if let Some(topic) = channel.strip_prefix(&prefix) {
-                    topics.deliver(topic, BusEvent::Message(Bytes::from(payload)));
+                    topics.deliver(topic, BusEvent::Message(Bytes::from(payload).into()));
                 }
             }
             PushKind::Disconnection => {
@@ -258,5 +318,41 @@ impl EventBus for RedisBus {
         let mut manager = self.manager.clone();
         let _: String = self.breaker.call(redis::cmd("PING").query_async(&mut manager)).await?;
         Ok(())
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    use std::sync::atomic::{AtomicUsize, Ordering};
+
+    use super::*;
+
+    #[tokio::test]
+    async fn every_subscriber_of_a_topic_shares_one_decoding_of_a_payload() {
+        let bus = MemoryBus::new();
+        let mut subscribers = Vec::new();
+        for _ in 0..3 {
+            subscribers.push(bus.subscribe("t").await.unwrap());
+        }
+        bus.publish("t", Bytes::from_static(b"42")).await.unwrap();
+        let decodings = AtomicUsize::new(0);
+        for sub in &mut subscribers {
+            let Some(BusEvent::Message(payload)) = sub.recv().await else { panic!("a message") };
+            let n = payload.decoded(|b| {
+                decodings.fetch_add(1, Ordering::Relaxed);
+                std::str::from_utf8(b).unwrap().parse::<i64>().unwrap()
+            });
+            assert_eq!(*n, 42);
+        }
+        assert_eq!(decodings.load(Ordering::Relaxed), 1, "decoded once for all three");
+        // A reader asking for another type decodes its own copy.
+        let Some(BusEvent::Message(again)) = ({
+            bus.publish("t", Bytes::from_static(b"7")).await.unwrap();
+            subscribers[0].recv().await
+        }) else {
+            panic!("a message")
+        };
+        assert_eq!(*again.decoded(|b| b.len()), 1);
+        assert_eq!(*again.decoded(|b| String::from_utf8_lossy(b).into_owned()), "7");
     }
 }

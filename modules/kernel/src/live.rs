@@ -11,7 +11,7 @@ use std::sync::Arc;
 use async_trait::async_trait;
 use futures::Stream;
 
-use crate::bus::{BusEvent, EventBus};
+use crate::bus::{BusEvent, EventBus, Payload};
 use crate::error::AppResult;
 
 /// Stored items read per query while catching up.
@@ -62,8 +62,9 @@ pub trait Feed: Send + Sync + 'static {
     /// Stored items strictly after `after`, in position order, at most `limit`.
     async fn scan(&self, after: &Self::Position, limit: u64) -> AppResult<Scan<Self::Item, Self::Position>>;
 
-    /// A live payload from the feed's topic.
-    fn decode(&self, payload: &[u8]) -> Arrival<Self::Item, Self::Position>;
+    /// A live payload from the feed's topic (`Payload::decoded` shares the decoding among the
+    /// topic's followers on this instance).
+    fn decode(&self, payload: &Payload) -> Arrival<Self::Item, Self::Position>;
 
     /// Whether an item at `at` directly follows `last`. A dense feed (1, 2, 3, …) answers
     /// `at == last + 1` and so detects an item that overtook another; a feed with holes in its
@@ -107,7 +108,7 @@ pub fn scan_then_live<F: Feed>(
                     feed.on_gap().await?;
                     catch_up = true;
                 }
-                Some(BusEvent::Message(bytes)) => match feed.decode(&bytes) {
+                Some(BusEvent::Message(payload)) => match feed.decode(&payload) {
                     Arrival::Skip => {}
                     Arrival::Passing(item) => yield Delivered { position: last.clone(), item },
                     Arrival::Stored(at, _) if at <= last => {}
@@ -159,7 +160,7 @@ mod tests {
             Ok(Scan::of(rows, limit))
         }
 
-        fn decode(&self, payload: &[u8]) -> Arrival<String, i64> {
+        fn decode(&self, payload: &Payload) -> Arrival<String, i64> {
             let text = std::str::from_utf8(payload).unwrap();
             match text.strip_prefix("t:") {
                 Some(t) => Arrival::Passing(t.to_owned()),

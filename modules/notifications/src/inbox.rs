@@ -145,7 +145,7 @@ impl Feed for Inbox {
         Ok(Scan::of(rows.into_iter().map(|n| (Some(n.id), n)).collect(), limit))
     }
 
-    fn decode(&self, payload: &[u8]) -> Arrival<notification::Model, Option<Uuid>> {
+    fn decode(&self, payload: &xqt_kernel::bus::Payload) -> Arrival<notification::Model, Option<Uuid>> {
         match serde_json::from_slice::<notification::Model>(payload) {
             Ok(row) => Arrival::Stored(Some(row.id), row),
             Err(e) => {
@@ -166,7 +166,7 @@ pub fn follow(ctx: AppContext, user: Uuid, after: Option<Uuid>) -> impl Stream<I
     async_stream::try_stream! {
         let from = match after {
             Some(id) => Some(id),
-            None => newest_id(&ctx, user).await?,
+            None => Box::pin(newest_id(&ctx, user)).await?,
         };
         let feed = Inbox { ctx: ctx.clone(), user };
         let mut rows = Box::pin(scan_then_live(ctx.bus.clone(), topic(user), feed, from));

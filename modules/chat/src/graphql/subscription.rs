@@ -26,11 +26,12 @@ impl ChatSubscription {
         let me = viewer.require_person()?;
         let conversation = parse_id("conversationId", &conversation_id)?;
         // Refused before the stream starts: a non-member gets an error, not an empty stream.
-        crate::conversations::require_member(app, conversation, me).await?;
+        // Boxed: the subscription's state keeps the size of its largest await for its whole life.
+        Box::pin(crate::conversations::require_member(app, conversation, me)).await?;
         let from = match (after, after_seq) {
             (Some(cursor), _) => Some(live::parse_cursor(conversation, &cursor)?),
             (None, Some(seq)) => Some(
-                crate::messages::position_of(app, conversation, seq)
+                Box::pin(crate::messages::position_of(app, conversation, seq))
                     .await?
                     .ok_or_else(|| crate::error::invalid("afterSeq", "no such message in this conversation"))?,
             ),
