@@ -224,3 +224,64 @@ async fn finished_jobs_are_purged_after_their_keeping_period_and_queued_ones_nev
     })
     .await;
 }
+
+/// Waits until `width` of its jobs run at the same moment.
+struct Gate(tokio::sync::Barrier);
+
+#[async_trait]
+impl JobHandler for Gate {
+    fn kind(&self) -> &'static str {
+        "gate.wait"
+    }
+    async fn run(&self, _: &AppContext, _: &serde_json::Value) -> AppResult<()> {
+        self.0.wait().await;
+        Ok(())
+    }
+}
+
+struct GateModule(Arc<Gate>);
+
+impl Module for GateModule {
+    fn name(&self) -> &'static str {
+        "gate"
+    }
+    fn job_handlers(&self) -> Vec<Arc<dyn JobHandler>> {
+        vec![self.0.clone()]
+    }
+}
+
+#[tokio::test]
+async fn the_runner_works_several_jobs_at_once() {
+    on_each_backend(async |b| {
+        // Four jobs that can only finish together: a runner taking one at a time never ends them.
+        const WIDTH: usize = 4;
+        let gate = Arc::new(Gate(tokio::sync::Barrier::new(WIDTH)));
+        let mut modules = xqt_schema::modules();
+        modules.push(Arc::new(GateModule(gate)));
+        let mut config = b.config();
+        config.jobs.concurrency = WIDTH;
+        config.jobs.poll_interval_ms = 50;
+        let ctx = AppContext::connect(config, Modules::new(modules).unwrap(), Arc::new(b.clock.clone())).await.unwrap();
+        xqt::migrate(&ctx).await.unwrap();
+        let mut ids = Vec::new();
+        for n in 0..WIDTH {
+            ids.push(
+                jobs::enqueue(&ctx, "gate.wait", json!({ "n": n }), ctx.clock.now(), None).await.unwrap().unwrap(),
+            );
+        }
+        let runner = jobs::spawn(ctx.clone());
+        let all_done = async {
+            loop {
+                let done = jobs::in_state(&ctx, JobState::Done).await.unwrap();
+                if ids.iter().all(|id| done.iter().any(|j| j.id == *id)) {
+                    return;
+                }
+                tokio::time::sleep(std::time::Duration::from_millis(50)).await;
+            }
+        };
+        let finished = tokio::time::timeout(std::time::Duration::from_secs(60), all_done).await;
+        runner.abort();
+        assert!(finished.is_ok(), "the {WIDTH} jobs never ran together: the runner takes one at a time");
+    })
+    .await;
+}

@@ -127,10 +127,9 @@ async fn record(ctx: &AppContext, c: &call::Model) -> AppResult<()> {
     let payload = json!({
         "callId": c.id, "media": c.media, "outcome": c.state, "durationSecs": duration, "reason": c.end_reason,
     });
-    let stored = messages::post_record(ctx, c.conversation_id, c.caller_id, MessageKind::Call, payload).await?;
-    if c.state == CallState::Missed {
-        crate::jobs::push_later(ctx, &stored, false).await;
-    }
+    // A missed call is pushed to those away, like a message.
+    let missed = c.state == CallState::Missed;
+    messages::post_record(ctx, c.conversation_id, c.caller_id, MessageKind::Call, payload, missed).await?;
     Ok(())
 }
 

@@ -101,6 +101,13 @@ pub async fn require_member(
     user: Uuid,
 ) -> AppResult<(conversation::Model, member::Model)> {
     let not_found = || ChatError::NotFound("conversation");
+    // A member of a group or direct conversation (every message sent): one read for both rows.
+    if let Some((m, Some(c))) =
+        member::Entity::find_by_id((conversation_id, user)).find_also_related(conversation::Entity).one(&ctx.db).await?
+        && c.kind != ConversationKind::Channel
+    {
+        return Ok((c, m));
+    }
     let c = find(ctx, conversation_id).await?.ok_or_else(not_found)?;
     let m = membership(ctx, conversation_id, user).await?;
     if c.kind != ConversationKind::Channel {

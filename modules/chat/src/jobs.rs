@@ -8,7 +8,7 @@ use async_trait::async_trait;
 use sea_orm::EntityTrait;
 use serde_json::{Value, json};
 use uuid::Uuid;
-use xqt_kernel::jobs::{JobHandler, enqueue};
+use xqt_kernel::jobs::{JobHandler, enqueue_on};
 use xqt_kernel::{AppContext, AppError, AppResult};
 use xqt_notifications::push::{Push, gateway};
 
@@ -58,29 +58,34 @@ impl JobHandler for RingPush {
             body,
             collapse_key: Some(&key),
         };
-        let gateway = gateway(ctx);
-        for member in conversations::members(ctx, c.conversation_id).await? {
-            // Every callee's phone rings, online or not: an app in the background keeps no socket
-            // it can ring on. Muting a conversation silences messages, not calls.
-            if Some(member.user_id) != c.caller_id {
-                gateway.push(ctx, member.user_id, &push).await?;
-            }
-        }
+        // Every callee's phone rings, online or not: an app in the background keeps no socket
+        // it can ring on. Muting a conversation silences messages, not calls.
+        let callees: Vec<Uuid> = conversations::members(ctx, c.conversation_id)
+            .await?
+            .into_iter()
+            .map(|m| m.user_id)
+            .filter(|u| Some(*u) != c.caller_id)
+            .collect();
+        gateway(ctx).push_many(ctx, &callees, &push).await?;
         Ok(())
     }
 }
 
-/// Queues the push for a stored message (or, `recalled`, the replacement of its push). The
-/// message is committed already; a failure here is logged and the message still delivered live.
-pub async fn push_later(ctx: &AppContext, m: &message::Model, recalled: bool) {
+/// Queues the push for a stored message (or, `recalled`, the replacement of its push) in the
+/// transaction that stores it, so the message and its push commit together or not at all.
+pub async fn queue_push<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ctx: &AppContext,
+    m: &message::Model,
+    recalled: bool,
+) -> AppResult<()> {
     if m.kind == MessageKind::System {
-        return;
+        return Ok(());
     }
     let dedupe = format!("{PUSH}:{}:{}", m.id, if recalled { "recall" } else { "send" });
     let payload = json!({ "message": m.id, "recalled": recalled });
-    if let Err(e) = enqueue(ctx, PUSH, payload, ctx.clock.now(), Some(dedupe)).await {
-        tracing::warn!(error = ?e, message = %m.id, "push not queued");
-    }
+    enqueue_on(db, ctx, PUSH, payload, ctx.clock.now(), Some(dedupe)).await?;
+    Ok(())
 }
 
 /// What the push says: who and where, never the content — message content goes to no one
@@ -133,33 +138,43 @@ impl JobHandler for PushMessage {
         let key = collapse_key(&m);
         let mentions: Vec<Uuid> = m.mentions.as_deref().and_then(|s| serde_json::from_str(s).ok()).unwrap_or_default();
         let gateway = gateway(ctx);
-        for member in conversations::members(ctx, c.id).await? {
-            if Some(member.user_id) == m.sender_id || Some(member.user_id) == m.recalled_by {
+        let others: Vec<_> = conversations::members(ctx, c.id)
+            .await?
+            .into_iter()
+            .filter(|member| Some(member.user_id) != m.sender_id && Some(member.user_id) != m.recalled_by)
+            .collect();
+        if recalled {
+            let push = Push {
+                kind: xqt_notifications::NotificationKind::ChatRecalled,
+                title: &title,
+                body: "撤回了一条消息",
+                collapse_key: Some(&key),
+            };
+            let users: Vec<Uuid> = others.iter().map(|member| member.user_id).collect();
+            return gateway.replace_many(ctx, &users, &push).await;
+        }
+        // Muted conversations stay quiet, except for the person someone @-mentioned; whoever is
+        // online sees it live. Presence for the whole group is one read.
+        let wanted: Vec<_> =
+            others.iter().filter(|member| !member.muted || mentions.contains(&member.user_id)).collect();
+        let online = live::online_among(ctx, &wanted.iter().map(|member| member.user_id).collect::<Vec<_>>()).await;
+        let (mentioned, plain): (Vec<Uuid>, Vec<Uuid>) = wanted
+            .iter()
+            .map(|member| member.user_id)
+            .filter(|u| !online.contains(u))
+            .partition(|u| mentions.contains(u));
+        for (users, is_mentioned) in [(mentioned, true), (plain, false)] {
+            if users.is_empty() {
                 continue;
             }
-            if recalled {
-                let push = Push {
-                    kind: xqt_notifications::NotificationKind::ChatRecalled,
-                    title: &title,
-                    body: "撤回了一条消息",
-                    collapse_key: Some(&key),
-                };
-                gateway.replace(ctx, member.user_id, &push).await?;
-                continue;
-            }
-            let mentioned = mentions.contains(&member.user_id);
-            // Muted conversations stay quiet, except for the person someone @-mentioned.
-            if (member.muted && !mentioned) || live::is_online(ctx, member.user_id).await? {
-                continue;
-            }
-            let (title, body) = wording(&m, &title, mentioned);
+            let (title, body) = wording(&m, &title, is_mentioned);
             let push = Push {
                 kind: xqt_notifications::NotificationKind::ChatMessage,
                 title: &title,
                 body,
                 collapse_key: Some(&key),
             };
-            gateway.push(ctx, member.user_id, &push).await?;
+            gateway.push_many(ctx, &users, &push).await?;
         }
         Ok(())
     }

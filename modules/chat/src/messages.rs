@@ -166,6 +166,7 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
         attachment: new.attachment,
         reply_to_seq: new.reply_to_seq,
         mentions,
+        push: true,
     };
     let stored = match store(ctx, c.id, draft).await {
         Ok(m) => m,
@@ -176,7 +177,6 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
         }
         Err(Stored::Failed(e)) => return Err(e),
     };
-    crate::jobs::push_later(ctx, &stored, false).await;
     Ok(stored)
 }
 
@@ -197,6 +197,8 @@ struct Draft {
     pub attachment: Option<Uuid>,
     pub reply_to_seq: Option<i64>,
     pub mentions: Vec<Uuid>,
+    /// Queue the push to members who are away, in the message's own transaction.
+    pub push: bool,
 }
 
 enum Stored {
@@ -210,32 +212,26 @@ impl<E: Into<AppError>> From<E> for Stored {
     }
 }
 
-/// Commits the message with the conversation's next sequence number and change position, then
-/// publishes it. The counters' row lock (PostgreSQL) or the single writer (SQLite) keeps both
-/// dense.
+/// Commits the message with the conversation's next sequence number and change position (and,
+/// for a sent message, its push job: one commit), then publishes it. The counters' row lock
+/// (PostgreSQL) or the single writer (SQLite) keeps both dense.
 async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
     let id = ids::new_id();
     let txn = xqt_kernel::db::begin(&ctx.db).await.map_err(AppError::from)?;
-    conversation::Entity::update_many()
+    // Takes the next numbers and reads them back in one statement.
+    let counters = conversation::Entity::update_many()
         .col_expr(conversation::Column::LastSeq, Expr::col(conversation::Column::LastSeq).add(1))
         .col_expr(conversation::Column::LastPosition, Expr::col(conversation::Column::LastPosition).add(1))
         .col_expr(conversation::Column::LastActivity, Expr::value(id))
         .col_expr(conversation::Column::UpdatedAt, Expr::value(now))
         .col_expr(conversation::Column::LastChangedAt, Expr::value(now))
         .filter(conversation::Column::Id.eq(conversation_id))
-        .exec(&txn)
+        .exec_with_returning(&txn)
         .await
         .map_err(AppError::from)?;
-    let (seq, position) = conversation::Entity::find_by_id(conversation_id)
-        .select_only()
-        .column(conversation::Column::LastSeq)
-        .column(conversation::Column::LastPosition)
-        .into_tuple::<(i64, i64)>()
-        .one(&txn)
-        .await
-        .map_err(AppError::from)?
-        .ok_or(ChatError::NotFound("conversation"))?;
+    let c = counters.into_iter().next().ok_or(ChatError::NotFound("conversation"))?;
+    let (seq, position) = (c.last_seq, c.last_position);
     let row = message::ActiveModel {
         id: Set(id),
         conversation_id: Set(conversation_id),
@@ -274,6 +270,9 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
             .await
             .map_err(AppError::from)?;
     }
+    if draft.push {
+        crate::jobs::queue_push(&txn, ctx, &stored, false).await?;
+    }
     txn.commit().await.map_err(AppError::from)?;
     live::publish(ctx, conversation_id, Some(position), &Event::Message { message: stored.clone() }).await;
     Ok(stored)
@@ -283,7 +282,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
 pub async fn post_system(ctx: &AppContext, conversation: Uuid, event: &str, data: Value) -> AppResult<message::Model> {
     let mut payload = data;
     payload["event"] = Value::String(event.to_owned());
-    post_record(ctx, conversation, None, MessageKind::System, payload).await
+    post_record(ctx, conversation, None, MessageKind::System, payload, false).await
 }
 
 /// A record the server writes into the history (a system line, a call's outcome), in sequence
@@ -294,6 +293,7 @@ pub(crate) async fn post_record(
     sender: Option<Uuid>,
     kind: MessageKind,
     payload: Value,
+    push: bool,
 ) -> AppResult<message::Model> {
     let draft = Draft {
         sender,
@@ -304,6 +304,7 @@ pub(crate) async fn post_record(
         attachment: None,
         reply_to_seq: None,
         mentions: vec![],
+        push,
     };
     store(ctx, conversation, draft).await.map_err(|e| match e {
         Stored::Duplicate => AppError::internal("a server record collided"),
@@ -480,12 +481,12 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
     let txn = xqt_kernel::db::begin(&ctx.db).await?;
     let updated = row.update(&txn).await?;
     let position = changes::record_update(&txn, ctx, c.id, updated.id).await?;
+    crate::jobs::queue_push(&txn, ctx, &updated, true).await?;
     txn.commit().await?;
     if let Some(a) = attachment {
         crate::attachments::delete(ctx, a).await?;
     }
     live::publish(ctx, c.id, Some(position), &Event::Updated { message: updated.clone() }).await;
-    crate::jobs::push_later(ctx, &updated, true).await;
     Ok(updated)
 }
 

@@ -438,11 +438,13 @@ pub struct JobsConfig {
     pub lease_secs: i64,
     /// Tries before a failing job is given up (each retry waits twice as long, from 30 s).
     pub max_attempts: i32,
+    /// Jobs this process runs at once (pushes to a group wait on the network, not the CPU).
+    pub concurrency: usize,
 }
 
 impl Default for JobsConfig {
     fn default() -> Self {
-        Self { enabled: true, poll_interval_ms: 1000, lease_secs: 300, max_attempts: 5 }
+        Self { enabled: true, poll_interval_ms: 1000, lease_secs: 300, max_attempts: 5, concurrency: 8 }
     }
 }
 
@@ -585,6 +587,9 @@ impl Config {
         }
         if self.websocket.max_subscriptions == 0 || self.websocket.init_timeout_secs == 0 {
             return Err(ConfigError("websocket.max_subscriptions and init_timeout_secs must be positive".into()));
+        }
+        if !(1..=256).contains(&self.jobs.concurrency) {
+            return Err(ConfigError("jobs.concurrency must be between 1 and 256".into()));
         }
         if self.jobs.lease_secs < 10 || self.jobs.max_attempts < 1 || self.jobs.poll_interval_ms == 0 {
             return Err(ConfigError(

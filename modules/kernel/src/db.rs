@@ -8,6 +8,9 @@ use sea_orm::{ConnectOptions, Database, DatabaseConnection};
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
 
+/// A pooled connection idle at least this long is pinged before it is handed out.
+pub const IDLE_BEFORE_PING_SECS: u64 = 30;
+
 pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
     let url = match &config.database_url {
         Some(url) => url.clone(),
@@ -25,6 +28,10 @@ pub async fn connect(config: &Config) -> AppResult<DatabaseConnection> {
         .connect_timeout(Duration::from_secs(5))
         .acquire_timeout(Duration::from_secs(10))
         .sqlx_logging(false)
+        // A connection in use moments ago is handed out as it is; one idle for a while is pinged
+        // first (the server may have closed it). Pinging every checkout cost a round trip per
+        // statement group: about eight per chat message.
+        .test_before_acquire_if_idle_for(Duration::from_secs(IDLE_BEFORE_PING_SECS))
         // Readers do not block the writer (WAL); a commit is on disk before it is acknowledged
         // (synchronous=FULL); references hold (foreign keys); writers queue
         // instead of failing at once (busy timeout). Set explicitly: sqlx's defaults have changed.

@@ -8,8 +8,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, QueryFilter, Set, SqlErr, Statement};
+use sea_orm::sea_query::{Expr, OnConflict};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement};
 use uuid::Uuid;
 
 use crate::context::AppContext;
@@ -79,6 +79,20 @@ pub async fn enqueue(
     run_at: DateTime<Utc>,
     dedupe_key: Option<String>,
 ) -> AppResult<Option<Uuid>> {
+    enqueue_on(&ctx.db, ctx, kind, payload, run_at, dedupe_key).await
+}
+
+/// `enqueue` on `db`: inside a transaction, the job commits with the work that asked for it (a
+/// chat message and its push are one commit). A duplicate dedupe key leaves the transaction
+/// usable (`ON CONFLICT DO NOTHING`, not a failed statement).
+pub async fn enqueue_on<C: sea_orm::ConnectionTrait>(
+    db: &C,
+    ctx: &AppContext,
+    kind: &str,
+    payload: serde_json::Value,
+    run_at: DateTime<Utc>,
+    dedupe_key: Option<String>,
+) -> AppResult<Option<Uuid>> {
     let id = crate::ids::new_id();
     let row = job::ActiveModel {
         id: Set(id),
@@ -95,11 +109,11 @@ pub async fn enqueue(
         created_at: Set(ctx.clock.now()),
         finished_at: Set(None),
     };
-    match row.insert(&ctx.db).await {
-        Ok(_) => Ok(Some(id)),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Ok(None),
-        Err(e) => Err(e.into()),
-    }
+    let inserted = job::Entity::insert(row)
+        .on_conflict(OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned())
+        .exec_without_returning(db)
+        .await?;
+    Ok((inserted > 0).then_some(id))
 }
 
 /// Leases the oldest due job (or one whose lease ran out) to `worker`.
@@ -154,6 +168,11 @@ async fn finish(ctx: &AppContext, job: &job::Model, worker: &str, outcome: &AppR
 /// Claims and runs one job; `None` when nothing is due.
 pub async fn run_once(ctx: &AppContext, worker: &str) -> AppResult<Option<Ran>> {
     let Some(job) = claim(ctx, worker).await? else { return Ok(None) };
+    execute(ctx, worker, job).await.map(Some)
+}
+
+/// Runs a claimed job and records how it ended.
+async fn execute(ctx: &AppContext, worker: &str, job: job::Model) -> AppResult<Ran> {
     let outcome = if job.attempts > job.max_attempts {
         Err(AppError::internal("attempts used up (the last one never finished)"))
     } else {
@@ -177,7 +196,7 @@ pub async fn run_once(ctx: &AppContext, worker: &str) -> AppResult<Option<Ran>> 
         }
     }
     finish(ctx, &job, worker, &outcome).await?;
-    Ok(Some(Ran { id: job.id, kind: job.kind, ok }))
+    Ok(Ran { id: job.id, kind: job.kind, ok })
 }
 
 /// Queues this period's run of every schedule, once across all instances.
@@ -233,19 +252,33 @@ pub fn wake() {
 
 static WAKE: tokio::sync::Notify = tokio::sync::Notify::const_new();
 
-/// Runs jobs until the returned handle is dropped or aborted.
+/// Runs jobs until the returned handle is dropped or aborted: one loop claims due jobs and runs
+/// up to `jobs.concurrency` of them at once (a push to a group waits on its provider, so one at a
+/// time let the queue grow without bound under chat load).
 pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
-    let worker = worker_name();
+    let worker: Arc<str> = worker_name().into();
     tokio::spawn(async move {
         let poll = std::time::Duration::from_millis(ctx.config.jobs.poll_interval_ms);
-        tracing::info!(worker = %worker, "job runner started");
+        let slots = Arc::new(tokio::sync::Semaphore::new(ctx.config.jobs.concurrency));
+        let mut running = tokio::task::JoinSet::new();
+        tracing::info!(worker = %worker, concurrency = ctx.config.jobs.concurrency, "job runner started");
         loop {
             if let Err(e) = schedule_due(&ctx).await {
                 tracing::warn!(error = e.message(), "scheduling jobs failed");
             }
             loop {
-                match run_once(&ctx, &worker).await {
-                    Ok(Some(_)) => continue,
+                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+                while running.try_join_next().is_some() {}
+                match claim(&ctx, &worker).await {
+                    Ok(Some(job)) => {
+                        let (ctx, worker) = (ctx.clone(), Arc::clone(&worker));
+                        running.spawn(async move {
+                            if let Err(e) = execute(&ctx, &worker, job).await {
+                                tracing::warn!(error = e.message(), "job outcome not recorded");
+                            }
+                            drop(slot);
+                        });
+                    }
                     Ok(None) => break,
                     Err(e) => {
                         tracing::warn!(error = e.message(), "job runner could not claim work");

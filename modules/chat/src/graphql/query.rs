@@ -82,11 +82,10 @@ impl ChatQuery {
         let me = viewer.require_person()?;
         let conversation = parse_id("conversationId", &conversation_id)?;
         conversations::require_member(app, conversation, me).await?;
-        let mut out = Vec::new();
-        for m in conversations::members(app, conversation).await? {
-            out.push(Presence { user_id: ID(m.user_id.to_string()), online: live::is_online(app, m.user_id).await? });
-        }
-        Ok(out)
+        let members: Vec<uuid::Uuid> =
+            conversations::members(app, conversation).await?.into_iter().map(|m| m.user_id).collect();
+        let online = live::online_among(app, &members).await;
+        Ok(members.into_iter().map(|u| Presence { user_id: ID(u.to_string()), online: online.contains(&u) }).collect())
     }
 
     /// A cursor at the present for `inboxEvents(after:)`: take it (with the data the app shows),

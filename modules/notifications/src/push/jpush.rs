@@ -92,17 +92,23 @@ impl Jpush {
         })
     }
 
-    async fn send(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
-        let devices = super::reachable_devices(ctx, user).await?;
-        let ids: Vec<String> =
-            devices.into_iter().filter(|d| d.platform == PushPlatform::Jpush).map(|d| d.token).collect();
+    /// Pushes to every JPush device of `users` who hold the push consent now, up to
+    /// `AUDIENCE_MAX` devices a call, whoever they belong to.
+    async fn send(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
         // Nobody without a registered device and the push consent is pushed to.
-        for chunk in ids.chunks(AUDIENCE_MAX) {
+        let devices: Vec<(String, Uuid)> = super::reachable_devices_of(ctx, users)
+            .await?
+            .into_iter()
+            .filter(|d| d.platform == PushPlatform::Jpush)
+            .map(|d| (d.token, d.user_id))
+            .collect();
+        for chunk in devices.chunks(AUDIENCE_MAX) {
+            let ids: Vec<String> = chunk.iter().map(|(id, _)| id.clone()).collect();
             let resp = self
                 .http
                 .post(&self.endpoint)
                 .header("authorization", &self.authorization)
-                .json(&self.body(chunk, push))
+                .json(&self.body(&ids, push))
                 .send()
                 .await
                 .map_err(|e| AppError::internal(format!("jpush unreachable: {e}")))?;
@@ -114,10 +120,10 @@ impl Jpush {
             let (code, message) = refusal.map_or((0, String::new()), |r| (r.code, r.message.unwrap_or_default()));
             if code == 1011 {
                 // None of these ids is known to JPush any more (the app was removed): forget them.
-                for id in chunk {
-                    super::forget_device(ctx, user, PushPlatform::Jpush, id).await?;
+                for (id, user) in chunk {
+                    super::forget_device(ctx, *user, PushPlatform::Jpush, id).await?;
                 }
-                tracing::info!(user = %user, devices = chunk.len(), "jpush knows none of these devices; forgotten");
+                tracing::info!(devices = chunk.len(), "jpush knows none of these devices; forgotten");
                 continue;
             }
             // Authentication (1004), parameters (1003), rate limits (2002), its faults (1000, 5xx):
@@ -131,14 +137,22 @@ impl Jpush {
 #[async_trait]
 impl PushGateway for Jpush {
     async fn push(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
-        self.send(ctx, user, push).await
+        self.send(ctx, &[user], push).await
     }
 
     /// iOS replaces the shown notification with the one of the same `apns_collapse_id`.
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
+        self.replace_many(ctx, &[user], push).await
+    }
+
+    async fn push_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
+        self.send(ctx, users, push).await
+    }
+
+    async fn replace_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
         if push.collapse_key.is_none() {
             return Ok(());
         }
-        self.send(ctx, user, push).await
+        self.send(ctx, users, push).await
     }
 }

@@ -32,6 +32,22 @@ pub trait PushGateway: Send + Sync + 'static {
     /// Replaces what an earlier push with the same collapse key shows, where the person got
     /// one; nobody else is pushed to.
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()>;
+
+    /// The same push to many people (a group's members): providers batch it.
+    async fn push_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
+        for user in users {
+            self.push(ctx, *user, push).await?;
+        }
+        Ok(())
+    }
+
+    /// `replace` for many people.
+    async fn replace_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
+        for user in users {
+            self.replace(ctx, *user, push).await?;
+        }
+        Ok(())
+    }
 }
 
 /// The job that pushes a stored platform notice (`NotificationKind::pushed_as_notice`).
@@ -80,45 +96,62 @@ fn clip(s: &str, max: usize) -> String {
 /// The built-in provider: an outbox table; a collapse key overwrites the earlier row.
 pub struct Outbox;
 
+/// Rows written per statement (SQLite allows 32,766 bound values; seven a row).
+const OUTBOX_BATCH: usize = 500;
+
 #[async_trait]
 impl PushGateway for Outbox {
     async fn push(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
-        let row = push_message::ActiveModel {
-            id: Set(ids::new_id()),
-            user_id: Set(user),
-            kind: Set(push.kind),
-            title: Set(clip(push.title, TITLE_MAX)),
-            body: Set(push.body.to_owned()),
-            created_at: Set(ctx.clock.now()),
-            collapse_key: Set(push.collapse_key.map(|k| clip(k, COLLAPSE_KEY_MAX))),
-        };
-        push_message::Entity::insert(row)
-            .on_conflict(
-                OnConflict::columns([push_message::Column::UserId, push_message::Column::CollapseKey])
-                    .update_columns([
-                        push_message::Column::Kind,
-                        push_message::Column::Title,
-                        push_message::Column::Body,
-                        push_message::Column::CreatedAt,
-                    ])
-                    .to_owned(),
-            )
-            .exec_without_returning(&ctx.db)
-            .await?;
-        tracing::info!(user = %user, kind = %push.kind, "push written to the outbox");
-        Ok(())
+        self.push_many(ctx, &[user], push).await
     }
 
     async fn replace(&self, ctx: &AppContext, user: Uuid, push: &Push<'_>) -> AppResult<()> {
+        self.replace_many(ctx, &[user], push).await
+    }
+
+    /// One statement per `OUTBOX_BATCH` people.
+    async fn push_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
+        let now = ctx.clock.now();
+        for chunk in users.chunks(OUTBOX_BATCH) {
+            let rows = chunk.iter().map(|user| push_message::ActiveModel {
+                id: Set(ids::new_id()),
+                user_id: Set(*user),
+                kind: Set(push.kind),
+                title: Set(clip(push.title, TITLE_MAX)),
+                body: Set(push.body.to_owned()),
+                created_at: Set(now),
+                collapse_key: Set(push.collapse_key.map(|k| clip(k, COLLAPSE_KEY_MAX))),
+            });
+            push_message::Entity::insert_many(rows)
+                .on_conflict(
+                    OnConflict::columns([push_message::Column::UserId, push_message::Column::CollapseKey])
+                        .update_columns([
+                            push_message::Column::Kind,
+                            push_message::Column::Title,
+                            push_message::Column::Body,
+                            push_message::Column::CreatedAt,
+                        ])
+                        .to_owned(),
+                )
+                .exec_without_returning(&ctx.db)
+                .await?;
+        }
+        tracing::info!(people = users.len(), kind = %push.kind, "push written to the outbox");
+        Ok(())
+    }
+
+    async fn replace_many(&self, ctx: &AppContext, users: &[Uuid], push: &Push<'_>) -> AppResult<()> {
         let Some(key) = push.collapse_key else { return Ok(()) };
-        push_message::Entity::update_many()
-            .col_expr(push_message::Column::Kind, Expr::value(push.kind))
-            .col_expr(push_message::Column::Title, Expr::value(clip(push.title, TITLE_MAX)))
-            .col_expr(push_message::Column::Body, Expr::value(push.body))
-            .filter(push_message::Column::UserId.eq(user))
-            .filter(push_message::Column::CollapseKey.eq(key))
-            .exec(&ctx.db)
-            .await?;
+        for chunk in users.chunks(OUTBOX_BATCH) {
+            push_message::Entity::update_many()
+                .col_expr(push_message::Column::Kind, Expr::value(push.kind))
+                .col_expr(push_message::Column::Title, Expr::value(clip(push.title, TITLE_MAX)))
+                .col_expr(push_message::Column::Body, Expr::value(push.body))
+                .filter(push_message::Column::UserId.is_in(chunk.iter().copied()))
+                .filter(push_message::Column::CollapseKey.eq(key))
+                .exec(&ctx.db)
+                .await?;
+        }
         Ok(())
     }
 }
@@ -227,6 +260,30 @@ pub async fn devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device:
 /// what keeps them from being pushed to (PRM-2).
 pub async fn reachable_devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device::Model>> {
     if holds_push_consent(ctx, user).await? { devices(ctx, user).await } else { Ok(Vec::new()) }
+}
+
+/// `reachable_devices` for many people in two reads: who of them holds the push consent now,
+/// then their devices.
+pub async fn reachable_devices_of(ctx: &AppContext, users: &[Uuid]) -> AppResult<Vec<push_device::Model>> {
+    if users.is_empty() {
+        return Ok(Vec::new());
+    }
+    let consenting = ctx.modules.privacy().consent.permitted_among(ctx, users, PUSH_PURPOSE).await?;
+    if consenting.is_empty() {
+        return Ok(Vec::new());
+    }
+    let mut devices = Vec::new();
+    let consenting: Vec<Uuid> = consenting.into_iter().collect();
+    for chunk in consenting.chunks(OUTBOX_BATCH) {
+        devices.extend(
+            push_device::Entity::find()
+                .filter(push_device::Column::UserId.is_in(chunk.iter().copied()))
+                .order_by_asc(push_device::Column::Id)
+                .all(&ctx.db)
+                .await?,
+        );
+    }
+    Ok(devices)
 }
 
 /// Removes one of the person's devices; true when it was theirs.
