@@ -806,6 +806,7 @@ async fn main() {
         Some("fanout") => return scale::fanout().await,
         Some("writes") => return scale::writes().await,
         Some("queries") => return scale::queries().await,
+        Some("sizes") => return scale::sizes().await,
         _ => {}
     }
     let only_external = std::env::args().nth(1).as_deref() == Some("external");

@@ -75,9 +75,8 @@ async fn member(ctx: &AppContext) -> Member {
         network: None,
     };
     let signed = sessions::sign_in_with_code(ctx, &meta, &phone, &code, device).await.expect("signed in");
-    let row = xqt_accounts::verification::submit(ctx, signed.user.id, "压测人", &id_number(id_seq))
-        .await
-        .expect("submitted");
+    let row =
+        xqt_accounts::verification::submit(ctx, signed.user.id, "压测人", &id_number(id_seq)).await.expect("submitted");
     xqt_accounts::verification::review(ctx, Uuid::now_v7(), row.id, xqt_accounts::review::ReviewAction::Approve, None)
         .await
         .expect("approved");
@@ -184,7 +183,9 @@ impl ServerProcess {
             cmd.env("XQT_REDIS_URL", url);
         }
         bench_env(&mut cmd);
-        let child = cmd.spawn().unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release -p xqt)", exe.display()));
+        let child = cmd
+            .spawn()
+            .unwrap_or_else(|e| panic!("cannot start {}: {e} (cargo build --release -p xqt)", exe.display()));
         let base = format!("http://127.0.0.1:{port}");
         let http = reqwest::Client::new();
         let started = Instant::now();
@@ -270,6 +271,12 @@ async fn subscribe(ws_url: &str, token: &str, group: Uuid, from: i64) -> Subscri
     ws.send(Message::text(init.to_string())).await.expect("init sent");
     let ack = ws.next().await.expect("an answer").expect("a frame");
     assert!(ack.to_text().unwrap_or("").contains("connection_ack"), "{ack:?}");
+    if std::env::var_os("XQT_BENCH_INIT_ONLY").is_some() {
+        // Memory of an acknowledged socket without a subscription (for finding where it goes).
+        let seen = Arc::new(std::sync::Mutex::new(Seen::default()));
+        let task = tokio::spawn(async move { while let Some(Ok(_)) = ws.next().await {} });
+        return Subscriber { seen, high: Arc::new(AtomicU64::new(u64::MAX)), task };
+    }
     let sub = json!({ "type": "subscribe", "id": "1", "payload": { "query": SUBSCRIBE, "variables": { "c": group, "a": 0 } } });
     ws.send(Message::text(sub.to_string())).await.expect("subscribe sent");
     // The group's history arrives first, read after the subscription went live (the server
@@ -293,11 +300,7 @@ async fn subscribe(ws_url: &str, token: &str, group: Uuid, from: i64) -> Subscri
             let Ok(text) = frame.to_text() else { continue };
             let Ok(v) = serde_json::from_str::<Value>(text) else { continue };
             match v["type"].as_str() {
-                Some("ping") => {
-                    if ws.send(Message::text(json!({ "type": "pong" }).to_string())).await.is_err() {
-                        return;
-                    }
-                }
+                Some("ping") if ws.send(Message::text(json!({ "type": "pong" }).to_string())).await.is_err() => return,
                 Some("next") => {
                     let m = &v["payload"]["data"]["conversationEvents"]["message"];
                     let (Some(seq), Some(text)) = (m["seq"].as_u64(), m["text"].as_str()) else { continue };
@@ -417,13 +420,10 @@ async fn phase(
         }
         t
     };
-    let wanted: Vec<u64> = groups
-        .iter()
-        .flat_map(|g| std::iter::repeat_n(targets[&g.id] as u64, g.members.len()))
-        .collect();
+    let wanted: Vec<u64> =
+        groups.iter().flat_map(|g| std::iter::repeat_n(targets[&g.id] as u64, g.members.len())).collect();
     let deadline = Instant::now() + Duration::from_secs(30);
-    while Instant::now() < deadline
-        && subscribers.iter().zip(&wanted).any(|(s, w)| s.high.load(Ordering::Relaxed) < *w)
+    while Instant::now() < deadline && subscribers.iter().zip(&wanted).any(|(s, w)| s.high.load(Ordering::Relaxed) < *w)
     {
         tokio::time::sleep(Duration::from_millis(20)).await;
     }
@@ -579,12 +579,13 @@ pub async fn fanout() {
     .await;
 }
 
-/// `pgbench` for `seconds` at `clients` with a script; its transactions a second.
+/// `pgbench` for `seconds` at `clients` with a script, as prepared statements (as sqlx sends
+/// them); its transactions a second.
 fn pgbench(database: &str, clients: usize, seconds: u64, script: &str) -> f64 {
     let file = std::env::temp_dir().join(format!("xqt-pgbench-{}.sql", Uuid::new_v4().simple()));
     std::fs::write(&file, script).expect("script written");
     let out = Command::new("pgbench")
-        .args(["-h", "127.0.0.1", "-U", "postgres", "-n", "-c", &clients.to_string(), "-j", "2"])
+        .args(["-h", "127.0.0.1", "-U", "postgres", "-n", "-M", "prepared", "-c", &clients.to_string(), "-j", "2"])
         .args(["-T", &seconds.to_string(), "-f"])
         .arg(&file)
         .arg(database)
@@ -658,15 +659,15 @@ async fn send_rate(srv: &TestServer, senders: usize, shared: bool, seconds: u64)
 /// and the push job. `bench_conversations` maps pgbench's client id to a conversation and member.
 const SEND_SEQUENCE: &str = r#"
 SELECT conversation_id, user_id FROM bench_conversations WHERE n = :client_id \gset
-SELECT * FROM chat_messages WHERE sender_id = :'user_id' AND client_message_id = 'nope';
-SELECT * FROM chat_conversations WHERE id = :'conversation_id';
-SELECT * FROM chat_members WHERE conversation_id = :'conversation_id' AND user_id = :'user_id';
-SELECT * FROM identity_verifications WHERE user_id = :'user_id' ORDER BY id DESC LIMIT 1;
-SELECT * FROM restrictions WHERE user_id = :'user_id' AND lifted_at IS NULL AND (ends_at IS NULL OR ends_at > now());
+SELECT * FROM chat_messages WHERE sender_id = :user_id AND client_message_id = 'nope';
+SELECT * FROM chat_conversations WHERE id = :conversation_id;
+SELECT * FROM chat_members WHERE conversation_id = :conversation_id AND user_id = :user_id;
+SELECT * FROM identity_verifications WHERE user_id = :user_id ORDER BY id DESC LIMIT 1;
+SELECT * FROM restrictions WHERE user_id = :user_id AND lifted_at IS NULL AND (ends_at IS NULL OR ends_at > now());
 BEGIN;
-UPDATE chat_conversations SET last_seq = last_seq + 1, last_position = last_position + 1, updated_at = now() WHERE id = :'conversation_id' RETURNING last_seq, last_position \gset
-INSERT INTO chat_messages (id, conversation_id, seq, position, sender_id, client_message_id, kind, body, created_at) VALUES (gen_random_uuid(), :'conversation_id', :last_seq, :last_position, :'user_id', gen_random_uuid()::text, 'text', '压测消息', now());
-UPDATE chat_members SET last_read_seq = :last_seq WHERE conversation_id = :'conversation_id' AND user_id = :'user_id' AND last_read_seq < :last_seq;
+UPDATE chat_conversations SET last_seq = last_seq + 1, last_position = last_position + 1, updated_at = now() WHERE id = :conversation_id RETURNING last_seq, last_position \gset
+INSERT INTO chat_messages (id, conversation_id, seq, position, sender_id, client_message_id, kind, body, created_at) VALUES (gen_random_uuid(), :conversation_id, :last_seq, :last_position, :user_id, gen_random_uuid()::text, 'text', '压测消息', now());
+UPDATE chat_members SET last_read_seq = :last_seq WHERE conversation_id = :conversation_id AND user_id = :user_id AND last_read_seq < :last_seq;
 INSERT INTO jobs (id, kind, payload, state, run_at, attempts, max_attempts, created_at) VALUES (gen_random_uuid(), 'bench.push', '{}', 'queued', now(), 0, 5, now());
 COMMIT;
 "#;
@@ -766,7 +767,12 @@ mod plain {
         };
         let keys: Vec<xqt_chat::messages::UnreadKey> = rows
             .iter()
-            .map(|(c, m)| xqt_chat::messages::UnreadKey { user: viewer, conversation: c.id, read_seq: m.last_read_seq, last_seq: c.last_seq })
+            .map(|(c, m)| xqt_chat::messages::UnreadKey {
+                user: viewer,
+                conversation: c.id,
+                read_seq: m.last_read_seq,
+                last_seq: c.last_seq,
+            })
             .collect();
         let wanted: Vec<(uuid::Uuid, i64)> = rows.iter().map(|(c, _)| (c.id, c.last_seq)).collect();
         let (Ok(unread), Ok(last)) = (
@@ -878,6 +884,23 @@ pub async fn queries() {
             let base = wrk(&format!("http://{plain}/{path}"), &body, token, seconds, connections);
             println!("| {} | {what} | {gql:.0} | {base:.0} | {:.2}× |", b.name, gql / base);
         }
+    })
+    .await;
+}
+
+/// The memory a live subscription's state takes before it is first polled (what each idle
+/// socket keeps), for the streams a client follows.
+pub async fn sizes() {
+    xqt_tests::on_each_backend(async |b| {
+        let srv = b.start_with(bench_settings).await;
+        let people = members(&srv.ctx, 2).await;
+        let c = xqt_chat::conversations::open_direct(&srv.ctx, people[0].id, people[1].id).await.expect("direct");
+        let follow = xqt_chat::live::follow(srv.ctx.clone(), people[0].id, c.id, None);
+        println!("chat::live::follow: {} bytes", std::mem::size_of_val(&follow));
+        let inbox = xqt_chat::inbox::follow(srv.ctx.clone(), people[0].id, None);
+        println!("chat::inbox::follow: {} bytes", std::mem::size_of_val(&inbox));
+        let notes = xqt_notifications::inbox::follow(srv.ctx.clone(), people[0].id, None);
+        println!("notifications::inbox::follow: {} bytes", std::mem::size_of_val(&notes));
     })
     .await;
 }
