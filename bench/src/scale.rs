@@ -608,15 +608,8 @@ async fn send_rate(srv: &TestServer, senders: usize, shared: bool, seconds: u64)
     let (peer, people) = people.split_first().expect("people");
     let mut targets = Vec::new();
     if shared {
-        let ids: Vec<Uuid> = people.iter().map(|p| p.id).collect();
-        let mut chunks = ids.chunks(xqt_chat::conversations::ADD_MAX);
-        let c = xqt_chat::conversations::create_group(&srv.ctx, peer.id, "写入", chunks.next().unwrap_or(&[]))
-            .await
-            .expect("group");
-        for chunk in chunks {
-            xqt_chat::conversations::add_members(&srv.ctx, peer.id, c.id, chunk).await.expect("added");
-        }
-        targets = vec![c.id; senders];
+        let group = make_group(&srv.ctx, peer.clone(), people.to_vec()).await;
+        targets = vec![group.id; senders];
     } else {
         for p in people {
             targets.push(xqt_chat::conversations::open_direct(&srv.ctx, p.id, peer.id).await.expect("direct").id);

@@ -119,10 +119,6 @@ pub async fn mark_online(ctx: &AppContext, user: Uuid) -> AppResult<()> {
     Ok(())
 }
 
-pub async fn is_online(ctx: &AppContext, user: Uuid) -> AppResult<bool> {
-    Ok(ctx.cache.get_or_miss(&presence_key(user)).await.is_some())
-}
-
 /// Who of `users` is online, in one read (`MGET` on Redis) however large the group; with Redis
 /// down nobody is (pushes go out as if all were away).
 pub async fn online_among(ctx: &AppContext, users: &[Uuid]) -> std::collections::HashSet<Uuid> {

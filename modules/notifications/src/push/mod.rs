@@ -255,15 +255,10 @@ pub async fn devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device:
         .await?)
 }
 
-/// The devices a push may go to now: none unless the person holds the push consent at this
-/// moment. A withdrawal queues the tokens' erasure for the job runner; until it has run, this is
-/// what keeps them from being pushed to (PRM-2).
-pub async fn reachable_devices(ctx: &AppContext, user: Uuid) -> AppResult<Vec<push_device::Model>> {
-    if holds_push_consent(ctx, user).await? { devices(ctx, user).await } else { Ok(Vec::new()) }
-}
-
-/// `reachable_devices` for many people in two reads: who of them holds the push consent now,
-/// then their devices.
+/// The devices of `users` a push may go to now: only those of people who hold the push consent
+/// at this moment (two reads: the consents, then their devices). A withdrawal queues the tokens'
+/// erasure for the job runner; until it has run, this is what keeps them from being pushed to
+/// (PRM-2).
 pub async fn reachable_devices_of(ctx: &AppContext, users: &[Uuid]) -> AppResult<Vec<push_device::Model>> {
     if users.is_empty() {
         return Ok(Vec::new());
