@@ -1,6 +1,7 @@
 //! Assembles one GraphQL schema from the modules, with the query limits. No HTTP in here:
 //! the server mounts it, tests execute it directly.
 
+pub mod documents;
 pub mod limits;
 pub mod node;
 pub mod nulls;
@@ -91,6 +92,8 @@ where
         .extension(limits::QueryLimits::new(&config.limits, config.introspection_enabled()))
         .extension(root_fields::RootFieldGate::new(owners))
         .extension(nulls::NullPropagation)
+        // Innermost, so every hook above still sees each request's document.
+        .extension(documents::ParsedDocuments::new())
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();
