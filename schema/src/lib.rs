@@ -94,6 +94,7 @@ where
         .extension(nulls::NullPropagation)
         // Innermost, so every hook above still sees each request's document.
         .extension(documents::ParsedDocuments::new())
+        .data(ctx.modules.loaders(&ctx))
         .data(ctx);
     if !config.introspection_enabled() {
         builder = builder.disable_introspection().disable_suggestions();

@@ -114,11 +114,10 @@ fn china_time(day: NaiveDate, hour: u32, minute: u32) -> DateTime<Utc> {
 impl Seeder {
     /// One operation as `who`; any error stops the seed, naming the step.
     async fn gql(&self, who: &Someone, step: &str, query: &str, variables: Value) -> anyhow::Result<Value> {
-        let mut request = async_graphql::Request::new(query)
+        let request = async_graphql::Request::new(query)
             .variables(async_graphql::Variables::from_json(variables))
             .data(who.viewer.clone())
             .data(RequestMeta { request_id: format!("seed-demo {step}"), ip: None });
-        self.ctx.modules.add_loaders(&self.ctx, &mut request.data);
         let response = self.schema.execute(request).await;
         if let Some(e) = response.errors.first() {
             bail!("seeding failed at {step}: {}", e.message);

@@ -29,13 +29,23 @@ pub(crate) fn request_meta(req: &Request, state: &ServerState) -> RequestMeta {
 pub const GRAPHQL_RESPONSE_JSON: &str = "application/graphql-response+json";
 const JSON: &str = "application/json";
 
-/// The body of a POST: an array is a batch (tried first, so `[]` is an empty batch rather than
-/// a request with every field defaulted), an object a single operation.
-#[derive(serde::Deserialize)]
-#[serde(untagged)]
+/// The body of a POST: an array is a batch (so `[]` is an empty batch rather than a request with
+/// every field defaulted), anything else a single operation.
 enum Operations {
     Batch(Vec<GqlRequest>),
     Single(Box<GqlRequest>),
+}
+
+impl Operations {
+    /// Reads the body as the shape its first character says, once (an untagged enum tried the
+    /// batch first and built an error for every single request).
+    fn from_slice(bytes: &[u8]) -> serde_json::Result<Self> {
+        if bytes.iter().find(|b| !b.is_ascii_whitespace()) == Some(&b'[') {
+            serde_json::from_slice(bytes).map(Operations::Batch)
+        } else {
+            serde_json::from_slice(bytes).map(|r| Operations::Single(Box::new(r)))
+        }
+    }
 }
 
 #[derive(Debug, Clone, Copy, PartialEq, Eq)]
@@ -191,7 +201,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
             return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, "the request body could not be read", media);
         }
     };
-    let batch: Operations = match serde_json::from_slice(&bytes) {
+    let batch = match Operations::from_slice(&bytes) {
         Ok(b) => b,
         Err(e) => return refuse(StatusCode::BAD_REQUEST, ErrorCode::BadRequest, what_is_wrong(&bytes, &e), media),
     };
@@ -214,11 +224,7 @@ pub async fn post(req: &Request, body: Body, Data(state): Data<&ServerState>) ->
         Err(e) => return error_response(state, &e, &meta, media),
     };
     let request_id = meta.request_id.clone();
-    let prepare = |mut r: GqlRequest| {
-        r = r.data(viewer.clone()).data(meta.clone());
-        state.ctx.modules.add_loaders(&state.ctx, &mut r.data);
-        r
-    };
+    let prepare = |r: GqlRequest| r.data(viewer.clone()).data(meta.clone());
     match batch {
         Operations::Single(r) => {
             let resp = finish(state, state.schema.execute(prepare(*r)).await, &request_id);

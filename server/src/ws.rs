@@ -313,7 +313,6 @@ where
     let mut data = async_graphql::Data::default();
     data.insert(auth.viewer.clone());
     data.insert(meta);
-    state.ctx.modules.add_loaders(&state.ctx, &mut data);
     let data = std::sync::Arc::new(data);
 
     loop {

@@ -137,7 +137,7 @@ mod example {
     pub mod graphql {
         use std::collections::HashMap;
 
-        use async_graphql::dataloader::{DataLoader, Loader};
+        use async_graphql::dataloader::Loader;
         use async_graphql::{Context, Object, Subscription};
         use futures::Stream;
 
@@ -168,7 +168,7 @@ mod example {
             async fn example_greeting(&self, ctx: &Context<'_>, name: String) -> async_graphql::Result<String> {
                 let (app, viewer) = xqt_kernel::from_graphql(ctx);
                 viewer.require_person()?;
-                let loud = ctx.data::<DataLoader<Shout>>()?.load_one(name).await?.unwrap_or_default();
+                let loud = xqt_kernel::module::loader::<Shout>(ctx).load_one(name).await?.unwrap_or_default();
                 Ok(format!("{}，{loud}", app.config.section::<ExampleConfig>().greeting))
             }
         }

@@ -63,7 +63,7 @@ struct LoaderQuery;
 #[async_graphql::Object]
 impl LoaderQuery {
     async fn loader(&self, ctx: &async_graphql::Context<'_>) -> Option<&'static str> {
-        ctx.data_opt::<Loader>().map(|l| l.0)
+        ctx.data_opt::<xqt_kernel::module::Loaders>().and_then(|l| l.get::<Loader>()).map(|l| l.0)
     }
 }
 
@@ -134,15 +134,17 @@ async fn the_registry_collects_and_calls_every_hook() {
             ]
         );
 
-        // What a module adds per request is what a resolver of that request can read.
+        // What a module adds to the loaders is what a resolver of a schema holding them can read.
         let schema =
-            async_graphql::Schema::new(LoaderQuery, async_graphql::EmptyMutation, async_graphql::EmptySubscription);
-        let mut request = async_graphql::Request::new("{ loader }");
-        m.add_loaders(&ctx, &mut request.data);
-        let resp = schema.execute(request).await;
+            async_graphql::Schema::build(LoaderQuery, async_graphql::EmptyMutation, async_graphql::EmptySubscription)
+                .data(m.loaders(&ctx))
+                .finish();
+        let resp = schema.execute("{ loader }").await;
         assert_eq!(resp.data.into_json().unwrap(), json!({ "loader": "probe loader" }));
-        let without = schema.execute("{ loader }").await;
-        assert_eq!(without.data.into_json().unwrap(), json!({ "loader": null }));
+        let without =
+            async_graphql::Schema::new(LoaderQuery, async_graphql::EmptyMutation, async_graphql::EmptySubscription);
+        let resp = without.execute("{ loader }").await;
+        assert_eq!(resp.data.into_json().unwrap(), json!({ "loader": null }));
 
         let user = Uuid::now_v7();
         let export = m.export(&ctx, user).await.unwrap();

@@ -1,9 +1,9 @@
 use async_graphql::connection::Connection;
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, ID, InputObject, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use xqt_kernel::AppContext;
 use xqt_kernel::ids::parse_id;
+use xqt_kernel::module::loader;
 use xqt_kernel::pagination::{self, PageArgs};
 
 use super::types::{ReviewAction, ReviewState};
@@ -156,7 +156,7 @@ impl MemberProfile {
     /// `None` once their account is erased.
     pub async fn load(ctx: &Context<'_>, user: uuid::Uuid) -> Result<Option<Self>> {
         let (app, viewer) = xqt_kernel::from_graphql(ctx);
-        let found: Option<user::Model> = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(user).await?;
+        let found: Option<user::Model> = loader::<UserLoader>(ctx).load_one(user).await?;
         Ok(found.as_ref().map(|u| Self::of(app, u, viewer.person_id())))
     }
 }
@@ -182,7 +182,7 @@ impl Membership {
         self.0.role
     }
     async fn organization(&self, ctx: &Context<'_>) -> Result<Option<Organization>> {
-        let row = ctx.data_unchecked::<DataLoader<OrganizationLoader>>().load_one(self.0.organization_id).await?;
+        let row = loader::<OrganizationLoader>(ctx).load_one(self.0.organization_id).await?;
         let role = self.0.role;
         Ok(row.map(|row| Organization { row, visibility: Visibility::Member(role), reviewer: false }))
     }

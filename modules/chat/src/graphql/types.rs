@@ -1,9 +1,9 @@
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{Context, Enum, ID, Json, Object, Result, SimpleObject};
 use chrono::{DateTime, Utc};
 use serde_json::Value;
 use uuid::Uuid;
 use xqt_accounts::loaders::UserLoader;
+use xqt_kernel::module::loader;
 
 use xqt_accounts::graphql::organizations::MemberProfile;
 
@@ -62,12 +62,12 @@ impl Conversation {
     /// Others' messages after the read position, less recalled ones and those deleted for me.
     async fn unread_count(&self, ctx: &Context<'_>) -> Result<u64> {
         let key = messages::UnreadKey::of(&self.1, self.0.last_seq);
-        Ok(ctx.data_unchecked::<DataLoader<UnreadLoader>>().load_one(key).await?.unwrap_or(0))
+        Ok(loader::<UnreadLoader>(ctx).load_one(key).await?.unwrap_or(0))
     }
     /// The newest message (not deleted for me), for the conversation list's preview.
     async fn last_message(&self, ctx: &Context<'_>) -> Result<Option<Message>> {
         let key = LastMessageKey { user: self.1.user_id, conversation: self.0.id, last_seq: self.0.last_seq };
-        Ok(ctx.data_unchecked::<DataLoader<LastMessageLoader>>().load_one(key).await?.map(Message))
+        Ok(loader::<LastMessageLoader>(ctx).load_one(key).await?.map(Message))
     }
     /// In a direct conversation, the other person (for the list's name and avatar); `None` in
     /// groups and channels, and once the other account is erased.
@@ -76,7 +76,7 @@ impl Conversation {
             return Ok(None);
         }
         let key = PeerKey { conversation: self.0.id, me: self.1.user_id };
-        match ctx.data_unchecked::<DataLoader<PeerLoader>>().load_one(key).await? {
+        match loader::<PeerLoader>(ctx).load_one(key).await? {
             Some(other) => MemberProfile::load(ctx, other).await,
             None => Ok(None),
         }
@@ -196,7 +196,7 @@ impl Message {
             let system = self.0.kind == MessageKind::System;
             return Ok((!system).then(|| ERASED_AUTHOR.to_owned()));
         };
-        let user = ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(sender).await?;
+        let user = loader::<UserLoader>(ctx).load_one(sender).await?;
         Ok(Some(match user {
             Some(u) => u.nickname.unwrap_or_else(|| "用户".into()),
             None => ERASED_AUTHOR.into(),

@@ -1,13 +1,13 @@
 use std::collections::HashMap;
 use std::sync::Arc;
 
-use async_graphql::dataloader::DataLoader;
 use async_graphql::{ComplexObject, Context, ID, Object, Result, SimpleObject};
 use chrono::{DateTime, NaiveDate, Utc};
 use uuid::Uuid;
 use xqt_accounts::graphql::organizations::Organization;
 use xqt_accounts::loaders::{OrganizationLoader, UserLoader};
 use xqt_accounts::organizations::Visibility as OrgVisibility;
+use xqt_kernel::module::loader;
 
 use super::loaders::{ApplicationCounts, Memberships};
 use crate::applications::{self, Side};
@@ -21,7 +21,7 @@ use crate::{agreements, programmes};
 
 pub(crate) async fn organization(ctx: &Context<'_>, id: Option<Uuid>) -> Result<Option<Organization>> {
     let Some(id) = id else { return Ok(None) };
-    let row = ctx.data_unchecked::<DataLoader<OrganizationLoader>>().load_one(id).await?;
+    let row = loader::<OrganizationLoader>(ctx).load_one(id).await?;
     Ok(row.map(|row| Organization { row, visibility: OrgVisibility::Public, reviewer: false }))
 }
 
@@ -104,7 +104,7 @@ impl Post {
         if let Some(page) = &self.page {
             return Ok(page.viewer_orgs.contains(&org));
         }
-        let mine = ctx.data_unchecked::<DataLoader<Memberships>>().load_one(me).await?.unwrap_or_default();
+        let mine = loader::<Memberships>(ctx).load_one(me).await?.unwrap_or_default();
         Ok(mine.contains(&org))
     }
 }
@@ -205,7 +205,7 @@ impl Post {
         }
         let user = match &self.page {
             Some(page) => page.authors.get(&self.row.author_id).cloned(),
-            None => ctx.data_unchecked::<DataLoader<UserLoader>>().load_one(self.row.author_id).await?,
+            None => loader::<UserLoader>(ctx).load_one(self.row.author_id).await?,
         };
         Ok(user.map(|u| PostAuthor { id: ID(u.id.to_string()), nickname: u.nickname }))
     }
@@ -217,7 +217,7 @@ impl Post {
         if let Some(page) = &self.page {
             return Ok(Some(page.counts.get(&self.row.id).copied().unwrap_or(0)));
         }
-        ctx.data_unchecked::<DataLoader<ApplicationCounts>>().load_one(self.row.id).await
+        loader::<ApplicationCounts>(ctx).load_one(self.row.id).await
     }
     /// Whether the viewer wrote it or belongs to its organisation.
     async fn mine(&self, ctx: &Context<'_>) -> Result<bool> {
