@@ -16,14 +16,14 @@ use async_graphql::{ServerResult, Variables};
 const CAPACITY_BYTES: u64 = 4 * 1024 * 1024;
 
 pub struct ParsedDocuments {
-    cache: moka::future::Cache<Box<str>, Arc<ExecutableDocument>>,
+    cache: moka::future::Cache<String, Arc<ExecutableDocument>>,
 }
 
 impl ParsedDocuments {
     pub fn new() -> Self {
         let cache = moka::future::Cache::builder()
             .max_capacity(CAPACITY_BYTES)
-            .weigher(|query: &Box<str>, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
+            .weigher(|query: &String, _| u32::try_from(query.len()).unwrap_or(u32::MAX))
             .build();
         Self { cache }
     }
@@ -41,7 +41,7 @@ impl ExtensionFactory for ParsedDocuments {
     }
 }
 
-struct Cached(moka::future::Cache<Box<str>, Arc<ExecutableDocument>>);
+struct Cached(moka::future::Cache<String, Arc<ExecutableDocument>>);
 
 #[async_trait::async_trait]
 impl Extension for Cached {
@@ -56,7 +56,7 @@ impl Extension for Cached {
             return Ok(ExecutableDocument::clone(&doc));
         }
         let doc = next.run(ctx, query, variables).await?;
-        self.0.insert(query.into(), Arc::new(doc.clone())).await;
+        self.0.insert(query.to_owned(), Arc::new(doc.clone())).await;
         Ok(doc)
     }
 }

@@ -344,6 +344,11 @@ impl Answer {
 }
 
 impl TestServer {
+    /// The running server's state (context, schema, metrics), for serving more routes beside it.
+    pub fn state(&self) -> &xqt::ServerState {
+        &self._server.state
+    }
+
     pub fn url(&self, path: &str) -> String {
         format!("{}{path}", self.base)
     }
