@@ -201,7 +201,7 @@ impl Backend {
             ws_base: format!("ws://{}", server.addr),
             addr: server.addr,
             ctx,
-            _server: server,
+            server,
             http: http_client(reqwest::Client::builder()),
             tls: None,
         }
@@ -325,7 +325,7 @@ pub struct TestServer {
     /// The TLS client config when the server speaks HTTPS and WSS itself (`start_tls`).
     pub tls: Option<Arc<tokio_rustls::rustls::ClientConfig>>,
     pub addr: std::net::SocketAddr,
-    _server: RunningServer,
+    server: RunningServer,
 }
 
 /// An HTTP answer: status, content type and JSON body (`Value::Null` when not JSON).
@@ -346,7 +346,7 @@ impl Answer {
 impl TestServer {
     /// The running server's state (context, schema, metrics), for serving more routes beside it.
     pub fn state(&self) -> &xqt::ServerState {
-        &self._server.state
+        &self.server.state
     }
 
     pub fn url(&self, path: &str) -> String {

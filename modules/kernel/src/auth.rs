@@ -79,16 +79,12 @@ impl AccessTokens {
 
     /// The signature checked and the claims read; expiry is `verify`'s.
     fn decode(&self, token: &str) -> AppResult<Authenticated> {
-        let mut validation = Validation::new(Algorithm::HS256);
-        validation.validate_exp = false; // checked below against the injected clock
-        validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation)
-            .map_err(|_| {
-                AppError::new(crate::ErrorCode::Unauthenticated, "invalid access token").with("reason", "TOKEN_INVALID")
-            })?
-            .claims;
         let invalid =
             || AppError::new(crate::ErrorCode::Unauthenticated, "invalid access token").with("reason", "TOKEN_INVALID");
+        let mut validation = Validation::new(Algorithm::HS256);
+        validation.validate_exp = false; // `verify` checks it against the injected clock
+        validation.required_spec_claims.clear();
+        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|_| invalid())?.claims;
         let expires_at = Utc.timestamp_opt(claims.exp, 0).single().ok_or_else(invalid)?;
         let viewer = match claims.role {
             Role::User => Viewer::User { user_id: claims.sub, session_id: claims.sid },
