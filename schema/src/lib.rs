@@ -6,6 +6,7 @@ pub mod limits;
 pub mod node;
 pub mod nulls;
 pub mod persisted;
+pub mod pipeline;
 pub mod root_fields;
 
 use std::sync::Arc;
@@ -88,12 +89,10 @@ where
 {
     let config = Arc::clone(&ctx.config);
     let mut builder = Schema::build(Q::default(), M::default(), S::default())
-        .extension(persisted::PersistedQueries)
-        .extension(limits::QueryLimits::new(&config.limits, config.introspection_enabled()))
-        .extension(root_fields::RootFieldGate::new(owners))
-        .extension(nulls::NullPropagation)
-        // Innermost, so every hook above still sees each request's document.
-        .extension(documents::ParsedDocuments::new())
+        .extension(pipeline::Pipeline::new(
+            limits::QueryLimits::new(&config.limits, config.introspection_enabled()),
+            root_fields::RootFieldGate::new(owners),
+        ))
         .data(ctx.modules.loaders(&ctx))
         .data(ctx);
     if !config.introspection_enabled() {

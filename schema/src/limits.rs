@@ -1,4 +1,4 @@
-//! Query limits as one extension: every refusal carries its own stable code.
+//! Query limits and error codes, run by the pipeline: every refusal carries its own stable code.
 //! - parse: a document that does not parse is `GRAPHQL_PARSE_FAILED`; more aliases than allowed
 //!   is `TOO_MANY_ALIASES` (an alias flood multiplies work without deepening the query); more
 //!   field selections than allowed `TOO_MANY_FIELDS` (validation compares overlapping fields
@@ -17,15 +17,9 @@
 //! for `__schema` or `__type` there is refused as `GRAPHQL_VALIDATION_FAILED`, not answered
 //! with a silent `null` (as Apollo Server does; `__typename` stays).
 
-use std::sync::Arc;
-use std::sync::atomic::{AtomicBool, Ordering};
-
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextParseQuery, NextRequest, NextResolve,
-    NextValidation, ResolveInfo,
-};
+use async_graphql::extensions::ExtensionContext;
 use async_graphql::parser::types::{ExecutableDocument, Selection, SelectionSet};
-use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value, Variables};
+use async_graphql::{Response, ServerError, ServerResult, ValidationResult, Value};
 use xqt_kernel::ErrorCode;
 use xqt_kernel::config::Limits;
 
@@ -36,43 +30,6 @@ pub struct QueryLimits {
     max_fields: usize,
     max_directives: usize,
     introspection: bool,
-}
-
-impl QueryLimits {
-    pub fn new(limits: &Limits, introspection: bool) -> Self {
-        Self {
-            max_depth: limits.max_depth,
-            max_complexity: limits.max_complexity,
-            max_aliases: limits.max_aliases,
-            max_fields: limits.max_fields,
-            max_directives: limits.max_directives,
-            introspection,
-        }
-    }
-}
-
-impl ExtensionFactory for QueryLimits {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(QueryLimitsExtension {
-            max_depth: self.max_depth,
-            max_complexity: self.max_complexity,
-            max_aliases: self.max_aliases,
-            max_fields: self.max_fields,
-            max_directives: self.max_directives,
-            introspection: self.introspection,
-            introspection_only: AtomicBool::new(false),
-        })
-    }
-}
-
-struct QueryLimitsExtension {
-    max_depth: usize,
-    max_complexity: usize,
-    max_aliases: usize,
-    max_fields: usize,
-    max_directives: usize,
-    introspection: bool,
-    introspection_only: AtomicBool,
 }
 
 fn coded(mut error: ServerError, code: ErrorCode) -> ServerError {
@@ -203,21 +160,22 @@ fn only_introspects(doc: &ExecutableDocument) -> bool {
     })
 }
 
-#[async_trait::async_trait]
-impl Extension for QueryLimitsExtension {
-    async fn parse_query(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        // An error that already has a code (a later extension's refusal) keeps it.
-        let doc = next
-            .run(ctx, query, variables)
-            .await
-            .map_err(|e| if has_code(&e) { e } else { coded(e, ErrorCode::ParseFailed) })?;
-        let written = Written::of(&doc);
+impl QueryLimits {
+    pub fn new(limits: &Limits, introspection: bool) -> Self {
+        Self {
+            max_depth: limits.max_depth,
+            max_complexity: limits.max_complexity,
+            max_aliases: limits.max_aliases,
+            max_fields: limits.max_fields,
+            max_directives: limits.max_directives,
+            introspection,
+        }
+    }
+
+    /// A parsed document that writes too much is refused before validation spends anything on
+    /// it. Whether it only introspects (exempt from the depth limit), for [`Self::validated`].
+    pub(crate) fn check_written(&self, doc: &ExecutableDocument) -> ServerResult<bool> {
+        let written = Written::of(doc);
         let over = [
             (written.aliases, self.max_aliases, "aliases", ErrorCode::TooManyAliases),
             (written.fields, self.max_fields, "field selections", ErrorCode::TooManyFields),
@@ -231,20 +189,21 @@ impl Extension for QueryLimitsExtension {
             let message = "introspection is turned off on this server (`__schema` and `__type`)";
             return Err(coded(ServerError::new(message, None), ErrorCode::ValidationFailed));
         }
-        self.introspection_only.store(only_introspects(&doc), Ordering::Relaxed);
-        Ok(doc)
+        Ok(only_introspects(doc))
     }
 
-    async fn validation(
+    /// After validation: its errors are `GRAPHQL_VALIDATION_FAILED`, then the depth and
+    /// complexity limits.
+    pub(crate) fn validated(
         &self,
-        ctx: &ExtensionContext<'_>,
-        next: NextValidation<'_>,
+        result: Result<ValidationResult, Vec<ServerError>>,
+        introspection_only: bool,
     ) -> Result<ValidationResult, Vec<ServerError>> {
         // Every error here is the document's: a variable declared and unused, used where its type
         // does not fit (a value that does not coerce is caught at execution, as BAD_USER_INPUT).
         let code = |e: ServerError| coded(e, ErrorCode::ValidationFailed);
-        let result = next.run(ctx).await.map_err(|errors| errors.into_iter().map(code).collect::<Vec<_>>())?;
-        if result.depth > self.max_depth && !self.introspection_only.load(Ordering::Relaxed) {
+        let result = result.map_err(|errors| errors.into_iter().map(code).collect::<Vec<_>>())?;
+        if result.depth > self.max_depth && !introspection_only {
             let message =
                 format!("the query is nested {} levels deep; at most {} are allowed", result.depth, self.max_depth);
             return Err(vec![coded(ServerError::new(message, None), ErrorCode::QueryTooDeep)]);
@@ -258,54 +217,52 @@ impl Extension for QueryLimitsExtension {
         }
         Ok(result)
     }
+}
 
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let at = (info.parent_type, info.name, info.field);
-        match next.run(ctx, info).await {
-            Err(e) if !has_code(&e) => Err(name_argument(ctx, at, bad_input(e))),
-            other => other,
-        }
+/// A document that did not parse is `GRAPHQL_PARSE_FAILED`; an error that already has a code (a
+/// persisted query's refusal) keeps it.
+pub(crate) fn parse_failed(error: ServerError) -> ServerError {
+    if has_code(&error) { error } else { coded(error, ErrorCode::ParseFailed) }
+}
+
+/// A field's error without a code is async-graphql's coercion of an argument: `BAD_USER_INPUT`,
+/// naming the argument (`at`: the parent type, the field's name and the field as written).
+pub(crate) fn resolved(
+    ctx: &ExtensionContext<'_>,
+    at: (&str, &str, &async_graphql::parser::types::Field),
+    result: ServerResult<Option<Value>>,
+) -> ServerResult<Option<Value>> {
+    match result {
+        Err(e) if !has_code(&e) => Err(name_argument(ctx, at, bad_input(e))),
+        other => other,
     }
+}
 
-    /// What is left without a code after every phase is about choosing the operation: the
-    /// request names one the document does not have, or none where it has several.
-    async fn request(&self, ctx: &ExtensionContext<'_>, next: NextRequest<'_>) -> Response {
-        let mut response = next.run(ctx).await;
-        for error in response.errors.iter_mut().filter(|e| !has_code(e)) {
-            let reason = if error.message.starts_with("Unknown operation named") {
-                "UNKNOWN_OPERATION"
-            } else if error.message.starts_with("Operation name required") {
-                "OPERATION_NAME_REQUIRED"
-            } else {
-                "UNEXPECTED"
-            };
-            let mut coded = coded(std::mem::replace(error, ServerError::new("", None)), ErrorCode::BadRequest);
-            if let Some(ext) = coded.extensions.as_mut() {
-                ext.set("reason", reason);
-            }
-            *error = coded;
+/// What is left without a code after every phase is about choosing the operation: the
+/// request names one the document does not have, or none where it has several.
+pub(crate) fn code_request_errors(response: &mut Response) {
+    for error in response.errors.iter_mut().filter(|e| !has_code(e)) {
+        let reason = if error.message.starts_with("Unknown operation named") {
+            "UNKNOWN_OPERATION"
+        } else if error.message.starts_with("Operation name required") {
+            "OPERATION_NAME_REQUIRED"
+        } else {
+            "UNEXPECTED"
+        };
+        let mut coded = coded(std::mem::replace(error, ServerError::new("", None)), ErrorCode::BadRequest);
+        if let Some(ext) = coded.extensions.as_mut() {
+            ext.set("reason", reason);
         }
-        response
+        *error = coded;
     }
+}
 
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        for error in &mut response.errors {
-            if !has_code(error) {
-                *error = bad_input(std::mem::replace(error, ServerError::new("", None)));
-            }
+/// An execution error without a code is a value the client sent that does not fit.
+pub(crate) fn code_execution_errors(response: &mut Response) {
+    for error in &mut response.errors {
+        if !has_code(error) {
+            *error = bad_input(std::mem::replace(error, ServerError::new("", None)));
         }
-        response
     }
 }
 

@@ -6,25 +6,13 @@
 //! `{ me { id } partners { id } }` answered `{ me }`, which no generated client can type. This
 //! extension records, for each field that raised an error and each of its ancestors, the
 //! field's type (as `ResolveInfo::return_type` gives it, `[Partner!]!`), and rewrites `data` once
-//! execution ends. A request without errors pays one atomic load per field.
+//! execution ends (the pipeline calls [`Seen::record`] and [`Seen::apply`]). A request without
+//! errors pays one atomic load per field.
 
+use std::sync::Mutex;
 use std::sync::atomic::{AtomicBool, Ordering};
-use std::sync::{Arc, Mutex};
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextExecute, NextResolve, NextSubscribe, ResolveInfo,
-};
-use async_graphql::{Name, PathSegment, QueryPathNode, QueryPathSegment, Response, ServerResult, Value};
-use futures::StreamExt;
-use futures::stream::BoxStream;
-
-pub struct NullPropagation;
-
-impl ExtensionFactory for NullPropagation {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(Propagate(Arc::default()))
-    }
-}
+use async_graphql::{Name, PathSegment, QueryPathNode, QueryPathSegment, Response, Value};
 
 /// A position in the response and what the schema says may stand there.
 struct Position {
@@ -33,11 +21,9 @@ struct Position {
     errored: bool,
 }
 
-/// Shared with a subscription's stream, which outlives the hook that wraps it.
-struct Propagate(Arc<Seen>);
-
+/// What one request's execution recorded (a subscription's, per event).
 #[derive(Default)]
-struct Seen {
+pub(crate) struct Seen {
     any_error: AtomicBool,
     positions: Mutex<Vec<Position>>,
 }
@@ -45,10 +31,25 @@ struct Seen {
 impl Seen {
     /// Rewrites one response's data from the positions its execution recorded, and forgets them
     /// (a subscription executes once per event).
-    fn apply(&self, response: &mut Response) {
+    pub(crate) fn apply(&self, response: &mut Response) {
         if self.any_error.swap(false, Ordering::AcqRel) {
             let positions = std::mem::take(&mut *self.positions.lock().unwrap_or_else(|p| p.into_inner()));
             propagate(&mut response.data, &positions);
+        }
+    }
+
+    /// After a field resolved (`errored`: it raised an error): only positions on the way to an
+    /// error matter, and the path is built for those alone.
+    pub(crate) fn record(&self, path_node: &QueryPathNode<'_>, non_null: bool, errored: bool) {
+        if errored || self.any_error.load(Ordering::Acquire) {
+            let info_path = path_of(path_node);
+            let mut positions = self.positions.lock().unwrap_or_else(|p| p.into_inner());
+            let leads_to_error =
+                || positions.iter().any(|p| p.path.len() > info_path.len() && p.path.starts_with(&info_path));
+            if errored || leads_to_error() {
+                positions.push(Position { path: info_path, non_null, errored });
+                self.any_error.store(true, Ordering::Release);
+            }
         }
     }
 }
@@ -64,58 +65,6 @@ fn path_of(node: &QueryPathNode<'_>) -> Vec<PathSegment> {
         .collect();
     path.reverse();
     path
-}
-
-#[async_trait::async_trait]
-impl Extension for Propagate {
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
-        let non_null = info.return_type.ends_with('!');
-        let path_node = info.path_node;
-        let result = next.run(ctx, info).await;
-        // Only positions on the way to an error matter; the path is built for those alone.
-        let seen = &self.0;
-        if result.is_err() || seen.any_error.load(Ordering::Acquire) {
-            let info_path = path_of(path_node);
-            let mut positions = seen.positions.lock().unwrap_or_else(|p| p.into_inner());
-            let errored = result.is_err();
-            let leads_to_error =
-                || positions.iter().any(|p| p.path.len() > info_path.len() && p.path.starts_with(&info_path));
-            if errored || leads_to_error() {
-                positions.push(Position { path: info_path, non_null, errored });
-                seen.any_error.store(true, Ordering::Release);
-            }
-        }
-        result
-    }
-
-    async fn execute(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        operation_name: Option<&str>,
-        next: NextExecute<'_>,
-    ) -> Response {
-        let mut response = next.run(ctx, operation_name).await;
-        self.0.apply(&mut response);
-        response
-    }
-
-    fn subscribe<'s>(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        stream: BoxStream<'s, Response>,
-        next: NextSubscribe<'_>,
-    ) -> BoxStream<'s, Response> {
-        let seen = Arc::clone(&self.0);
-        Box::pin(next.run(ctx, stream).map(move |mut response| {
-            seen.apply(&mut response);
-            response
-        }))
-    }
 }
 
 /// Nulls each errored position, or the nearest nullable position above it.

@@ -3,15 +3,11 @@
 //! each root field is read once from each module's own GraphQL roots, so nothing is listed twice.
 
 use std::collections::HashMap;
-use std::sync::Arc;
 
-use async_graphql::extensions::{
-    Extension, ExtensionContext, ExtensionFactory, NextParseQuery, NextResolve, ResolveInfo,
-};
+use async_graphql::extensions::{ExtensionContext, ResolveInfo};
 use async_graphql::parser::types::{DocumentOperations, ExecutableDocument, OperationType, Selection, SelectionSet};
 use async_graphql::registry::{MetaType, MetaTypeName, Registry};
-use async_graphql::{PathSegment, ServerResult, Value};
-use async_graphql::{ServerError, Variables};
+use async_graphql::{PathSegment, ServerError, ServerResult};
 use xqt_kernel::{AppContext, Viewer};
 
 /// Root field name → the module that declared it, per root type.
@@ -38,23 +34,13 @@ impl FieldOwners {
 }
 
 pub struct RootFieldGate {
-    owners: Arc<FieldOwners>,
+    owners: FieldOwners,
 }
 
 impl RootFieldGate {
     pub fn new(owners: FieldOwners) -> Self {
-        Self { owners: Arc::new(owners) }
+        Self { owners }
     }
-}
-
-impl ExtensionFactory for RootFieldGate {
-    fn create(&self) -> Arc<dyn Extension> {
-        Arc::new(StandingCheckExtension { owners: Arc::clone(&self.owners) })
-    }
-}
-
-struct StandingCheckExtension {
-    owners: Arc<FieldOwners>,
 }
 
 /// Root field names of a selection set, looking through fragments.
@@ -85,28 +71,25 @@ async fn check(
     app.modules.privacy().standing.check(app, viewer, root, module, field, essential).await.map_err(Into::into)
 }
 
-#[async_trait::async_trait]
-impl Extension for StandingCheckExtension {
-    async fn parse_query(
+impl RootFieldGate {
+    /// A subscription is checked once its document is parsed, before its stream starts:
+    /// refused, it never runs.
+    pub(crate) async fn check_subscriptions(
         &self,
         ctx: &ExtensionContext<'_>,
-        query: &str,
-        variables: &Variables,
-        next: NextParseQuery<'_>,
-    ) -> ServerResult<ExecutableDocument> {
-        let doc = next.run(ctx, query, variables).await?;
+        doc: &ExecutableDocument,
+    ) -> ServerResult<()> {
         let (Some(viewer @ Viewer::User { .. }), Some(app)) = (ctx.data_opt::<Viewer>(), ctx.data_opt::<AppContext>())
         else {
-            return Ok(doc);
+            return Ok(());
         };
-        // A subscription is checked here, before its stream starts: refused, it never runs.
         let mut fields = Vec::new();
         let operations: Vec<_> = match &doc.operations {
             DocumentOperations::Single(op) => vec![op],
             DocumentOperations::Multiple(ops) => ops.values().collect(),
         };
         for op in operations.into_iter().filter(|op| op.node.ty == OperationType::Subscription) {
-            root_fields(&doc, &op.node.selection_set.node, &mut fields);
+            root_fields(doc, &op.node.selection_set.node, &mut fields);
         }
         for field in fields {
             if let Err(e) = check(&self.owners, app, viewer, "Subscription", &field).await {
@@ -116,15 +99,11 @@ impl Extension for StandingCheckExtension {
                 return Err(err);
             }
         }
-        Ok(doc)
+        Ok(())
     }
 
-    async fn resolve(
-        &self,
-        ctx: &ExtensionContext<'_>,
-        info: ResolveInfo<'_>,
-        next: NextResolve<'_>,
-    ) -> ServerResult<Option<Value>> {
+    /// Before a query's or mutation's root field runs.
+    pub(crate) async fn check_field(&self, ctx: &ExtensionContext<'_>, info: &ResolveInfo<'_>) -> ServerResult<()> {
         let root_field = info.path_node.parent.is_none() && !info.is_for_introspection;
         if let (true, Some(viewer @ Viewer::User { .. }), Some(app)) =
             (root_field, ctx.data_opt::<Viewer>(), ctx.data_opt::<AppContext>())
@@ -134,6 +113,6 @@ impl Extension for StandingCheckExtension {
             err.path = vec![PathSegment::Field(info.alias.unwrap_or(info.name).to_owned())];
             return Err(err);
         }
-        next.run(ctx, info).await
+        Ok(())
     }
 }
