@@ -4,7 +4,7 @@
 //!
 //! async-graphql 7 leaves an errored field out of its parent object instead, so a non-admin's
 //! `{ me { id } partners { id } }` answered `{ me }`, which no generated client can type. This
-//! extension records, for each field that raised an error and each of its ancestors, the
+//! module records, for each field that raised an error and each of its ancestors, the
 //! field's type (as `ResolveInfo::return_type` gives it, `[Partner!]!`), and rewrites `data` once
 //! execution ends (the pipeline calls [`Seen::record`] and [`Seen::apply`]). A request without
 //! errors pays one atomic load per field.
