@@ -1003,7 +1003,9 @@ async fn chat_a_socket_following_a_conversation_closes_4403_when_its_token_expir
         let srv = b.start().await;
         let (alice, bob, c) = pair(&srv).await;
         send_as(&srv, &alice, &c, "t-0", "快过期了").await;
-        let short = srv.token_valid_for(&bob, Span::seconds(1));
+        // Long enough for the socket to connect and deliver the backlog on a loaded machine (at
+        // one second, CI once saw the token expire first), short enough to wait for.
+        let short = srv.token_valid_for(&bob, Span::seconds(5));
         let mut ws = srv.ws_as(&short).await;
         ws.subscribe("t", EVENTS, json!({ "c": c, "a": 0 })).await;
         assert_eq!(event(&mut ws, "t").await["message"]["seq"], 1);
