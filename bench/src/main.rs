@@ -3,9 +3,10 @@
 //! appends (serialised by the hash chain's head), the time from sending a notification to
 //! its arrival on a live subscription, chat sends into one conversation and into many, and a
 //! chat message's fan-out to a group's live subscribers. Prints a Markdown table. Usage:
-//! `xqt-bench [external|cooperation|attendance|frontend|fanout|writes|queries]` (the last three:
-//! `scale.rs`).
+//! `xqt-bench [external|cooperation|attendance|frontend|fanout|writes|queries|queue]` (`fanout`,
+//! `writes` and `queries`: `scale.rs`; `queue`: `queue.rs`).
 
+mod queue;
 mod scale;
 
 use std::time::{Duration, Instant};
@@ -807,6 +808,7 @@ async fn main() {
         Some("writes") => return scale::writes().await,
         Some("queries") => return scale::queries().await,
         Some("sizes") => return scale::sizes().await,
+        Some("queue") => return queue::drain().await,
         _ => {}
     }
     let only_external = std::env::args().nth(1).as_deref() == Some("external");
