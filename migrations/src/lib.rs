@@ -43,6 +43,7 @@ mod m20261203_000021_notifications_sender;
 mod m20261203_000022_accounts_webhooks;
 mod m20261203_000023_chat_call_participants;
 mod m20261204_000024_accounts_id_photos;
+mod m20261207_000025_kernel_jobs_claim_order;
 
 pub struct Migrator;
 
@@ -74,6 +75,7 @@ impl MigratorTrait for Migrator {
             Box::new(m20261203_000022_accounts_webhooks::Migration),
             Box::new(m20261203_000023_chat_call_participants::Migration),
             Box::new(m20261204_000024_accounts_id_photos::Migration),
+            Box::new(m20261207_000025_kernel_jobs_claim_order::Migration),
         ]
     }
 }

@@ -89,6 +89,33 @@ async fn a_job_whose_worker_died_runs_once_after_its_lease_and_never_again() {
 }
 
 #[tokio::test]
+async fn a_claim_takes_lapsed_leases_first_then_the_oldest_due_jobs_up_to_its_count() {
+    on_each_backend(async |b| {
+        let probe = Arc::new(Probe::default());
+        let ctx = instance(b, &probe, 5).await;
+        let at = |secs: i64| ctx.clock.now() + Duration::seconds(secs);
+        let enqueue = |n: i64, run_at| {
+            let ctx = ctx.clone();
+            async move { jobs::enqueue(&ctx, "probe.count", json!({ "n": n }), run_at, None).await.unwrap().unwrap() }
+        };
+        let lapsed = enqueue(0, at(-10)).await;
+        assert_eq!(jobs::claim(&ctx, "doomed").await.unwrap().map(|j| j.id), Some(lapsed));
+        // Due jobs queued after it, in no order of their due times, some of them older than it.
+        let (third, first, second) = (enqueue(3, at(-5)).await, enqueue(1, at(-60)).await, enqueue(2, at(-30)).await);
+        let later = enqueue(9, at(3600)).await;
+        b.clock.advance(Duration::seconds(ctx.config.jobs.lease_secs + 1));
+
+        let one = jobs::claim_many(&ctx, "w", 1).await.unwrap();
+        assert_eq!(one.iter().map(|j| (j.id, j.attempts)).collect::<Vec<_>>(), [(lapsed, 2)], "its worker died");
+        let rest = jobs::claim_many(&ctx, "w", 10).await.unwrap();
+        assert_eq!(rest.iter().map(|j| j.id).collect::<Vec<_>>(), [first, second, third], "oldest first");
+        assert!(rest.iter().all(|j| j.state == JobState::Running && j.worker.as_deref() == Some("w")), "{rest:?}");
+        assert!(jobs::claim_many(&ctx, "x", 10).await.unwrap().is_empty(), "leased, and the last not due: {later}");
+    })
+    .await;
+}
+
+#[tokio::test]
 async fn two_instances_share_the_queue_and_each_job_runs_once() {
     on_each_backend(async |b| {
         let probe = Arc::new(Probe::default());
@@ -109,6 +136,35 @@ async fn two_instances_share_the_queue_and_each_job_runs_once() {
         assert_eq!(runs.len(), 40);
         assert!(runs.values().all(|&r| r == 1), "no job ran twice: {runs:?}");
         assert_eq!(jobs::in_state(&one, JobState::Done).await.unwrap().len(), 40);
+
+        // The runners themselves, each claiming as many jobs at once as it has free slots.
+        for n in 40..240 {
+            jobs::enqueue(&two, "probe.count", json!({ "n": n }), two.clock.now(), None).await.unwrap();
+        }
+        let runners = [jobs::spawn(one.clone()), jobs::spawn(two.clone())];
+        let ours = || {
+            probe
+                .runs
+                .lock()
+                .unwrap()
+                .iter()
+                .filter(|(n, _)| **n >= 0)
+                .map(|(n, r)| (*n, *r))
+                .collect::<HashMap<_, _>>()
+        };
+        for _ in 0..1500 {
+            if ours().len() == 240 {
+                break;
+            }
+            tokio::time::sleep(std::time::Duration::from_millis(20)).await;
+        }
+        // Time for a second run, if any job were claimed twice.
+        tokio::time::sleep(std::time::Duration::from_millis(200)).await;
+        runners.iter().for_each(|r| r.abort());
+        // (`n` = -1: the probe's hourly schedule, which the runners queue themselves.)
+        let runs = ours();
+        assert_eq!(runs.len(), 240, "both runners drained the queue");
+        assert!(runs.values().all(|&r| r == 1), "no job ran twice: {runs:?}");
     })
     .await;
 }

@@ -1,6 +1,6 @@
 //! Durable background jobs: a table every instance claims work from. A claim is one UPDATE that
-//! takes the oldest due job (PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never take the
-//! same row; SQLite: one writer at a time) and leases it; a job whose worker died is taken again
+//! takes the oldest due jobs, as many as the runner has free slots (PostgreSQL: `FOR UPDATE SKIP
+//! LOCKED`, so instances never take the same row; SQLite: one writer at a time) and leases them; a job whose worker died is taken again
 //! once its lease runs out. Failures retry with exponential backoff up to a limit. Handlers must
 //! be idempotent: a job interrupted mid-way runs again from the start, a finished one never.
 
@@ -118,23 +118,38 @@ pub async fn enqueue_on<C: sea_orm::ConnectionTrait>(
 
 /// Leases the oldest due job (or one whose lease ran out) to `worker`.
 pub async fn claim(ctx: &AppContext, worker: &str) -> AppResult<Option<job::Model>> {
+    Ok(claim_many(ctx, worker, 1).await?.pop())
+}
+
+/// Leases up to `n` jobs to `worker` in one statement: first those whose lease ran out (their
+/// worker died), then the oldest due. Each half reads its own index range in order, so a claim
+/// costs the same with a hundred thousand jobs queued as with one (the single `OR` it replaces
+/// sorted every due job on every claim). PostgreSQL: `FOR UPDATE SKIP LOCKED`, so instances never
+/// take the same row; SQLite: one writer at a time. Returned oldest first.
+pub async fn claim_many(ctx: &AppContext, worker: &str, n: usize) -> AppResult<Vec<job::Model>> {
     let now = ctx.clock.now();
     let lease_until = now + Duration::seconds(ctx.config.jobs.lease_secs);
     let backend = ctx.db.get_database_backend();
     let (lock, p) = match backend {
-        DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3"]),
-        _ => ("", ["?1", "?2", "?3"]),
+        DbBackend::Postgres => (" FOR UPDATE SKIP LOCKED", ["$1", "$2", "$3", "$4"]),
+        _ => ("", ["?1", "?2", "?3", "?4"]),
     };
     let sql = format!(
-        "UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = {}, worker = {} \
-         WHERE id = (SELECT id FROM jobs WHERE (state = 'queued' AND run_at <= {now}) \
-         OR (state = 'running' AND lease_until < {now}) ORDER BY run_at, id LIMIT 1{lock}) RETURNING *",
+        "WITH expired AS (SELECT id FROM jobs WHERE state = 'running' AND lease_until < {now} \
+         ORDER BY run_at, id LIMIT {n}{lock}), \
+         due AS (SELECT id FROM jobs WHERE state = 'queued' AND run_at <= {now} ORDER BY run_at, id LIMIT {n}{lock}) \
+         UPDATE jobs SET state = 'running', attempts = attempts + 1, lease_until = {}, worker = {} \
+         WHERE id IN (SELECT id FROM expired UNION ALL SELECT id FROM due LIMIT {n}) RETURNING *",
         p[0],
         p[1],
         now = p[2],
+        n = p[3],
     );
-    let stmt = Statement::from_sql_and_values(backend, sql, [lease_until.into(), worker.into(), now.into()]);
-    Ok(job::Entity::find().from_raw_sql(stmt).one(&ctx.db).await?)
+    let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
+    let stmt = Statement::from_sql_and_values(backend, sql, [lease_until.into(), worker.into(), now.into(), n.into()]);
+    let mut claimed = job::Entity::find().from_raw_sql(stmt).all(&ctx.db).await?;
+    claimed.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+    Ok(claimed)
 }
 
 /// Records how a leased job ended: done, queued again after a backoff, or failed for good.
@@ -267,23 +282,32 @@ pub fn spawn(ctx: AppContext) -> tokio::task::JoinHandle<()> {
                 tracing::warn!(error = e.message(), "scheduling jobs failed");
             }
             loop {
-                let Ok(slot) = Arc::clone(&slots).acquire_owned().await else { return };
+                // Waits for one free slot, then claims as many jobs as there are free slots.
+                let Ok(first) = Arc::clone(&slots).acquire_owned().await else { return };
+                let mut free = vec![first];
+                while let Ok(slot) = Arc::clone(&slots).try_acquire_owned() {
+                    free.push(slot);
+                }
                 while running.try_join_next().is_some() {}
-                match claim(&ctx, &worker).await {
-                    Ok(Some(job)) => {
-                        let (ctx, worker) = (ctx.clone(), Arc::clone(&worker));
-                        running.spawn(async move {
-                            if let Err(e) = execute(&ctx, &worker, job).await {
-                                tracing::warn!(error = e.message(), "job outcome not recorded");
-                            }
-                            drop(slot);
-                        });
-                    }
-                    Ok(None) => break,
+                let claimed = match claim_many(&ctx, &worker, free.len()).await {
+                    Ok(claimed) => claimed,
                     Err(e) => {
                         tracing::warn!(error = e.message(), "job runner could not claim work");
                         break;
                     }
+                };
+                let drained = claimed.len() < free.len();
+                for (job, slot) in claimed.into_iter().zip(free) {
+                    let (ctx, worker) = (ctx.clone(), Arc::clone(&worker));
+                    running.spawn(async move {
+                        if let Err(e) = execute(&ctx, &worker, job).await {
+                            tracing::warn!(error = e.message(), "job outcome not recorded");
+                        }
+                        drop(slot);
+                    });
+                }
+                if drained {
+                    break;
                 }
             }
             tokio::select! {
