@@ -148,7 +148,7 @@ pub async fn claim_many(ctx: &AppContext, worker: &str, n: usize) -> AppResult<V
     let n = i64::try_from(n.max(1)).unwrap_or(i64::MAX);
     let stmt = Statement::from_sql_and_values(backend, sql, [lease_until.into(), worker.into(), now.into(), n.into()]);
     let mut claimed = job::Entity::find().from_raw_sql(stmt).all(&ctx.db).await?;
-    claimed.sort_by(|a, b| (a.run_at, a.id).cmp(&(b.run_at, b.id)));
+    claimed.sort_by_key(|j| (j.run_at, j.id));
     Ok(claimed)
 }
 
