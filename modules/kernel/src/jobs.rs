@@ -1,7 +1,7 @@
 //! Durable background jobs: a table every instance claims work from. A claim is one UPDATE that
 //! takes the oldest due jobs, as many as the runner has free slots (PostgreSQL: `FOR UPDATE SKIP
-//! LOCKED`, so instances never take the same row; SQLite: one writer at a time) and leases them; a job whose worker died is taken again
-//! once its lease runs out. Failures retry with exponential backoff up to a limit. Handlers must
+//! LOCKED`, so instances never take the same row; SQLite: one writer at a time) and leases them;
+//! a job whose worker died is taken again once its lease runs out. Failures retry with exponential backoff up to a limit. Handlers must
 //! be idempotent: a job interrupted mid-way runs again from the start, a finished one never.
 
 use std::sync::Arc;
@@ -116,7 +116,7 @@ pub async fn enqueue_on<C: sea_orm::ConnectionTrait>(
     Ok((inserted > 0).then_some(id))
 }
 
-/// Leases the oldest due job (or one whose lease ran out) to `worker`.
+/// Leases one job to `worker`: `claim_many` of one.
 pub async fn claim(ctx: &AppContext, worker: &str) -> AppResult<Option<job::Model>> {
     Ok(claim_many(ctx, worker, 1).await?.pop())
 }
