@@ -1,8 +1,9 @@
 //! Durable background jobs: a table every instance claims work from. A claim is one UPDATE that
 //! takes the oldest due jobs, as many as the runner has free slots (PostgreSQL: `FOR UPDATE SKIP
 //! LOCKED`, so instances never take the same row; SQLite: one writer at a time) and leases them;
-//! a job whose worker died is taken again once its lease runs out. Failures retry with exponential backoff up to a limit. Handlers must
-//! be idempotent: a job interrupted mid-way runs again from the start, a finished one never.
+//! a job whose worker died is taken again once its lease runs out. Failures retry with
+//! exponential backoff up to a limit. Handlers must be idempotent: a job interrupted mid-way runs
+//! again from the start, a finished one never.
 
 use std::sync::Arc;
 
