@@ -80,7 +80,8 @@ impl AppContext {
             if !calendar.covers(year) {
                 tracing::warn!(
                     year,
-                    "the holiday calendar has no data for this year; deadlines count weekends only until it is added"
+                    "the holiday calendar has no data for {year}; deadlines reaching into it count weekends only until \
+                     it is added (`calendar_file`)"
                 );
             }
         }
