@@ -47,7 +47,7 @@ pub async fn drain() {
     println!("| backend | backlog (jobs) | drained in s | jobs/s | failed |");
     println!("|---|---|---|---|---|");
     xqt_tests::on_each_backend(async |b| {
-        let ctx = b.context_with(b.config()).await;
+        let ctx = b.context().await;
         for n in sizes() {
             assert_eq!(backlog_in(&ctx, &UNFINISHED).await, 0, "the runner left work behind");
             backlog(&ctx, n).await;
