@@ -11,6 +11,7 @@
 //! - `xqt-bench queries`: `/graphql` against a plain handler doing the same reads, under `wrk`.
 
 use std::collections::HashMap;
+use std::os::unix::process::CommandExt;
 use std::process::{Child, Command, Stdio};
 use std::sync::Arc;
 use std::sync::atomic::{AtomicU64, Ordering};
@@ -155,6 +156,8 @@ fn bench_env(cmd: &mut Command) {
 /// A `xqt serve` process on the backend's storage (the release binary beside this one).
 struct ServerProcess {
     child: Child,
+    /// Run under `XQT_BENCH_SERVER_WRAPPER`: stopped with SIGTERM, so the profiler sees it exit.
+    wrapped: bool,
     base: String,
     ws: String,
 }
@@ -164,7 +167,19 @@ impl ServerProcess {
         let config = b.config();
         let port = std::net::TcpListener::bind("127.0.0.1:0").expect("a free port").local_addr().expect("addr").port();
         let exe = std::env::current_exe().expect("exe").with_file_name("xqt");
-        let mut cmd = Command::new(&exe);
+        // `XQT_BENCH_SERVER_WRAPPER="heaptrack -o /tmp/xqt"` runs the server under a profiler
+        // (the RSS and CPU columns then measure the wrapper's process, not the server).
+        let wrapper: Vec<String> = std::env::var("XQT_BENCH_SERVER_WRAPPER")
+            .map(|w| w.split_whitespace().map(str::to_owned).collect())
+            .unwrap_or_default();
+        let mut cmd = match wrapper.split_first() {
+            Some((program, args)) => {
+                let mut cmd = Command::new(program);
+                cmd.args(args).arg(&exe).process_group(0);
+                cmd
+            }
+            None => Command::new(&exe),
+        };
         cmd.arg("serve")
             .env_clear()
             .env("PATH", std::env::var("PATH").unwrap_or_default())
@@ -198,7 +213,7 @@ impl ServerProcess {
             assert!(started.elapsed() < Duration::from_secs(60), "xqt serve did not become ready");
             tokio::time::sleep(Duration::from_millis(50)).await;
         }
-        Self { child, ws: format!("ws://127.0.0.1:{port}/graphql/ws"), base }
+        Self { child, wrapped: !wrapper.is_empty(), ws: format!("ws://127.0.0.1:{port}/graphql/ws"), base }
     }
 
     fn pid(&self) -> u32 {
@@ -208,6 +223,14 @@ impl ServerProcess {
 
 impl Drop for ServerProcess {
     fn drop(&mut self) {
+        if self.wrapped {
+            // The server is the wrapper's child, in the process group started for the wrapper;
+            // the profiler writes its data once the server has exited.
+            let group = self.child.id().to_string();
+            let _ = Command::new("pkill").args(["-TERM", "-g", &group, "-x", "xqt"]).status();
+            let _ = self.child.wait();
+            return;
+        }
         let _ = self.child.kill();
         let _ = self.child.wait();
     }

@@ -10,6 +10,7 @@ use xqt_kernel::clock::SystemClock;
 
 /// mimalloc: thousands of mostly idle sockets each hold a handful of small allocations, which
 /// glibc's arenas spread over partly used pages.
+#[cfg(feature = "mimalloc")]
 #[global_allocator]
 static ALLOCATOR: mimalloc::MiMalloc = mimalloc::MiMalloc;
 
