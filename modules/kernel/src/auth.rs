@@ -1,6 +1,8 @@
 //! Access tokens: short-lived signed JWTs naming a person and a session. The accounts module
 //! issues them at sign-in; every HTTP request and WebSocket turns one into a `Viewer` here.
 
+use std::sync::Arc;
+
 use chrono::{DateTime, Duration, TimeZone, Utc};
 use jsonwebtoken::{Algorithm, DecodingKey, EncodingKey, Header, Validation};
 use serde::{Deserialize, Serialize};
@@ -33,8 +35,15 @@ pub struct Authenticated {
     pub expires_at: Option<DateTime<Utc>>,
 }
 
+/// Cloned with the context into every request, socket and live stream: one pointer to what
+/// they share (each copy of a key was a heap allocation of the secret, and the verified-token
+/// cache a dozen words inline).
 #[derive(Clone)]
 pub struct AccessTokens {
+    inner: Arc<Tokens>,
+}
+
+struct Tokens {
     encoding: EncodingKey,
     decoding: DecodingKey,
     /// Tokens whose signature held, and what they say. A session sends the same token with
@@ -50,22 +59,23 @@ const VERIFIED_IDLE: std::time::Duration = std::time::Duration::from_secs(15 * 6
 impl AccessTokens {
     pub fn new(secret: &[u8]) -> Self {
         let verified = moka::sync::Cache::builder().max_capacity(VERIFIED_TOKENS).time_to_idle(VERIFIED_IDLE).build();
-        Self { encoding: EncodingKey::from_secret(secret), decoding: DecodingKey::from_secret(secret), verified }
+        let (encoding, decoding) = (EncodingKey::from_secret(secret), DecodingKey::from_secret(secret));
+        Self { inner: Arc::new(Tokens { encoding, decoding, verified }) }
     }
 
     pub fn issue(&self, user_id: Uuid, session_id: Uuid, role: Role, now: DateTime<Utc>, ttl: Duration) -> String {
         let claims = Claims { sub: user_id, sid: session_id, role, iat: now.timestamp(), exp: (now + ttl).timestamp() };
-        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.encoding)
+        jsonwebtoken::encode(&Header::new(Algorithm::HS256), &claims, &self.inner.encoding)
             .expect("HS256 signing of plain claims cannot fail")
     }
 
     /// Checks signature and expiry against `now` (the context clock, so tests can move time).
     pub fn verify(&self, token: &str, now: DateTime<Utc>) -> AppResult<Authenticated> {
-        let signed = match self.verified.get(token) {
+        let signed = match self.inner.verified.get(token) {
             Some(known) => known,
             None => {
                 let signed = self.decode(token)?;
-                self.verified.insert(token.into(), signed.clone());
+                self.inner.verified.insert(token.into(), signed.clone());
                 signed
             }
         };
@@ -84,7 +94,8 @@ impl AccessTokens {
         let mut validation = Validation::new(Algorithm::HS256);
         validation.validate_exp = false; // `verify` checks it against the injected clock
         validation.required_spec_claims.clear();
-        let claims = jsonwebtoken::decode::<Claims>(token, &self.decoding, &validation).map_err(|_| invalid())?.claims;
+        let claims =
+            jsonwebtoken::decode::<Claims>(token, &self.inner.decoding, &validation).map_err(|_| invalid())?.claims;
         let expires_at = Utc.timestamp_opt(claims.exp, 0).single().ok_or_else(invalid)?;
         let viewer = match claims.role {
             Role::User => Viewer::User { user_id: claims.sub, session_id: claims.sid },

@@ -143,3 +143,17 @@ impl AppContext {
         ]
     }
 }
+
+#[cfg(test)]
+mod tests {
+    /// Every request, socket and live stream holds a copy of the context for its whole life (a
+    /// thousand idle subscriptions hold several thousand), so it stays a handful of pointers:
+    /// anything larger goes behind an `Arc`. The AES-GCM key schedule inline made it 1.2 KiB.
+    #[test]
+    fn the_context_is_a_handful_of_pointers() {
+        let size = std::mem::size_of::<super::AppContext>();
+        assert!(size <= 192, "AppContext is {size} bytes inline; put what it shares behind an Arc");
+        assert_eq!(std::mem::size_of::<crate::crypto::DataKeys>(), std::mem::size_of::<usize>());
+        assert_eq!(std::mem::size_of::<crate::auth::AccessTokens>(), std::mem::size_of::<usize>());
+    }
+}

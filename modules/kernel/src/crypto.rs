@@ -2,6 +2,7 @@
 //! service, and indexed by a keyed hash so they can be looked up without being decrypted.
 
 use std::path::Path;
+use std::sync::Arc;
 
 use aes_gcm::aead::{Aead, KeyInit};
 use aes_gcm::{Aes256Gcm, Nonce};
@@ -14,9 +15,15 @@ use crate::error::{AppError, AppResult};
 
 type HmacSha256 = Hmac<Sha256>;
 
-/// The keys derived from the one configured data key.
+/// The keys derived from the one configured data key. Shared, not copied: `AppContext` is
+/// cloned into every request, socket and live stream, and the AES-GCM key schedule is about a
+/// kilobyte (it made up most of the context; an idle subscribed socket held four copies).
 #[derive(Clone)]
 pub struct DataKeys {
+    keys: Arc<Keys>,
+}
+
+struct Keys {
     seal: Aes256Gcm,
     lookup: [u8; 32],
 }
@@ -30,7 +37,7 @@ fn derive(master: &[u8], label: &[u8]) -> [u8; 32] {
 impl DataKeys {
     pub fn new(master: &[u8]) -> Self {
         let seal = derive(master, b"xqt seal v1");
-        Self { seal: Aes256Gcm::new(&seal.into()), lookup: derive(master, b"xqt lookup v1") }
+        Self { keys: Arc::new(Keys { seal: Aes256Gcm::new(&seal.into()), lookup: derive(master, b"xqt lookup v1") }) }
     }
 
     /// The configured key, or for development a key kept in `<data_dir>/data.key` (created once,
@@ -58,7 +65,7 @@ impl DataKeys {
     pub fn seal(&self, plain: &str) -> Vec<u8> {
         let nonce: [u8; 12] = rand::random();
         let mut out = nonce.to_vec();
-        out.extend(self.seal.encrypt(&Nonce::from(nonce), plain.as_bytes()).expect("AES-GCM encryption"));
+        out.extend(self.keys.seal.encrypt(&Nonce::from(nonce), plain.as_bytes()).expect("AES-GCM encryption"));
         out
     }
 
@@ -69,6 +76,7 @@ impl DataKeys {
         let (nonce, body) = sealed.split_at(12);
         let nonce: [u8; 12] = nonce.try_into().expect("split at 12");
         let plain = self
+            .keys
             .seal
             .decrypt(&Nonce::from(nonce), body)
             .map_err(|_| AppError::internal("sealed value fails to open"))?;
@@ -77,7 +85,7 @@ impl DataKeys {
 
     /// A keyed hash for finding a value (`kind` separates phones from ID numbers).
     pub fn lookup_hash(&self, kind: &str, value: &str) -> Vec<u8> {
-        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.lookup).expect("hmac key");
+        let mut mac = <HmacSha256 as Mac>::new_from_slice(&self.keys.lookup).expect("hmac key");
         mac.update(kind.as_bytes());
         mac.update(&[0]);
         mac.update(value.as_bytes());
