@@ -130,8 +130,10 @@ pub fn upgrade(req: &Request, ws: WebSocket, Data(state): Data<&ServerState>) ->
 
 /// Buffers sized for many mostly idle sockets: tungstenite reads into a 128 KiB buffer by default,
 /// zero-filled on every read, which made each subscribed socket hold about 230 KiB and cost a
-/// quarter of the server's CPU during fan-out. Clients send small frames (a subscription is a
-/// query and its variables); a larger one is read in several reads, up to the request body limit.
+/// quarter of the server's CPU during fan-out. Clients send small frames (`connection_init` with
+/// a token, a subscription's query and variables, pongs): 512 bytes take most in one read, and the
+/// buffer grows to a larger frame's length once its header is read, up to the request body limit.
+/// An idle socket keeps only this much (4 KiB was an eighth of a subscribed socket).
 fn socket_config(state: &ServerState) -> poem::web::websocket::WebSocketConfig {
     let max = state.ctx.config.limits.max_body_bytes;
     poem::web::websocket::WebSocketConfig::default()
@@ -141,7 +143,7 @@ fn socket_config(state: &ServerState) -> poem::web::websocket::WebSocketConfig {
         .max_frame_size(Some(max))
 }
 
-const READ_BUFFER: usize = 4096;
+const READ_BUFFER: usize = 512;
 
 /// A `next` frame, the response serialised once straight into the frame's text (not through a
 /// `serde_json::Value` first): the hot path of every live delivery.
