@@ -133,7 +133,8 @@ pub fn upgrade(req: &Request, ws: WebSocket, Data(state): Data<&ServerState>) ->
 /// quarter of the server's CPU during fan-out. Clients send small frames (`connection_init` with
 /// a token, a subscription's query and variables, pongs): 512 bytes take most in one read, and the
 /// buffer grows to a larger frame's length once its header is read, up to the request body limit.
-/// An idle socket keeps only this much (4 KiB was an eighth of a subscribed socket).
+/// An idle socket keeps this, or the largest frame it has read (4 KiB was an eighth of a
+/// subscribed socket).
 fn socket_config(state: &ServerState) -> poem::web::websocket::WebSocketConfig {
     let max = state.ctx.config.limits.max_body_bytes;
     poem::web::websocket::WebSocketConfig::default()
