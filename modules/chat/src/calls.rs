@@ -38,7 +38,7 @@ async fn find(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<call::Model> {
 }
 
 async fn announce(ctx: &AppContext, c: &call::Model, signal: Signal, by: Option<Uuid>) {
-    live::publish(ctx, c.conversation_id, None, &Event::Call { call: c.clone(), signal, by }).await;
+    live::publish(ctx, c.conversation_id, None, &Event::Call { call: Box::new(c.clone()), signal, by }).await;
 }
 
 /// Starts a call in a conversation; one call at a time per conversation.

@@ -172,7 +172,7 @@ pub async fn since(
             let m = messages.next().expect("peeked");
             reached = Some(m.position);
             if !hidden.contains(&m.id) {
-                items.push((m.position, Event::Message { message: m }));
+                items.push((m.position, Event::Message { message: Box::new(m) }));
             }
             continue;
         }
@@ -182,7 +182,7 @@ pub async fn since(
             (Some(change), _) => Some(Event::Members { user_ids: users_of(&c), change }),
             // Edited, then recalled: each change shows the message as it is now.
             (None, Some(id)) if !hidden.contains(&id) => {
-                current.get(&id).map(|message| Event::Updated { message: message.clone() })
+                current.get(&id).map(|message| Event::Updated { message: Box::new(message.clone()) })
             }
             (None, _) => None,
         };

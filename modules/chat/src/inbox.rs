@@ -22,7 +22,7 @@ use futures::stream::SelectAll;
 use futures::{Stream, StreamExt};
 use serde::{Deserialize, Serialize};
 use uuid::Uuid;
-use xqt_kernel::bus::BusEvent;
+use xqt_kernel::bus::{BusEvent, BusSubscription};
 use xqt_kernel::{AppContext, AppError, AppResult, ErrorCode};
 use xqt_notifications::entity::notification;
 
@@ -148,63 +148,10 @@ fn conversation_part(ctx: &AppContext, me: Uuid, conversation: Uuid, after: Opti
 /// resume after it.
 pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<Item = AppResult<(InboxItem, Cursor)>> {
     // Database calls below are boxed: the stream's state is as large as its largest await, for
-    // as long as the subscription lives.
+    // as long as the subscription lives. The start (the person's conversations, where each one
+    // resumes, what they left) is one boxed call, so its rows are freed once it is done.
     async_stream::try_stream! {
-        // Subscribe to joins first, so a conversation joined while we start is not missed.
-        let mut joins = ctx.bus.subscribe(&live::user_topic(me)).await?;
-        let after = match after {
-            Some(after) => after,
-            None => Box::pin(now(&ctx, me)).await?,
-        };
-        let watermark = after.watermark_time();
-        let snapshot_at = ctx.clock.now();
-        let mine = Box::pin(conversations::mine(&ctx, me)).await?;
-        let mut seen = Seen::new(snapshot_at, after.notification);
-        seen.take_snapshot(snapshot_at, mine.iter().map(|(c, _)| c));
-        let mut parts: SelectAll<Boxed> = SelectAll::new();
-        let mut unknown = Vec::new();
-        let mut named = after.conversations.clone();
-        for (c, m) in mine {
-            let from = match (named.remove(&c.id), watermark) {
-                (Some(position), _) if position >= 0 => Some(position),
-                // Out of it when the cursor was made, in it again now: a join.
-                (Some(_), _) => None,
-                // Cursors from before watermarks name every conversation: this one is new.
-                (None, None) => None,
-                (None, Some(w)) => {
-                    if m.joined_at > w {
-                        None
-                    } else if c.last_changed_at.is_some_and(|at| at <= w) {
-                        Some(c.last_position)
-                    } else {
-                        Some(Box::pin(changes::position_at(&ctx, c.id, w)).await?)
-                    }
-                }
-            };
-            match from {
-                Some(position) => {
-                    seen.delivered.insert(c.id, position);
-                    parts.push(conversation_part(&ctx, me, c.id, Some(position)));
-                }
-                None => unknown.push(m),
-            }
-        }
-        // Out of these since the cursor was made: told how, once, then forgotten.
-        let mut departures = Vec::new();
-        // (A departure the client saw is named by its negative position: only a later one counts.)
-        for (conversation, position) in named {
-            if let Some((position, event)) = Box::pin(changes::departure(&ctx, conversation, me, position.abs())).await? {
-                departures.push((conversation, position, event));
-            }
-        }
-        if let Some(w) = watermark {
-            for (conversation, position, event) in Box::pin(changes::departures_since(&ctx, me, w)).await? {
-                let known = after.conversations.contains_key(&conversation) || seen.delivered.contains_key(&conversation);
-                if !known {
-                    departures.push((conversation, position, event));
-                }
-            }
-        }
+        let Start { mut joins, mut seen, mut parts, unknown, departures } = Box::pin(start(&ctx, me, after)).await?;
         for (conversation, position, event) in departures {
             seen.departed.insert(conversation, (position, ctx.clock.now()));
             yield (InboxItem::Conversation { conversation, position, event }, seen.cursor());
@@ -262,6 +209,76 @@ pub fn follow(ctx: AppContext, me: Uuid, after: Option<Cursor>) -> impl Stream<I
             }
         }
     }
+}
+
+/// What following starts from: the joins subscription (taken first, so a conversation joined
+/// meanwhile is not missed), where each conversation resumes, and what the person left since
+/// the cursor was made (told once, before anything else).
+struct Start {
+    joins: BusSubscription,
+    seen: Seen,
+    parts: SelectAll<Boxed>,
+    unknown: Vec<member::Model>,
+    departures: Vec<(Uuid, i64, Event)>,
+}
+
+async fn start(ctx: &AppContext, me: Uuid, after: Option<Cursor>) -> AppResult<Start> {
+    // Subscribe to joins first, so a conversation joined while we start is not missed.
+    let joins = ctx.bus.subscribe(&live::user_topic(me)).await?;
+    let after = match after {
+        Some(after) => after,
+        None => now(ctx, me).await?,
+    };
+    let watermark = after.watermark_time();
+    let snapshot_at = ctx.clock.now();
+    let mine = conversations::mine(ctx, me).await?;
+    let mut seen = Seen::new(snapshot_at, after.notification);
+    seen.take_snapshot(snapshot_at, mine.iter().map(|(c, _)| c));
+    let mut parts: SelectAll<Boxed> = SelectAll::new();
+    let mut unknown = Vec::new();
+    let mut named = after.conversations.clone();
+    for (c, m) in mine {
+        let from = match (named.remove(&c.id), watermark) {
+            (Some(position), _) if position >= 0 => Some(position),
+            // Out of it when the cursor was made, in it again now: a join.
+            (Some(_), _) => None,
+            // Cursors from before watermarks name every conversation: this one is new.
+            (None, None) => None,
+            (None, Some(w)) => {
+                if m.joined_at > w {
+                    None
+                } else if c.last_changed_at.is_some_and(|at| at <= w) {
+                    Some(c.last_position)
+                } else {
+                    Some(changes::position_at(ctx, c.id, w).await?)
+                }
+            }
+        };
+        match from {
+            Some(position) => {
+                seen.delivered.insert(c.id, position);
+                parts.push(conversation_part(ctx, me, c.id, Some(position)));
+            }
+            None => unknown.push(m),
+        }
+    }
+    // Out of these since the cursor was made: told how, once, then forgotten.
+    let mut departures = Vec::new();
+    // (A departure the client saw is named by its negative position: only a later one counts.)
+    for (conversation, position) in named {
+        if let Some((position, event)) = changes::departure(ctx, conversation, me, position.abs()).await? {
+            departures.push((conversation, position, event));
+        }
+    }
+    if let Some(w) = watermark {
+        for (conversation, position, event) in changes::departures_since(ctx, me, w).await? {
+            let known = after.conversations.contains_key(&conversation) || seen.delivered.contains_key(&conversation);
+            if !known {
+                departures.push((conversation, position, event));
+            }
+        }
+    }
+    Ok(Start { joins, seen, parts, unknown, departures })
 }
 
 /// Starts following each conversation in `joined` that the cursor does not know yet. What was

@@ -17,16 +17,19 @@ use crate::entity::{call, message};
 use crate::error::ChatError;
 use crate::{changes, conversations};
 
+/// The rows are boxed: an event sits in every follower's stream state (its next item, the
+/// one being yielded, the one being resolved), and a row inline made each of those slots 240
+/// bytes, for every idle subscriber; boxed, the event is 40.
 #[derive(Debug, Clone, PartialEq, Eq, Serialize, Deserialize)]
 #[serde(tag = "type", rename_all = "snake_case")]
 pub enum Event {
     /// A new message, with the next sequence number.
     Message {
-        message: message::Model,
+        message: Box<message::Model>,
     },
     /// An earlier message was edited or recalled.
     Updated {
-        message: message::Model,
+        message: Box<message::Model>,
     },
     /// Someone has read up to `seq`.
     Read {
@@ -38,7 +41,7 @@ pub enum Event {
     },
     /// A call signal (`invite`, `ringing`, `accept`, …) with the call's state after it.
     Call {
-        call: call::Model,
+        call: Box<call::Model>,
         signal: crate::calls::Signal,
         by: Option<Uuid>,
     },
@@ -239,12 +242,15 @@ pub(crate) fn follow_with(
     async_stream::try_stream! {
         // Each database call below is boxed: a stream's state is as large as its largest await,
         // for as long as the subscription lives, and queries are the large ones.
-        let (c, _) = Box::pin(conversations::require_member(&ctx, conversation, me)).await?;
+        // Only the position is kept: the rows would sit in the stream's state for its life.
+        // (Mapped before `?`: an error's `Result` stays in the state while it is yielded.)
+        let last_position =
+            Box::pin(conversations::require_member(&ctx, conversation, me)).await.map(|(c, _)| c.last_position)?;
         if after.is_some_and(|p| p < 0) {
             Err(AppError::from(crate::error::invalid("after", "a cursor from conversationEvents")))?;
         }
         // From now on: the driver reads anything committed since this read before going live.
-        let from = after.unwrap_or(c.last_position);
+        let from = after.unwrap_or(last_position);
         let feed = ConversationFeed { ctx: ctx.clone(), me, conversation };
         let mut events = Box::pin(scan_then_live(ctx.bus.clone(), topic(conversation), feed, from));
         if presence {
@@ -273,5 +279,17 @@ pub(crate) fn follow_with(
                 Err(AppError::from(ChatError::NotFound("conversation")))?;
             }
         }
+    }
+}
+
+#[cfg(test)]
+mod tests {
+    /// An event sits in several slots of every follower's stream state for as long as it is
+    /// subscribed (the next item, the one being yielded, the one being resolved), so a message or
+    /// call row inside it is boxed: inline, each slot was 240 bytes for every idle subscriber.
+    #[test]
+    fn an_event_keeps_its_rows_boxed() {
+        let size = std::mem::size_of::<super::Event>();
+        assert!(size <= 40, "chat live Event is {size} bytes inline; box the large variants' rows");
     }
 }

@@ -274,7 +274,7 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
         crate::jobs::queue_push(&txn, ctx, &stored, false).await?;
     }
     txn.commit().await.map_err(AppError::from)?;
-    live::publish(ctx, conversation_id, Some(position), &Event::Message { message: stored.clone() }).await;
+    live::publish(ctx, conversation_id, Some(position), &Event::Message { message: Box::new(stored.clone()) }).await;
     Ok(stored)
 }
 
@@ -446,7 +446,7 @@ pub async fn edit(ctx: &AppContext, me: Uuid, id: Uuid, text: &str) -> AppResult
     let updated = row.update(&txn).await?;
     let position = changes::record_update(&txn, ctx, conversation, updated.id).await?;
     txn.commit().await?;
-    live::publish(ctx, conversation, Some(position), &Event::Updated { message: updated.clone() }).await;
+    live::publish(ctx, conversation, Some(position), &Event::Updated { message: Box::new(updated.clone()) }).await;
     Ok(updated)
 }
 
@@ -486,7 +486,7 @@ pub async fn recall(ctx: &AppContext, me: Uuid, id: Uuid) -> AppResult<message::
     if let Some(a) = attachment {
         crate::attachments::delete(ctx, a).await?;
     }
-    live::publish(ctx, c.id, Some(position), &Event::Updated { message: updated.clone() }).await;
+    live::publish(ctx, c.id, Some(position), &Event::Updated { message: Box::new(updated.clone()) }).await;
     Ok(updated)
 }
 

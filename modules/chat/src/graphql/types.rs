@@ -376,7 +376,7 @@ impl ConversationEvent {
     /// For `MESSAGE` and `UPDATED`.
     async fn message(&self) -> Option<Message> {
         match &self.event {
-            Event::Message { message } | Event::Updated { message } => Some(Message(message.clone())),
+            Event::Message { message } | Event::Updated { message } => Some(Message((**message).clone())),
             _ => None,
         }
     }
@@ -397,7 +397,7 @@ impl ConversationEvent {
     }
     async fn call(&self) -> Option<Call> {
         match &self.event {
-            Event::Call { call, .. } => Some(Call(call.clone())),
+            Event::Call { call, .. } => Some(Call((**call).clone())),
             _ => None,
         }
     }
