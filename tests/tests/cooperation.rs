@@ -596,7 +596,7 @@ async fn a_page_of_fifty_posts_costs_the_same_statements_as_a_page_of_five() {
         let statements = Arc::new(std::sync::Mutex::new(Vec::<String>::new()));
         let mut ctx = b.context().await;
         let log = statements.clone();
-        ctx.db.set_metric_callback(move |info| {
+        ctx.parts_mut().db.set_metric_callback(move |info| {
             log.lock().unwrap().push(info.statement.sql.chars().take(90).collect());
         });
         let srv = b.start_on(ctx).await;

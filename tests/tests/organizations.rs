@@ -169,7 +169,7 @@ async fn listing_members_loads_people_in_one_query() {
         let mut ctx = b.context().await;
         let user_selects = Arc::new(AtomicUsize::new(0));
         let counter = user_selects.clone();
-        ctx.db.set_metric_callback(move |info| {
+        ctx.parts_mut().db.set_metric_callback(move |info| {
             let sql = info.statement.sql.to_lowercase();
             if sql.starts_with("select") && sql.contains("from \"users\"") {
                 counter.fetch_add(1, Ordering::SeqCst);
