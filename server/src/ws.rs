@@ -193,29 +193,33 @@ impl Drop for OpenSocket {
     }
 }
 
-async fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) {
-    state.metrics.open_sockets.inc();
-    let _open = OpenSocket(state.metrics.open_sockets.clone());
+/// The socket's task. Not an `async fn`: that would keep the unsplit socket (328 bytes) in the
+/// task's state for the socket's life; split first, the task holds only the two halves.
+fn serve(socket: WebSocketStream, state: ServerState, meta: RequestMeta) -> impl Future<Output = ()> {
     let (mut sink, mut incoming) = socket.split();
-    let outcome = match tokio::time::timeout(
-        Duration::from_secs(state.ctx.config.websocket.init_timeout_secs),
-        // Boxed, as the checks in `run` are: a socket's task is as large as its largest await
-        // for its whole life, and token and session checks are database queries.
-        Box::pin(initialise(&mut sink, &mut incoming, &state)),
-    )
-    .await
-    {
-        Err(_) => Err(Some(Close::InitTimeout)),
-        Ok(result) => result,
-    };
-    let closing = match outcome {
-        Ok((auth, session_ended)) => run(&mut sink, &mut incoming, &state, auth, session_ended, meta).await,
-        Err(close) => close,
-    };
-    if let Some(close) = closing {
-        let _ = sink.send(close.frame()).await;
+    async move {
+        state.metrics.open_sockets.inc();
+        let _open = OpenSocket(state.metrics.open_sockets.clone());
+        let outcome = match tokio::time::timeout(
+            Duration::from_secs(state.ctx.config.websocket.init_timeout_secs),
+            // Boxed, as the checks in `run` are: a socket's task is as large as its largest await
+            // for its whole life, and token and session checks are database queries.
+            Box::pin(initialise(&mut sink, &mut incoming, &state)),
+        )
+        .await
+        {
+            Err(_) => Err(Some(Close::InitTimeout)),
+            Ok(result) => result,
+        };
+        let closing = match outcome {
+            Ok((auth, session_ended)) => run(&mut sink, &mut incoming, &state, auth, session_ended, meta).await,
+            Err(close) => close,
+        };
+        if let Some(close) = closing {
+            let _ = sink.send(close.frame()).await;
+        }
+        let _ = sink.close().await;
     }
-    let _ = sink.close().await;
 }
 
 /// Waits for `connection_init`, answering pings; returns the authenticated viewer and, for a
@@ -283,114 +287,118 @@ where
 }
 
 /// Serves subscriptions until the client leaves or the socket must close; returns the close reason.
-async fn run<S, R>(
+/// Not an `async fn`, whose arguments are kept twice in its state (as passed and as bound) for
+/// the socket's life.
+fn run<S, R>(
     sink: &mut S,
     incoming: &mut R,
     state: &ServerState,
     auth: Authenticated,
     mut session_ended: Option<SessionWatch>,
     meta: RequestMeta,
-) -> Option<Close>
+) -> impl Future<Output = Option<Close>>
 where
     S: futures::Sink<Message> + Unpin,
     R: Stream<Item = std::io::Result<Message>> + Unpin,
 {
-    let config = &state.ctx.config.websocket;
-    let mut operations: StreamMap<String, std::pin::Pin<Box<dyn Stream<Item = Option<GqlResponse>> + Send>>> =
-        StreamMap::new();
-    let mut ping = tokio::time::interval(Duration::from_secs(config.ping_interval_secs.max(1)));
-    ping.tick().await;
-    let expiry = auth.expires_at.map(|at| {
-        let left = (at - state.ctx.clock.now()).to_std().unwrap_or_default();
-        tokio::time::Instant::now() + left
-    });
-    let expired = async {
-        match expiry {
-            Some(at) => tokio::time::sleep_until(at).await,
-            None => futures::future::pending().await,
-        }
-    };
-    tokio::pin!(expired);
-    // Signing out or revoking the session closes its sockets at once, on every instance
-    // (`session_ended` was subscribed before the connection was acknowledged).
-    let mut data = async_graphql::Data::default();
-    data.insert(auth.viewer.clone());
-    data.insert(meta);
-    let data = std::sync::Arc::new(data);
+    async move {
+        let config = &state.ctx.config.websocket;
+        let mut operations: StreamMap<String, std::pin::Pin<Box<dyn Stream<Item = Option<GqlResponse>> + Send>>> =
+            StreamMap::new();
+        let mut ping = tokio::time::interval(Duration::from_secs(config.ping_interval_secs.max(1)));
+        ping.tick().await;
+        let expiry = auth.expires_at.map(|at| {
+            let left = (at - state.ctx.clock.now()).to_std().unwrap_or_default();
+            tokio::time::Instant::now() + left
+        });
+        let expired = async {
+            match expiry {
+                Some(at) => tokio::time::sleep_until(at).await,
+                None => futures::future::pending().await,
+            }
+        };
+        tokio::pin!(expired);
+        // Signing out or revoking the session closes its sockets at once, on every instance
+        // (`session_ended` was subscribed before the connection was acknowledged).
+        let mut data = async_graphql::Data::default();
+        data.insert(auth.viewer.clone());
+        data.insert(meta);
+        let data = std::sync::Arc::new(data);
 
-    loop {
-        tokio::select! {
-            frame = incoming.next() => {
-                let frame = match frame {
-                    None => return None,
-                    Some(Err(e)) => return too_big(&e),
-                    Some(Ok(frame)) => frame,
-                };
-                if matches!(frame, Message::Close(_)) {
-                    return None;
+        loop {
+            tokio::select! {
+                frame = incoming.next() => {
+                    let frame = match frame {
+                        None => return None,
+                        Some(Err(e)) => return too_big(&e),
+                        Some(Ok(frame)) => frame,
+                    };
+                    if matches!(frame, Message::Close(_)) {
+                        return None;
+                    }
+                    let message = match parse(frame) {
+                        Ok(Some(m)) => m,
+                        Ok(None) => continue,
+                        Err(close) => return Some(close),
+                    };
+                    match message {
+                        ClientMessage::ConnectionInit { .. } => return Some(Close::TooManyInits),
+                        ClientMessage::Ping { payload } => {
+                            if sink.send(text(json!({ "type": "pong", "payload": payload }))).await.is_err() { return None; }
+                        }
+                        ClientMessage::Pong {} => {}
+                        ClientMessage::Complete { id } => { operations.remove(&id); }
+                        ClientMessage::Subscribe { id, payload } => {
+                            if operations.contains_key(&id) {
+                                return Some(Close::DuplicateId(id));
+                            }
+                            if operations.len() >= config.max_subscriptions {
+                                state.metrics.count_error(Some(ErrorCode::RateLimited));
+                                let error = json!({ "type": "error", "id": id, "payload": [{
+                                    "message": format!("at most {} subscriptions per connection", config.max_subscriptions),
+                                    "extensions": { "code": ErrorCode::RateLimited.as_str() },
+                                }]});
+                                if sink.send(text(error)).await.is_err() { return None; }
+                                continue;
+                            }
+                            let stream = state
+                                .schema
+                                .execute_stream(*payload, data.clone())
+                                .map(Some)
+                                .chain(futures::stream::once(async { None }));
+                            operations.insert(id, Box::pin(stream));
+                        }
+                    }
                 }
-                let message = match parse(frame) {
-                    Ok(Some(m)) => m,
-                    Ok(None) => continue,
-                    Err(close) => return Some(close),
-                };
-                match message {
-                    ClientMessage::ConnectionInit { .. } => return Some(Close::TooManyInits),
-                    ClientMessage::Ping { payload } => {
-                        if sink.send(text(json!({ "type": "pong", "payload": payload }))).await.is_err() { return None; }
-                    }
-                    ClientMessage::Pong {} => {}
-                    ClientMessage::Complete { id } => { operations.remove(&id); }
-                    ClientMessage::Subscribe { id, payload } => {
-                        if operations.contains_key(&id) {
-                            return Some(Close::DuplicateId(id));
+                Some((id, item)) = operations.next(), if !operations.is_empty() => {
+                    let message = match item {
+                        None => json!({ "type": "complete", "id": id }),
+                        Some(resp) => {
+                            for e in &resp.errors {
+                                state.metrics.count_error(code_of(e));
+                            }
+                            // Refused outright (it never ran): sent as `error`, not `next`.
+                            if is_request_error(&resp) {
+                                operations.remove(&id);
+                                json!({ "type": "error", "id": id, "payload": resp.errors })
+                            } else {
+                                if sink.send(next_frame(&id, &resp)).await.is_err() { return None; }
+                                continue;
+                            }
                         }
-                        if operations.len() >= config.max_subscriptions {
-                            state.metrics.count_error(Some(ErrorCode::RateLimited));
-                            let error = json!({ "type": "error", "id": id, "payload": [{
-                                "message": format!("at most {} subscriptions per connection", config.max_subscriptions),
-                                "extensions": { "code": ErrorCode::RateLimited.as_str() },
-                            }]});
-                            if sink.send(text(error)).await.is_err() { return None; }
-                            continue;
-                        }
-                        let stream = state
-                            .schema
-                            .execute_stream(*payload, data.clone())
-                            .map(Some)
-                            .chain(futures::stream::once(async { None }));
-                        operations.insert(id, Box::pin(stream));
-                    }
+                    };
+                    if sink.send(text(message)).await.is_err() { return None; }
                 }
-            }
-            Some((id, item)) = operations.next(), if !operations.is_empty() => {
-                let message = match item {
-                    None => json!({ "type": "complete", "id": id }),
-                    Some(resp) => {
-                        for e in &resp.errors {
-                            state.metrics.count_error(code_of(e));
-                        }
-                        // Refused outright (it never ran): sent as `error`, not `next`.
-                        if is_request_error(&resp) {
-                            operations.remove(&id);
-                            json!({ "type": "error", "id": id, "payload": resp.errors })
-                        } else {
-                            if sink.send(next_frame(&id, &resp)).await.is_err() { return None; }
-                            continue;
-                        }
+                _ = ping.tick() => {
+                    if sink.send(text(json!({ "type": "ping" }))).await.is_err() { return None; }
+                }
+                _ = &mut expired => return Some(Close::Forbidden("token expired")),
+                () = async { match session_ended.as_mut() { Some(s) => s.changed().await, None => futures::future::pending().await } } => {
+                    // Its end was announced, or an announcement may have been missed: check.
+                    let (Some(user), Some(session)) = (auth.viewer.person_id(), auth.viewer.session_id()) else { continue };
+                    if !Box::pin(state.ctx.modules.session_active(&state.ctx, user, session)).await.unwrap_or(false) {
+                        return Some(Close::Forbidden("session ended"));
                     }
-                };
-                if sink.send(text(message)).await.is_err() { return None; }
-            }
-            _ = ping.tick() => {
-                if sink.send(text(json!({ "type": "ping" }))).await.is_err() { return None; }
-            }
-            _ = &mut expired => return Some(Close::Forbidden("token expired")),
-            () = async { match session_ended.as_mut() { Some(s) => s.changed().await, None => futures::future::pending().await } } => {
-                // Its end was announced, or an announcement may have been missed: check.
-                let (Some(user), Some(session)) = (auth.viewer.person_id(), auth.viewer.session_id()) else { continue };
-                if !Box::pin(state.ctx.modules.session_active(&state.ctx, user, session)).await.unwrap_or(false) {
-                    return Some(Close::Forbidden("session ended"));
                 }
             }
         }
