@@ -4,8 +4,9 @@
 //!
 //! - `xqt-bench fanout`: N live subscribers in groups of 500, one open-loop sender per group at
 //!   a fixed aggregate delivery rate, the send time in each message; delivery p50/p99/max, lost,
-//!   duplicated and reordered, server RSS per idle subscribed socket (a fresh process), server
-//!   CPU µs per delivery, and the push queue at the end (the job runner is on).
+//!   duplicated and reordered, server RSS per idle subscribed socket (a fresh process: over all
+//!   of them, and over the second half alone, which leaves out what the first sockets grow
+//!   once), server CPU µs per delivery, and the push queue at the end (the job runner is on).
 //! - `xqt-bench writes`: `sendMessage` at 8 and 32 senders beside pgbench's one-row insert and
 //!   pgbench running the statements a send needs.
 //! - `xqt-bench queries`: `/graphql` against a plain handler doing the same reads, under `wrk`.
@@ -526,7 +527,15 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
     let rss_before = rss_kib(servers[0].pid());
     let mut subscribers = Vec::with_capacity(n);
     let mut k = 0usize;
-    for g in &groups {
+    // Also measured halfway: the second half's growth is what one more socket costs, without
+    // what the first sockets grow once (pool connections, caches, allocator arenas), which made
+    // the whole-run figure swing by half between fresh processes.
+    let mut halfway = None;
+    for (i, g) in groups.iter().enumerate() {
+        if i == groups.len() / 2 && i > 0 {
+            tokio::time::sleep(Duration::from_secs(3)).await;
+            halfway = Some((rss_kib(servers[0].pid()), k.div_ceil(instances)));
+        }
         let mut connecting = Vec::new();
         for m in &g.members {
             let url = servers[k % servers.len()].ws.clone();
@@ -543,13 +552,19 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
     let rss_after = rss_kib(servers[0].pid());
     let on_first = n.div_ceil(instances);
     let per_socket = (rss_after.saturating_sub(rss_before)) as f64 / on_first as f64;
-    eprintln!("fanout {}: {n} subscribed; first server RSS {rss_before} KiB → {rss_after} KiB", b.name);
+    let marginal = match halfway {
+        Some((rss_half, sockets_half)) if on_first > sockets_half => {
+            format!("{:.1}", rss_after.saturating_sub(rss_half) as f64 / (on_first - sockets_half) as f64)
+        }
+        _ => "—".to_owned(),
+    };
+    eprintln!("fanout {}: {n} subscribed; first server RSS {rss_before} KiB → {halfway:?} → {rss_after} KiB", b.name);
     let mut rows = Vec::new();
     for &rate in rates {
         let p = phase(&servers, &groups, &subscribers, rate, duration, &ctx).await;
         let lost = p.expected.saturating_sub(p.received);
         rows.push(format!(
-            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} / {} / {} | {} | {:.1} | {:.1} | {} sent ({} failed), {} in queue |",
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} / {} / {} | {} | {:.1} | {} | {:.1} | {} sent ({} failed), {} in queue |",
             b.name,
             p.instances,
             p.subscribers,
@@ -563,6 +578,7 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
             p.reordered,
             p.received,
             per_socket,
+            marginal,
             p.cpu_us_per_delivery,
             p.sent,
             p.failed_sends,
@@ -579,9 +595,9 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
 
 pub async fn fanout() {
     println!(
-        "| backend | instances | subscribers | target deliveries/s | achieved /s | p50 ms | p99 ms | max ms | lost / dup / reordered | delivered | RSS KiB per idle socket | server CPU µs per delivery | sends, push queue at the end |"
+        "| backend | instances | subscribers | target deliveries/s | achieved /s | p50 ms | p99 ms | max ms | lost / dup / reordered | delivered | RSS KiB per idle socket | RSS KiB per socket, second half | server CPU µs per delivery | sends, push queue at the end |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     xqt_tests::on_each_backend(async |b| {
         for n in env_list("XQT_BENCH_FANOUT_SIZES", &[1000, 5000, 10000]) {
             let rates = match n {
