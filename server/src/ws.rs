@@ -289,6 +289,7 @@ where
 /// Serves subscriptions until the client leaves or the socket must close; returns the close reason.
 /// Not an `async fn`, whose arguments are kept twice in its state (as passed and as bound) for
 /// the socket's life.
+#[allow(clippy::manual_async_fn, reason = "an async fn keeps its arguments twice in its state")]
 fn run<S, R>(
     sink: &mut S,
     incoming: &mut R,
