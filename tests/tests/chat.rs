@@ -1512,3 +1512,112 @@ async fn only_a_calls_participants_end_it_and_a_group_call_rings_on_past_one_dec
     })
     .await;
 }
+
+/// A text message is stored in one statement on PostgreSQL (sequence and change position, the
+/// row, the sender's read marker and the push job: one round trip and its commit) and in one
+/// transaction on SQLite. Either way, senders racing into one group leave a dense sequence, every
+/// sender's read marker on their own last message, and one push job per message.
+#[tokio::test]
+async fn chat_a_send_is_one_statement_on_postgres_and_racing_senders_keep_the_sequence_dense() {
+    use sea_orm::{ColumnTrait, EntityTrait, QueryFilter};
+    use std::sync::Arc;
+    use std::sync::atomic::{AtomicBool, AtomicUsize, Ordering};
+    use xqt_kernel::jobs::job;
+
+    on_each_backend(async |b| {
+        let mut ctx = b.context().await;
+        let counting = Arc::new(AtomicBool::new(false));
+        let (combined, message_inserts, other_writes) =
+            (Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)), Arc::new(AtomicUsize::new(0)));
+        let (on, c1, c2, c3) = (counting.clone(), combined.clone(), message_inserts.clone(), other_writes.clone());
+        ctx.parts_mut().db.set_metric_callback(move |info| {
+            if !on.load(Ordering::SeqCst) {
+                return;
+            }
+            let sql = info.statement.sql.to_lowercase();
+            if sql.starts_with("with") && sql.contains("insert into \"chat_messages\"") {
+                assert!(
+                    sql.contains("update \"chat_conversations\"")
+                        && sql.contains("update \"chat_members\"")
+                        && sql.contains("insert into \"jobs\""),
+                    "counters, read marker and push job in the message's statement: {sql}"
+                );
+                c1.fetch_add(1, Ordering::SeqCst);
+            } else if sql.starts_with("insert into \"chat_messages\"") {
+                c2.fetch_add(1, Ordering::SeqCst);
+            } else if sql.starts_with("update \"chat_conversations\"")
+                || sql.starts_with("update \"chat_members\"")
+                || sql.starts_with("insert into \"jobs\"")
+            {
+                c3.fetch_add(1, Ordering::SeqCst);
+            }
+        });
+        let srv = b.start_on(ctx).await;
+        let senders: Vec<Person> = futures::future::join_all((0..6).map(|_| srv.verified_person())).await;
+        let ids: Vec<String> = senders[1..].iter().map(|p| p.id.to_string()).collect();
+        let g = srv
+            .ok(
+                "mutation($i: CreateGroupInput!) { createGroup(input: $i) { id } }",
+                json!({ "i": { "name": "并发发送", "memberIds": ids } }),
+                Some(&senders[0].token),
+            )
+            .await;
+        let c = g["createGroup"]["id"].as_str().unwrap().to_owned();
+        let before = srv.ok(UNREAD, json!({ "c": c }), Some(&senders[0].token)).await["conversation"]["lastSeq"]
+            .as_i64()
+            .unwrap();
+        counting.store(true, Ordering::SeqCst);
+        let sent: Vec<Vec<Value>> = futures::future::join_all(senders.iter().enumerate().map(|(i, p)| {
+            let (srv, c) = (&srv, &c);
+            async move {
+                let mut mine = Vec::new();
+                for n in 0..5 {
+                    mine.push(send_as(srv, p, c, &format!("race-{i}-{n}"), &format!("第{n}条")).await);
+                }
+                mine
+            }
+        }))
+        .await;
+        counting.store(false, Ordering::SeqCst);
+        let (combined, message_inserts, other_writes) = (
+            combined.load(Ordering::SeqCst),
+            message_inserts.load(Ordering::SeqCst),
+            other_writes.load(Ordering::SeqCst),
+        );
+        if b.database().is_some() {
+            assert_eq!((combined, message_inserts, other_writes), (30, 0, 0), "PostgreSQL: one statement per send");
+        } else {
+            assert_eq!((combined, message_inserts), (0, 30), "SQLite: the transaction's insert per send");
+            assert!(other_writes >= 3 * 30, "counters, read marker and push job each: {other_writes}");
+        }
+        let mut seqs: Vec<i64> = sent.iter().flatten().map(|m| m["seq"].as_i64().unwrap()).collect();
+        seqs.sort_unstable();
+        assert_eq!(seqs, (before + 1..=before + 30).collect::<Vec<_>>(), "dense, each number once");
+        for (p, mine) in senders.iter().zip(&sent) {
+            let last = mine.iter().map(|m| m["seq"].as_i64().unwrap()).max().unwrap();
+            let seen = srv.ok(UNREAD, json!({ "c": c }), Some(&p.token)).await;
+            assert_eq!(seen["conversation"]["lastReadSeq"], last, "what one sends, one has read");
+            assert_eq!(seen["conversation"]["lastSeq"], before + 30);
+        }
+        let pushes = job::Entity::find()
+            .filter(job::Column::Kind.eq(xqt_chat::jobs::PUSH))
+            .all(&srv.ctx.db)
+            .await
+            .expect("jobs");
+        let mut pushed: Vec<String> = pushes
+            .iter()
+            .map(|j| serde_json::from_str::<Value>(&j.payload).unwrap()["message"].as_str().unwrap().to_owned())
+            .collect();
+        let mut stored: Vec<String> = sent.iter().flatten().map(|m| m["id"].as_str().unwrap().to_owned()).collect();
+        pushed.sort();
+        stored.sort();
+        assert_eq!(pushed, stored, "one push job per message, committed with it");
+        assert!(pushes.iter().all(|j| j.dedupe_key.as_deref()
+            == Some(&format!(
+                "{}:{}:send",
+                xqt_chat::jobs::PUSH,
+                serde_json::from_str::<Value>(&j.payload).unwrap()["message"].as_str().unwrap()
+            ))));
+    })
+    .await;
+}

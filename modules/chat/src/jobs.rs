@@ -79,13 +79,31 @@ pub async fn queue_push<C: sea_orm::ConnectionTrait>(
     m: &message::Model,
     recalled: bool,
 ) -> AppResult<()> {
-    if m.kind == MessageKind::System {
-        return Ok(());
+    if let Some((payload, dedupe)) = push_job(m.id, m.kind, recalled) {
+        enqueue_on(db, ctx, PUSH, payload, ctx.clock.now(), Some(dedupe)).await?;
     }
-    let dedupe = format!("{PUSH}:{}:{}", m.id, if recalled { "recall" } else { "send" });
-    let payload = json!({ "message": m.id, "recalled": recalled });
-    enqueue_on(db, ctx, PUSH, payload, ctx.clock.now(), Some(dedupe)).await?;
     Ok(())
+}
+
+/// `queue_push` as part of the statement that stores the message (PostgreSQL), which names the
+/// stored row `per`.
+pub(crate) fn push_per_row(
+    ctx: &AppContext,
+    id: Uuid,
+    kind: MessageKind,
+    per: &str,
+) -> Option<sea_orm::sea_query::InsertStatement> {
+    let (payload, dedupe) = push_job(id, kind, false)?;
+    Some(xqt_kernel::jobs::insert_per_row(ctx, PUSH, payload, ctx.clock.now(), Some(dedupe), per))
+}
+
+/// The push job's payload and dedupe key; system lines are not pushed.
+fn push_job(id: Uuid, kind: MessageKind, recalled: bool) -> Option<(Value, String)> {
+    if kind == MessageKind::System {
+        return None;
+    }
+    let dedupe = format!("{PUSH}:{id}:{}", if recalled { "recall" } else { "send" });
+    Some((json!({ "message": id, "recalled": recalled }), dedupe))
 }
 
 /// What the push says: who and where, never the content — message content goes to no one

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Expr, OnConflict};
-use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement};
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, Iterable, QueryFilter, Set, Statement};
 use uuid::Uuid;
 
 use crate::context::AppContext;
@@ -94,9 +94,54 @@ pub async fn enqueue_on<C: sea_orm::ConnectionTrait>(
     run_at: DateTime<Utc>,
     dedupe_key: Option<String>,
 ) -> AppResult<Option<Uuid>> {
-    let id = crate::ids::new_id();
-    let row = job::ActiveModel {
-        id: Set(id),
+    let row = new_row(ctx, kind, payload, run_at, dedupe_key);
+    let id = *row.id.as_ref();
+    let inserted = job::Entity::insert(row).on_conflict(skip_duplicate()).exec_without_returning(db).await?;
+    Ok((inserted > 0).then_some(id))
+}
+
+/// `enqueue_on`'s insert as one part of a larger statement (PostgreSQL: a data-modifying CTE),
+/// so the job commits, or not, with the work it belongs to in a single round trip: one job for
+/// each row of `per`, a CTE of the same statement (none when it has none). A duplicate dedupe
+/// key is skipped, as in `enqueue_on`.
+pub fn insert_per_row(
+    ctx: &AppContext,
+    kind: &str,
+    payload: serde_json::Value,
+    run_at: DateTime<Utc>,
+    dedupe_key: Option<String>,
+    per: &str,
+) -> InsertStatement {
+    let row = new_row(ctx, kind, payload, run_at, dedupe_key);
+    let mut columns = Vec::new();
+    let mut values = Query::select();
+    for column in job::Column::iter() {
+        if let Some(v) = row.get(column).into_value() {
+            columns.push(column);
+            values.expr(Expr::val(v));
+        }
+    }
+    values.from(Alias::new(per));
+    let mut insert = Query::insert();
+    insert
+        .into_table(job::Entity)
+        .columns(columns)
+        .select_from(values)
+        .expect("as many values as columns")
+        .on_conflict(skip_duplicate());
+    insert
+}
+
+/// A job row as `enqueue_on` writes it.
+fn new_row(
+    ctx: &AppContext,
+    kind: &str,
+    payload: serde_json::Value,
+    run_at: DateTime<Utc>,
+    dedupe_key: Option<String>,
+) -> job::ActiveModel {
+    job::ActiveModel {
+        id: Set(crate::ids::new_id()),
         kind: Set(kind.to_owned()),
         payload: Set(payload.to_string()),
         state: Set(JobState::Queued),
@@ -109,12 +154,11 @@ pub async fn enqueue_on<C: sea_orm::ConnectionTrait>(
         dedupe_key: Set(dedupe_key),
         created_at: Set(ctx.clock.now()),
         finished_at: Set(None),
-    };
-    let inserted = job::Entity::insert(row)
-        .on_conflict(OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned())
-        .exec_without_returning(db)
-        .await?;
-    Ok((inserted > 0).then_some(id))
+    }
+}
+
+fn skip_duplicate() -> OnConflict {
+    OnConflict::column(job::Column::DedupeKey).do_nothing().to_owned()
 }
 
 /// Leases one job to `worker`: `claim_many` of one.
