@@ -465,6 +465,29 @@ async fn chat_only_verified_real_names_send_and_restricted_people_cannot() {
             .gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "loc", "kind": "LOCATION", "location": { "latitude": 39.9, "longitude": 116.4, "name": "实习单位" } } }), Some(&verified.token))
             .await;
         assert_eq!(r.body["data"]["sendMessage"]["kind"], "LOCATION", "{:?}", r.body);
+
+        // An upheld report's restriction: from posting, the person still chats; from chatting,
+        // neither messages nor calls go through until it ends.
+        let admin = srv.admin().await;
+        let restrict = async |actions: Value, days: i64| {
+            let reporter = srv.person().await;
+            let report = srv
+                .ok("mutation($i: ReportInput!) { report(input: $i) { id } }", json!({ "i": { "userId": verified.id, "category": "HARASSMENT", "description": "多次发送骚扰消息" } }), Some(&reporter.token))
+                .await;
+            let review = "mutation($id: ID!, $x: RestrictInput) { reviewReport(id: $id, decision: UPHOLD, reason: \"查实\", restrict: $x) { state } }";
+            srv.ok(review, json!({ "id": report["report"]["id"], "x": { "actions": actions, "days": days } }), Some(&admin.token)).await;
+        };
+        restrict(json!(["POST"]), 30).await;
+        send_as(&srv, &verified, &c, "r-1", "只限制了发帖").await;
+        restrict(json!(["CHAT"]), 7).await;
+        let r = srv.gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "r-2", "kind": "TEXT", "text": "被限制了" } }), Some(&verified.token)).await;
+        assert_eq!((r.code(), r.body["errors"][0]["extensions"]["reason"].clone()), (Some("FORBIDDEN"), json!("RESTRICTED")), "{:?}", r.body);
+        let call = srv.gql("mutation($c: ID!) { inviteCall(conversationId: $c, media: AUDIO) { id } }", json!({ "c": c }), Some(&verified.token)).await;
+        assert_eq!(call.body["errors"][0]["extensions"]["reason"], "RESTRICTED", "{:?}", call.body);
+        b.clock.advance(Span::days(8));
+        let fresh = srv.token_valid_for(&verified, Span::minutes(15));
+        let r = srv.gql(SEND, json!({ "i": { "conversationId": c, "clientMessageId": "r-3", "kind": "TEXT", "text": "限制到期" } }), Some(&fresh)).await;
+        assert_eq!(r.body["data"]["sendMessage"]["seq"], 3, "it ended: {:?}", r.body);
     })
     .await;
 }

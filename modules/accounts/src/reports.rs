@@ -3,8 +3,8 @@
 //! it (M 附件一); other modules file reports about their objects through `file`.
 
 use chrono::Duration;
-use sea_orm::sea_query::Expr;
-use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, QueryFilter, QueryOrder, Set};
+use sea_orm::sea_query::{Expr, ExprTrait, Order, Query};
+use sea_orm::{ActiveModelTrait, ColumnTrait, Condition, EntityTrait, FromQueryResult, QueryFilter, QueryOrder, Set};
 use uuid::Uuid;
 use xqt_kernel::clock::china_date;
 use xqt_kernel::module::Blocker;
@@ -12,8 +12,10 @@ use xqt_kernel::pagination::{ListOrder, PageRequest};
 use xqt_kernel::{AppContext, AppError, AppResult, ids};
 use xqt_notifications::inbox::{NewNotification, notify};
 
+use crate::entity::identity_verification as iv;
 use crate::entity::{report, restriction};
 use crate::error::{AccountsError, invalid};
+use crate::review::ReviewState;
 use xqt_kernel::text::Text;
 
 /// Reports are handled within this many working days of filing.
@@ -298,6 +300,56 @@ pub async fn active_restrictions(ctx: &AppContext, user: Uuid) -> AppResult<Vec<
         .order_by_asc(restriction::Column::CreatedAt)
         .all(&ctx.db)
         .await?)
+}
+
+/// `verification::require_verified`, then `require_unrestricted`, in one read for everyone who
+/// passes both: what each message, call and post checks before it is written. A refusal reads
+/// its details with a second.
+pub async fn require_verified_and_unrestricted(
+    ctx: &AppContext,
+    user: Uuid,
+    action: RestrictedAction,
+) -> AppResult<()> {
+    #[derive(FromQueryResult)]
+    struct Standing {
+        verification: Option<ReviewState>,
+        restricted: bool,
+    }
+    let latest = Query::select()
+        .column(iv::Column::State)
+        .from(iv::Entity)
+        .and_where(Expr::col(iv::Column::UserId).eq(user))
+        .order_by(iv::Column::Id, Order::Desc)
+        .limit(1)
+        .to_owned();
+    let now = ctx.clock.now();
+    let active = Query::select()
+        .expr(Expr::val(1))
+        .from(restriction::Entity)
+        .and_where(Expr::col(restriction::Column::UserId).eq(user))
+        .and_where(Expr::col(restriction::Column::LiftedAt).is_null())
+        .cond_where(
+            Condition::any()
+                .add(Expr::col(restriction::Column::EndsAt).is_null())
+                .add(Expr::col(restriction::Column::EndsAt).gt(now)),
+        )
+        .to_owned();
+    let query = Query::select()
+        .expr_as(Expr::SubQuery(None, Box::new(latest.into())), "verification")
+        .expr_as(Expr::exists(active), "restricted")
+        .to_owned();
+    let standing = Standing::find_by_statement(ctx.db.get_database_backend().build(&query))
+        .one(&ctx.db)
+        .await?
+        .ok_or_else(|| AppError::internal("a select without FROM returned no row"))?;
+    if standing.verification != Some(ReviewState::Approved) {
+        return Err(AccountsError::VerificationRequired.into());
+    }
+    if standing.restricted {
+        // Restricted from something: is it this?
+        return require_unrestricted(ctx, user, action).await;
+    }
+    Ok(())
 }
 
 /// Refuses `action` for a restricted account (FORBIDDEN with reason `RESTRICTED`).

@@ -44,8 +44,8 @@ async fn announce(ctx: &AppContext, c: &call::Model, signal: Signal, by: Option<
 /// Starts a call in a conversation; one call at a time per conversation.
 pub async fn invite(ctx: &AppContext, me: Uuid, conversation: Uuid, media: CallMedia) -> AppResult<call::Model> {
     conversations::require_member(ctx, conversation, me).await?;
-    xqt_accounts::verification::require_verified(ctx, me).await?;
-    xqt_accounts::reports::require_unrestricted(ctx, me, xqt_accounts::reports::RestrictedAction::Chat).await?;
+    xqt_accounts::reports::require_verified_and_unrestricted(ctx, me, xqt_accounts::reports::RestrictedAction::Chat)
+        .await?;
     let open = call::Entity::find()
         .filter(call::Column::ConversationId.eq(conversation))
         .filter(call::Column::State.is_in([CallState::Ringing, CallState::Accepted]))

@@ -11,7 +11,7 @@ use sea_orm::sea_query::{
 };
 use sea_orm::{
     ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    Iterable, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -131,8 +131,12 @@ pub async fn send(ctx: &AppContext, sender: Uuid, new: NewMessage) -> AppResult<
         return same_conversation(first, new.conversation);
     }
     let (c, _) = conversations::require_member(ctx, new.conversation, sender).await?;
-    xqt_accounts::verification::require_verified(ctx, sender).await?;
-    xqt_accounts::reports::require_unrestricted(ctx, sender, xqt_accounts::reports::RestrictedAction::Chat).await?;
+    xqt_accounts::reports::require_verified_and_unrestricted(
+        ctx,
+        sender,
+        xqt_accounts::reports::RestrictedAction::Chat,
+    )
+    .await?;
     throttle(ctx, sender).await?;
     if new.reply_to_seq.is_some_and(|s| s > c.last_seq) {
         return Err(invalid("replyToSeq", "no such message in this conversation").into());
@@ -315,7 +319,7 @@ async fn store_in_one_statement(
     with.cte(CommonTableExpression::new().query(counters).table_name(Alias::new(COUNTERS)).to_owned())
         .cte(CommonTableExpression::new().query(insert).table_name(Alias::new(STORED)).to_owned());
     if let Some(sender) = draft.sender {
-        let seq = Expr::cust(format!("(SELECT \"last_seq\" FROM \"{COUNTERS}\")"));
+        let seq = Expr::cust(format!("(SELECT \"{}\" FROM \"{COUNTERS}\")", conversation::Column::LastSeq.as_str()));
         with.cte(
             CommonTableExpression::new()
                 .query(sender_has_read(conversation_id, sender, seq))

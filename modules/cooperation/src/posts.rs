@@ -214,8 +214,7 @@ async fn require_poster(
     author: Uuid,
     organization: Option<Uuid>,
 ) -> AppResult<Option<OrganizationKind>> {
-    xqt_accounts::reports::require_unrestricted(ctx, author, RestrictedAction::Post).await?;
-    xqt_accounts::verification::require_verified(ctx, author).await?;
+    xqt_accounts::reports::require_verified_and_unrestricted(ctx, author, RestrictedAction::Post).await?;
     let Some(org) = organization else { return Ok(None) };
     let role = xqt_accounts::organizations::role_of(ctx, org, author).await?;
     let found = xqt_accounts::organizations::find(ctx, org).await?;
