@@ -290,13 +290,18 @@ pub fn actions_of(r: &restriction::Model) -> AppResult<Vec<RestrictedAction>> {
         .collect()
 }
 
+/// The account's restrictions that are in force at `now`: not lifted, not ended.
+fn in_force(user: Uuid, now: chrono::DateTime<chrono::Utc>) -> Condition {
+    Condition::all()
+        .add(restriction::Column::UserId.eq(user))
+        .add(restriction::Column::LiftedAt.is_null())
+        .add(Condition::any().add(restriction::Column::EndsAt.is_null()).add(restriction::Column::EndsAt.gt(now)))
+}
+
 /// Restrictions in force on the account now.
 pub async fn active_restrictions(ctx: &AppContext, user: Uuid) -> AppResult<Vec<restriction::Model>> {
-    let now = ctx.clock.now();
     Ok(restriction::Entity::find()
-        .filter(restriction::Column::UserId.eq(user))
-        .filter(restriction::Column::LiftedAt.is_null())
-        .filter(Condition::any().add(restriction::Column::EndsAt.is_null()).add(restriction::Column::EndsAt.gt(now)))
+        .filter(in_force(user, ctx.clock.now()))
         .order_by_asc(restriction::Column::CreatedAt)
         .all(&ctx.db)
         .await?)
@@ -322,17 +327,10 @@ pub async fn require_verified_and_unrestricted(
         .order_by(iv::Column::Id, Order::Desc)
         .limit(1)
         .to_owned();
-    let now = ctx.clock.now();
     let active = Query::select()
         .expr(Expr::val(1))
         .from(restriction::Entity)
-        .and_where(Expr::col(restriction::Column::UserId).eq(user))
-        .and_where(Expr::col(restriction::Column::LiftedAt).is_null())
-        .cond_where(
-            Condition::any()
-                .add(Expr::col(restriction::Column::EndsAt).is_null())
-                .add(Expr::col(restriction::Column::EndsAt).gt(now)),
-        )
+        .cond_where(in_force(user, ctx.clock.now()))
         .to_owned();
     let query = Query::select()
         .expr_as(Expr::SubQuery(None, Box::new(latest.into())), "verification")
