@@ -10,8 +10,8 @@ use sea_orm::sea_query::{
     Alias, Asterisk, CommonTableExpression, Expr, ExprTrait, LikeExpr, OnConflict, Query, UpdateStatement, WithClause,
 };
 use sea_orm::{
-    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, EntityTrait, FromQueryResult,
-    IdenStatic, Iterable, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
+    ActiveEnum, ActiveModelTrait, ColumnTrait, Condition, ConnectionTrait, DbBackend, DbErr, EntityTrait,
+    FromQueryResult, IdenStatic, QueryFilter, QueryOrder, QuerySelect, Set, SqlErr,
 };
 use serde_json::{Value, json};
 use uuid::Uuid;
@@ -233,13 +233,11 @@ async fn store(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<
     Ok(stored)
 }
 
-/// The stored row; `seq` and `position` are the conversation's counters once taken.
-fn new_row(conversation_id: Uuid, draft: &Draft, seq: i64, position: i64, now: DateTimeUtc) -> message::ActiveModel {
+/// The stored row, but for `seq` and `position`: the conversation's counters once taken.
+fn new_row(conversation_id: Uuid, draft: &Draft, now: DateTimeUtc) -> message::ActiveModel {
     message::ActiveModel {
         id: Set(ids::new_id()),
         conversation_id: Set(conversation_id),
-        seq: Set(seq),
-        position: Set(position),
         sender_id: Set(draft.sender),
         client_message_id: Set(draft.client_message_id.clone()),
         kind: Set(draft.kind),
@@ -251,10 +249,12 @@ fn new_row(conversation_id: Uuid, draft: &Draft, seq: i64, position: i64, now: D
         edited_at: Set(None),
         recalled_at: Set(None),
         recalled_by: Set(None),
+        ..Default::default()
     }
 }
 
-/// The conversation's counters as they are after this message takes the next of each.
+/// Takes the conversation's next sequence number and change position for this message, and
+/// returns both.
 fn take_counters(conversation_id: Uuid, message: Uuid, now: DateTimeUtc) -> UpdateStatement {
     Query::update()
         .table(conversation::Entity)
@@ -264,7 +264,16 @@ fn take_counters(conversation_id: Uuid, message: Uuid, now: DateTimeUtc) -> Upda
         .value(conversation::Column::UpdatedAt, now)
         .value(conversation::Column::LastChangedAt, now)
         .and_where(Expr::col(conversation::Column::Id).eq(conversation_id))
+        .returning(Query::returning().columns([conversation::Column::LastSeq, conversation::Column::LastPosition]))
         .to_owned()
+}
+
+/// A failed insert of the row: a duplicate client id is a retry's, anything else a failure.
+fn not_stored(e: DbErr) -> Stored {
+    match e.sql_err() {
+        Some(SqlErr::UniqueConstraintViolation(_)) => Stored::Duplicate,
+        _ => Stored::Failed(e.into()),
+    }
 }
 
 /// What one sends, one has read: the sender's read marker moves up to `seq`.
@@ -291,30 +300,17 @@ async fn store_in_one_statement(
     const COUNTERS: &str = "counters";
     const STORED: &str = "stored";
     let now = ctx.clock.now();
-    let row = new_row(conversation_id, &draft, 0, 0, now);
+    let row = new_row(conversation_id, &draft, now);
     let id = *row.id.as_ref();
-    let taken = |c: conversation::Column| Expr::col((Alias::new(COUNTERS), c));
-    let mut values = Query::select();
-    let mut columns = Vec::new();
-    for column in message::Column::iter() {
-        columns.push(column);
-        match column {
-            message::Column::Seq => values.expr(taken(conversation::Column::LastSeq)),
-            message::Column::Position => values.expr(taken(conversation::Column::LastPosition)),
-            c => values.expr(Expr::val(row.get(c).into_value().expect("every column is set"))),
-        };
-    }
-    values.from(Alias::new(COUNTERS));
-    let insert = Query::insert()
-        .into_table(message::Entity)
-        .columns(columns)
-        .select_from(values)
-        .map_err(|e| AppError::internal(format!("message insert: {e}")))?
-        .returning_all()
-        .to_owned();
-    let counters = take_counters(conversation_id, id, now)
-        .returning(Query::returning().columns([conversation::Column::LastSeq, conversation::Column::LastPosition]))
-        .to_owned();
+    let taken = |c: conversation::Column| Some(Expr::col((Alias::new(COUNTERS), c)));
+    let insert = xqt_kernel::db::insert_from(&row, COUNTERS, |column| match column {
+        message::Column::Seq => taken(conversation::Column::LastSeq),
+        message::Column::Position => taken(conversation::Column::LastPosition),
+        _ => None,
+    })
+    .returning_all()
+    .to_owned();
+    let counters = take_counters(conversation_id, id, now);
     let mut with = WithClause::new();
     with.cte(CommonTableExpression::new().query(counters).table_name(Alias::new(COUNTERS)).to_owned())
         .cte(CommonTableExpression::new().query(insert).table_name(Alias::new(STORED)).to_owned());
@@ -337,8 +333,7 @@ async fn store_in_one_statement(
     match message::Model::find_by_statement(stmt).one(&ctx.db).await {
         Ok(Some(m)) => Ok(m),
         Ok(None) => Err(AppError::from(ChatError::NotFound("conversation")).into()),
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => Err(Stored::Duplicate),
-        Err(e) => Err(AppError::from(e).into()),
+        Err(e) => Err(not_stored(e)),
     }
 }
 
@@ -346,24 +341,16 @@ async fn store_in_one_statement(
 /// message with an attachment, which is tied to it or refused in between).
 async fn store_in_transaction(ctx: &AppContext, conversation_id: Uuid, draft: Draft) -> Result<message::Model, Stored> {
     let now = ctx.clock.now();
-    let mut row = new_row(conversation_id, &draft, 0, 0, now);
+    let mut row = new_row(conversation_id, &draft, now);
     let id = *row.id.as_ref();
     let txn = xqt_kernel::db::begin(&ctx.db).await.map_err(AppError::from)?;
-    // Takes the next numbers and reads them back in one statement.
-    let counters = take_counters(conversation_id, id, now)
-        .returning(Query::returning().columns([conversation::Column::LastSeq, conversation::Column::LastPosition]))
-        .to_owned();
-    let taken = txn.query_one(&counters).await.map_err(AppError::from)?;
+    let taken = txn.query_one(&take_counters(conversation_id, id, now)).await.map_err(AppError::from)?;
     let taken = taken.ok_or(ChatError::NotFound("conversation"))?;
     let seq: i64 = taken.try_get("", "last_seq").map_err(AppError::from)?;
     let position: i64 = taken.try_get("", "last_position").map_err(AppError::from)?;
     row.seq = Set(seq);
     row.position = Set(position);
-    let stored = match row.insert(&txn).await {
-        Ok(m) => m,
-        Err(e) if matches!(e.sql_err(), Some(SqlErr::UniqueConstraintViolation(_))) => return Err(Stored::Duplicate),
-        Err(e) => return Err(AppError::from(e).into()),
-    };
+    let stored = row.insert(&txn).await.map_err(not_stored)?;
     if let Some(a) = draft.attachment
         && !crate::attachments::attach(&txn, a, id).await?
     {

@@ -2,8 +2,9 @@
 
 use std::time::Duration;
 
+use sea_orm::sea_query::{Alias, Expr, InsertStatement, Query};
 use sea_orm::sqlx::sqlite::{SqliteJournalMode, SqliteSynchronous};
-use sea_orm::{ConnectOptions, Database, DatabaseConnection};
+use sea_orm::{ActiveModelTrait, ConnectOptions, Database, DatabaseConnection, EntityTrait, Iterable};
 
 use crate::config::Config;
 use crate::error::{AppError, AppResult};
@@ -61,4 +62,32 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
         }
         _ => db.begin().await,
     }
+}
+
+/// `row` as an `INSERT … SELECT … FROM <from>`: one row for each row of `from` (a CTE of the
+/// same statement), so the insert happens, or not, with the work that CTE did. A column
+/// `computed` gives an expression for (`from`'s output, say) takes it; every other set column
+/// takes its value; unset columns are left to their defaults.
+pub fn insert_from<A: ActiveModelTrait>(
+    row: &A,
+    from: &str,
+    computed: impl Fn(<A::Entity as EntityTrait>::Column) -> Option<Expr>,
+) -> InsertStatement {
+    let mut columns = Vec::new();
+    let mut values = Query::select();
+    for column in <A::Entity as EntityTrait>::Column::iter() {
+        let value = computed(column).or_else(|| row.get(column).into_value().map(Expr::val));
+        if let Some(v) = value {
+            columns.push(column);
+            values.expr(v);
+        }
+    }
+    values.from(Alias::new(from));
+    let mut insert = Query::insert();
+    insert
+        .into_table(A::Entity::default())
+        .columns(columns)
+        .select_from(values)
+        .expect("one value for each column, by construction");
+    insert
 }

@@ -9,8 +9,8 @@ use std::sync::Arc;
 
 use async_trait::async_trait;
 use chrono::{DateTime, Duration, Utc};
-use sea_orm::sea_query::{Alias, Expr, InsertStatement, OnConflict, Query};
-use sea_orm::{ActiveModelTrait, ColumnTrait, DbBackend, EntityTrait, Iterable, QueryFilter, Set, Statement};
+use sea_orm::sea_query::{Expr, InsertStatement, OnConflict};
+use sea_orm::{ColumnTrait, DbBackend, EntityTrait, QueryFilter, Set, Statement};
 use uuid::Uuid;
 
 use crate::context::AppContext;
@@ -113,23 +113,7 @@ pub fn insert_per_row(
     per: &str,
 ) -> InsertStatement {
     let row = new_row(ctx, kind, payload, run_at, dedupe_key);
-    let mut columns = Vec::new();
-    let mut values = Query::select();
-    for column in job::Column::iter() {
-        if let Some(v) = row.get(column).into_value() {
-            columns.push(column);
-            values.expr(Expr::val(v));
-        }
-    }
-    values.from(Alias::new(per));
-    let mut insert = Query::insert();
-    insert
-        .into_table(job::Entity)
-        .columns(columns)
-        .select_from(values)
-        .expect("as many values as columns")
-        .on_conflict(skip_duplicate());
-    insert
+    crate::db::insert_from(&row, per, |_| None).on_conflict(skip_duplicate()).to_owned()
 }
 
 /// A job row as `enqueue_on` writes it.
