@@ -17,6 +17,17 @@ use crate::error::AppResult;
 /// Stored items read per query while catching up.
 pub const BACKFILL_BATCH: u64 = 200;
 
+/// Every re-read of the store after the stream went live, by why: `gap` (the bus lost events)
+/// or `overtaken` (an item arrived before one still in flight). Each is a query per follower,
+/// so a rate of them is the first thing to look at when live delivery slows down.
+static RESCANS: std::sync::LazyLock<crate::metrics::IntCounterVec> = std::sync::LazyLock::new(|| {
+    crate::metrics::counter_vec(
+        "xqt_live_rescans_total",
+        "Re-reads of a live feed's store after it went live, by reason (gap, overtaken)",
+        &["reason"],
+    )
+});
+
 /// One read of the store after a position.
 pub struct Scan<I, P> {
     /// Items in position order.
@@ -105,6 +116,7 @@ pub fn scan_then_live<F: Feed>(
             match live.recv().await {
                 None => break,
                 Some(BusEvent::Gap) => {
+                    RESCANS.with_label_values(&["gap"]).inc();
                     feed.on_gap().await?;
                     catch_up = true;
                 }
@@ -117,7 +129,10 @@ pub fn scan_then_live<F: Feed>(
                         yield Delivered { position: at, item };
                     }
                     // It overtook one still in flight: read them in order from the store.
-                    Arrival::Stored(..) => catch_up = true,
+                    Arrival::Stored(..) => {
+                        RESCANS.with_label_values(&["overtaken"]).inc();
+                        catch_up = true;
+                    }
                 },
             }
         }
@@ -222,9 +237,13 @@ mod tests {
         // 2 and 3 are committed; 3's announcement arrives first, 2's later.
         feed.store(2);
         feed.store(3);
+        let overtaken = || RESCANS.with_label_values(&["overtaken"]).get();
+        let (rescans, scans) = (overtaken(), *feed.scans.lock().unwrap());
         bus.publish("t", Bytes::from_static(b"3")).await.unwrap();
         assert_eq!(next(&mut s).await, (2, "#2".into()));
         assert_eq!(next(&mut s).await, (3, "#3".into()));
+        assert_eq!(*feed.scans.lock().unwrap(), scans + 1, "the store was read once more");
+        assert!(overtaken() > rescans, "and the re-read was counted for operators");
         bus.publish("t", Bytes::from_static(b"2")).await.unwrap();
         feed.store(4);
         bus.publish("t", Bytes::from_static(b"4")).await.unwrap();
