@@ -279,6 +279,15 @@ struct Seen {
     reordered: u64,
 }
 
+/// The harness's own sockets read into a small buffer, as a phone's client does with its one
+/// socket: tungstenite's default (128 KiB, zero-filled before every read) made 10,000 client
+/// sockets hold 1.25 GiB and memset 128 KiB for every frame received, on the cores the server
+/// shares. `XQT_BENCH_CLIENT_READ_BUFFER` sets it (bytes) to compare.
+fn client_socket_config() -> tokio_tungstenite::tungstenite::protocol::WebSocketConfig {
+    let bytes = std::env::var("XQT_BENCH_CLIENT_READ_BUFFER").ok().and_then(|v| v.parse().ok()).unwrap_or(4096);
+    tokio_tungstenite::tungstenite::protocol::WebSocketConfig::default().read_buffer_size(bytes)
+}
+
 /// One subscribed socket, reading in its own task.
 struct Subscriber {
     seen: Arc<std::sync::Mutex<Seen>>,
@@ -290,7 +299,9 @@ struct Subscriber {
 async fn subscribe(ws_url: &str, token: &str, group: Uuid, from: i64) -> Subscriber {
     let mut request = ws_url.into_client_request().expect("ws request");
     request.headers_mut().insert("Sec-WebSocket-Protocol", "graphql-transport-ws".parse().expect("header"));
-    let (mut ws, _) = tokio_tungstenite::connect_async(request).await.expect("ws connects");
+    let (mut ws, _) = tokio_tungstenite::connect_async_with_config(request, Some(client_socket_config()), false)
+        .await
+        .expect("ws connects");
     let init = json!({ "type": "connection_init", "payload": { "authorization": format!("Bearer {token}") } });
     ws.send(Message::text(init.to_string())).await.expect("init sent");
     let ack = ws.next().await.expect("an answer").expect("a frame");
@@ -374,6 +385,8 @@ struct Phase {
     latencies_us: Vec<u64>,
     cpu_us_per_delivery: f64,
     push_queue: u64,
+    /// From the send's start to its response, each successful send.
+    send_latencies_us: Vec<u64>,
 }
 
 /// Senders send open-loop for `duration` at `target` deliveries a second in all; then waits
@@ -396,11 +409,12 @@ async fn phase(
     let started = Instant::now();
     let sent = Arc::new(AtomicU64::new(0));
     let failed = Arc::new(AtomicU64::new(0));
+    let send_latencies = Arc::new(std::sync::Mutex::new(Vec::new()));
     let mut senders = Vec::new();
     for (g, group) in groups.iter().enumerate() {
         let url = format!("{}/graphql", servers[g % servers.len()].base);
         let (http, token, conversation) = (http.clone(), group.sender.token.clone(), group.id);
-        let (sent, failed) = (sent.clone(), failed.clone());
+        let (sent, failed, send_latencies) = (sent.clone(), failed.clone(), send_latencies.clone());
         senders.push(tokio::spawn(async move {
             let mut tick = tokio::time::interval(Duration::from_secs_f64(1.0 / per_group));
             tick.set_missed_tick_behavior(tokio::time::MissedTickBehavior::Burst);
@@ -409,11 +423,12 @@ async fn phase(
             while started.elapsed() < duration {
                 tick.tick().await;
                 n += 1;
-                let (http, url, token, sent, failed) =
-                    (http.clone(), url.clone(), token.clone(), sent.clone(), failed.clone());
+                let (http, url, token, sent, failed, send_latencies) =
+                    (http.clone(), url.clone(), token.clone(), sent.clone(), failed.clone(), send_latencies.clone());
                 let client_id = format!("{conversation}-{}-{n}", started.elapsed().as_nanos());
                 inflight.push(tokio::spawn(async move {
-                    let vars = json!({ "i": { "conversationId": conversation, "clientMessageId": client_id, "kind": "TEXT", "text": now_us().to_string() } });
+                    let start = now_us();
+                    let vars = json!({ "i": { "conversationId": conversation, "clientMessageId": client_id, "kind": "TEXT", "text": start.to_string() } });
                     let resp = http.post(&url).bearer_auth(&token).json(&json!({ "query": SEND, "variables": vars })).send().await;
                     let ok = match resp {
                         Ok(r) => r.json::<Value>().await.is_ok_and(|b| {
@@ -428,7 +443,12 @@ async fn phase(
                             false
                         }
                     };
-                    if ok { sent.fetch_add(1, Ordering::Relaxed) } else { failed.fetch_add(1, Ordering::Relaxed) };
+                    if ok {
+                        send_latencies.lock().expect("send latencies").push(now_us().saturating_sub(start));
+                        sent.fetch_add(1, Ordering::Relaxed);
+                    } else {
+                        failed.fetch_add(1, Ordering::Relaxed);
+                    }
                 }));
             }
             futures::future::join_all(inflight).await;
@@ -464,6 +484,8 @@ async fn phase(
     }
     latencies.sort_unstable();
     let push_queue = push_queue(ctx).await;
+    let mut send_latencies_us = std::mem::take(&mut *send_latencies.lock().expect("send latencies"));
+    send_latencies_us.sort_unstable();
     Phase {
         subscribers: subscribers.len(),
         instances: servers.len(),
@@ -478,6 +500,7 @@ async fn phase(
         latencies_us: latencies,
         cpu_us_per_delivery: (cpu_after - cpu_before) as f64 / received.max(1) as f64,
         push_queue,
+        send_latencies_us,
     }
 }
 
@@ -564,7 +587,7 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
         let p = phase(&servers, &groups, &subscribers, rate, duration, &ctx).await;
         let lost = p.expected.saturating_sub(p.received);
         rows.push(format!(
-            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} / {} / {} | {} | {:.1} | {} | {:.1} | {} sent ({} failed), {} in queue |",
+            "| {} | {} | {} | {} | {:.0} | {:.1} | {:.1} | {:.1} | {} / {} / {} | {} | {:.1} | {} | {:.1} | {:.1} / {:.1} | {} sent ({} failed), {} in queue |",
             b.name,
             p.instances,
             p.subscribers,
@@ -580,6 +603,8 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
             per_socket,
             marginal,
             p.cpu_us_per_delivery,
+            pct(&p.send_latencies_us, 0.5),
+            pct(&p.send_latencies_us, 0.99),
             p.sent,
             p.failed_sends,
             p.push_queue,
@@ -595,9 +620,9 @@ async fn fanout_on(b: &Backend, n: usize, instances: usize, rates: &[usize]) -> 
 
 pub async fn fanout() {
     println!(
-        "| backend | instances | subscribers | target deliveries/s | achieved /s | p50 ms | p99 ms | max ms | lost / dup / reordered | delivered | RSS KiB per idle socket | RSS KiB per socket, second half | server CPU µs per delivery | sends, push queue at the end |"
+        "| backend | instances | subscribers | target deliveries/s | achieved /s | p50 ms | p99 ms | max ms | lost / dup / reordered | delivered | RSS KiB per idle socket | RSS KiB per socket, second half | server CPU µs per delivery | send p50 / p99 ms | sends, push queue at the end |"
     );
-    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
+    println!("|---|---|---|---|---|---|---|---|---|---|---|---|---|---|---|");
     xqt_tests::on_each_backend(async |b| {
         for n in env_list("XQT_BENCH_FANOUT_SIZES", &[1000, 5000, 10000]) {
             let rates = match n {
