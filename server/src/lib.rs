@@ -9,6 +9,7 @@ pub mod http;
 pub mod observe;
 pub mod request;
 mod session_ends;
+mod tcp;
 pub mod tls;
 pub mod webhooks;
 pub mod ws;
@@ -176,10 +177,12 @@ pub async fn start(ctx: AppContext) -> anyhow::Result<RunningServer> {
 pub async fn start_with(ctx: AppContext, schema: Arc<dyn Api>) -> anyhow::Result<RunningServer> {
     let session_ends = session_ends::SessionEnds::start(ctx.bus.clone()).await;
     let state = ServerState { ctx: ctx.clone(), schema, metrics: Arc::new(Metrics::new()), session_ends };
-    let tcp = TcpListener::bind(ctx.config.listen.clone())
-        .into_acceptor()
-        .await
-        .with_context(|| format!("cannot listen on {}", ctx.config.listen))?;
+    let tcp = tcp::NoDelay(
+        TcpListener::bind(ctx.config.listen.clone())
+            .into_acceptor()
+            .await
+            .with_context(|| format!("cannot listen on {}", ctx.config.listen))?,
+    );
     let acceptor = match (&ctx.config.tls.cert_file, &ctx.config.tls.key_file) {
         (Some(cert), Some(key)) => tls::TlsAcceptor::new(tcp, cert.clone(), key.clone())?.boxed(),
         _ => tcp.boxed(),
