@@ -65,9 +65,9 @@ pub async fn begin(db: &DatabaseConnection) -> Result<sea_orm::DatabaseTransacti
 }
 
 /// `row` as an `INSERT … SELECT … FROM <from>`: one row for each row of `from` (a CTE of the
-/// same statement), so the insert happens, or not, with the work that CTE did. A column
-/// `computed` gives an expression for (`from`'s output, say) takes it; every other set column
-/// takes its value; unset columns are left to their defaults.
+/// same statement), so the insert happens, or not, with the work that CTE did. A column for
+/// which `computed` returns an expression (one of `from`'s outputs, say) takes that expression;
+/// every other set column takes its value; unset columns are left to their defaults.
 pub fn insert_from<A: ActiveModelTrait>(
     row: &A,
     from: &str,
